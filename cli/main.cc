@@ -1,0 +1,40 @@
+// The forkpool command line: `forkpool worker`, `forkpool --version`, `forkpool --help`.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "cli/worker_command.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: forkpool COMMAND [ARGS]
+
+commands:
+  worker      serve the forkpool protocol on stdin/stdout (what a launcher such as
+              ssh or srun starts on another host)
+
+options:
+  --version   print the version and exit
+  --help      print this help and exit
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string_view command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (command == "--version") {
+    std::printf("forkpool %s\n", FORKPOOL_VERSION);
+    return 0;
+  }
+  if (command == "worker") return forkpool::cli::worker_command(argc - 1, argv + 1);
+  std::fprintf(stderr, "forkpool: unknown command '%s' (try 'forkpool --help')\n", argv[1]);
+  return 2;
+}

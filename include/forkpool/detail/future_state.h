@@ -1,0 +1,45 @@
+// The state a Future shares with the pool. Implementation detail; not part of the stable API.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+
+#include "forkpool/detail/payload.h"
+
+namespace forkpool {
+
+// Where a task is. Explicit, never inferred from the value: a task may return 0, "" or {}.
+enum class FutureStatus { kPending, kRunning, kValue, kError, kCancelled };
+
+namespace detail {
+
+class FutureState {
+ public:
+  // Pool side. Each settles the state at most once; a second settle is ignored and returns
+  // false (a late reply after the task was already failed must not resolve it again).
+  void set_running();
+  bool set_value(Payload payload);
+  bool set_error(std::exception_ptr error);
+
+  // Caller side.
+  FutureStatus status() const;
+  bool ready() const;
+  void wait() const;
+  bool wait_for(std::chrono::nanoseconds timeout) const;
+  // REQUIRES: ready(). The result bytes, or rethrows the error.
+  const Payload& payload_or_throw() const;
+
+ private:
+  bool settle(FutureStatus status, Payload payload, std::exception_ptr error);
+
+  mutable std::mutex mutex_;
+  mutable std::condition_variable settled_;
+  FutureStatus status_ = FutureStatus::kPending;
+  Payload payload_;
+  std::exception_ptr error_;
+};
+
+}  // namespace detail
+}  // namespace forkpool

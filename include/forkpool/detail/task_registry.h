@@ -1,0 +1,56 @@
+// The task registry: every FORKPOOL_TASK in the program, filled before main and read-only
+// after. Implementation detail of the public templates; not part of the stable API.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "forkpool/detail/archive.h"
+#include "forkpool/detail/payload.h"
+
+namespace forkpool::detail {
+
+using TaskId = std::uint64_t;
+using ErasedFunction = void (*)();
+// Decodes the arguments from `args` (ProtocolError if they do not decode), calls the function,
+// and appends the encoded result to `result`. Exceptions from the function propagate.
+using Invoker = void (*)(ErasedFunction fn, std::span<const char> args, Payload& result);
+
+struct TaskEntry {
+  std::string name;
+  TaskId id;
+  std::string signature;  // the function type, as the compiler names it
+  ErasedFunction function;
+  Invoker invoke;
+};
+
+// The id of a task name: stable across processes and builds.
+TaskId task_id_of(std::string_view name);
+
+class TaskRegistry {
+ public:
+  static TaskRegistry& instance();
+
+  // Called by static initializers only. A second task with the same name is a fatal
+  // configuration error reported on the first use of the registry.
+  void add(TaskEntry entry);
+
+  const TaskEntry* find(TaskId id) const;
+  const TaskEntry* find(ErasedFunction function) const;
+
+  // Hash over every registered name and signature: a worker whose registry differs refuses
+  // to serve (the Hello handshake compares it).
+  std::uint64_t hash() const;
+  // Empty if the registry is consistent, else why not (for example, a duplicate name).
+  const std::string& problem() const { return problem_; }
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  std::vector<TaskEntry> entries_;
+  std::string problem_;
+};
+
+}  // namespace forkpool::detail

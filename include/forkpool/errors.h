@@ -1,0 +1,185 @@
+// The errors forkpool reports. Every one derives from forkpool::Error, carries the facts as
+// fields, and reads from what() as one sentence a user can act on.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <string.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace forkpool {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// How a process ended: exited with a code, or killed by a signal. A value, not an int, so
+// nobody decodes a wait status twice (after folly's ProcessReturnCode).
+class ExitStatus {
+ public:
+  static ExitStatus exited(int code) { return ExitStatus(code, 0, false); }
+  static ExitStatus signaled(int signal, bool core_dumped) {
+    return ExitStatus(0, signal, core_dumped);
+  }
+  // Decodes a status from waitpid(2).
+  static ExitStatus from_wait_status(int status);
+
+  bool is_exited() const { return signal_ == 0; }
+  bool is_signaled() const { return signal_ != 0; }
+  int exit_code() const { return code_; }  // 0 unless is_exited()
+  int signal() const { return signal_; }   // 0 unless is_signaled()
+  bool core_dumped() const { return core_; }
+  // "exited with code 3", "killed by signal 11 (SIGSEGV, core dumped)".
+  std::string str() const;
+
+  bool operator==(const ExitStatus&) const = default;
+
+ private:
+  ExitStatus(int code, int signal, bool core) : code_(code), signal_(signal), core_(core) {}
+  int code_;
+  int signal_;
+  bool core_;
+};
+
+// Something on a pipe was not a valid frame or message. The worker that sent it is dropped.
+class ProtocolError : public Error {
+ public:
+  explicit ProtocolError(const std::string& message) : Error("protocol error: " + message) {}
+
+ protected:
+  struct Raw {};
+  ProtocolError(Raw, const std::string& message) : Error(message) {}
+};
+
+// The stream ended inside a frame.
+class TruncatedFrame : public ProtocolError {
+ public:
+  TruncatedFrame(std::size_t expected, std::size_t got)
+      : ProtocolError(Raw{}, "truncated frame: the stream ended after " + std::to_string(got) +
+                                 " of " + std::to_string(expected) + " bytes"),
+        expected(expected),
+        got(got) {}
+  std::size_t expected;
+  std::size_t got;
+};
+
+// A frame had started but no byte arrived for the stall timeout.
+class StalledFrame : public ProtocolError {
+ public:
+  StalledFrame(std::size_t expected, std::size_t got, double seconds)
+      : ProtocolError(Raw{}, "stalled frame: no progress for " + std::to_string(seconds) +
+                                 " s after " + std::to_string(got) + " of " +
+                                 std::to_string(expected) + " bytes"),
+        expected(expected),
+        got(got) {}
+  std::size_t expected;
+  std::size_t got;
+};
+
+// The payload does not match the checksum in the frame header; it was never decoded.
+class CorruptFrame : public ProtocolError {
+ public:
+  explicit CorruptFrame(const std::string& detail)
+      : ProtocolError(Raw{}, "corrupt frame: " + detail) {}
+};
+
+// An argument or a result does not fit in one frame (Options::max_frame).
+class MessageTooLarge : public Error {
+ public:
+  MessageTooLarge(std::size_t size, std::size_t max)
+      : Error("message too large: " + std::to_string(size) + " bytes exceeds max_frame of " +
+              std::to_string(max) + " bytes; raise Options::max_frame or send less"),
+        size(size),
+        max(max) {}
+  std::size_t size;
+  std::size_t max;
+};
+
+// The reader of a pipe has gone (EPIPE): the worker exited.
+class PeerGone : public Error {
+ public:
+  PeerGone() : Error("the other end of the pipe is closed") {}
+};
+
+// A task threw. The original exception's type and message survive the process boundary.
+class RemoteError : public Error {
+ public:
+  RemoteError(std::string type_name, std::string message, std::string task_name,
+              std::uint64_t task_id, pid_t worker_pid)
+      : Error("task '" + task_name + "' (id " + std::to_string(task_id) + ") on worker pid " +
+              std::to_string(worker_pid) + " threw " + type_name + ": " + message),
+        type_name(std::move(type_name)),
+        message(std::move(message)),
+        task_name(std::move(task_name)),
+        task_id(task_id),
+        worker_pid(worker_pid) {}
+  std::string type_name;
+  std::string message;
+  std::string task_name;
+  std::uint64_t task_id;
+  pid_t worker_pid;
+};
+
+// The worker running a task died before it answered.
+class WorkerDied : public Error {
+ public:
+  WorkerDied(pid_t pid, ExitStatus status, std::uint64_t task_id, std::string task_name,
+             std::string detail = {})
+      : Error("worker pid " + std::to_string(pid) + " " + status.str() + " while running task '" +
+              task_name + "' (id " + std::to_string(task_id) + ")" +
+              (detail.empty() ? std::string() : "; " + detail)),
+        pid(pid),
+        status(status),
+        task_id(task_id),
+        task_name(std::move(task_name)) {}
+  pid_t pid;
+  ExitStatus status;
+  std::uint64_t task_id;
+  std::string task_name;
+};
+
+// The pool was closed or terminated before the task could finish, or after it stopped intake.
+class PoolClosed : public Error {
+ public:
+  explicit PoolClosed(const std::string& why) : Error("pool closed: " + why) {}
+};
+
+// Workers kept dying (a crash loop) or could not be started; the pool stopped respawning.
+class PoolBroken : public Error {
+ public:
+  explicit PoolBroken(const std::string& why) : Error("pool broken: " + why) {}
+};
+
+// A worker answered the handshake with another protocol version or task registry.
+class HandshakeError : public Error {
+ public:
+  explicit HandshakeError(const std::string& why) : Error("worker handshake refused: " + why) {}
+};
+
+// A function was submitted that is not registered with FORKPOOL_TASK.
+class UnknownTask : public Error {
+ public:
+  explicit UnknownTask(const std::string& what) : Error(what) {}
+};
+
+inline ExitStatus ExitStatus::from_wait_status(int status) {
+  if (WIFSIGNALED(status)) return signaled(WTERMSIG(status), WCOREDUMP(status));
+  return exited(WEXITSTATUS(status));
+}
+
+inline std::string ExitStatus::str() const {
+  if (is_exited()) return "exited with code " + std::to_string(code_);
+  const char* abbrev = ::sigabbrev_np(signal_);
+  std::string text = "killed by signal " + std::to_string(signal_);
+  if (abbrev != nullptr) text += std::string(" (SIG") + abbrev + (core_ ? ", core dumped)" : ")");
+  else if (core_) text += " (core dumped)";
+  return text;
+}
+
+}  // namespace forkpool

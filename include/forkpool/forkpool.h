@@ -1,0 +1,10 @@
+// forkpool: a pool of worker processes that run registered tasks.
+// Include this one header to get the whole public API.
+#pragma once
+
+#include "forkpool/errors.h"
+#include "forkpool/future.h"
+#include "forkpool/options.h"
+#include "forkpool/pool.h"
+#include "forkpool/task.h"
+#include "forkpool/worker.h"

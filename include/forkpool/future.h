@@ -1,0 +1,49 @@
+// Future<R>: the result of a submitted task, delivered once the task settles.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "forkpool/detail/archive.h"
+#include "forkpool/detail/future_state.h"
+
+namespace forkpool {
+
+template <typename R>
+class Future {
+ public:
+  Future() = default;
+  explicit Future(std::shared_ptr<detail::FutureState> state) : state_(std::move(state)) {}
+
+  // False for a default-constructed Future.
+  bool valid() const { return state_ != nullptr; }
+  FutureStatus status() const { return state_->status(); }
+  // True once the task has a value or an error.
+  bool ready() const { return state_->ready(); }
+  void wait() const { state_->wait(); }
+  // True if the task settled within `timeout`.
+  template <typename Rep, typename Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    return state_->wait_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
+  }
+
+  // Waits, then returns the value or throws the task's error: RemoteError for an exception in
+  // the task, WorkerDied, PoolClosed, MessageTooLarge, ProtocolError. May be called again;
+  // each call decodes the value afresh.
+  R get() const {
+    wait();
+    const detail::Payload& payload = state_->payload_or_throw();
+    if constexpr (!std::is_void_v<R>) {
+      R value{};
+      detail::decode_with(payload, "task result", [&](detail::BoundedIArchive& in) { in >> value; });
+      return value;
+    }
+  }
+
+ private:
+  std::shared_ptr<detail::FutureState> state_;
+};
+
+}  // namespace forkpool

@@ -1,0 +1,66 @@
+// Options: how a Pool starts and supervises its workers. Build with designated initializers:
+//
+//   forkpool::Pool pool({.workers = 4, .start_method = forkpool::StartMethod::kSpawn});
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace forkpool {
+
+enum class StartMethod {
+  // A single-threaded zygote, forked when the pool starts, forks every worker and every
+  // respawn. Workers start from a small, clean process image. The default.
+  kForkserver,
+  // The pool forks each worker directly from this process: the fastest start, and workers see
+  // this process's memory. Risky in a multi-threaded program: a lock held by another thread at
+  // fork time stays locked in the worker.
+  kFork,
+  // Each worker is a fresh exec of `worker_executable` (default: this program), whose main()
+  // must call forkpool::worker_main_if_requested first. Clean state; the slowest start.
+  kSpawn,
+};
+
+// "forkserver", "fork", "spawn".
+inline const char* to_string(StartMethod method) {
+  switch (method) {
+    case StartMethod::kForkserver: return "forkserver";
+    case StartMethod::kFork: return "fork";
+    case StartMethod::kSpawn: return "spawn";
+  }
+  return "unknown";
+}
+
+struct CrashLoopPolicy {
+  // Stop respawning after this many worker deaths in a row, within `window`, with no task
+  // completing in between.
+  int deaths = 10;
+  std::chrono::milliseconds window = std::chrono::seconds(5);
+};
+
+struct Options {
+  // Worker processes; 0 means the CPUs this process may use (affinity mask and cgroup quota).
+  unsigned workers = 0;
+  StartMethod start_method = StartMethod::kForkserver;
+  // For kSpawn: the program to exec; empty means this program (/proc/self/exe).
+  std::string worker_executable;
+  // A launcher: if not empty, every worker is this command, speaking the protocol on its stdin
+  // and stdout (for example {"forkpool", "worker"} or {"ssh", "host", "forkpool", "worker"}).
+  // Overrides start_method.
+  std::vector<std::string> worker_command;
+  // The largest frame payload in either direction; a bigger argument or result fails its task
+  // with MessageTooLarge.
+  std::size_t max_frame = std::size_t{64} << 20;
+  // Once a frame has started, the longest wait for its next byte before the worker is dropped
+  // with StalledFrame.
+  std::chrono::milliseconds stall_timeout = std::chrono::seconds(10);
+  // How long close() waits for workers to exit after Shutdown before killing them.
+  std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);
+  CrashLoopPolicy crash_loop;
+  // Tasks kept in flight by map(); 0 means four per worker.
+  std::size_t map_window = 0;
+};
+
+}  // namespace forkpool

@@ -1,0 +1,63 @@
+#include "io/blocking_reader.h"
+
+#include <cstdio>
+#include <string>
+
+#include "forkpool/errors.h"
+#include "io/syscalls.h"
+
+namespace forkpool::io {
+
+std::size_t BlockingReader::fill(std::span<char> out, bool started, std::size_t expected,
+                                 std::size_t already) {
+  std::size_t got = 0;
+  while (got < out.size()) {
+    Deadline wait;
+    if (started || got > 0) wait = options_.stall_timeout;
+    auto n = read_once(fd_->get(), out.subspan(got), wait);
+    if (!n) {
+      throw StalledFrame(expected, already + got, options_.stall_timeout.count() / 1000.0);
+    }
+    if (*n == 0) break;
+    got += *n;
+  }
+  return got;
+}
+
+void BlockingReader::read_exact(std::span<char> out) {
+  std::size_t got = fill(out, false, out.size(), 0);
+  if (got < out.size()) throw TruncatedFrame(out.size(), got);
+}
+
+std::optional<Frame> BlockingReader::read_frame() {
+  HeaderBytes raw;
+  std::size_t got = fill(raw, false, kFrameHeaderSize, 0);
+  if (got == 0) return std::nullopt;
+  if (got < raw.size()) throw TruncatedFrame(kFrameHeaderSize, got);
+
+  FrameHeader header = decode_header(raw);
+  if (header.magic != kFrameMagic) {
+    throw ProtocolError("bad frame magic 0x" + [&] {
+      char hex[9];
+      std::snprintf(hex, sizeof hex, "%08x", header.magic);
+      return std::string(hex);
+    }() + " (expected \"FKP1\"): the peer wrote bytes that are not a forkpool frame");
+  }
+  if (header.reserved != 0) throw ProtocolError("non-zero reserved field in frame header");
+  if (header.payload_length > options_.max_frame) {
+    throw ProtocolError("frame payload of " + std::to_string(header.payload_length) +
+                        " bytes exceeds max_frame of " + std::to_string(options_.max_frame));
+  }
+
+  Frame frame{header.kind, header.flags, header.task_id, Payload(header.payload_length)};
+  const std::size_t expected = kFrameHeaderSize + header.payload_length;
+  got = fill(frame.payload, true, expected, kFrameHeaderSize);
+  if (got < frame.payload.size()) throw TruncatedFrame(expected, kFrameHeaderSize + got);
+  if (frame_checksum(frame.payload) != header.checksum) {
+    throw CorruptFrame("checksum mismatch on a " + std::to_string(header.payload_length) +
+                       "-byte payload (task id " + std::to_string(header.task_id) + ")");
+  }
+  return frame;
+}
+
+}  // namespace forkpool::io

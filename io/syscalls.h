@@ -1,0 +1,43 @@
+// The only place in forkpool that calls read(2), writev(2) and poll(2): EINTR, short transfers
+// and EAGAIN on non-blocking descriptors are handled here once, for everyone.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+
+namespace forkpool::io {
+
+// How long to wait for a descriptor; nullopt waits forever.
+using Deadline = std::optional<std::chrono::milliseconds>;
+
+// One read(2), retried on EINTR. If the descriptor is non-blocking and empty, waits until it
+// is readable or `wait` elapses. Returns bytes read (0 = EOF), or nullopt if `wait` elapsed.
+// Throws std::system_error on any other error.
+std::optional<std::size_t> read_once(int fd, std::span<char> out, Deadline wait);
+
+// Writes all of `iov` (header and payload in one writev(2) where the pipe allows), looping on
+// short writes and EINTR, waiting at most `stall` for progress when the descriptor is
+// non-blocking and full. Returns false if the reader is gone (EPIPE); SIGPIPE is blocked in
+// the calling thread for the duration and a SIGPIPE raised by this write is consumed, so it
+// never kills the process. Returns true when everything was written. Throws StalledFrame
+// after `stall` without progress, std::system_error on other errors.
+bool write_all(int fd, std::span<iovec> iov, Deadline stall);
+
+// poll(2) for one descriptor and `events`, retried on EINTR with the remaining time.
+// Returns the revents, or 0 if `wait` elapsed.
+short poll_one(int fd, short events, Deadline wait);
+
+// Sets or clears O_NONBLOCK. Throws std::system_error.
+void set_nonblocking(int fd, bool nonblocking);
+
+// Closes every close-on-exec descriptor except those in `keep`, as if this process had
+// exec'd. Async-signal-safe (raw getdents64 on /proc/self/fd, no allocation): it runs in a
+// freshly forked child. Returns false if /proc/self/fd could not be read.
+bool close_cloexec_fds_except(std::span<const int> keep) noexcept;
+
+}  // namespace forkpool::io

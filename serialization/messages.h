@@ -1,0 +1,82 @@
+// The messages that travel in frames, and their encodings. A frame's `kind` byte says which
+// message its payload holds; every payload decodes from one complete buffer (never a stream),
+// and a payload that does not decode is a ProtocolError.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "forkpool/detail/payload.h"
+#include "forkpool/detail/task_registry.h"
+
+namespace forkpool::serialization {
+
+using detail::Payload;
+
+// Bump when any payload layout changes: a worker of another version is refused at Hello.
+inline constexpr std::uint32_t kProtocolVersion = 1;
+
+enum class Kind : std::uint8_t {
+  kHello = 1,      // worker -> parent, first frame: who the worker is
+  kTask = 2,       // parent -> worker: run a registered function (header task_id: the call)
+  kBatch = 3,      // parent -> worker: several tasks in one frame
+  kResult = 4,     // worker -> parent: the encoded return value
+  kError = 5,      // worker -> parent: the task threw
+  kLog = 6,        // worker -> parent: a log line
+  kCancel = 7,     // parent -> worker: stop the task with this id
+  kCancelAck = 8,  // worker -> parent: it stopped
+  kHeartbeat = 9,  // either way: still alive (empty payload)
+  kShutdown = 10,  // parent -> worker: finish and exit (empty payload)
+};
+
+// "Hello", "Task", ...; "unknown kind N" for anything else.
+std::string kind_name(std::uint8_t kind);
+bool is_known_kind(std::uint8_t kind);
+
+struct Hello {
+  std::uint32_t protocol_version = kProtocolVersion;
+  std::int32_t pid = 0;
+  std::uint32_t worker_id = 0;
+  std::string build_id;
+  std::uint64_t registry_hash = 0;
+  bool operator==(const Hello&) const = default;
+};
+
+// A call: which registered function, and its encoded arguments.
+struct TaskCall {
+  detail::TaskId function = 0;
+  std::span<const char> args;  // points into the frame's payload
+};
+
+struct ErrorReply {
+  std::string type_name;  // the exception's dynamic type, demangled
+  std::string message;    // its what()
+  bool operator==(const ErrorReply&) const = default;
+};
+
+struct LogLine {
+  std::int32_t level = 0;  // spdlog::level::level_enum
+  std::string text;
+  bool operator==(const LogLine&) const = default;
+};
+
+Payload encode(const Hello& hello);
+Payload encode(const ErrorReply& error);
+Payload encode(const LogLine& line);
+// The function id, little-endian, then the argument archive.
+Payload encode_task(detail::TaskId function, const Payload& args);
+
+// Each throws ProtocolError if the payload is not a well-formed message of that kind.
+Hello decode_hello(std::span<const char> payload);
+ErrorReply decode_error(std::span<const char> payload);
+LogLine decode_log(std::span<const char> payload);
+TaskCall decode_task(std::span<const char> payload);
+// Kinds whose payload must be empty (Cancel, CancelAck, Heartbeat, Shutdown).
+void expect_empty(std::uint8_t kind, std::span<const char> payload);
+
+// An identifier of this build of forkpool, sent in Hello.
+const std::string& build_id();
+
+}  // namespace forkpool::serialization

@@ -1,0 +1,27 @@
+# Installs the built project to a temporary prefix, configures examples/ against it with
+# find_package(forkpool), builds it and runs it.
+file(REMOVE_RECURSE "${WORK_DIR}")
+execute_process(COMMAND ${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${WORK_DIR}/prefix"
+                RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "install failed: ${rc}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}/examples" -B "${WORK_DIR}/build"
+                        -G Ninja "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix" -DCMAKE_BUILD_TYPE=Release
+                RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "configuring examples/ against the installed package failed: ${rc}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/build" RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "building examples/ failed: ${rc}")
+endif()
+execute_process(COMMAND "${WORK_DIR}/build/forkpool_example" --tasks 50
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}")
+if(rc)
+  message(FATAL_ERROR "the example failed (${rc}): ${err}")
+endif()
+if(NOT out MATCHES "50 tasks: 49 ok, 1 failed")
+  message(FATAL_ERROR "the example's summary is wrong: ${out}")
+endif()

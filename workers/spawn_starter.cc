@@ -1,0 +1,88 @@
+#include "workers/spawn_starter.h"
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <system_error>
+
+#include "forkpool/errors.h"
+#include "io/pipe.h"
+#include "workers/posix_spawn_launcher.h"
+
+namespace forkpool::workers {
+namespace {
+
+// Resolves a command name through PATH the way execvp would, so errors name the real file.
+std::string resolve(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = ::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  for (std::size_t start = 0; start <= dirs.size();) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start);
+    candidate = (candidate.empty() ? "." : candidate) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return name;
+}
+
+}  // namespace
+
+SpawnStarter::SpawnStarter(const StarterConfig& config) : config_(config) {
+  if (!config_.command.empty()) {
+    executable_ = resolve(config_.command.front());
+  } else if (!config_.executable.empty()) {
+    executable_ = config_.executable;
+  } else {
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    executable_ = ec ? "/proc/self/exe" : self.string();
+  }
+}
+
+StartedWorker SpawnStarter::start(std::uint32_t worker_id) {
+  io::Pipe tasks = io::Pipe::create();
+  io::Pipe results = io::Pipe::create();
+  // Move the child's ends above every target descriptor so no dup2 clobbers another source.
+  io::Fd child_in = io::Fd::duplicate(tasks.read.get(), 10);
+  io::Fd child_out = io::Fd::duplicate(results.write.get(), 10);
+  tasks.read.reset();
+  results.write.reset();
+
+  PosixSpawnLauncher launcher;
+  std::vector<std::string> args;
+  if (!config_.command.empty()) {
+    args.assign(config_.command.begin() + 1, config_.command.end());
+    launcher.redirect = {{child_in.get(), STDIN_FILENO}, {child_out.get(), STDOUT_FILENO}};
+  } else {
+    args = {kWorkerFlag, "--fds=" + std::to_string(kSpawnTasksFd) + "," +
+                             std::to_string(kSpawnResultsFd),
+            "--worker-id=" + std::to_string(worker_id),
+            "--parent=" + std::to_string(::getpid()),
+            "--max-frame=" + std::to_string(config_.max_frame)};
+    launcher.redirect = {{child_in.get(), kSpawnTasksFd}, {child_out.get(), kSpawnResultsFd}};
+  }
+  boost::asio::io_context context;
+  bp::error_code ec;
+  auto process = launcher(context.get_executor(), ec, executable_, args);
+  if (ec) {
+    throw Error("cannot start worker '" + executable_ + "': " + ec.message());
+  }
+  const pid_t pid = process.id();
+  process.detach();
+  return StartedWorker{Child(pid), std::move(tasks.write), std::move(results.read)};
+}
+
+std::string SpawnStarter::describe() const {
+  if (config_.command.empty()) return "spawn " + executable_;
+  std::string text = "command '";
+  for (std::size_t i = 0; i < config_.command.size(); ++i) {
+    text += (i ? " " : "") + config_.command[i];
+  }
+  return text + "'";
+}
+
+}  // namespace forkpool::workers

@@ -1,0 +1,32 @@
+// StartMethod::kSpawn and launcher commands: the worker is a new program.
+//
+// kSpawn execs `executable` (default /proc/self/exe) with the worker's pipes as fds 3 and 4;
+// its main() enters the worker loop through forkpool::worker_main_if_requested. A launcher
+// command (Options::worker_command: `forkpool worker`, `ssh host forkpool worker`, `srun ...`)
+// gets them as stdin and stdout instead.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "workers/start_method.h"
+
+namespace forkpool::workers {
+
+class SpawnStarter : public WorkerStarter {
+ public:
+  explicit SpawnStarter(const StarterConfig& config);
+  StartedWorker start(std::uint32_t worker_id) override;
+  std::string describe() const override;
+
+ private:
+  StarterConfig config_;
+  std::string executable_;
+};
+
+// The argv marker and options kSpawn passes; worker_main_if_requested parses them.
+inline constexpr const char* kWorkerFlag = "--forkpool-worker";
+inline constexpr int kSpawnTasksFd = 3;
+inline constexpr int kSpawnResultsFd = 4;
+
+}  // namespace forkpool::workers

@@ -1,0 +1,29 @@
+// The worker loop: the one body every worker runs, whatever started it (fork, forkserver,
+// spawn, or a launcher command over stdin/stdout). It only needs two descriptors.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "io/fd.h"
+#include "io/frame_format.h"
+
+namespace forkpool::workers {
+
+struct WorkerConfig {
+  std::uint32_t worker_id = 0;
+  std::size_t max_frame = io::kDefaultMaxFrame;
+};
+
+// Sends Hello, then reads Task frames and answers each with Result or Error until the task
+// pipe reaches EOF or a Shutdown frame arrives. Task log lines travel as Log frames.
+// Returns the exit code for the worker process: 0 after EOF or Shutdown, 3 when the parent
+// sent something that is not the protocol, 4 when the parent is gone mid-reply.
+int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config);
+
+// Exit codes of a worker process, so the parent can tell why a worker ended.
+inline constexpr int kWorkerExitProtocolError = 3;
+inline constexpr int kWorkerExitParentGone = 4;
+inline constexpr int kWorkerExitSetupFailed = 5;
+
+}  // namespace forkpool::workers
