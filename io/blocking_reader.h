@@ -39,6 +39,8 @@ class BlockingReader {
   std::optional<Frame> read_frame();
 
   const ReaderOptions& options() const { return options_; }
+  // The peer may agree a different limit during the handshake.
+  void set_max_frame(std::size_t max_frame) { options_.max_frame = max_frame; }
 
  private:
   // Reads into `out`; returns the byte count, which is short only at EOF. If `started` is

@@ -30,6 +30,8 @@ class FrameWriter {
                    std::span<const char> payload);
 
   const WriterOptions& options() const { return options_; }
+  // The peer may agree a different limit during the handshake.
+  void set_max_frame(std::size_t max_frame) { options_.max_frame = max_frame; }
 
  private:
   const Fd* fd_;

@@ -3,6 +3,8 @@
 #include <poll.h>
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -355,6 +357,20 @@ void PoolCore::handle_hello(WorkerSlot& slot, const io::Frame& frame, Lock&, Set
     slot.phase = WorkerSlot::Phase::kLeaving;
     drop_worker(slot, std::make_exception_ptr(error));
     break_pool(error.what(), out);
+    return;
+  }
+  // Answer with our own Hello: the worker adopts this pool's frame limit.
+  serialization::Hello answer;
+  answer.pid = ::getpid();
+  answer.worker_id = slot.id;
+  answer.build_id = serialization::build_id();
+  answer.registry_hash = detail::TaskRegistry::instance().hash();
+  answer.max_frame = options_.max_frame;
+  try {
+    slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kHello), 0, 0,
+                            serialization::encode(answer));
+  } catch (const Error&) {
+    drop_worker(slot, std::current_exception());
     return;
   }
   slot.phase = WorkerSlot::Phase::kReady;

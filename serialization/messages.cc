@@ -30,7 +30,8 @@ bool is_known_kind(std::uint8_t kind) {
 
 Payload encode(const Hello& h) {
   Payload out;
-  detail::encode_values(out, h.protocol_version, h.pid, h.worker_id, h.build_id, h.registry_hash);
+  detail::encode_values(out, h.protocol_version, h.pid, h.worker_id, h.build_id, h.registry_hash,
+                        h.max_frame);
   return out;
 }
 
@@ -56,7 +57,8 @@ Payload encode_task(detail::TaskId function, const Payload& args) {
 Hello decode_hello(std::span<const char> payload) {
   Hello h;
   detail::decode_with(payload, "Hello", [&](detail::BoundedIArchive& in) {
-    in >> h.protocol_version >> h.pid >> h.worker_id >> h.build_id >> h.registry_hash;
+    in >> h.protocol_version >> h.pid >> h.worker_id >> h.build_id >> h.registry_hash >>
+        h.max_frame;
   });
   return h;
 }

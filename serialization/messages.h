@@ -19,7 +19,7 @@ using detail::Payload;
 inline constexpr std::uint32_t kProtocolVersion = 1;
 
 enum class Kind : std::uint8_t {
-  kHello = 1,      // worker -> parent, first frame: who the worker is
+  kHello = 1,      // worker -> parent first: who the worker is; parent -> worker: the limits
   kTask = 2,       // parent -> worker: run a registered function (header task_id: the call)
   kBatch = 3,      // parent -> worker: several tasks in one frame
   kResult = 4,     // worker -> parent: the encoded return value
@@ -41,6 +41,10 @@ struct Hello {
   std::uint32_t worker_id = 0;
   std::string build_id;
   std::uint64_t registry_hash = 0;
+  // The largest payload the sender accepts. The parent answers a worker's Hello with its own,
+  // and the worker adopts the parent's limit, so a launcher's worker (which cannot know the
+  // pool's Options) fails an oversized result with MessageTooLarge, not a protocol error.
+  std::uint64_t max_frame = 0;
   bool operator==(const Hello&) const = default;
 };
 

@@ -51,6 +51,10 @@ class Channel {
     std::lock_guard lock(mutex_);
     writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
   }
+  void set_max_frame(std::size_t max_frame) {
+    std::lock_guard lock(mutex_);
+    writer_.set_max_frame(max_frame);
+  }
 
  private:
   std::mutex mutex_;
@@ -99,6 +103,7 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
     hello.worker_id = config.worker_id;
     hello.build_id = serialization::build_id();
     hello.registry_hash = detail::TaskRegistry::instance().hash();
+    hello.max_frame = config.max_frame;
     channel.send(Kind::kHello, 0, serialization::encode(hello));
 
     while (auto frame = reader.read_frame()) {
@@ -106,6 +111,15 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
         case Kind::kTask:
           run_task(channel, *frame);
           break;
+        case Kind::kHello: {
+          // The parent's limits win: it enforces them on every frame it reads.
+          const auto parent = serialization::decode_hello(frame->payload);
+          if (parent.max_frame != 0) {
+            reader.set_max_frame(parent.max_frame);
+            channel.set_max_frame(parent.max_frame);
+          }
+          break;
+        }
         case Kind::kShutdown:
           return 0;
         case Kind::kHeartbeat:

@@ -4,8 +4,14 @@
 
 #include "forkpool/worker.h"
 
+#include <string_view>
+
 int main(int argc, char** argv) {
   if (auto code = forkpool::worker_main_if_requested(argc, argv)) return *code;
+  // As a launcher's worker (Options::worker_command): the protocol on stdin/stdout.
+  if (argc == 2 && std::string_view(argv[1]) == "--stdio-worker") {
+    return forkpool::serve_stdio_worker();
+  }
   testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -1,0 +1,269 @@
+// Worker deaths, crash loops, oversized messages and parent death, for every start method.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <functional>
+
+#include "io/blocking_reader.h"
+#include "io/frame_writer.h"
+#include "io/pipe.h"
+#include "io/syscalls.h"
+#include "orchestrator/test_tasks.h"
+#include "support/leak_check.h"
+
+namespace forkpool::testing {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto kDeadline = 60s;  // only detects hangs
+
+// One way for a worker to die while running a task, and the status it must be reported with.
+struct Death {
+  std::string name;
+  std::function<Future<int>(Pool&)> cause;
+  ExitStatus expected;
+};
+
+std::vector<Death> deaths() {
+  return {
+      {"abort", [](Pool& p) { return p.submit(die_by_abort_task, 0); },
+       ExitStatus::signaled(SIGABRT, false)},
+      {"sigsegv", [](Pool& p) { return p.submit(die_by_sigsegv_task, 0); },
+       ExitStatus::signaled(SIGSEGV, false)},
+      {"exit3", [](Pool& p) { return p.submit(die_by_exit_task, 3); }, ExitStatus::exited(3)},
+      {"sigkill_from_outside",
+       [](Pool& p) {
+         // The gate outlives the task: the worker is killed while it waits in the gate.
+         static Gate gate;
+         auto f = p.submit(hang_forever_task, gate.dir());
+         const pid_t pid = gate.wait_entered();
+         ::kill(pid, SIGKILL);
+         return f;
+       },
+       ExitStatus::signaled(SIGKILL, false)},
+  };
+}
+
+struct DeathCase {
+  StartCase start;
+  Death death;
+};
+
+std::vector<DeathCase> death_cases() {
+  std::vector<DeathCase> cases;
+  for (const StartCase& s : all_start_cases(2)) {
+    for (const Death& d : deaths()) cases.push_back({s, d});
+  }
+  return cases;
+}
+
+class WorkerDeathTest : public ::testing::TestWithParam<DeathCase> {};
+
+TEST_P(WorkerDeathTest, FailsOnlyThatTaskAndThePoolGoesOn) {
+  LeakCheck leaks;
+  {
+    Pool pool(GetParam().start.options);
+    // A task that is running elsewhere when the worker dies must be untouched.
+    Gate bystander_gate;
+    auto bystander = pool.submit(gated_task, bystander_gate.dir());
+    const pid_t bystander_pid = bystander_gate.wait_entered();
+
+    auto victim = GetParam().death.cause(pool);
+    ASSERT_TRUE(victim.wait_for(kDeadline));
+    try {
+      victim.get();
+      FAIL() << "expected WorkerDied";
+    } catch (const WorkerDied& e) {
+      EXPECT_EQ(e.status, GetParam().death.expected) << e.status.str();
+      EXPECT_NE(e.pid, bystander_pid);
+      EXPECT_GT(e.task_id, 0u);
+      EXPECT_NE(std::string(e.what()).find(e.status.str()), std::string::npos);
+    }
+    bystander_gate.release();
+    EXPECT_EQ(bystander.get(), bystander_pid);
+
+    std::vector<Future<int>> more;
+    for (int i = 0; i < 100; ++i) more.push_back(pool.submit(identity_task, i));
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(more[i].wait_for(kDeadline));
+      EXPECT_EQ(more[i].get(), i);
+    }
+    EXPECT_EQ(pool.stats().worker_deaths, 1u);
+    EXPECT_EQ(pool.worker_pids().size(), 2u);
+  }
+  leaks.check();
+}
+
+INSTANTIATE_TEST_SUITE_P(AllStartMethods, WorkerDeathTest, ::testing::ValuesIn(death_cases()),
+                         [](const auto& info) {
+                           return info.param.start.name + "_" + info.param.death.name;
+                         });
+
+class PoolFailureTest : public ::testing::TestWithParam<StartCase> {
+ protected:
+  LeakCheck leaks_;
+};
+
+TEST_P(PoolFailureTest, CrashLoopStopsRespawningWithAClearError) {
+  {
+    Options o = GetParam().options;
+    o.workers = 1;
+    o.crash_loop = {.deaths = 3, .window = 60s};
+    Pool pool(o);
+    std::vector<Future<int>> futures;
+    for (int i = 0; i < 3; ++i) futures.push_back(pool.submit(die_by_exit_task, 9));
+    for (auto& f : futures) {
+      ASSERT_TRUE(f.wait_for(kDeadline));
+      EXPECT_THROW(f.get(), WorkerDied);
+    }
+    try {
+      pool.submit(identity_task, 1);
+      FAIL() << "expected PoolBroken";
+    } catch (const PoolBroken& e) {
+      EXPECT_NE(std::string(e.what()).find("3 times in a row"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("exited with code 9"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(pool.stats().worker_deaths, 3u);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolFailureTest, AnArgumentLargerThanMaxFrameFailsOnlyItsTask) {
+  {
+    Options o = GetParam().options;
+    o.max_frame = 4096;
+    Pool pool(o);
+    auto too_big = pool.submit(echo_string_task, std::string(8192, 'x'));
+    ASSERT_TRUE(too_big.ready());
+    EXPECT_THROW(too_big.get(), MessageTooLarge);
+    EXPECT_EQ(pool.submit(echo_string_task, std::string(100, 'y')).get(), std::string(100, 'y'));
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolFailureTest, AResultLargerThanMaxFrameFailsOnlyItsTask) {
+  {
+    Options o = GetParam().options;
+    o.max_frame = 1 << 20;
+    Pool pool(o);
+    auto too_big = pool.submit(patterned_bytes_task, 2);
+    ASSERT_TRUE(too_big.wait_for(kDeadline));
+    try {
+      too_big.get();
+      FAIL() << "expected RemoteError";
+    } catch (const RemoteError& e) {
+      EXPECT_EQ(e.type_name, "forkpool::MessageTooLarge");
+    }
+    EXPECT_EQ(pool.submit(identity_task, 3).get(), 3);
+    EXPECT_EQ(pool.stats().worker_deaths, 0u);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolFailureTest, UnregisteredFunctionIsAClearError) {
+  {
+    Pool pool(GetParam().options);
+    EXPECT_THROW(pool.submit(+[](int x) { return x; }, 1), UnknownTask);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolFailureTest, DestructorWithQueuedWorkFinishesIt) {
+  std::vector<Future<int>> futures;
+  {
+    Pool pool(GetParam().options);
+    for (int i = 0; i < 50; ++i) futures.push_back(pool.submit(identity_task, i));
+  }
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(futures[i].ready());
+    EXPECT_EQ(futures[i].get(), i);
+  }
+  leaks_.check();
+}
+
+// A helper process that owns a pool is killed with SIGKILL: no worker may outlive it.
+TEST_P(PoolFailureTest, WorkersDieWithTheirParent) {
+  io::Pipe report = io::Pipe::create();
+  const pid_t owner = ::fork();
+  ASSERT_GE(owner, 0);
+  if (owner == 0) {
+    Pool pool(GetParam().options);
+    for (int i = 0; i < 2; ++i) pool.submit(identity_task, i).get();  // the workers are up
+    std::vector<pid_t> pids = pool.worker_pids();
+    pids.resize(2, 0);
+    io::FrameWriter(report.write).write_frame(0, 0, 0, std::span<const char>(
+        reinterpret_cast<const char*>(pids.data()), pids.size() * sizeof(pid_t)));
+    for (;;) ::pause();  // killed by the test
+  }
+  report.write.reset();
+  auto frame = io::BlockingReader(report.read).read_frame();
+  ASSERT_TRUE(frame.has_value());
+  ASSERT_EQ(frame->payload.size(), 2 * sizeof(pid_t));
+  pid_t workers[2];
+  std::memcpy(workers, frame->payload.data(), sizeof workers);
+  // Hold a pidfd on each worker before the owner dies, so a recycled pid cannot fool us.
+  std::vector<io::Fd> pidfds;
+  for (pid_t pid : workers) {
+    ASSERT_GT(pid, 0);
+    pidfds.emplace_back(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    ASSERT_TRUE(pidfds.back().valid()) << "worker " << pid << " is already gone";
+  }
+  ::kill(owner, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(owner, &status, 0), owner);
+  for (const io::Fd& pidfd : pidfds) {
+    EXPECT_NE(io::poll_one(pidfd.get(), POLLIN, std::chrono::milliseconds(kDeadline)), 0)
+        << "a worker outlived its parent";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllStartMethods, PoolFailureTest,
+                         ::testing::ValuesIn(all_start_cases(2)),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(PoolFailure, SpawnOfAProgramThatIsNoWorkerBreaksThePool) {
+  LeakCheck leaks;
+  {
+    Pool pool({.workers = 1,
+               .start_method = StartMethod::kSpawn,
+               .worker_executable = "/bin/true",
+               .crash_loop = {.deaths = 3, .window = 60s}});
+    auto f = pool.submit(identity_task, 1);
+    ASSERT_TRUE(f.wait_for(kDeadline));
+    try {
+      f.get();
+      FAIL() << "expected PoolBroken";
+    } catch (const PoolBroken& e) {
+      EXPECT_NE(std::string(e.what()).find("before its handshake"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("/bin/true"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(pool.submit(identity_task, 2), PoolBroken);
+  }
+  leaks.check();
+}
+
+TEST(PoolFailure, SpawnOfAMissingProgramBreaksThePool) {
+  LeakCheck leaks;
+  {
+    Pool pool({.workers = 1,
+               .start_method = StartMethod::kSpawn,
+               .worker_executable = "/nonexistent/forkpool-worker"});
+    auto f = pool.submit(identity_task, 1);
+    ASSERT_TRUE(f.wait_for(kDeadline));
+    try {
+      f.get();
+      FAIL() << "expected PoolBroken";
+    } catch (const PoolBroken& e) {
+      EXPECT_NE(std::string(e.what()).find("/nonexistent/forkpool-worker"), std::string::npos)
+          << e.what();
+    }
+  }
+  leaks.check();
+}
+
+}  // namespace
+}  // namespace forkpool::testing

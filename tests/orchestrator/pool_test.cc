@@ -1,0 +1,249 @@
+// The Pool, for every way of starting workers: values, volume, large results, task errors.
+#include <gtest/gtest.h>
+#include <xxhash.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <ranges>
+#include <set>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
+
+#include "orchestrator/test_tasks.h"
+#include "support/leak_check.h"
+
+namespace forkpool::testing {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto kDeadline = 60s;  // only detects hangs; nothing here should take a second
+
+class PoolTest : public ::testing::TestWithParam<StartCase> {
+ protected:
+  Options options(unsigned workers = 2) const {
+    Options o = GetParam().options;
+    o.workers = workers;
+    return o;
+  }
+  LeakCheck leaks_;
+};
+
+template <typename R>
+R get_within_deadline(const Future<R>& f) {
+  EXPECT_TRUE(f.wait_for(kDeadline)) << "the future did not settle: hang";
+  return f.get();
+}
+
+TEST_P(PoolTest, ValuesOfSeveralTypesComeBackRight) {
+  {
+    Pool pool(options());
+    EXPECT_EQ(get_within_deadline(pool.submit(identity_task, 42)), 42);
+    EXPECT_EQ(get_within_deadline(pool.submit(identity_task, 0)), 0);
+    EXPECT_EQ(get_within_deadline(pool.submit(identity_task, std::numeric_limits<int>::min())),
+              std::numeric_limits<int>::min());
+    EXPECT_EQ(get_within_deadline(pool.submit(echo_string_task, std::string("hé\0llo", 6))),
+              std::string("hé\0llo", 6));
+    EXPECT_EQ(get_within_deadline(pool.submit(echo_string_task, std::string())), "");
+    EXPECT_EQ(get_within_deadline(pool.submit(iota_vector_task, 5)),
+              (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+    EXPECT_TRUE(get_within_deadline(pool.submit(iota_vector_task, 0)).empty());
+    EXPECT_EQ(get_within_deadline(pool.submit(word_lengths_task, std::vector<std::string>{"a", "bcd"})),
+              (std::map<std::string, int>{{"a", 1}, {"bcd", 3}}));
+    Point p{1, 2.5, "p", {7}};
+    EXPECT_EQ(get_within_deadline(pool.submit(move_point_task, p, 3)),
+              (Point{4, 2.5, "p", {7, 3}}));
+    EXPECT_EQ(get_within_deadline(pool.submit(half_task, 5)), 2.5);  // int converts to double
+    EXPECT_TRUE(std::isnan(get_within_deadline(pool.submit(half_task, std::nan("")))));
+    auto nothing = pool.submit(do_nothing_task);
+    ASSERT_TRUE(nothing.wait_for(kDeadline));
+    EXPECT_EQ(nothing.status(), FutureStatus::kValue);
+    EXPECT_NO_THROW(nothing.get());
+    // Naming the function instead of its handle.
+    EXPECT_EQ(get_within_deadline(pool.submit(identity, 9)), 9);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolTest, TenThousandTinyTasksAllComplete) {
+  {
+    Pool pool(options());
+    std::vector<Future<int>> futures;
+    for (int i = 0; i < 10000; ++i) futures.push_back(pool.submit(identity_task, i));
+    std::int64_t sum = 0;
+    for (int i = 0; i < 10000; ++i) {
+      int v = get_within_deadline(futures[i]);
+      ASSERT_EQ(v, i);
+      sum += v;
+    }
+    EXPECT_EQ(sum, 9999LL * 10000 / 2);
+    EXPECT_EQ(pool.stats().completed, 10000u);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolTest, FiftyMebibyteResultArrivesIntact) {
+  {
+    Pool pool(options());
+    auto bytes = get_within_deadline(pool.submit(patterned_bytes_task, 50));
+    ASSERT_EQ(bytes.size(), std::size_t{50} << 20);
+    const auto expected = patterned_bytes(50);
+    EXPECT_EQ(XXH3_64bits(bytes.data(), bytes.size()),
+              XXH3_64bits(expected.data(), expected.size()));
+    EXPECT_TRUE(bytes == expected);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolTest, TaskExceptionsComeBackAsRemoteError) {
+  {
+    Pool pool(options());
+    auto runtime = pool.submit(throw_runtime_error_task, std::string("disk on fire"));
+    auto custom = pool.submit(throw_custom_error_task, std::string("custom trouble"));
+    auto non_std = pool.submit(throw_int_task, 7);
+    ASSERT_TRUE(runtime.wait_for(kDeadline));
+    try {
+      runtime.get();
+      FAIL() << "expected RemoteError";
+    } catch (const RemoteError& e) {
+      EXPECT_EQ(e.type_name, "std::runtime_error");
+      EXPECT_EQ(e.message, "disk on fire");
+      EXPECT_EQ(e.task_name, "throw_runtime_error_task");
+      EXPECT_GT(e.worker_pid, 0);
+      EXPECT_NE(e.worker_pid, ::getpid());
+      EXPECT_NE(std::string(e.what()).find("disk on fire"), std::string::npos);
+    }
+    ASSERT_TRUE(custom.wait_for(kDeadline));
+    try {
+      custom.get();
+      FAIL() << "expected RemoteError";
+    } catch (const RemoteError& e) {
+      EXPECT_EQ(e.type_name, "forkpool::testing::CustomError");
+      EXPECT_EQ(e.message, "custom trouble");
+      EXPECT_GT(e.task_id, 0u);
+    }
+    ASSERT_TRUE(non_std.wait_for(kDeadline));
+    try {
+      non_std.get();
+      FAIL() << "expected RemoteError";
+    } catch (const RemoteError& e) {
+      EXPECT_EQ(e.type_name, "int");
+    }
+    // A task's exception does not cost a worker.
+    EXPECT_EQ(pool.stats().worker_deaths, 0u);
+    EXPECT_EQ(get_within_deadline(pool.submit(identity_task, 5)), 5);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolTest, MapYieldsResultsInOrder) {
+  {
+    Pool pool(options());
+    std::vector<int> inputs(500);
+    std::iota(inputs.begin(), inputs.end(), 0);
+    std::vector<int> outputs;
+    for (int v : pool.map(identity_task, inputs)) outputs.push_back(v);
+    EXPECT_EQ(outputs, inputs);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolTest, MapKeepsABoundedNumberOfTasksInFlight) {
+  {
+    Options o = options();
+    o.map_window = 8;
+    Pool pool(o);
+    std::uint64_t consumed = 0, most_ahead = 0;
+    // A lazy input range: nothing is materialized, so only the window can be in flight.
+    for (int v : pool.map(identity_task, std::views::iota(0, 20000))) {
+      ASSERT_EQ(v, static_cast<int>(consumed));
+      ++consumed;
+      const auto s = pool.stats();
+      most_ahead = std::max(most_ahead, s.submitted - consumed);
+    }
+    EXPECT_EQ(consumed, 20000u);
+    EXPECT_LE(most_ahead, 8u);
+    EXPECT_GE(most_ahead, 1u);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolTest, TasksRunInDifferentWorkerProcesses) {
+  {
+    Pool pool(options(2));
+    Gate a, b;
+    auto first = pool.submit(gated_task, a.dir());
+    auto second = pool.submit(gated_task, b.dir());
+    // Both run at once, so they must be in two workers.
+    const pid_t pa = a.wait_entered();
+    const pid_t pb = b.wait_entered();
+    EXPECT_NE(pa, pb);
+    EXPECT_NE(pa, ::getpid());
+    std::set<pid_t> pids;
+    for (pid_t p : pool.worker_pids()) pids.insert(p);
+    EXPECT_TRUE(pids.count(pa) && pids.count(pb));
+    a.release();
+    b.release();
+    EXPECT_EQ(get_within_deadline(first), pa);
+    EXPECT_EQ(get_within_deadline(second), pb);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolTest, TaskLogLinesReachTheParent) {
+  auto captured = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
+  task_logger().sinks().push_back(sink);
+  pid_t pid = 0;
+  {
+    Pool pool(options(1));
+    pid = get_within_deadline(pool.submit(worker_pid_task));
+    // The Log frame precedes the Result frame on the same pipe, and the collector handles
+    // frames in order, so the line is logged before the result is delivered.
+    EXPECT_EQ(get_within_deadline(pool.submit(log_line_task, std::string("hello from a task"))), 1);
+  }
+  task_logger().sinks().pop_back();
+  EXPECT_NE(captured->str().find("[worker pid " + std::to_string(pid) + "] hello from a task"),
+            std::string::npos)
+      << captured->str();
+  leaks_.check();
+}
+
+TEST_P(PoolTest, CloseFinishesQueuedWorkAndIsIdempotent) {
+  std::vector<Future<int>> futures;
+  {
+    Pool pool(options());
+    for (int i = 0; i < 200; ++i) futures.push_back(pool.submit(identity_task, i));
+    pool.close();
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_TRUE(futures[i].ready()) << "close() returned before task " << i << " settled";
+      EXPECT_EQ(futures[i].get(), i);
+    }
+    EXPECT_TRUE(pool.worker_pids().empty());
+    EXPECT_THROW(pool.submit(identity_task, 1), PoolClosed);
+    pool.close();
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolTest, TerminateEndsATaskThatNeverReturns) {
+  {
+    Pool pool(options());
+    Gate gate;
+    auto stuck = pool.submit(hang_forever_task, gate.dir());
+    auto queued = std::vector<Future<int>>();
+    gate.wait_entered();
+    pool.terminate();
+    ASSERT_TRUE(stuck.ready());
+    EXPECT_THROW(stuck.get(), PoolClosed);
+    EXPECT_TRUE(pool.worker_pids().empty());
+  }
+  leaks_.check();
+}
+
+INSTANTIATE_TEST_SUITE_P(AllStartMethods, PoolTest, ::testing::ValuesIn(all_start_cases(2)),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace forkpool::testing

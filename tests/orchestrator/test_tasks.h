@@ -1,0 +1,129 @@
+// Tasks the orchestrator tests run. FORKPOOL_TASK defines inline variables, so every test file
+// of the binary (and every worker, which runs the same binary) shares one registry.
+#pragma once
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <map>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "forkpool/forkpool.h"
+#include "support/gate.h"
+
+namespace forkpool::testing {
+
+struct Point {
+  int x = 0;
+  double y = 0;
+  std::string label;
+  std::vector<int> tags;
+  bool operator==(const Point&) const = default;
+  template <typename Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & x & y & label & tags;
+  }
+};
+
+class CustomError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline int identity(int x) { return x; }
+inline std::string echo_string(std::string s) { return s; }
+inline std::vector<std::int64_t> iota_vector(int n) {
+  std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+inline std::map<std::string, int> word_lengths(const std::vector<std::string>& words) {
+  std::map<std::string, int> m;
+  for (const auto& w : words) m[w] = static_cast<int>(w.size());
+  return m;
+}
+inline Point move_point(Point p, int dx) {
+  p.x += dx;
+  p.tags.push_back(dx);
+  return p;
+}
+inline double half(double x) { return x / 2; }
+inline pid_t worker_pid() { return ::getpid(); }
+inline void do_nothing() {}
+
+// A result of `mib` MiB whose byte i is (i * 31 + 7) mod 256, so corruption anywhere shows.
+inline std::vector<char> patterned_bytes(int mib) {
+  std::vector<char> v(static_cast<std::size_t>(mib) << 20);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<char>((i * 31 + 7) & 0xff);
+  return v;
+}
+
+inline int throw_runtime_error(std::string message) { throw std::runtime_error(message); }
+inline int throw_custom_error(std::string message) { throw CustomError(message); }
+inline int throw_int(int value) { throw value; }
+
+// Ways to die. SIGSEGV is raised with the default action restored, so a sanitizer's own
+// SIGSEGV handler (which would turn it into an exit) does not hide the signal.
+inline int die_by_abort(int) { ::abort(); }
+inline int die_by_sigsegv(int) {
+  ::signal(SIGSEGV, SIG_DFL);
+  ::raise(SIGSEGV);
+  return 0;
+}
+inline int die_by_exit(int code) { ::_exit(code); }
+
+// Announces itself through the gate, then waits for the test to release it.
+inline pid_t gated(std::string gate_dir) {
+  Gate::enter(gate_dir);
+  Gate::await_release(gate_dir);
+  return ::getpid();
+}
+// Announces itself, then never returns.
+inline int hang_forever(std::string gate_dir) {
+  Gate::enter(gate_dir);
+  for (;;) ::pause();
+}
+inline int log_line(std::string text) {
+  task_logger().info("{}", text);
+  return 1;
+}
+
+FORKPOOL_TASK(identity_task, identity);
+FORKPOOL_TASK(echo_string_task, echo_string);
+FORKPOOL_TASK(iota_vector_task, iota_vector);
+FORKPOOL_TASK(word_lengths_task, word_lengths);
+FORKPOOL_TASK(move_point_task, move_point);
+FORKPOOL_TASK(half_task, half);
+FORKPOOL_TASK(worker_pid_task, worker_pid);
+FORKPOOL_TASK(do_nothing_task, do_nothing);
+FORKPOOL_TASK(patterned_bytes_task, patterned_bytes);
+FORKPOOL_TASK(throw_runtime_error_task, throw_runtime_error);
+FORKPOOL_TASK(throw_custom_error_task, throw_custom_error);
+FORKPOOL_TASK(throw_int_task, throw_int);
+FORKPOOL_TASK(die_by_abort_task, die_by_abort);
+FORKPOOL_TASK(die_by_sigsegv_task, die_by_sigsegv);
+FORKPOOL_TASK(die_by_exit_task, die_by_exit);
+FORKPOOL_TASK(gated_task, gated);
+FORKPOOL_TASK(hang_forever_task, hang_forever);
+FORKPOOL_TASK(log_line_task, log_line);
+
+// The ways a pool can start workers, for parameterized tests.
+struct StartCase {
+  std::string name;
+  Options options;
+};
+
+inline std::vector<StartCase> all_start_cases(unsigned workers) {
+  return {
+      {"fork", {.workers = workers, .start_method = StartMethod::kFork}},
+      {"forkserver", {.workers = workers, .start_method = StartMethod::kForkserver}},
+      {"spawn", {.workers = workers, .start_method = StartMethod::kSpawn}},
+      {"command", {.workers = workers, .worker_command = {"/proc/self/exe", "--stdio-worker"}}},
+  };
+}
+
+}  // namespace forkpool::testing

@@ -1,0 +1,34 @@
+// Gate: lets a test synchronize with a task running in a worker, on real events (FIFOs), not
+// sleeps. The task calls Gate::enter(dir) to announce itself (with its pid) and then
+// Gate::await_release(dir) or never returns; the test calls wait_entered() and release().
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace forkpool::testing {
+
+class Gate {
+ public:
+  // Makes a fresh directory holding the "entered" and "release" FIFOs.
+  Gate();
+  ~Gate();
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  // Blocks until a task has entered; returns that task's worker pid.
+  pid_t wait_entered();
+  // Lets one task that waits in await_release() go on.
+  void release();
+
+  // Task side.
+  static void enter(const std::string& dir);
+  static void await_release(const std::string& dir);
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace forkpool::testing
