@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%d tasks: %d ok, %d failed\n", tasks, ok, failed);
-  std::printf("primes below %ld: %ld\n", tasks * length, primes);
+  std::printf("primes counted in the %d completed ranges: %ld\n", ok, primes);
   std::printf("%u workers, %zu distinct worker pids served results, %llu worker deaths, "
               "%llu workers started, %.2f s\n",
               pool.workers(), pids.size(), static_cast<unsigned long long>(stats.worker_deaths),
