@@ -8,13 +8,17 @@
 
 namespace forkpool::io {
 
+BlockingReader::BlockingReader(const Fd& fd, ReaderOptions options)
+    : fd_(&fd), options_(options), nonblocking_(is_nonblocking(fd.get())) {}
+
 std::size_t BlockingReader::fill(std::span<char> out, bool started, std::size_t expected,
                                  std::size_t already) {
   std::size_t got = 0;
   while (got < out.size()) {
     Deadline wait;
     if (started || got > 0) wait = options_.stall_timeout;
-    auto n = read_once(fd_->get(), out.subspan(got), wait);
+    auto n = read_once(fd_->get(), out.subspan(got), wait,
+                       nonblocking_ ? FdMode::kNonBlocking : FdMode::kUnknown);
     if (!n) {
       throw StalledFrame(expected, already + got, options_.stall_timeout.count() / 1000.0);
     }

@@ -23,9 +23,9 @@ struct ReaderOptions {
 
 class BlockingReader {
  public:
-  // REQUIRES: `fd` outlives the reader. It may be blocking or non-blocking.
-  explicit BlockingReader(const Fd& fd, ReaderOptions options = {})
-      : fd_(&fd), options_(options) {}
+  // REQUIRES: `fd` outlives the reader. It may be blocking or non-blocking, but must not
+  // change between the two afterwards (the reader reads the mode once).
+  explicit BlockingReader(const Fd& fd, ReaderOptions options = {});
 
   // Fills all of `out`, looping over short reads and EINTR; waits forever for the first
   // byte and at most stall_timeout for each later one.
@@ -50,6 +50,7 @@ class BlockingReader {
 
   const Fd* fd_;
   ReaderOptions options_;
+  bool nonblocking_;
 };
 
 }  // namespace forkpool::io

@@ -2,6 +2,9 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "forkpool/errors.h"
 #include "io/syscalls.h"
 
@@ -9,9 +12,9 @@ namespace forkpool::io {
 
 void FrameWriter::write_frame(std::uint8_t kind, std::uint8_t flags, std::uint64_t task_id,
                               std::span<const char> payload) {
-  if (payload.size() > options_.max_frame) {
-    throw MessageTooLarge(payload.size(), options_.max_frame);
-  }
+  // The length field has 32 bits, whatever max_frame says.
+  const std::size_t limit = std::min<std::size_t>(options_.max_frame, UINT32_MAX);
+  if (payload.size() > limit) throw MessageTooLarge(payload.size(), limit);
   FrameHeader header;
   header.payload_length = static_cast<std::uint32_t>(payload.size());
   header.kind = kind;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -76,7 +77,10 @@ short poll_one(int fd, short events, Deadline wait) {
   }
 }
 
-std::optional<std::size_t> read_once(int fd, std::span<char> out, Deadline wait) {
+std::optional<std::size_t> read_once(int fd, std::span<char> out, Deadline wait, FdMode mode) {
+  // With a deadline, wait for data first: on a blocking descriptor read(2) alone would block
+  // past the deadline, so a writer that stalls mid-frame would freeze the reader forever.
+  if (wait && mode != FdMode::kNonBlocking && poll_one(fd, POLLIN, wait) == 0) return std::nullopt;
   for (;;) {
     ssize_t n = ::read(fd, out.data(), out.size());
     if (n >= 0) return static_cast<std::size_t>(n);
@@ -92,7 +96,9 @@ bool write_all(int fd, std::span<iovec> iov, Deadline stall) {
   for (const iovec& v : iov) total += v.iov_len;
   std::size_t first = 0;  // index of the first iovec not yet fully written
   while (written < total) {
-    ssize_t n = ::writev(fd, iov.data() + first, static_cast<int>(iov.size() - first));
+    // writev(2) takes at most IOV_MAX iovecs (EINVAL beyond); a longer span goes out in turns.
+    const std::size_t count = std::min<std::size_t>(iov.size() - first, IOV_MAX);
+    ssize_t n = ::writev(fd, iov.data() + first, static_cast<int>(count));
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EPIPE) {
@@ -115,6 +121,11 @@ bool write_all(int fd, std::span<iovec> iov, Deadline stall) {
     }
   }
   return true;
+}
+
+bool is_nonblocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  return flags >= 0 && (flags & O_NONBLOCK) != 0;
 }
 
 void set_nonblocking(int fd, bool nonblocking) {

@@ -15,10 +15,18 @@ namespace forkpool::io {
 // How long to wait for a descriptor; nullopt waits forever.
 using Deadline = std::optional<std::chrono::milliseconds>;
 
-// One read(2), retried on EINTR. If the descriptor is non-blocking and empty, waits until it
-// is readable or `wait` elapses. Returns bytes read (0 = EOF), or nullopt if `wait` elapsed.
+// One read(2), retried on EINTR. If the descriptor is empty, waits until it is readable or
+// `wait` elapses, whether it is blocking or not. Returns bytes read (0 = EOF), or nullopt if
+// `wait` elapsed.
 // Throws std::system_error on any other error.
-std::optional<std::size_t> read_once(int fd, std::span<char> out, Deadline wait);
+// With kNonBlocking the caller promises O_NONBLOCK is set: then read(2) goes first and poll(2)
+// only runs when the pipe is empty, which saves a system call per read on the hot path.
+enum class FdMode { kUnknown, kNonBlocking };
+std::optional<std::size_t> read_once(int fd, std::span<char> out, Deadline wait,
+                                     FdMode mode = FdMode::kUnknown);
+
+// True if O_NONBLOCK is set on `fd`.
+bool is_nonblocking(int fd);
 
 // Writes all of `iov` (header and payload in one writev(2) where the pipe allows), looping on
 // short writes and EINTR, waiting at most `stall` for progress when the descriptor is

@@ -37,18 +37,22 @@ std::string what_of(std::exception_ptr error) {
 
 }  // namespace
 
+namespace {
+// Only the pool holds its ends of a worker's pipes, so O_NONBLOCK affects nobody else; it lets
+// the reader and writer bound every wait by the stall timeout without an extra poll per read.
+io::Fd nonblocking(io::Fd fd) {
+  io::set_nonblocking(fd.get(), true);
+  return fd;
+}
+}  // namespace
+
 WorkerSlot::WorkerSlot(std::uint32_t id, workers::StartedWorker started, const Options& options)
     : id(id),
       child(std::move(started.child)),
-      to_worker(std::move(started.to_worker)),
-      from_worker(std::move(started.from_worker)),
+      to_worker(nonblocking(std::move(started.to_worker))),
+      from_worker(nonblocking(std::move(started.from_worker))),
       reader(from_worker, {.max_frame = options.max_frame, .stall_timeout = options.stall_timeout}),
-      writer(to_worker, {.max_frame = options.max_frame, .stall_timeout = options.stall_timeout}) {
-  // Only the pool holds these ends, so O_NONBLOCK affects nobody else; it lets the reader and
-  // writer bound every wait by the stall timeout.
-  io::set_nonblocking(to_worker.get(), true);
-  io::set_nonblocking(from_worker.get(), true);
-}
+      writer(to_worker, {.max_frame = options.max_frame, .stall_timeout = options.stall_timeout}) {}
 
 PoolCore::PoolCore(Options options)
     : options_(std::move(options)),

@@ -1,0 +1,558 @@
+// Tests for io/blocking_reader.h against real writer processes: frames that arrive in pieces,
+// streams that end or stall mid-frame, malformed headers, signals, non-blocking descriptors.
+#include "io/blocking_reader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "forkpool/errors.h"
+#include "io/frame_format.h"
+#include "io/pipe.h"
+#include "io/syscalls.h"
+#include "support/leak_check.h"
+
+namespace forkpool::io {
+namespace {
+
+using namespace std::chrono_literals;
+using forkpool::testing::LeakCheck;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using Clock = std::chrono::steady_clock;
+
+// ---- Processes -------------------------------------------------------------------------------
+
+// A forked child. The test must wait() for it; if the test ends early, the destructor kills
+// and reaps it so that no later test inherits it.
+class Child {
+ public:
+  explicit Child(pid_t pid) : pid_(pid) {}
+  Child(Child&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+  Child& operator=(Child&&) = delete;
+  ~Child() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    reap();
+  }
+  ExitStatus wait() {
+    const int status = reap();
+    pid_ = -1;
+    return ExitStatus::from_wait_status(status);
+  }
+
+ private:
+  int reap() {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  }
+  pid_t pid_;
+};
+
+// Forks a child that runs `body` and _exits with its result (99 if it threw).
+template <typename Body>
+Child fork_child(Body body) {
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid == 0) {
+    int code = 99;
+    try {
+      code = body();
+    } catch (...) {
+    }
+    ::_exit(code);
+  }
+  return Child(pid);
+}
+
+// Plain write(2) loop: the writer side of these tests must not depend on the code under test.
+bool write_fully(const Fd& fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd.get(), bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// Forks a writer that sends `bytes` as separate write(2)s of `pieces` bytes each (then the rest
+// in one), pausing `pause` after each piece, and exits. The parent keeps only the read end, so
+// the writer's exit is the reader's end of stream.
+Child start_writer(Pipe& pipe, std::string_view bytes, std::vector<std::size_t> pieces = {},
+                   std::chrono::microseconds pause = 0us) {
+  Child writer = fork_child([&pipe, bytes, &pieces, pause]() mutable {
+    pipe.read.reset();
+    for (std::size_t size : pieces) {
+      size = std::min(size, bytes.size());
+      if (!write_fully(pipe.write, bytes.substr(0, size))) return 1;
+      bytes.remove_prefix(size);
+      std::this_thread::sleep_for(pause);  // the subject of the test: a slow writer
+    }
+    return write_fully(pipe.write, bytes) ? 0 : 1;
+  });
+  pipe.write.reset();
+  return writer;
+}
+
+// Random piece sizes in [1, max_piece] covering `total` bytes.
+std::vector<std::size_t> random_pieces(std::size_t total, unsigned seed, std::size_t max_piece) {
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<std::size_t> size(1, max_piece);
+  std::vector<std::size_t> pieces;
+  for (std::size_t sum = 0; sum < total;) sum += pieces.emplace_back(size(random));
+  return pieces;
+}
+
+// ---- Signals ---------------------------------------------------------------------------------
+
+std::atomic<int> g_interrupts{0};
+std::atomic<int> g_ack_fd{-1};
+
+void count_and_acknowledge(int) {
+  const int saved_errno = errno;
+  g_interrupts.fetch_add(1);
+  const char byte = '!';
+  [[maybe_unused]] ssize_t ignored = ::write(g_ack_fd.load(), &byte, 1);
+  errno = saved_errno;
+}
+
+// Installs a SIGUSR1 handler *without* SA_RESTART, so a blocked read(2) or poll(2) fails with
+// EINTR. The handler counts and writes one byte to `ack` so the sender knows it ran. The previous
+// action comes back on destruction.
+class InterruptingSignal {
+ public:
+  explicit InterruptingSignal(const Fd& ack) {
+    g_interrupts = 0;
+    g_ack_fd = ack.get();
+    struct sigaction action {};
+    action.sa_handler = count_and_acknowledge;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    ::sigaction(SIGUSR1, &action, &previous_);
+  }
+  ~InterruptingSignal() {
+    ::sigaction(SIGUSR1, &previous_, nullptr);
+    g_ack_fd = -1;
+  }
+  int count() const { return g_interrupts.load(); }
+
+ private:
+  struct sigaction previous_ {};
+};
+
+// The scheduler state of `pid` ('R', 'S', ...) from /proc/<pid>/stat; '?' if unreadable.
+char process_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
+}
+
+// Spins until `pid` sleeps in a blocking call. This is the synchronization, so no sleeping.
+bool wait_until_sleeping(pid_t pid) {
+  const auto give_up = Clock::now() + 10s;
+  while (process_state(pid) != 'S') {
+    if (Clock::now() > give_up) return false;
+    ::sched_yield();
+  }
+  return true;
+}
+
+// From a child: `times` times, waits until `pid` is blocked, sends it SIGUSR1 and waits for the
+// handler's acknowledgement on `ack`. False if `pid` never blocked or never acknowledged.
+bool interrupt_while_blocked(pid_t pid, const Fd& ack, int times) {
+  for (int i = 0; i < times; ++i) {
+    if (!wait_until_sleeping(pid) || ::kill(pid, SIGUSR1) != 0) return false;
+    pollfd p{ack.get(), POLLIN, 0};
+    char byte;
+    if (::poll(&p, 1, 10'000) != 1 || ::read(ack.get(), &byte, 1) != 1) return false;
+  }
+  return true;
+}
+
+// ---- Frames ----------------------------------------------------------------------------------
+
+// Deterministic pseudo-random bytes (xorshift64), fast enough for 64 MiB.
+std::string patterned(std::size_t size, std::uint64_t seed) {
+  std::string out(size, '\0');
+  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (std::size_t i = 0; i < size; i += sizeof x) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::memcpy(out.data() + i, &x, std::min(sizeof x, size - i));
+  }
+  return out;
+}
+
+std::string with_header(const FrameHeader& header, std::string_view payload) {
+  const HeaderBytes raw = encode_header(header);
+  std::string bytes(raw.begin(), raw.end());
+  bytes.append(payload);
+  return bytes;
+}
+
+FrameHeader valid_header(std::string_view payload, std::uint64_t task_id) {
+  FrameHeader header;
+  header.payload_length = static_cast<std::uint32_t>(payload.size());
+  header.kind = 3;
+  header.flags = 1;
+  header.checksum = frame_checksum(payload);
+  header.task_id = task_id;
+  return header;
+}
+
+std::string frame_bytes(std::string_view payload, std::uint64_t task_id = 7) {
+  return with_header(valid_header(payload, task_id), payload);
+}
+
+std::string_view view(const Payload& payload) { return {payload.data(), payload.size()}; }
+
+// Compares without printing megabytes on failure.
+void expect_frame(const std::optional<Frame>& frame, std::string_view payload,
+                  std::uint64_t task_id) {
+  ASSERT_TRUE(frame.has_value()) << "clean end of stream instead of a frame";
+  EXPECT_EQ(frame->kind, 3);
+  EXPECT_EQ(frame->flags, 1);
+  EXPECT_EQ(frame->task_id, task_id);
+  ASSERT_EQ(frame->payload.size(), payload.size());
+  EXPECT_TRUE(view(frame->payload) == payload) << "payload differs";
+}
+
+// Runs `body`; returns the E it threw, or nullopt if it returned normally.
+template <typename E, typename Body>
+std::optional<E> caught(Body body) {
+  try {
+    body();
+  } catch (const E& error) {
+    return error;
+  }
+  return std::nullopt;
+}
+
+constexpr const char* kExitedCleanly = "exited with code 0";
+
+// ---- Frames that arrive in pieces -------------------------------------------------------------
+
+TEST(BlockingReaderTest, ReadsAFrameDribbledOneByteAtATime) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  const std::string payload = patterned(100, 1);
+  const std::string bytes = frame_bytes(payload, 42);
+  Child writer = start_writer(pipe, bytes, std::vector<std::size_t>(bytes.size(), 1), 300us);
+  BlockingReader reader(pipe.read);
+  expect_frame(reader.read_frame(), payload, 42);
+  EXPECT_FALSE(reader.read_frame().has_value());
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  pipe.read.reset();
+  leaks.check();
+}
+
+// Several frames back to back, cut at random points that ignore frame boundaries.
+TEST(BlockingReaderTest, ReadsFramesSplitAtRandomPointsOverManyWrites) {
+  LeakCheck leaks;
+  const std::vector<std::string> payloads = {patterned(100'000, 2), "", "x", patterned(70'000, 3)};
+  std::string stream;
+  for (std::size_t i = 0; i < payloads.size(); ++i) stream += frame_bytes(payloads[i], 100 + i);
+  for (unsigned seed : {1u, 2u, 3u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    Pipe pipe = Pipe::create();
+    Child writer = start_writer(pipe, stream, random_pieces(stream.size(), seed, 1500));
+    BlockingReader reader(pipe.read);
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+      expect_frame(reader.read_frame(), payloads[i], 100 + i);
+    }
+    EXPECT_FALSE(reader.read_frame().has_value());
+    EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  }
+  leaks.check();
+}
+
+TEST(BlockingReaderTest, ReadsAFrameOfTheDefaultMaximumOf64MiB) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  const std::string payload = patterned(kDefaultMaxFrame, 64);
+  Child writer = start_writer(pipe, frame_bytes(payload, 64));
+  std::optional<Frame> frame = BlockingReader(pipe.read).read_frame();
+  ASSERT_TRUE(frame.has_value());
+  ASSERT_EQ(frame->payload.size(), kDefaultMaxFrame);
+  EXPECT_EQ(XXH3_64bits(frame->payload.data(), frame->payload.size()),
+            XXH3_64bits(payload.data(), payload.size()));
+  EXPECT_TRUE(view(frame->payload) == payload) << "payload differs";
+  EXPECT_EQ(frame->task_id, 64u);
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  pipe.read.reset();
+  leaks.check();
+}
+
+// ---- End of stream ----------------------------------------------------------------------------
+
+TEST(BlockingReaderTest, EndOfStreamBeforeTheFirstHeaderByteIsACleanEnd) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  Child writer = start_writer(pipe, "");
+  EXPECT_FALSE(BlockingReader(pipe.read).read_frame().has_value());
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  pipe.read.reset();
+  leaks.check();
+}
+
+// Inside the header the reader cannot trust the length yet, so `expected` is the header size;
+// inside the payload it is the whole frame.
+TEST(BlockingReaderTest, EndOfStreamAtEveryOffsetInsideAFrameIsTruncatedFrame) {
+  LeakCheck leaks;
+  const std::string bytes = frame_bytes(patterned(10, 5));
+  for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
+    SCOPED_TRACE("stream ends after byte " + std::to_string(cut));
+    Pipe pipe = Pipe::create();
+    Child writer = start_writer(pipe, std::string_view(bytes).substr(0, cut));
+    BlockingReader reader(pipe.read);
+    auto error = caught<TruncatedFrame>([&] { reader.read_frame(); });
+    ASSERT_TRUE(error.has_value()) << "no TruncatedFrame";
+    EXPECT_EQ(error->expected, cut < kFrameHeaderSize ? kFrameHeaderSize : bytes.size());
+    EXPECT_EQ(error->got, cut);
+    EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  }
+  leaks.check();
+}
+
+// ---- Malformed frames -------------------------------------------------------------------------
+
+// What follows the header is still in the pipe afterwards: the reader did not read a payload.
+TEST(BlockingReaderTest, PayloadLengthAboveMaxFrameIsProtocolErrorBeforeThePayloadIsRead) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  const std::string after = "not read as payload";
+  FrameHeader header = valid_header(after, 1);
+  header.payload_length = 1025;
+  Child writer = start_writer(pipe, with_header(header, after));
+  BlockingReader reader(pipe.read, {.max_frame = 1024});
+  auto error = caught<ProtocolError>([&] { reader.read_frame(); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_THAT(error->what(), StartsWith("protocol error: "));
+  EXPECT_THAT(error->what(), HasSubstr("1025"));
+  std::string rest(after.size(), '\0');
+  reader.read_exact(rest);
+  EXPECT_EQ(rest, after);
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  pipe.read.reset();
+  leaks.check();
+}
+
+TEST(BlockingReaderTest, PayloadOfExactlyMaxFrameIsAccepted) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  const std::string payload = patterned(1024, 6);
+  Child writer = start_writer(pipe, frame_bytes(payload, 6));
+  expect_frame(BlockingReader(pipe.read, {.max_frame = 1024}).read_frame(), payload, 6);
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  pipe.read.reset();
+  leaks.check();
+}
+
+// Reads one frame from a writer child that sends `bytes`; returns the ProtocolError it threw.
+std::optional<ProtocolError> protocol_error_reading(std::string_view bytes) {
+  Pipe pipe = Pipe::create();
+  Child writer = start_writer(pipe, bytes);
+  auto error = caught<ProtocolError>([&] { BlockingReader(pipe.read).read_frame(); });
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  return error;
+}
+
+TEST(BlockingReaderTest, BadMagicIsProtocolError) {
+  LeakCheck leaks;
+  auto error = protocol_error_reading("GET / HTTP/1.1\r\nHost: forkpool\r\n\r\n");
+  ASSERT_TRUE(error.has_value());
+  EXPECT_THAT(error->what(), StartsWith("protocol error: "));
+  EXPECT_THAT(error->what(), HasSubstr("magic"));
+  leaks.check();
+}
+
+TEST(BlockingReaderTest, NonZeroReservedFieldIsProtocolError) {
+  LeakCheck leaks;
+  FrameHeader header = valid_header("ok", 1);
+  header.reserved = 0x0100;
+  auto error = protocol_error_reading(with_header(header, "ok"));
+  ASSERT_TRUE(error.has_value());
+  EXPECT_THAT(error->what(), StartsWith("protocol error: "));
+  EXPECT_THAT(error->what(), HasSubstr("reserved"));
+  leaks.check();
+}
+
+// The corrupt frame is consumed whole, so the stream stays in step for the next frame.
+TEST(BlockingReaderTest, ChecksumMismatchIsCorruptFrameAndTheNextFrameStillReads) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  std::string corrupt = frame_bytes(patterned(500, 7), 1);
+  corrupt.back() ^= 0x01;
+  const std::string next = patterned(50, 8);
+  Child writer = start_writer(pipe, corrupt + frame_bytes(next, 2));
+  BlockingReader reader(pipe.read);
+  auto error = caught<CorruptFrame>([&] { reader.read_frame(); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_THAT(error->what(), HasSubstr("checksum"));
+  expect_frame(reader.read_frame(), next, 2);
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  pipe.read.reset();
+  leaks.check();
+}
+
+// ---- read_exact -------------------------------------------------------------------------------
+
+TEST(BlockingReaderTest, ReadExactFillsASpanAcrossManyWritesThenReportsTheShortfall) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  const std::string bytes = patterned(10'005, 9);
+  Child writer = start_writer(pipe, bytes, std::vector<std::size_t>(10, 1000), 200us);
+  BlockingReader reader(pipe.read);
+  std::string nothing;
+  reader.read_exact(nothing);
+  std::string first(10'000, '\0');
+  reader.read_exact(first);
+  EXPECT_TRUE(first == std::string_view(bytes).substr(0, 10'000));
+  std::string tail(10, '\0');
+  auto error = caught<TruncatedFrame>([&] { reader.read_exact(tail); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->expected, 10u);
+  EXPECT_EQ(error->got, 5u);
+  EXPECT_EQ(tail.substr(0, 5), bytes.substr(10'000));
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  pipe.read.reset();
+  leaks.check();
+}
+
+// ---- Signals ----------------------------------------------------------------------------------
+
+// The writer interrupts the reader while it is blocked waiting for the header, and again while it
+// is blocked in the middle of the payload; every interrupted call must be retried.
+TEST(BlockingReaderTest, RetriesReadsInterruptedBySignals) {
+  LeakCheck leaks;
+  constexpr int kInterrupts = 5;
+  Pipe data = Pipe::create();
+  Pipe ack = Pipe::create();
+  InterruptingSignal signal(ack.write);
+  const pid_t reader_pid = ::getpid();
+  const std::string payload = patterned(1000, 10);
+  const std::string bytes = frame_bytes(payload, 10);
+  const std::size_t split = kFrameHeaderSize + 100;
+  Child writer = fork_child([&] {
+    data.read.reset();
+    ack.write.reset();
+    if (!interrupt_while_blocked(reader_pid, ack.read, kInterrupts)) return 2;
+    if (!write_fully(data.write, std::string_view(bytes).substr(0, split))) return 1;
+    if (!interrupt_while_blocked(reader_pid, ack.read, kInterrupts)) return 3;
+    return write_fully(data.write, std::string_view(bytes).substr(split)) ? 0 : 1;
+  });
+  data.write.reset();
+  ack.read.reset();
+  expect_frame(BlockingReader(data.read).read_frame(), payload, 10);
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  EXPECT_EQ(signal.count(), 2 * kInterrupts);
+  data.read.reset();
+  ack.write.reset();
+  leaks.check();
+}
+
+// ---- Stalls -----------------------------------------------------------------------------------
+
+// A writer sends the first `sent` bytes of a frame, then holds the pipe open — blocked on a pipe
+// of its own, not asleep — until the reader has given up with StalledFrame.
+void expect_stall_after(std::size_t sent, bool nonblocking) {
+  LeakCheck leaks;
+  Pipe data = Pipe::create();
+  Pipe release = Pipe::create();
+  const std::string bytes = frame_bytes(patterned(1000, 11));
+  Child writer = fork_child([&] {
+    data.read.reset();
+    release.write.reset();
+    if (!write_fully(data.write, std::string_view(bytes).substr(0, sent))) return 1;
+    char byte;
+    return ::read(release.read.get(), &byte, 1) == 0 ? 0 : 2;
+  });
+  data.write.reset();
+  release.read.reset();
+  if (nonblocking) set_nonblocking(data.read.get(), true);
+  BlockingReader reader(data.read, {.stall_timeout = 200ms});
+  const auto start = Clock::now();
+  auto error = caught<StalledFrame>([&] { reader.read_frame(); });
+  const auto waited = Clock::now() - start;
+  release.write.reset();  // now the writer may exit
+  ASSERT_TRUE(error.has_value()) << "no StalledFrame";
+  EXPECT_EQ(error->expected, sent < kFrameHeaderSize ? kFrameHeaderSize : bytes.size());
+  EXPECT_EQ(error->got, sent);
+  EXPECT_GE(waited, 200ms);
+  EXPECT_LT(waited, 5s) << "the configured stall_timeout was not used";
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  data.read.reset();
+  leaks.check();
+}
+
+TEST(BlockingReaderTest, WriterStallingInsideTheHeaderIsStalledFrame) {
+  expect_stall_after(10, /*nonblocking=*/false);
+}
+
+TEST(BlockingReaderTest, WriterStallingInsideThePayloadIsStalledFrame) {
+  expect_stall_after(kFrameHeaderSize + 100, /*nonblocking=*/false);
+}
+
+TEST(BlockingReaderTest, WriterStallingOnANonBlockingDescriptorIsStalledFrame) {
+  expect_stall_after(kFrameHeaderSize + 100, /*nonblocking=*/true);
+}
+
+// The stall guard only starts with a frame: a quiet but idle writer is not a stalled one.
+TEST(BlockingReaderTest, IdleBeforeTheFirstHeaderByteIsNotAStall) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  const std::string payload = patterned(10, 12);
+  Child writer = start_writer(pipe, frame_bytes(payload, 12), {0}, 500ms);
+  expect_frame(BlockingReader(pipe.read, {.stall_timeout = 100ms}).read_frame(), payload, 12);
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  pipe.read.reset();
+  leaks.check();
+}
+
+// ---- Non-blocking descriptors -----------------------------------------------------------------
+
+TEST(BlockingReaderTest, NonBlockingDescriptorReadsFramesTheSame) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  const std::string first = patterned(300'000, 13);
+  const std::string second = patterned(5, 14);
+  const std::string stream = frame_bytes(first, 1) + frame_bytes(second, 2);
+  Child writer = start_writer(pipe, stream, random_pieces(stream.size(), 4, 20'000), 200us);
+  set_nonblocking(pipe.read.get(), true);
+  BlockingReader reader(pipe.read);
+  expect_frame(reader.read_frame(), first, 1);
+  expect_frame(reader.read_frame(), second, 2);
+  EXPECT_FALSE(reader.read_frame().has_value());
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  pipe.read.reset();
+  leaks.check();
+}
+
+}  // namespace
+}  // namespace forkpool::io

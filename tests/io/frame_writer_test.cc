@@ -1,0 +1,413 @@
+// Tests for io/frame_writer.h: what goes on the wire, and a writer whose reader is slow,
+// stalled or gone — with real processes, pipes and signals.
+#include "io/frame_writer.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "forkpool/errors.h"
+#include "io/blocking_reader.h"
+#include "io/frame_format.h"
+#include "io/pipe.h"
+#include "io/syscalls.h"
+#include "support/leak_check.h"
+
+namespace forkpool::io {
+namespace {
+
+using namespace std::chrono_literals;
+using forkpool::testing::LeakCheck;
+using Clock = std::chrono::steady_clock;
+
+// ---- Processes -------------------------------------------------------------------------------
+
+// A forked child. The test must wait() for it; if the test ends early, the destructor kills
+// and reaps it so that no later test inherits it.
+class Child {
+ public:
+  explicit Child(pid_t pid) : pid_(pid) {}
+  Child(Child&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+  Child& operator=(Child&&) = delete;
+  ~Child() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    reap();
+  }
+  ExitStatus wait() {
+    const int status = reap();
+    pid_ = -1;
+    return ExitStatus::from_wait_status(status);
+  }
+
+ private:
+  int reap() {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  }
+  pid_t pid_;
+};
+
+// Forks a child that runs `body` and _exits with its result (99 if it threw).
+template <typename Body>
+Child fork_child(Body body) {
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid == 0) {
+    int code = 99;
+    try {
+      code = body();
+    } catch (...) {
+    }
+    ::_exit(code);
+  }
+  return Child(pid);
+}
+
+constexpr const char* kExitedCleanly = "exited with code 0";
+
+// ---- Signals ---------------------------------------------------------------------------------
+
+std::atomic<int> g_interrupts{0};
+std::atomic<int> g_ack_fd{-1};
+
+void count_and_acknowledge(int) {
+  const int saved_errno = errno;
+  g_interrupts.fetch_add(1);
+  const char byte = '!';
+  [[maybe_unused]] ssize_t ignored = ::write(g_ack_fd.load(), &byte, 1);
+  errno = saved_errno;
+}
+
+// Installs a SIGUSR1 handler *without* SA_RESTART, so a blocked write(2) fails with EINTR (or
+// returns short). The handler counts and writes one byte to `ack` so the sender knows it ran.
+// The previous action comes back on destruction.
+class InterruptingSignal {
+ public:
+  explicit InterruptingSignal(const Fd& ack) {
+    g_interrupts = 0;
+    g_ack_fd = ack.get();
+    struct sigaction action {};
+    action.sa_handler = count_and_acknowledge;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    ::sigaction(SIGUSR1, &action, &previous_);
+  }
+  ~InterruptingSignal() {
+    ::sigaction(SIGUSR1, &previous_, nullptr);
+    g_ack_fd = -1;
+  }
+  int count() const { return g_interrupts.load(); }
+
+ private:
+  struct sigaction previous_ {};
+};
+
+// The scheduler state of `pid` ('R', 'S', ...) from /proc/<pid>/stat; '?' if unreadable.
+char process_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
+}
+
+// Spins until `pid` sleeps in a blocking call. This is the synchronization, so no sleeping.
+bool wait_until_sleeping(pid_t pid) {
+  const auto give_up = Clock::now() + 10s;
+  while (process_state(pid) != 'S') {
+    if (Clock::now() > give_up) return false;
+    ::sched_yield();
+  }
+  return true;
+}
+
+// From a child: `times` times, waits until `pid` is blocked, sends it SIGUSR1 and waits for the
+// handler's acknowledgement on `ack`. False if `pid` never blocked or never acknowledged.
+bool interrupt_while_blocked(pid_t pid, const Fd& ack, int times) {
+  for (int i = 0; i < times; ++i) {
+    if (!wait_until_sleeping(pid) || ::kill(pid, SIGUSR1) != 0) return false;
+    pollfd p{ack.get(), POLLIN, 0};
+    char byte;
+    if (::poll(&p, 1, 10'000) != 1 || ::read(ack.get(), &byte, 1) != 1) return false;
+  }
+  return true;
+}
+
+// ---- Bytes -----------------------------------------------------------------------------------
+
+// Deterministic pseudo-random bytes (xorshift64).
+std::string patterned(std::size_t size, std::uint64_t seed) {
+  std::string out(size, '\0');
+  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (std::size_t i = 0; i < size; i += sizeof x) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::memcpy(out.data() + i, &x, std::min(sizeof x, size - i));
+  }
+  return out;
+}
+
+std::string_view view(const Payload& payload) { return {payload.data(), payload.size()}; }
+
+// The bytes now in the pipe, without blocking (the writer has finished).
+std::string drain(const Fd& read_end) {
+  std::string bytes;
+  char buffer[4096];
+  pollfd p{read_end.get(), POLLIN, 0};
+  while (::poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
+    const ssize_t n = ::read(read_end.get(), buffer, sizeof buffer);
+    if (n <= 0) break;
+    bytes.append(buffer, static_cast<std::size_t>(n));
+  }
+  return bytes;
+}
+
+std::uint32_t little_endian_u32(std::string_view bytes, std::size_t offset) {
+  std::uint32_t value = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    value |= std::uint32_t{static_cast<unsigned char>(bytes[offset + i])} << (8 * i);
+  }
+  return value;
+}
+
+// Runs `body`; returns the E it threw, or nullopt if it returned normally.
+template <typename E, typename Body>
+std::optional<E> caught(Body body) {
+  try {
+    body();
+  } catch (const E& error) {
+    return error;
+  }
+  return std::nullopt;
+}
+
+// ---- Round trip and layout --------------------------------------------------------------------
+
+struct SentFrame {
+  std::uint8_t kind;
+  std::uint8_t flags;
+  std::uint64_t task_id;
+  std::string payload;
+};
+
+TEST(FrameWriterTest, FramesRoundTripThroughBlockingReader) {
+  LeakCheck leaks;
+  const std::vector<SentFrame> frames = {{1, 0, 1, ""},
+                                         {2, 3, std::uint64_t{1} << 40, "hello"},
+                                         {7, 0xff, UINT64_MAX, patterned(1 << 20, 1)},
+                                         {0, 0, 0, patterned(70'000, 2)}};
+  Pipe pipe = Pipe::create();
+  Child writer = fork_child([&] {
+    pipe.read.reset();
+    FrameWriter frame_writer(pipe.write);
+    for (const SentFrame& f : frames)
+      frame_writer.write_frame(f.kind, f.flags, f.task_id, f.payload);
+    return 0;
+  });
+  pipe.write.reset();
+  BlockingReader reader(pipe.read);
+  for (const SentFrame& sent : frames) {
+    std::optional<Frame> frame = reader.read_frame();
+    ASSERT_TRUE(frame.has_value());
+    EXPECT_EQ(frame->kind, sent.kind);
+    EXPECT_EQ(frame->flags, sent.flags);
+    EXPECT_EQ(frame->task_id, sent.task_id);
+    EXPECT_TRUE(view(frame->payload) == sent.payload) << "payload differs";
+  }
+  EXPECT_FALSE(reader.read_frame().has_value());
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  pipe.read.reset();
+  leaks.check();
+}
+
+// Checked byte by byte against the layout comment in io/frame_format.h, not via decode_header.
+TEST(FrameWriterTest, HeaderOnTheWireMatchesTheDocumentedLayout) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  const std::string payload = patterned(0x105, 3);  // 261: both low length bytes non-zero
+  FrameWriter(pipe.write).write_frame(0xA5, 0x5A, 0x0102030405060708, payload);
+  const std::string wire = drain(pipe.read);
+  ASSERT_EQ(wire.size(), 24u + payload.size());
+  EXPECT_EQ(wire.substr(0, 4), "FKP1");
+  const std::string length_and_kind = {0x05, 0x01, 0x00, 0x00, char(0xA5), 0x5A, 0x00, 0x00};
+  EXPECT_EQ(wire.substr(4, 8), length_and_kind);
+  const auto xxh3 = XXH3_64bits(payload.data(), payload.size());
+  EXPECT_EQ(little_endian_u32(wire, 12), static_cast<std::uint32_t>(xxh3));
+  EXPECT_EQ(wire.substr(16, 8), std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8));
+  EXPECT_TRUE(wire.substr(24) == payload) << "payload differs";
+  pipe = {};
+  leaks.check();
+}
+
+TEST(FrameWriterTest, EmptyPayloadIsAHeaderOnly) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  FrameWriter(pipe.write).write_frame(1, 2, 3, {});
+  const std::string wire = drain(pipe.read);
+  ASSERT_EQ(wire.size(), 24u);
+  EXPECT_EQ(wire.substr(0, 4), "FKP1");
+  EXPECT_EQ(little_endian_u32(wire, 4), 0u);
+  EXPECT_EQ(little_endian_u32(wire, 12), static_cast<std::uint32_t>(XXH3_64bits(nullptr, 0)));
+  pipe = {};
+  leaks.check();
+}
+
+TEST(FrameWriterTest, PayloadAboveMaxFrameIsMessageTooLargeAndWritesNothing) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  FrameWriter writer(pipe.write, {.max_frame = 100});
+  const std::string payload(101, 'x');
+  auto error = caught<MessageTooLarge>([&] { writer.write_frame(1, 0, 9, payload); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->size, 101u);
+  EXPECT_EQ(error->max, 100u);
+  EXPECT_EQ(drain(pipe.read), "");
+  // One byte less fits, and the writer is still usable after the refusal.
+  writer.write_frame(1, 0, 9, std::string_view(payload).substr(1));
+  EXPECT_EQ(drain(pipe.read).size(), 24u + 100u);
+  pipe = {};
+  leaks.check();
+}
+
+// ---- The reader is gone -----------------------------------------------------------------------
+
+// Exit codes of write_expecting_peer_gone().
+enum PeerGoneResult : int {
+  kPeerGone = 0,
+  kWroteWithoutError = 1,
+  kSigpipeLeftPending = 2,
+  kSigpipeLeftBlocked = 3,
+};
+
+// Runs in a child so that a SIGPIPE that gets through kills the child, not the test binary.
+// With SIGPIPE's default action and unblocked, writes a frame whose reader is (or will be) gone.
+int write_expecting_peer_gone(const Fd& write_end, std::size_t payload_size) {
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  sigemptyset(&default_action.sa_mask);
+  ::sigaction(SIGPIPE, &default_action, nullptr);
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  ::pthread_sigmask(SIG_UNBLOCK, &pipe_only, nullptr);
+
+  const std::string payload(payload_size, 'p');
+  if (!caught<PeerGone>([&] { FrameWriter(write_end).write_frame(1, 0, 1, payload); })) {
+    return kWroteWithoutError;
+  }
+  sigset_t now;
+  ::sigpending(&now);
+  if (sigismember(&now, SIGPIPE)) return kSigpipeLeftPending;
+  ::pthread_sigmask(SIG_BLOCK, nullptr, &now);
+  if (sigismember(&now, SIGPIPE)) return kSigpipeLeftBlocked;
+  return kPeerGone;
+}
+
+TEST(FrameWriterTest, ReaderClosedBeforeTheWriteIsPeerGoneWithoutSigpipe) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  // The reader is a real process that exits; with it goes the last read end.
+  Child reader = fork_child([&] { return 0; });
+  pipe.read.reset();
+  EXPECT_EQ(reader.wait().str(), kExitedCleanly);
+  Child writer = fork_child([&] { return write_expecting_peer_gone(pipe.write, 100); });
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly) << "1: no error, 2: SIGPIPE left pending, "
+                                                    "3: SIGPIPE left blocked, 99: other error";
+  pipe.write.reset();
+  leaks.check();
+}
+
+// A large frame fills the pipe; the reader takes the header and goes away while the writer is
+// blocked, so the write fails part-way.
+TEST(FrameWriterTest, ReaderLeavingMidFrameIsPeerGoneWithoutSigpipe) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  Child writer = fork_child([&] {
+    pipe.read.reset();
+    return write_expecting_peer_gone(pipe.write, 4 << 20);
+  });
+  pipe.write.reset();
+  char header[kFrameHeaderSize];
+  BlockingReader(pipe.read).read_exact(header);
+  EXPECT_EQ(std::string_view(header, 4), "FKP1");
+  pipe.read.reset();
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly) << "1: no error, 2: SIGPIPE left pending, "
+                                                    "3: SIGPIPE left blocked, 99: other error";
+  leaks.check();
+}
+
+// ---- Signals and stalls -----------------------------------------------------------------------
+
+// The reader interrupts this process while it is blocked writing into the full pipe, then reads
+// and checks the frame. Each interrupted writev must be resumed where it stopped.
+TEST(FrameWriterTest, ResumesWritesInterruptedBySignals) {
+  LeakCheck leaks;
+  constexpr int kInterrupts = 5;
+  Pipe data = Pipe::create();
+  Pipe ack = Pipe::create();
+  InterruptingSignal signal(ack.write);
+  const pid_t writer_pid = ::getpid();
+  const std::string payload = patterned(4 << 20, 4);
+  Child reader = fork_child([&] {
+    data.write.reset();
+    ack.write.reset();
+    if (!interrupt_while_blocked(writer_pid, ack.read, kInterrupts)) return 2;
+    std::optional<Frame> frame = BlockingReader(data.read).read_frame();
+    if (!frame || frame->task_id != 5) return 3;
+    return view(frame->payload) == payload ? 0 : 4;
+  });
+  data.read.reset();
+  ack.read.reset();
+  FrameWriter(data.write).write_frame(1, 0, 5, payload);
+  data.write.reset();
+  EXPECT_EQ(reader.wait().str(), kExitedCleanly) << "2: not interrupted, 3/4: wrong frame";
+  EXPECT_EQ(signal.count(), kInterrupts);
+  ack.write.reset();
+  leaks.check();
+}
+
+// Nobody reads the pipe: once it is full, a non-blocking writer waits stall_timeout, then gives up.
+TEST(FrameWriterTest, NonBlockingWriterWhoseReaderNeverReadsIsStalledFrame) {
+  LeakCheck leaks;
+  Pipe pipe = Pipe::create();
+  set_nonblocking(pipe.write.get(), true);
+  FrameWriter writer(pipe.write, {.stall_timeout = 200ms});
+  const std::string payload = patterned(1 << 20, 5);
+  const auto start = Clock::now();
+  auto error = caught<StalledFrame>([&] { writer.write_frame(1, 0, 1, payload); });
+  const auto waited = Clock::now() - start;
+  ASSERT_TRUE(error.has_value()) << "no StalledFrame";
+  EXPECT_EQ(error->expected, kFrameHeaderSize + payload.size());
+  EXPECT_GT(error->got, 0u);
+  EXPECT_LT(error->got, error->expected);
+  EXPECT_GE(waited, 200ms);
+  EXPECT_LT(waited, 5s) << "the configured stall_timeout was not used";
+  pipe = {};
+  leaks.check();
+}
+
+}  // namespace
+}  // namespace forkpool::io
