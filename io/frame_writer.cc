@@ -25,7 +25,7 @@ void FrameWriter::write_frame(std::uint8_t kind, std::uint8_t flags, std::uint64
   iovec iov[2] = {{raw.data(), raw.size()},
                   {const_cast<char*>(payload.data()), payload.size()}};
   if (!write_all(fd_->get(), std::span<iovec>(iov, payload.empty() ? 1 : 2),
-                 options_.stall_timeout)) {
+                 options_.stall_timeout, options_.guard_sigpipe)) {
     throw PeerGone();
   }
 }

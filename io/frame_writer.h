@@ -16,6 +16,8 @@ struct WriterOptions {
   // For a non-blocking descriptor: the longest wait for pipe space before StalledFrame.
   // A blocking descriptor blocks in writev(2) instead.
   std::chrono::milliseconds stall_timeout = std::chrono::seconds(10);
+  // False: let SIGPIPE take its default action when the reader is gone (see write_all).
+  bool guard_sigpipe = true;
 };
 
 class FrameWriter {

@@ -23,12 +23,15 @@ using Clock = std::chrono::steady_clock;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
+thread_local bool sigpipe_blocked_for_good = false;
+
 // Blocks SIGPIPE in this thread while a write runs. If the write raised a SIGPIPE that was not
 // already pending, it is consumed before the old mask returns, so it is never delivered.
 // (Pipes have no MSG_NOSIGNAL; a process-wide SIG_IGN would leak into every exec'd job.)
 class SigpipeGuard {
  public:
-  SigpipeGuard() {
+  explicit SigpipeGuard(bool active) : active_(active && !sigpipe_blocked_for_good) {
+    if (!active_) return;
     sigset_t pipe_only;
     sigemptyset(&pipe_only);
     sigaddset(&pipe_only, SIGPIPE);
@@ -39,6 +42,7 @@ class SigpipeGuard {
   }
   void raised() { raised_ = true; }
   ~SigpipeGuard() {
+    if (!active_) return;
     if (raised_ && !was_pending_) {
       sigset_t pipe_only;
       sigemptyset(&pipe_only);
@@ -53,6 +57,7 @@ class SigpipeGuard {
   }
 
  private:
+  bool active_;
   sigset_t old_mask_;
   bool was_pending_ = false;
   bool raised_ = false;
@@ -90,8 +95,16 @@ std::optional<std::size_t> read_once(int fd, std::span<char> out, Deadline wait,
   }
 }
 
-bool write_all(int fd, std::span<iovec> iov, Deadline stall) {
-  SigpipeGuard guard;
+void block_sigpipe_in_this_thread() {
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+  sigpipe_blocked_for_good = true;
+}
+
+bool write_all(int fd, std::span<iovec> iov, Deadline stall, bool guard_sigpipe) {
+  SigpipeGuard guard(guard_sigpipe);
   std::size_t total = 0, written = 0;
   for (const iovec& v : iov) total += v.iov_len;
   std::size_t first = 0;  // index of the first iovec not yet fully written

@@ -34,7 +34,14 @@ bool is_nonblocking(int fd);
 // the calling thread for the duration and a SIGPIPE raised by this write is consumed, so it
 // never kills the process. Returns true when everything was written. Throws StalledFrame
 // after `stall` without progress, std::system_error on other errors.
-bool write_all(int fd, std::span<iovec> iov, Deadline stall);
+// With guard_sigpipe false the caller accepts SIGPIPE's default action instead (a worker,
+// whose only reader is its parent: when that is gone, so should the worker be).
+bool write_all(int fd, std::span<iovec> iov, Deadline stall, bool guard_sigpipe = true);
+
+// Blocks SIGPIPE in the calling thread for good, and tells write_all it need not guard writes
+// from this thread (saving three system calls a write). For threads forkpool owns only: a
+// blocked signal mask would be inherited by every program a user's thread starts.
+void block_sigpipe_in_this_thread();
 
 // poll(2) for one descriptor and `events`, retried on EINTR with the remaining time.
 // Returns the revents, or 0 if `wait` elapsed.

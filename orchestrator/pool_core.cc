@@ -59,6 +59,12 @@ PoolCore::PoolCore(Options options)
       workers_(options_.workers != 0 ? options_.workers : usable_cpus()) {
   epoll_.add(wake_.fd(), EPOLLIN, kWakeData);
   collector_ = std::thread([this] { collector_main(); });
+  // Wait until the collector has forked what it must fork from this process (the zygote, or
+  // the first workers of StartMethod::kFork). Meanwhile this thread holds no lock, so those
+  // forks copy a consistent heap; a fork that races an allocation in another thread can
+  // copy an allocator lock held forever (sanitizer allocators have no fork handlers).
+  Lock lock(mutex_);
+  changed_.wait(lock, [this] { return forked_from_parent_; });
 }
 
 PoolCore::~PoolCore() { close(); }
@@ -398,6 +404,10 @@ void PoolCore::on_exit(std::uint32_t slot_id, Settlements& out) {
   idle_.erase(std::remove(idle_.begin(), idle_.end(), &slot), idle_.end());
   record_death(slot, status, out);
   slots_.erase(it);
+  // Tell the waiter first: starting a replacement takes milliseconds it need not wait.
+  lock.unlock();
+  settle(out);
+  lock.lock();
   if (should_respawn()) start_worker(lock);
   dispatch(out);
   changed_.notify_all();
@@ -437,12 +447,15 @@ void PoolCore::record_death(const WorkerSlot& slot, const ExitStatus& status, Se
   }
 }
 
+void PoolCore::release_constructor() {
+  forked_from_parent_ = true;
+  changed_.notify_all();
+}
+
 void PoolCore::collector_main() {
-  // SIGPIPE is never useful to this thread: writes report EPIPE instead.
-  sigset_t pipe_only;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+  // SIGPIPE is never useful to this thread: writes report EPIPE instead. Workers forked from
+  // here reset their mask.
+  io::block_sigpipe_in_this_thread();
 
   Settlements out;
   Lock lock(mutex_);
@@ -452,10 +465,14 @@ void PoolCore::collector_main() {
                                       .command = options_.worker_command,
                                       .max_frame = options_.max_frame});
     start_description_ = starter_->describe();
+    const bool forks_this_process =
+        options_.worker_command.empty() && options_.start_method == StartMethod::kFork;
+    if (!forks_this_process) release_constructor();
     for (unsigned i = 0; i < workers_ && broken_.empty(); ++i) start_worker(lock);
   } catch (...) {
     break_pool("cannot start workers: " + what_of(std::current_exception()), out);
   }
+  release_constructor();
 
   bool shutdown_sent = false;
   Clock::time_point kill_at{};

@@ -98,6 +98,8 @@ class PoolCore {
   void drop_worker(WorkerSlot& slot, std::exception_ptr why);
   void stop_reading(WorkerSlot& slot);
   bool should_respawn() const;
+  // Lets the constructor return (under the mutex).
+  void release_constructor();
   void record_death(const WorkerSlot& slot, const ExitStatus& status, Settlements& out);
 
   // Under the mutex.
@@ -117,6 +119,7 @@ class PoolCore {
   mutable std::mutex mutex_;
   std::condition_variable changed_;  // a task settled, a worker came or went, state changed
   State state_ = State::kRunning;
+  bool forked_from_parent_ = false;  // the constructor waits for this
   std::string broken_;  // why the pool stopped respawning; empty while healthy
   std::deque<PendingTask> queue_;
   std::map<std::uint32_t, std::unique_ptr<WorkerSlot>> slots_;

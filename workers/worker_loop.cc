@@ -46,7 +46,10 @@ serialization::ErrorReply describe_current_exception() {
 // whole frame at a time.
 class Channel {
  public:
-  Channel(const io::Fd& fd, std::size_t max_frame) : writer_(fd, {.max_frame = max_frame}) {}
+  // No SIGPIPE guard: the only reader is the parent, and a worker whose parent is gone should
+  // die (blocking the signal instead would be inherited by every program a task starts).
+  Channel(const io::Fd& fd, std::size_t max_frame)
+      : writer_(fd, {.max_frame = max_frame, .guard_sigpipe = false}) {}
   void send(Kind kind, std::uint64_t task_id, const io::Payload& payload) {
     std::lock_guard lock(mutex_);
     writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);

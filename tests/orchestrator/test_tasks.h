@@ -117,9 +117,16 @@ struct StartCase {
   Options options;
 };
 
+// The fork start method forks this multi-threaded test process whenever a worker is replaced,
+// while the test's own thread may be allocating. glibc's malloc survives that (it has fork
+// handlers); the AddressSanitizer allocator of GCC 12 does not, and a worker can inherit its
+// lock held forever. So under ASan the fork method is left to the plain build; the other
+// methods fork only from a single-threaded zygote, or not at all.
 inline std::vector<StartCase> all_start_cases(unsigned workers) {
   return {
+#if !defined(__SANITIZE_ADDRESS__)
       {"fork", {.workers = workers, .start_method = StartMethod::kFork}},
+#endif
       {"forkserver", {.workers = workers, .start_method = StartMethod::kForkserver}},
       {"spawn", {.workers = workers, .start_method = StartMethod::kSpawn}},
       {"command", {.workers = workers, .worker_command = {"/proc/self/exe", "--stdio-worker"}}},
