@@ -1,6 +1,8 @@
 #include "io/blocking_reader.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "forkpool/errors.h"
@@ -11,14 +13,29 @@ namespace forkpool::io {
 BlockingReader::BlockingReader(const Fd& fd, ReaderOptions options)
     : fd_(&fd), options_(options), nonblocking_(is_nonblocking(fd.get())) {}
 
+std::optional<std::size_t> BlockingReader::read_some_into(std::span<char> out, Deadline wait) {
+  const FdMode mode = nonblocking_ ? FdMode::kNonBlocking : FdMode::kUnknown;
+  if (out.size() >= kBufferSize / 2) return read_once(fd_->get(), out, wait, mode);
+  if (!buffer_) buffer_ = std::make_unique<char[]>(kBufferSize);
+  auto n = read_once(fd_->get(), std::span<char>(buffer_.get(), kBufferSize), wait, mode);
+  if (!n || *n == 0) return n;
+  begin_ = std::min(*n, out.size());
+  end_ = *n;
+  std::memcpy(out.data(), buffer_.get(), begin_);
+  return begin_;
+}
+
 std::size_t BlockingReader::fill(std::span<char> out, bool started, std::size_t expected,
                                  std::size_t already) {
-  std::size_t got = 0;
+  std::size_t got = std::min(buffered(), out.size());
+  if (got != 0) {
+    std::memcpy(out.data(), buffer_.get() + begin_, got);
+    begin_ += got;
+  }
   while (got < out.size()) {
     Deadline wait;
     if (started || got > 0) wait = options_.stall_timeout;
-    auto n = read_once(fd_->get(), out.subspan(got), wait,
-                       nonblocking_ ? FdMode::kNonBlocking : FdMode::kUnknown);
+    auto n = read_some_into(out.subspan(got), wait);
     if (!n) {
       throw StalledFrame(expected, already + got, options_.stall_timeout.count() / 1000.0);
     }

@@ -1,17 +1,21 @@
 // BlockingReader: the one way bytes come off a pipe.
 //
 // There is deliberately no read_some()/readinto()-style partial read here: callers get a whole
-// span or a whole frame, or an error. Mercurial's worker learned why: its unpickler began
+// span or a whole frame, or an error. Small reads go through a private buffer (several small
+// frames then cost one read(2)); the caller only ever sees whole frames, and must ask
+// buffered() before waiting on the descriptor again, since buffered bytes make no fd readable. Mercurial's worker learned why: its unpickler began
 // calling readinto() on an unbuffered pipe and decoded partial objects.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 
 #include "io/fd.h"
 #include "io/frame_format.h"
+#include "io/syscalls.h"
 
 namespace forkpool::io {
 
@@ -39,6 +43,9 @@ class BlockingReader {
   std::optional<Frame> read_frame();
 
   const ReaderOptions& options() const { return options_; }
+  // Bytes already read from the descriptor and not yet returned: while this is non-zero, call
+  // read_frame() again instead of waiting for the descriptor to become readable.
+  std::size_t buffered() const { return end_ - begin_; }
   // The peer may agree a different limit during the handshake.
   void set_max_frame(std::size_t max_frame) { options_.max_frame = max_frame; }
 
@@ -48,9 +55,17 @@ class BlockingReader {
   // `expected`/`already` describe the enclosing frame for error messages.
   std::size_t fill(std::span<char> out, bool started, std::size_t expected, std::size_t already);
 
+  // One read(2) into `out` directly, or through the buffer when `out` is small.
+  std::optional<std::size_t> read_some_into(std::span<char> out, Deadline wait);
+
+  static constexpr std::size_t kBufferSize = 64 * 1024;
+
   const Fd* fd_;
   ReaderOptions options_;
   bool nonblocking_;
+  std::unique_ptr<char[]> buffer_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
 };
 
 }  // namespace forkpool::io

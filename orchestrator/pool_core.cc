@@ -139,6 +139,13 @@ std::string PoolCore::start_description() const {
 // ---------------------------------------------------------------------------------------------
 // Under the mutex.
 
+namespace {
+// Pipelined task frames are at most this big, and at most kMaxPipelineDepth of them wait in a
+// worker's pipe, so together they fit in the pipe's 64 KiB buffer and a write never blocks.
+constexpr std::size_t kPipelinedFrameLimit = 8 * 1024;
+constexpr std::size_t kMaxPipelineDepth = 6;
+}  // namespace
+
 void PoolCore::dispatch(Settlements& out) {
   while (!idle_.empty() && !queue_.empty()) {
     WorkerSlot* slot = idle_.back();
@@ -147,6 +154,40 @@ void PoolCore::dispatch(Settlements& out) {
     queue_.pop_front();
     send_task(*slot, std::move(task), out);
   }
+  if (queue_.empty() || !pipelining_pays()) return;
+  const std::size_t depth = std::min(options_.pipeline_depth, kMaxPipelineDepth);
+  // Top up the busy workers one task at a time each, so they fill evenly.
+  for (std::size_t level = 1; level < depth && !queue_.empty(); ++level) {
+    for (auto& [id, slot] : slots_) {
+      if (queue_.empty() || queue_.front().payload.size() > kPipelinedFrameLimit) return;
+      if (slot->phase != WorkerSlot::Phase::kReady || slot->failure ||
+          slot->in_flight.size() != level) {
+        continue;
+      }
+      PendingTask task = std::move(queue_.front());
+      queue_.pop_front();
+      send_task(*slot, std::move(task), out);
+    }
+  }
+}
+
+void PoolCore::start_head(WorkerSlot& slot, Clock::time_point now) {
+  PendingTask& task = slot.in_flight.front();
+  // Running now, so it will never be sent again: drop its frame. A task still waiting in the
+  // pipe keeps its (small) frame, to be sent to another worker if this one dies.
+  task.payload = {};
+  task.state->set_running();
+  slot.head_since = now;
+}
+
+bool PoolCore::pipelining_pays() const {
+  return options_.pipeline_depth > 1 && mean_service_us_ >= 0 &&
+         mean_service_us_ < static_cast<double>(options_.pipeline_below.count());
+}
+
+void PoolCore::record_service_time(Clock::duration time) {
+  const double us = std::chrono::duration<double, std::micro>(time).count();
+  mean_service_us_ = mean_service_us_ < 0 ? us : mean_service_us_ + (us - mean_service_us_) / 8;
 }
 
 bool PoolCore::send_task(WorkerSlot& slot, PendingTask task, Settlements& out) {
@@ -168,9 +209,8 @@ bool PoolCore::send_task(WorkerSlot& slot, PendingTask task, Settlements& out) {
     drop_worker(slot, std::current_exception());
     return false;
   }
-  task.payload = {};  // delivered; do not hold a large argument while the task runs
-  task.state->set_running();
-  slot.current = std::move(task);
+  slot.in_flight.push_back(std::move(task));
+  if (slot.in_flight.size() == 1) start_head(slot, Clock::now());
   return true;
 }
 
@@ -184,11 +224,11 @@ void PoolCore::kill_all(std::exception_ptr error, Settlements& out) {
   state_ = State::kTerminating;
   fail_queue(error, out);
   for (auto& [id, slot] : slots_) {
-    if (slot->current) {
+    for (PendingTask& task : slot->in_flight) {
       ++stats_.failed;
-      out.push_back({std::move(slot->current->state), {}, error});
-      slot->current.reset();
+      out.push_back({std::move(task.state), {}, error});
     }
+    slot->in_flight.clear();
     slot->phase = WorkerSlot::Phase::kLeaving;
     slot->child.signal(SIGKILL);
   }
@@ -215,7 +255,7 @@ void PoolCore::break_pool(const std::string& why, Settlements& out) {
 bool PoolCore::idle() const {
   if (!queue_.empty()) return false;
   return std::none_of(slots_.begin(), slots_.end(),
-                      [](const auto& entry) { return entry.second->current.has_value(); });
+                      [](const auto& entry) { return !entry.second->in_flight.empty(); });
 }
 
 bool PoolCore::should_respawn() const {
@@ -303,6 +343,14 @@ void PoolCore::on_readable(std::uint32_t slot_id, Settlements& out) {
   }
 }
 
+void PoolCore::on_readable_all(std::uint32_t slot_id, Settlements& out) {
+  // Frames the reader has already buffered make the pipe no more readable: read them now.
+  auto it = slots_.find(slot_id);
+  do {
+    on_readable(slot_id, out);
+  } while (it != slots_.end() && it->second->reading && it->second->reader.buffered() != 0);
+}
+
 void PoolCore::handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settlements& out) {
   switch (static_cast<Kind>(frame.kind)) {
     case Kind::kHello:
@@ -310,7 +358,7 @@ void PoolCore::handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settl
       return;
     case Kind::kResult:
     case Kind::kError: {
-      if (!slot.current || slot.current->id != frame.task_id) {
+      if (slot.in_flight.empty() || slot.in_flight.front().id != frame.task_id) {
         task_logger().debug("forkpool: dropping a {} for task {}, which is not running on worker {}",
                             serialization::kind_name(frame.kind), frame.task_id,
                             slot.child.pid());
@@ -320,17 +368,22 @@ void PoolCore::handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settl
       if (frame.kind == static_cast<std::uint8_t>(Kind::kError)) {
         auto reply = serialization::decode_error(frame.payload);  // ProtocolError: caller drops
         error = std::make_exception_ptr(RemoteError(reply.type_name, reply.message,
-                                                    *slot.current->name, slot.current->id,
-                                                    slot.child.pid()));
+                                                    *slot.in_flight.front().name,
+                                                    slot.in_flight.front().id, slot.child.pid()));
       }
-      PendingTask task = std::move(*slot.current);
-      slot.current.reset();
+      PendingTask task = std::move(slot.in_flight.front());
+      slot.in_flight.pop_front();
+      const auto now = Clock::now();
+      record_service_time(now - slot.head_since);
+      if (!slot.in_flight.empty()) start_head(slot, now);
       ++slot.tasks_done;
       ++stats_.completed;
       recent_deaths_.clear();
       // Idle before the result is delivered, so a caller that submits again at once finds
       // this worker free instead of queueing behind a busy one.
-      if (slot.phase == WorkerSlot::Phase::kReady) idle_.push_back(&slot);
+      if (slot.phase == WorkerSlot::Phase::kReady && slot.in_flight.empty()) {
+        idle_.push_back(&slot);
+      }
       dispatch(out);
       out.push_back({std::move(task.state), std::move(frame.payload), error});
       changed_.notify_all();
@@ -394,7 +447,8 @@ void PoolCore::on_exit(std::uint32_t slot_id, Settlements& out) {
   if (it == slots_.end()) return;
   WorkerSlot& slot = *it->second;
   // Whatever the worker wrote before it died is already in the pipe: deliver it first.
-  while (slot.reading && io::poll_one(slot.from_worker.get(), POLLIN, std::chrono::milliseconds(0))) {
+  while (slot.reading && (slot.reader.buffered() != 0 ||
+                          io::poll_one(slot.from_worker.get(), POLLIN, std::chrono::milliseconds(0)))) {
     on_readable(slot_id, out);
   }
   Lock lock(mutex_);
@@ -413,17 +467,29 @@ void PoolCore::on_exit(std::uint32_t slot_id, Settlements& out) {
   changed_.notify_all();
 }
 
-void PoolCore::record_death(const WorkerSlot& slot, const ExitStatus& status, Settlements& out) {
+void PoolCore::record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out) {
   const pid_t pid = slot.child.pid();
-  if (slot.current) {
+  if (!slot.in_flight.empty()) {
+    const PendingTask& running = slot.in_flight.front();
     std::exception_ptr error = slot.failure;
-    if (!error) {
-      error = std::make_exception_ptr(
-          WorkerDied(pid, status, slot.current->id, *slot.current->name));
-    }
+    if (!error) error = std::make_exception_ptr(WorkerDied(pid, status, running.id, *running.name));
     ++stats_.failed;
-    out.push_back({slot.current->state, {}, error});
+    out.push_back({running.state, {}, error});
     task_logger().warn("forkpool: {}", what_of(error));
+    // The tasks waiting behind it never started (a worker runs its tasks in order and every
+    // frame it wrote before dying has been read): another worker runs them.
+    slot.in_flight.pop_front();
+    while (!slot.in_flight.empty()) {
+      PendingTask& waiting = slot.in_flight.back();
+      if (broken_.empty()) {
+        ++stats_.requeued;
+        queue_.push_front(std::move(waiting));
+      } else {
+        ++stats_.failed;
+        out.push_back({std::move(waiting.state), {}, std::make_exception_ptr(PoolBroken(broken_))});
+      }
+      slot.in_flight.pop_back();
+    }
   } else if (slot.phase != WorkerSlot::Phase::kLeaving) {
     task_logger().warn("forkpool: worker pid {} {}{}{}", pid, status.str(),
                        slot.phase == WorkerSlot::Phase::kStarting ? " before its handshake" : "",
@@ -517,7 +583,7 @@ void PoolCore::collector_main() {
         } else if (data & 1) {
           on_exit(static_cast<std::uint32_t>(data >> 1), out);
         } else {
-          on_readable(static_cast<std::uint32_t>(data >> 1), out);
+          on_readable_all(static_cast<std::uint32_t>(data >> 1), out);
         }
       }
     } catch (const std::exception& e) {

@@ -6,8 +6,11 @@
 // collector creates and destroys worker slots, so it may use a slot's reader without the
 // mutex; everything else about a slot is guarded by the mutex.
 //
-// A worker runs one task at a time. Writing a task under the mutex therefore never blocks on
-// a busy worker: an idle worker is always reading its pipe.
+// A worker runs one task at a time. A task is written to an idle worker, which is reading its
+// pipe, so the write cannot block behind a long task. While tasks are measured to be short,
+// a busy worker also gets up to Options::pipeline_depth - 1 more small tasks queued in its
+// pipe, so it never waits a round trip for its next task; their frames are small enough
+// (kPipelinedFrameLimit each) that the pipe's buffer always has room for them.
 #pragma once
 
 #include <sys/types.h>
@@ -39,7 +42,7 @@ namespace forkpool::orchestrator {
 struct PendingTask {
   std::uint64_t id = 0;
   const std::string* name = nullptr;  // the registry's copy; lives as long as the program
-  detail::Payload payload;            // the Task frame's payload; dropped once delivered
+  detail::Payload payload;            // the Task frame's payload; dropped once it runs
   std::shared_ptr<detail::FutureState> state;
 };
 
@@ -55,7 +58,9 @@ struct WorkerSlot {
   io::BlockingReader reader;
   io::FrameWriter writer;
   Phase phase = Phase::kStarting;
-  std::optional<PendingTask> current;  // the task this worker runs now
+  // Sent to this worker, in order; the first is running, the others wait in its pipe.
+  std::deque<PendingTask> in_flight;
+  std::chrono::steady_clock::time_point head_since;  // when in_flight.front() started
   std::uint64_t tasks_done = 0;
   bool reading = true;                 // from_worker still in the epoll set
   std::exception_ptr failure;          // what went wrong on the pipe, if anything
@@ -92,6 +97,7 @@ class PoolCore {
   void collector_main();
   void start_worker(Lock& lock);
   void on_readable(std::uint32_t slot_id, Settlements& out);
+  void on_readable_all(std::uint32_t slot_id, Settlements& out);
   void on_exit(std::uint32_t slot_id, Settlements& out);
   void handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settlements& out);
   void handle_hello(WorkerSlot& slot, const io::Frame& frame, Lock& lock, Settlements& out);
@@ -100,11 +106,16 @@ class PoolCore {
   bool should_respawn() const;
   // Lets the constructor return (under the mutex).
   void release_constructor();
-  void record_death(const WorkerSlot& slot, const ExitStatus& status, Settlements& out);
+  void record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
 
   // Under the mutex.
   void dispatch(Settlements& out);
   bool send_task(WorkerSlot& slot, PendingTask task, Settlements& out);
+  // Whether tasks are short enough to queue more than one in a worker's pipe.
+  bool pipelining_pays() const;
+  // Marks the first task in the worker's pipe as running.
+  void start_head(WorkerSlot& slot, std::chrono::steady_clock::time_point now);
+  void record_service_time(std::chrono::steady_clock::duration time);
   void break_pool(const std::string& why, Settlements& out);
   void fail_queue(std::exception_ptr error, Settlements& out);
   // Fails every unfinished task with `error` and kills every worker.
@@ -128,6 +139,7 @@ class PoolCore {
   std::uint32_t next_worker_id_ = 0;
   std::deque<std::chrono::steady_clock::time_point> recent_deaths_;  // since the last success
   PoolStats stats_;
+  double mean_service_us_ = -1;  // moving average of task run times; < 0 until measured
   std::string start_description_;
 
   io::Epoll epoll_;

@@ -59,6 +59,12 @@ struct Options {
   // How long close() waits for workers to exit after Shutdown before killing them.
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);
   CrashLoopPolicy crash_loop;
+  // Tasks a worker may hold at once: one running, the rest waiting in its pipe so it never
+  // idles for a round trip. Applies only to small task frames, and only while tasks are
+  // measured to take less than `pipeline_below` on average (a task queued behind another in
+  // a worker's pipe waits for it). 1 turns it off; at most 6.
+  std::size_t pipeline_depth = 4;
+  std::chrono::microseconds pipeline_below = std::chrono::milliseconds(1);
   // Tasks kept in flight by map(); 0 means four per worker.
   std::size_t map_window = 0;
 };

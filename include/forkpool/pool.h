@@ -38,6 +38,7 @@ struct PoolStats {
   std::uint64_t submitted = 0;
   std::uint64_t completed = 0;  // settled with a value or a task's own exception
   std::uint64_t failed = 0;     // settled with WorkerDied, ProtocolError, PoolClosed, ...
+  std::uint64_t requeued = 0;  // waited in the pipe of a worker that died; ran elsewhere
   std::uint64_t worker_deaths = 0;
   std::uint64_t workers_started = 0;
 };

@@ -169,6 +169,48 @@ TEST_P(PoolTest, MapKeepsABoundedNumberOfTasksInFlight) {
   leaks_.check();
 }
 
+TEST_P(PoolTest, TasksWaitingInTheWorkerThatDiesRunElsewhere) {
+  {
+    Options o = options(1);
+    o.pipeline_depth = 4;
+    o.pipeline_below = std::chrono::seconds(10);  // measured tasks always count as short here
+    Pool pool(o);
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(get_within_deadline(pool.submit(identity_task, i)), i);
+    Gate gate;
+    auto dying = pool.submit(gated_exit_task, gate.dir(), 7);
+    gate.wait_entered();
+    // The worker is busy: these three wait in its pipe behind the task that will kill it.
+    std::vector<Future<int>> waiting;
+    for (int i = 0; i < 3; ++i) waiting.push_back(pool.submit(identity_task, 100 + i));
+    for (auto& f : waiting) EXPECT_EQ(f.status(), FutureStatus::kPending);
+    gate.release();
+    ASSERT_TRUE(dying.wait_for(kDeadline));
+    EXPECT_THROW(dying.get(), WorkerDied);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(get_within_deadline(waiting[i]), 100 + i);
+    EXPECT_EQ(pool.stats().requeued, 3u);  // they really were in the dead worker's pipe
+    EXPECT_EQ(pool.stats().worker_deaths, 1u);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolTest, WithoutPipeliningTasksWaitInThePool) {
+  {
+    Options o = options(1);
+    o.pipeline_depth = 1;
+    Pool pool(o);
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(get_within_deadline(pool.submit(identity_task, i)), i);
+    Gate gate;
+    auto dying = pool.submit(gated_exit_task, gate.dir(), 7);
+    gate.wait_entered();
+    auto waiting = pool.submit(identity_task, 5);
+    gate.release();
+    EXPECT_THROW(dying.get(), WorkerDied);
+    EXPECT_EQ(get_within_deadline(waiting), 5);
+    EXPECT_EQ(pool.stats().requeued, 0u);
+  }
+  leaks_.check();
+}
+
 TEST_P(PoolTest, TasksRunInDifferentWorkerProcesses) {
   {
     Pool pool(options(2));

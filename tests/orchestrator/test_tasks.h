@@ -87,6 +87,12 @@ inline int hang_forever(std::string gate_dir) {
   Gate::enter(gate_dir);
   for (;;) ::pause();
 }
+// Announces itself, waits for the test, then makes its worker exit with `code`.
+inline int gated_exit(std::string gate_dir, int code) {
+  Gate::enter(gate_dir);
+  Gate::await_release(gate_dir);
+  ::_exit(code);
+}
 inline int log_line(std::string text) {
   task_logger().info("{}", text);
   return 1;
@@ -110,6 +116,7 @@ FORKPOOL_TASK(die_by_exit_task, die_by_exit);
 FORKPOOL_TASK(gated_task, gated);
 FORKPOOL_TASK(hang_forever_task, hang_forever);
 FORKPOOL_TASK(log_line_task, log_line);
+FORKPOOL_TASK(gated_exit_task, gated_exit);
 
 // The ways a pool can start workers, for parameterized tests.
 struct StartCase {

@@ -11,8 +11,11 @@
 #include <boost/archive/binary_iarchive_impl.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/archive/detail/register_archive.hpp>
+#include <boost/serialization/array_wrapper.hpp>
 #include <boost/serialization/collection_size_type.hpp>
 #include <boost/serialization/deque.hpp>
+#include <boost/serialization/item_version_type.hpp>
+#include <boost/serialization/library_version_type.hpp>
 #include <boost/serialization/list.hpp>
 #include <boost/serialization/map.hpp>
 #include <boost/serialization/optional.hpp>
@@ -26,6 +29,9 @@
 #include <span>
 #include <streambuf>
 #include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "forkpool/detail/payload.h"
 
@@ -44,7 +50,8 @@ class PayloadStreambuf : public std::streambuf {
     return n;
   }
   int_type overflow(int_type c) override {
-    if (!traits_type::eq_int_type(c, traits_type::eof())) out_->push_back(traits_type::to_char_type(c));
+    if (!traits_type::eq_int_type(c, traits_type::eof()))
+      out_->push_back(traits_type::to_char_type(c));
     return traits_type::not_eof(c);
   }
 
@@ -80,9 +87,24 @@ class BoundedIArchive
   void load(bool& b);
   template <typename T>
   void load_override(T& t) {
+    NestingGuard guard(nesting_);
     Base::load_override(t);
   }
   void load_override(boost::serialization::collection_size_type& count);
+  // Arrays of bitwise types (a `bool flags[4]` member) arrive as raw bytes through here, not
+  // through load(bool&), so a byte of 2 would become a bool holding 2 (undefined behaviour).
+  template <typename T>
+  void load_array(boost::serialization::array_wrapper<T>& array, unsigned int version) {
+    Base::load_array(array, version);
+    if constexpr (std::is_same_v<std::remove_cv_t<T>, bool>) {
+      check_bools(array.address(), array.count());
+    }
+  }
+  // Reads a size that is only a hint (an unordered container's bucket count) without the
+  // length check; the caller must not allocate from it.
+  void load_size_hint(boost::serialization::collection_size_type& hint) {
+    Base::load_override(hint);
+  }
 
  private:
   friend class boost::archive::load_access;
@@ -90,9 +112,82 @@ class BoundedIArchive
   friend class boost::archive::basic_binary_iarchive<BoundedIArchive>;
   // Throws if `count` items of at least `item_size` bytes each cannot fit in what is left.
   void check_length(std::size_t count, std::size_t item_size, const char* what) const;
+  // Throws unless every byte of `values` is 0 or 1.
+  void check_bools(const bool* values, std::size_t count) const;
+
+  // Decoding recurses once per nested value, so a frame of a recursive user type (a tree node
+  // holding a vector of nodes) nested 4,000 deep — 48 KB — overflowed the stack of a Debug
+  // build. Past this many values in progress the payload is refused instead: about 330 levels
+  // of such a type, a few hundred KB of stack.
+  static constexpr int kMaxNesting = 1000;
+  class NestingGuard {
+   public:
+    explicit NestingGuard(int& nesting) : nesting_(nesting) {
+      if (nesting_ >= kMaxNesting) throw_too_deep();
+      ++nesting_;
+    }
+    ~NestingGuard() { --nesting_; }
+    NestingGuard(const NestingGuard&) = delete;
+    NestingGuard& operator=(const NestingGuard&) = delete;
+
+   private:
+    int& nesting_;
+  };
+  [[noreturn]] static void throw_too_deep();
 
   SpanStreambuf* in_;
+  int nesting_ = 0;
 };
+
+// Boost writes an unordered container's bucket_count before its items. It is only a hint and
+// may legitimately exceed the bytes that follow (std::unordered_set<int>{1} has 13 buckets, a
+// reserved empty map thousands), so checking it like an item count refuses valid archives, and
+// trusting it lets a corrupted value make rehash() allocate it. These overloads, found by
+// argument-dependent lookup and more specialized than Boost's, read the hint and ignore it.
+template <typename Container, typename InsertItem>
+void load_unordered(BoundedIArchive& archive, Container& container) {
+  boost::serialization::collection_size_type count;
+  boost::serialization::collection_size_type bucket_count_hint;
+  boost::serialization::item_version_type item_version(0);
+  archive >> count;  // checked against the bytes left
+  archive.load_size_hint(bucket_count_hint);
+  if (boost::serialization::library_version_type(3) < archive.get_library_version()) {
+    archive >> item_version;
+  }
+  container.clear();
+  InsertItem insert;
+  for (std::size_t i = 0; i < count; ++i) insert(archive, container, item_version);
+}
+
+template <typename K, typename V, typename H, typename E, typename A>
+void load(BoundedIArchive& archive, std::unordered_map<K, V, H, E, A>& map, unsigned int) {
+  using Map = std::unordered_map<K, V, H, E, A>;
+  load_unordered<Map, boost::serialization::stl::archive_input_unordered_map<BoundedIArchive, Map>>(
+      archive, map);
+}
+
+template <typename K, typename V, typename H, typename E, typename A>
+void load(BoundedIArchive& archive, std::unordered_multimap<K, V, H, E, A>& map, unsigned int) {
+  using Map = std::unordered_multimap<K, V, H, E, A>;
+  load_unordered<Map,
+                 boost::serialization::stl::archive_input_unordered_multimap<BoundedIArchive, Map>>(
+      archive, map);
+}
+
+template <typename K, typename H, typename E, typename A>
+void load(BoundedIArchive& archive, std::unordered_set<K, H, E, A>& set, unsigned int) {
+  using Set = std::unordered_set<K, H, E, A>;
+  load_unordered<Set, boost::serialization::stl::archive_input_unordered_set<BoundedIArchive, Set>>(
+      archive, set);
+}
+
+template <typename K, typename H, typename E, typename A>
+void load(BoundedIArchive& archive, std::unordered_multiset<K, H, E, A>& set, unsigned int) {
+  using Set = std::unordered_multiset<K, H, E, A>;
+  load_unordered<Set,
+                 boost::serialization::stl::archive_input_unordered_multiset<BoundedIArchive, Set>>(
+      archive, set);
+}
 
 // Appends the archive of `values` to `out`.
 template <typename... T>
