@@ -1,0 +1,557 @@
+// core_bench: forkpool's core costs, each printed as a ratio against a peer measured in the
+// same run. The machine is shared and noisy, so an absolute figure says little on its own; a
+// peer that suffers the same noise, measured in alternation with forkpool, makes the ratio
+// meaningful.
+//
+//   core_bench [--quick] [--only throughput,roundtrip,bandwidth,start,death] [--json FILE]
+//              [--methods forkserver,fork,spawn] [--workers N] [--rounds N] [--tasks N]
+//              [--python-tasks N] [--python-max-seconds S] [--round-trips N]
+//              [--blob-repeats N] [--start-runs N] [--deaths N] [--ballast-mib N]
+//              [--python PATH] [--peer-script PATH]
+//
+// Sections (bench/README.md says what each row means):
+//   throughput  100,000 no-op tasks on 2 workers, one submit each, vs Python's
+//               ProcessPoolExecutor(2) submit and map(chunksize=1)
+//   roundtrip   one tiny task, submit + get, vs a raw pipe ping-pong between two processes
+//   bandwidth   a 64 MiB result vs a forked child writing 64 MiB through a raw pipe
+//   start       Pool() to first result, and kill to the next result, per start method
+//   death       SIGKILL of a busy worker to its future failing with WorkerDied
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "forkpool/forkpool.h"
+#include "raw_peers.h"
+#include "report.h"
+
+#ifndef FORKPOOL_BENCH_DIR
+#define FORKPOOL_BENCH_DIR "bench"
+#endif
+
+namespace forkpool_bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using forkpool::StartMethod;
+
+constexpr std::string_view kRawStartChildFlag = "--raw-start-child";
+
+constexpr std::string_view kUsage =
+    "usage: core_bench [--quick] [--only throughput,roundtrip,bandwidth,start,death]\n"
+    "                  [--json FILE] [--methods forkserver,fork,spawn] [--workers N]\n"
+    "                  [--rounds N] [--tasks N] [--python-tasks N] [--python-max-seconds S]\n"
+    "                  [--round-trips N] [--blob-repeats N] [--start-runs N] [--deaths N]\n"
+    "                  [--ballast-mib N] [--python PATH] [--peer-script PATH]\n";
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tasks. Registered in every process that runs this program, workers included.
+
+int noop(int x) { return x; }
+FORKPOOL_TASK(noop_task, noop);
+
+std::vector<char> blob(std::uint64_t bytes) { return std::vector<char>(bytes, 'x'); }
+FORKPOOL_TASK(blob_task, blob);
+
+// Never returns: the bench kills the worker while it waits here.
+int block_until_killed(int) {
+  for (;;) ::pause();
+}
+FORKPOOL_TASK(block_task, block_until_killed);
+
+// ---------------------------------------------------------------------------------------------
+// forkpool's side of each figure.
+
+// Submits `count` no-op tasks, one submit each, then gets every result.
+void run_noops(forkpool::Pool& pool, std::size_t count) {
+  std::vector<forkpool::Future<int>> futures;
+  futures.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    futures.push_back(pool.submit(noop_task, static_cast<int>(i % 1000)));
+  }
+  std::int64_t sum = 0, expected = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    sum += futures[i].get();
+    expected += static_cast<std::int64_t>(i % 1000);
+  }
+  if (sum != expected) throw std::runtime_error("no-op tasks returned wrong values");
+}
+
+// Tasks per second, on a warmed-up pool.
+double forkpool_throughput(StartMethod method, unsigned workers, std::size_t tasks) {
+  forkpool::Pool pool({.workers = workers, .start_method = method});
+  run_noops(pool, std::min<std::size_t>(tasks, 1000));  // every worker up, caches warm
+  const auto start = Clock::now();
+  run_noops(pool, tasks);
+  const double seconds = seconds_since(start);
+  pool.close();
+  return static_cast<double>(tasks) / seconds;
+}
+
+// Microseconds for one submit + get of a no-op task.
+double forkpool_round_trip(forkpool::Pool& pool) {
+  const auto start = Clock::now();
+  const int value = pool.submit(noop_task, 7).get();
+  const double micros = seconds_since(start) * 1e6;
+  if (value != 7) throw std::runtime_error("round trip returned a wrong value");
+  return micros;
+}
+
+struct BlobFigures {
+  Samples ready_gbps;  // submit until the future is ready: the worker's work and the transfer
+  Samples get_gbps;    // submit until get() has returned the decoded vector
+};
+
+// One task returning `bytes`, timed both ways.
+void forkpool_blob(forkpool::Pool& pool, std::size_t bytes, BlobFigures& figures) {
+  const auto start = Clock::now();
+  auto future = pool.submit(blob_task, std::uint64_t{bytes});
+  future.wait();
+  const double ready = seconds_since(start);
+  const std::vector<char> result = future.get();
+  const double got = seconds_since(start);
+  if (result.size() != bytes || result.back() != 'x') throw std::runtime_error("bad blob");
+  figures.ready_gbps.add(static_cast<double>(bytes) / ready / 1e9);
+  figures.get_gbps.add(static_cast<double>(bytes) / got / 1e9);
+}
+
+// Milliseconds from constructing a 1-worker Pool to its first result.
+Samples forkpool_cold_start(StartMethod method, int runs) {
+  Samples millis;
+  for (int i = 0; i < runs; ++i) {
+    const auto start = Clock::now();
+    forkpool::Pool pool({.workers = 1, .start_method = method});
+    pool.submit(noop_task, 1).get();
+    millis.add(seconds_since(start) * 1e3);
+    pool.close();  // not timed: the figure is how soon work can start
+  }
+  return millis;
+}
+
+struct DeathFigures {
+  Samples notice_ms;   // kill() until get() throws WorkerDied
+  Samples respawn_ms;  // kill() until the replacement has returned a result
+};
+
+template <typename Future>
+void wait_until_sent(const Future& future) {
+  const auto give_up = Clock::now() + std::chrono::seconds(10);
+  while (future.status() == forkpool::FutureStatus::kPending) {
+    if (Clock::now() > give_up) throw std::runtime_error("the blocking task was never sent");
+    std::this_thread::yield();
+  }
+}
+
+pid_t only_worker(const forkpool::Pool& pool) {
+  const std::vector<pid_t> pids = pool.worker_pids();
+  if (pids.size() != 1) throw std::runtime_error("expected exactly one worker");
+  return pids.front();
+}
+
+// Kills a busy worker and times how soon its future fails, then how soon the pool serves again.
+void forkpool_death(forkpool::Pool& pool, DeathFigures& figures) {
+  auto blocked = pool.submit(block_task, 0);
+  wait_until_sent(blocked);  // from now on a death must fail this future, not requeue the task
+  const pid_t pid = only_worker(pool);
+  const auto start = Clock::now();
+  ::kill(pid, SIGKILL);
+  try {
+    blocked.get();
+    throw std::runtime_error("a task that never returns returned");
+  } catch (const forkpool::WorkerDied& died) {
+    figures.notice_ms.add(seconds_since(start) * 1e3);
+    if (died.pid != pid) throw std::runtime_error("WorkerDied names another pid");
+  }
+  pool.submit(noop_task, 1).get();
+  figures.respawn_ms.add(seconds_since(start) * 1e3);
+}
+
+// `deaths` kills on a 1-worker pool. The no-op that completes after each death is the respawn
+// figure, and it also keeps the pool out of its crash-loop policy (deaths in a row with no task
+// completing in between).
+DeathFigures forkpool_deaths(StartMethod method, int deaths) {
+  forkpool::Pool pool({.workers = 1, .start_method = method});
+  pool.submit(noop_task, 0).get();
+  DeathFigures figures;
+  for (int i = 0; i < deaths; ++i) forkpool_death(pool, figures);
+  pool.close();
+  return figures;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run.
+
+struct Config {
+  std::set<std::string> sections = {"throughput", "roundtrip", "bandwidth", "start", "death"};
+  std::vector<StartMethod> methods = {StartMethod::kForkserver, StartMethod::kFork,
+                                      StartMethod::kSpawn};
+  unsigned workers = 2;  // in the throughput section, for forkpool and Python alike
+  int rounds = 3;        // throughput rounds, each running every peer and forkpool once
+  std::size_t tasks = 100'000;
+  std::size_t python_tasks = 100'000;
+  double python_max_seconds = 60;
+  std::size_t round_trips = 20'000;
+  std::size_t blob_bytes = std::size_t{64} << 20;
+  int blob_repeats = 5;
+  int start_runs = 10;
+  int deaths = 20;
+  std::size_t ballast_mib = 0;
+  std::string python = "/usr/bin/python3";  // Debian's, not whatever PATH finds first
+  std::string peer_script = FORKPOOL_BENCH_DIR "/python_peer.py";
+  std::string json_path;
+
+  bool runs(const std::string& section) const { return sections.count(section) != 0; }
+};
+
+std::string method_name(StartMethod method) { return forkpool::to_string(method); }
+
+class Bench {
+ public:
+  explicit Bench(Config config) : config_(std::move(config)) {}
+
+  void run() {
+    record_config();
+    // Forking costs grow with the parent's memory (its page tables are copied), so a ballast
+    // shows how the fork-based start methods behave inside a big program.
+    const std::vector<char> ballast(config_.ballast_mib << 20, 1);
+    if (config_.runs("throughput")) throughput();
+    if (config_.runs("roundtrip")) round_trip();
+    if (config_.runs("bandwidth")) bandwidth();
+    if (config_.runs("start")) start();
+    if (config_.runs("death")) death();
+    check_no_children();
+    report_.print(std::cout);
+    if (!config_.json_path.empty()) report_.write_json(config_.json_path);
+  }
+
+ private:
+  void record_config() {
+    report_.config("workers", config_.workers);
+    report_.config("rounds", config_.rounds);
+    report_.config("tasks", config_.tasks);
+    report_.config("python_tasks", config_.python_tasks);
+    report_.config("round_trips", config_.round_trips);
+    report_.config("blob_bytes", config_.blob_bytes);
+    report_.config("blob_repeats", config_.blob_repeats);
+    report_.config("start_runs", config_.start_runs);
+    report_.config("deaths", config_.deaths);
+    report_.config("ballast_mib", config_.ballast_mib);
+    report_.config("python", boost::json::string(config_.python));
+  }
+
+  boost::json::object python_peer(std::vector<std::string> args) {
+    args.insert(args.begin(), {config_.python, config_.peer_script});
+    return boost::json::parse(capture_output(args)).as_object();
+  }
+
+  // Rounds alternate the peers and forkpool, so that a burst of load from elsewhere hits both;
+  // each figure is the median over the rounds.
+  void throughput() {
+    const std::string executor = "ProcessPoolExecutor(" + std::to_string(config_.workers) + ")";
+    Samples py_submit, py_map;
+    std::map<StartMethod, Samples> ours;
+    for (int round = 1; round <= config_.rounds; ++round) {
+      const std::string of = " (round " + std::to_string(round) + ")";
+      progress("throughput: Python " + executor + ".submit" + of);
+      py_submit.add(python_throughput("submit"));
+      for (StartMethod method : config_.methods) {
+        progress("throughput: forkpool " + method_name(method) + of);
+        ours[method].add(forkpool_throughput(method, config_.workers, config_.tasks));
+      }
+      progress("throughput: Python " + executor + ".map(chunksize=1)" + of);
+      py_map.add(python_throughput("map"));
+    }
+    for (const auto& [peer, figures] :
+         {std::pair{executor + ".submit", py_submit}, {executor + ".map(chunksize=1)", py_map}}) {
+      for (StartMethod method : config_.methods) {
+        report_.add("throughput",
+                    std::to_string(config_.tasks) + " no-op submits+gets, " +
+                        std::to_string(config_.workers) + "w, " + method_name(method),
+                    "tasks/s", ours[method].median(), "py " + peer, figures.median(),
+                    {Goal::Kind::kRatioAtLeast, 10});
+      }
+    }
+  }
+
+  double python_throughput(const std::string& mode) {
+    boost::json::object r =
+        python_peer({"throughput", "--mode", mode, "--tasks", std::to_string(config_.python_tasks),
+                     "--max-seconds", std::to_string(config_.python_max_seconds), "--workers",
+                     std::to_string(config_.workers)});
+    report_.config("python_version", r["python"]);
+    note_python_count(mode, r);
+    return r["tasks_per_second"].to_number<double>();
+  }
+
+  void note_python_count(const std::string& mode, boost::json::object& r) {
+    const auto tasks = r["tasks"].to_number<std::int64_t>();
+    if (tasks == static_cast<std::int64_t>(config_.tasks)) return;
+    std::ostringstream note;
+    note << "Python " << mode << " ran " << tasks << " tasks per round, forkpool " << config_.tasks
+         << "; both figures are tasks/s.";
+    if (r["reduced"].as_bool()) {
+      note << " Reduced from " << config_.python_tasks << ": those would have taken about "
+           << static_cast<long>(r["estimated_seconds_for_requested"].to_number<double>())
+           << " s, over the " << config_.python_max_seconds << " s limit.";
+    }
+    report_.note_once(note.str());
+  }
+
+  // Raw ping-pongs and forkpool round trips take turns, for the same reason.
+  void round_trip() {
+    progress("roundtrip: raw pipe ping-pong and forkpool, interleaved");
+    RawEcho echo1(1), echo32(32);  // before the pool, so that they hold none of its pipes
+    forkpool::Pool pool({.workers = 1});
+    run_noops(pool, 100);
+    Samples raw1, raw32, ours;
+    for (std::size_t i = 0; i < config_.round_trips; ++i) {
+      raw1.add(echo1.round_trip());
+      raw32.add(echo32.round_trip());
+      ours.add(forkpool_round_trip(pool));
+    }
+    pool.close();
+    const Goal under3{Goal::Kind::kRatioBelow, 3};
+    const std::string name = "no-op submit+get, 1w forkserver, ";
+    report_.add("roundtrip", name + "median", "us", ours.median(), "pipe ping-pong 1 B, median",
+                raw1.median(), under3);
+    report_.add("roundtrip", name + "median", "us", ours.median(), "pipe ping-pong 24+8 B, median",
+                raw32.median(), under3);
+    report_.add("roundtrip", name + "p99", "us", ours.percentile(99), "pipe ping-pong 24+8 B, p99",
+                raw32.percentile(99));
+  }
+
+  void bandwidth() {
+    progress("bandwidth: raw pipe and forkpool, interleaved");
+    const std::size_t bytes = config_.blob_bytes;
+    RawWriter reused(bytes, Buffers::kReused), fresh(bytes, Buffers::kFresh);
+    // The result frame is the vector plus a few bytes of archive (its length), so it needs a
+    // max_frame above the default of exactly 64 MiB.
+    forkpool::Pool pool({.workers = 1, .max_frame = bytes + (std::size_t{1} << 20)});
+    Samples raw, raw_fresh;
+    BlobFigures ours, warm_up;
+    // Repeat 0 warms every path up and is not counted.
+    for (int i = 0; i <= config_.blob_repeats; ++i) {
+      const double reused_gbps = reused.transfer();
+      const double fresh_gbps = fresh.transfer();
+      forkpool_blob(pool, bytes, i == 0 ? warm_up : ours);
+      if (i == 0) continue;
+      raw.add(reused_gbps);
+      raw_fresh.add(fresh_gbps);
+    }
+    pool.close();
+    add_bandwidth_rows(raw, raw_fresh, ours);
+  }
+
+  void add_bandwidth_rows(const Samples& raw, const Samples& raw_fresh, const BlobFigures& ours) {
+    const std::string size = std::to_string(config_.blob_bytes >> 20) + " MiB";
+    const std::string name = size + " result, submit..get, ";
+    const Goal half{Goal::Kind::kRatioAtLeast, 0.5};
+    report_.add("bandwidth", name + "median", "GB/s", ours.get_gbps.median(),
+                "raw pipe " + size + ", median", raw.median(), half);
+    report_.add("bandwidth", name + "best", "GB/s", ours.get_gbps.max(),
+                "raw pipe " + size + ", best", raw.max(), half);
+    report_.add("bandwidth", size + " result, submit..ready (no decode), median", "GB/s",
+                ours.ready_gbps.median(), "raw pipe " + size + ", median", raw.median());
+    report_.add("bandwidth", name + "median", "GB/s", ours.get_gbps.median(),
+                "raw pipe " + size + ", fresh buffers, median", raw_fresh.median());
+  }
+
+  void start() {
+    for (StartMethod method : config_.methods) {
+      progress("start: forkpool and Python, " + method_name(method));
+      const Samples ours = forkpool_cold_start(method, config_.start_runs);
+      boost::json::object py = python_peer(
+          {"start", "--method", method_name(method), "--runs", std::to_string(config_.start_runs)});
+      report_.add("start", "Pool(1w) -> first result, " + method_name(method) + ", median", "ms",
+                  ours.median(), "py ProcessPoolExecutor(1, " + method_name(method) + ")",
+                  py["median_ms"].to_number<double>());
+    }
+    progress("start: raw fork and posix_spawn");
+    const Samples fork_floor = raw_fork_start(config_.start_runs);
+    const Samples spawn_floor =
+        raw_spawn_start(config_.start_runs, std::string(kRawStartChildFlag));
+    for (StartMethod method : config_.methods) {
+      const bool spawned = method == StartMethod::kSpawn;
+      report_.add("start", "respawn: kill -> next result, " + method_name(method) + ", median",
+                  "ms", deaths(method).respawn_ms.median(),
+                  spawned ? "raw posix_spawn(self) + 1 B, median" : "raw fork + 1 B, median",
+                  spawned ? spawn_floor.median() : fork_floor.median());
+    }
+  }
+
+  void death() {
+    progress("death: raw SIGKILL -> pidfd");
+    const Samples floor = raw_death_notice(config_.deaths);
+    const Goal under100{Goal::Kind::kValueBelow, 100};
+    for (StartMethod method : config_.methods) {
+      report_.add("death", "SIGKILL -> WorkerDied, " + method_name(method) + ", median", "ms",
+                  deaths(method).notice_ms.median(), "raw SIGKILL -> pidfd, median", floor.median(),
+                  under100);
+    }
+    for (StartMethod method : config_.methods) {
+      report_.add("death", "SIGKILL -> WorkerDied, " + method_name(method) + ", max", "ms",
+                  deaths(method).notice_ms.max(), "raw SIGKILL -> pidfd, max", floor.max(),
+                  under100);
+    }
+  }
+
+  // The start and death sections share one kill loop per start method.
+  const DeathFigures& deaths(StartMethod method) {
+    auto it = deaths_.find(method);
+    if (it == deaths_.end()) {
+      progress("kill loop: forkpool " + method_name(method));
+      it = deaths_.emplace(method, forkpool_deaths(method, config_.deaths)).first;
+    }
+    return it->second;
+  }
+
+  // Every pool closed and every peer reaped: this process has no child left, not even a
+  // zombie. WNOWAIT looks without reaping.
+  void check_no_children() {
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == -1 && errno == ECHILD) return;
+    report_.note_once("LEAK: a child process of core_bench was still there at the end");
+  }
+
+  static void progress(const std::string& what) { std::cerr << "core_bench: " << what << "\n"; }
+
+  Config config_;
+  Report report_;
+  std::map<StartMethod, DeathFigures> deaths_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Command line.
+
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> items;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) items.push_back(item);
+  return items;
+}
+
+StartMethod parse_method(const std::string& name) {
+  for (StartMethod m : {StartMethod::kForkserver, StartMethod::kFork, StartMethod::kSpawn}) {
+    if (name == method_name(m)) return m;
+  }
+  throw std::invalid_argument("unknown start method '" + name + "'");
+}
+
+void apply_quick(Config& config) {
+  config.rounds = 1;
+  config.tasks = 10'000;
+  config.python_tasks = 2'000;
+  config.round_trips = 2'000;
+  config.blob_repeats = 2;
+  config.start_runs = 3;
+  config.deaths = 5;
+}
+
+// Sets the option `flag` to `value`; false if there is no such option.
+bool set_option(Config& config, const std::string& flag, const std::string& value) {
+  if (flag == "--only") {
+    const std::vector<std::string> sections = split(value);
+    for (const std::string& section : sections) {
+      if (Config().sections.count(section) == 0) {
+        throw std::invalid_argument("unknown section '" + section + "'");
+      }
+    }
+    config.sections = {sections.begin(), sections.end()};
+  } else if (flag == "--methods") {
+    config.methods.clear();
+    for (const std::string& m : split(value)) config.methods.push_back(parse_method(m));
+  } else if (flag == "--json")
+    config.json_path = value;
+  else if (flag == "--workers")
+    config.workers = static_cast<unsigned>(std::stoul(value));
+  else if (flag == "--rounds")
+    config.rounds = std::stoi(value);
+  else if (flag == "--tasks")
+    config.tasks = std::stoul(value);
+  else if (flag == "--python-tasks")
+    config.python_tasks = std::stoul(value);
+  else if (flag == "--python-max-seconds")
+    config.python_max_seconds = std::stod(value);
+  else if (flag == "--round-trips")
+    config.round_trips = std::stoul(value);
+  else if (flag == "--blob-repeats")
+    config.blob_repeats = std::stoi(value);
+  else if (flag == "--start-runs")
+    config.start_runs = std::stoi(value);
+  else if (flag == "--deaths")
+    config.deaths = std::stoi(value);
+  else if (flag == "--ballast-mib")
+    config.ballast_mib = std::stoul(value);
+  else if (flag == "--python")
+    config.python = value;
+  else if (flag == "--peer-script")
+    config.peer_script = value;
+  else
+    return false;
+  return true;
+}
+
+Config parse_args(int argc, char** argv) {
+  Config config;
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  // --quick first, wherever it is, so that an explicit count always wins over it.
+  if (std::find(args.begin(), args.end(), "--quick") != args.end()) apply_quick(config);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--quick") continue;
+    if (i + 1 >= args.size() || !set_option(config, args[i], args[i + 1])) {
+      throw std::invalid_argument("unknown option or missing value: " + args[i]);
+    }
+    ++i;
+  }
+  return config;
+}
+
+}  // namespace
+}  // namespace forkpool_bench
+
+int main(int argc, char** argv) {
+  if (auto code = forkpool::worker_main_if_requested(argc, argv)) return *code;
+  // The raw spawn peer: this program exec'd again, reporting that main has been reached.
+  if (argc == 2 && std::string_view(argv[1]) == forkpool_bench::kRawStartChildFlag) {
+    return forkpool_bench::write_start_byte() ? 0 : 1;
+  }
+  if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
+    std::cout << forkpool_bench::kUsage;
+    return 0;
+  }
+  forkpool_bench::Config config;
+  try {
+    config = forkpool_bench::parse_args(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "core_bench: " << e.what() << "\n" << forkpool_bench::kUsage;
+    return 2;
+  }
+  try {
+    // The death bench kills workers on purpose; a warning per kill would bury the table.
+    forkpool::task_logger().set_level(spdlog::level::err);
+    forkpool_bench::Bench(std::move(config)).run();
+  } catch (const std::exception& e) {
+    std::cerr << "core_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
