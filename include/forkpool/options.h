@@ -11,12 +11,14 @@
 namespace forkpool {
 
 enum class StartMethod {
-  // A single-threaded zygote, forked when the pool starts, forks every worker and every
-  // respawn. Workers start from a small, clean process image. The default.
+  // A single-threaded zygote, forked when the pool starts (while the constructing thread
+  // waits), forks every worker and every respawn. Workers start from the process image as it
+  // was then, and no later fork copies this multi-threaded process. The default.
   kForkserver,
-  // The pool forks each worker directly from this process: the fastest start, and workers see
-  // this process's memory. Risky in a multi-threaded program: a lock held by another thread at
-  // fork time stays locked in the worker.
+  // The pool forks each worker directly from this process: workers see this process's memory
+  // as it is when they start. Risky in a multi-threaded program: a lock held by another thread
+  // at fork time stays locked in the worker (glibc's malloc is safe; other locks, and
+  // sanitizer allocators, are not).
   kFork,
   // Each worker is a fresh exec of `worker_executable` (default: this program), whose main()
   // must call forkpool::worker_main_if_requested first. Clean state; the slowest start.
