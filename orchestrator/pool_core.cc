@@ -423,15 +423,10 @@ void PoolCore::handle_hello(WorkerSlot& slot, const io::Frame& frame, Lock&, Set
     return;
   }
   // Answer with our own Hello: the worker adopts this pool's frame limit.
-  serialization::Hello answer;
-  answer.pid = ::getpid();
-  answer.worker_id = slot.id;
-  answer.build_id = serialization::build_id();
-  answer.registry_hash = detail::TaskRegistry::instance().hash();
-  answer.max_frame = options_.max_frame;
   try {
-    slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kHello), 0, 0,
-                            serialization::encode(answer));
+    slot.writer.write_frame(
+        static_cast<std::uint8_t>(Kind::kHello), 0, 0,
+        serialization::encode(serialization::hello_from_this_process(slot.id, options_.max_frame)));
   } catch (const Error&) {
     drop_worker(slot, std::current_exception());
     return;

@@ -1,5 +1,7 @@
 #include "serialization/messages.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "forkpool/detail/archive.h"
@@ -94,6 +96,16 @@ void expect_empty(std::uint8_t kind, std::span<const char> payload) {
     throw ProtocolError("a " + kind_name(kind) + " frame must be empty, got " +
                         std::to_string(payload.size()) + " bytes");
   }
+}
+
+Hello hello_from_this_process(std::uint32_t worker_id, std::uint64_t max_frame) {
+  Hello hello;
+  hello.pid = ::getpid();
+  hello.worker_id = worker_id;
+  hello.build_id = build_id();
+  hello.registry_hash = detail::TaskRegistry::instance().hash();
+  hello.max_frame = max_frame;
+  return hello;
 }
 
 const std::string& build_id() {

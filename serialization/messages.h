@@ -83,4 +83,7 @@ void expect_empty(std::uint8_t kind, std::span<const char> payload);
 // An identifier of this build of forkpool, sent in Hello.
 const std::string& build_id();
 
+// This process's Hello: its pid, build and registry, with the given worker id and limit.
+Hello hello_from_this_process(std::uint32_t worker_id, std::uint64_t max_frame);
+
 }  // namespace forkpool::serialization

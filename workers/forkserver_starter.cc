@@ -30,42 +30,44 @@ struct Reply {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-// Sends `request` with two descriptors attached.
-bool send_request(int socket, const Request& request, int fd0, int fd1) {
-  iovec iov{const_cast<Request*>(&request), sizeof request};
+// A one-iovec message whose control buffer has room for two descriptors (SCM_RIGHTS).
+struct RightsMessage {
+  RightsMessage(void* data, std::size_t size) : iov{data, size} {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+  RightsMessage(const RightsMessage&) = delete;
+  iovec iov;
   alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+};
+
+// Sends `request` with two descriptors attached.
+bool send_request(int socket, const Request& request, int fd0, int fd1) {
+  RightsMessage m(const_cast<Request*>(&request), sizeof request);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&m.msg);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
   cmsg->cmsg_len = CMSG_LEN(2 * sizeof(int));
   const int fds[2] = {fd0, fd1};
   std::memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
   for (;;) {
-    if (::sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof request)) return true;
+    if (::sendmsg(socket, &m.msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof request)) return true;
     if (errno != EINTR) return false;
   }
 }
 
 // Receives a request and its two descriptors (close-on-exec). Returns false at EOF or error.
 bool receive_request(int socket, Request& request, int& fd0, int& fd1) {
-  iovec iov{&request, sizeof request};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  RightsMessage m(&request, sizeof request);
   ssize_t n;
   do {
-    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+    n = ::recvmsg(socket, &m.msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(sizeof request)) return false;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&m.msg);
   if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS ||
       cmsg->cmsg_len != CMSG_LEN(2 * sizeof(int))) {
     return false;

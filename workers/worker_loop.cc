@@ -101,13 +101,9 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
     install_forwarding_logger([&channel](int level, const std::string& text) {
       channel.send(Kind::kLog, 0, serialization::encode(serialization::LogLine{level, text}));
     });
-    serialization::Hello hello;
-    hello.pid = ::getpid();
-    hello.worker_id = config.worker_id;
-    hello.build_id = serialization::build_id();
-    hello.registry_hash = detail::TaskRegistry::instance().hash();
-    hello.max_frame = config.max_frame;
-    channel.send(Kind::kHello, 0, serialization::encode(hello));
+    channel.send(Kind::kHello, 0,
+                 serialization::encode(
+                     serialization::hello_from_this_process(config.worker_id, config.max_frame)));
 
     while (auto frame = reader.read_frame()) {
       switch (static_cast<Kind>(frame->kind)) {
