@@ -6,8 +6,15 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${W
 if(rc)
   message(FATAL_ERROR "install failed: ${rc}")
 endif()
+# A sanitizer build installs instrumented libraries: the example must link the same runtime.
+set(flags)
+if(SANITIZE)
+  list(APPEND flags "-DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE}"
+                    "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE}")
+endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}/examples" -B "${WORK_DIR}/build"
                         -G Ninja "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix" -DCMAKE_BUILD_TYPE=Release
+                        ${flags}
                 RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "configuring examples/ against the installed package failed: ${rc}")
