@@ -4,88 +4,42 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "forkpool/errors.h"
 #include "io/frame_format.h"
 #include "io/pipe.h"
 #include "io/syscalls.h"
+#include "support/child_process.h"
 #include "support/leak_check.h"
 
 namespace forkpool::io {
 namespace {
 
 using namespace std::chrono_literals;
+using forkpool::testing::fork_child;
+using forkpool::testing::ForkedChild;
+using forkpool::testing::interrupt_while_blocked;
+using forkpool::testing::InterruptingSignal;
+using forkpool::testing::kExitedCleanly;
 using forkpool::testing::LeakCheck;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using Clock = std::chrono::steady_clock;
 
 // ---- Processes -------------------------------------------------------------------------------
-
-// A forked child. The test must wait() for it; if the test ends early, the destructor kills
-// and reaps it so that no later test inherits it.
-class Child {
- public:
-  explicit Child(pid_t pid) : pid_(pid) {}
-  Child(Child&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
-  Child& operator=(Child&&) = delete;
-  ~Child() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    reap();
-  }
-  ExitStatus wait() {
-    const int status = reap();
-    pid_ = -1;
-    return ExitStatus::from_wait_status(status);
-  }
-
- private:
-  int reap() {
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    return status;
-  }
-  pid_t pid_;
-};
-
-// Forks a child that runs `body` and _exits with its result (99 if it threw).
-template <typename Body>
-Child fork_child(Body body) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) {
-    int code = 99;
-    try {
-      code = body();
-    } catch (...) {
-    }
-    ::_exit(code);
-  }
-  return Child(pid);
-}
 
 // Plain write(2) loop: the writer side of these tests must not depend on the code under test.
 bool write_fully(const Fd& fd, std::string_view bytes) {
@@ -101,9 +55,9 @@ bool write_fully(const Fd& fd, std::string_view bytes) {
 // Forks a writer that sends `bytes` as separate write(2)s of `pieces` bytes each (then the rest
 // in one), pausing `pause` after each piece, and exits. The parent keeps only the read end, so
 // the writer's exit is the reader's end of stream.
-Child start_writer(Pipe& pipe, std::string_view bytes, std::vector<std::size_t> pieces = {},
-                   std::chrono::microseconds pause = 0us) {
-  Child writer = fork_child([&pipe, bytes, &pieces, pause]() mutable {
+ForkedChild start_writer(Pipe& pipe, std::string_view bytes, std::vector<std::size_t> pieces = {},
+                         std::chrono::microseconds pause = 0us) {
+  ForkedChild writer = fork_child([&pipe, bytes, &pieces, pause]() mutable {
     pipe.read.reset();
     for (std::size_t size : pieces) {
       size = std::min(size, bytes.size());
@@ -124,74 +78,6 @@ std::vector<std::size_t> random_pieces(std::size_t total, unsigned seed, std::si
   std::vector<std::size_t> pieces;
   for (std::size_t sum = 0; sum < total;) sum += pieces.emplace_back(size(random));
   return pieces;
-}
-
-// ---- Signals ---------------------------------------------------------------------------------
-
-std::atomic<int> g_interrupts{0};
-std::atomic<int> g_ack_fd{-1};
-
-void count_and_acknowledge(int) {
-  const int saved_errno = errno;
-  g_interrupts.fetch_add(1);
-  const char byte = '!';
-  [[maybe_unused]] ssize_t ignored = ::write(g_ack_fd.load(), &byte, 1);
-  errno = saved_errno;
-}
-
-// Installs a SIGUSR1 handler *without* SA_RESTART, so a blocked read(2) or poll(2) fails with
-// EINTR. The handler counts and writes one byte to `ack` so the sender knows it ran. The previous
-// action comes back on destruction.
-class InterruptingSignal {
- public:
-  explicit InterruptingSignal(const Fd& ack) {
-    g_interrupts = 0;
-    g_ack_fd = ack.get();
-    struct sigaction action {};
-    action.sa_handler = count_and_acknowledge;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = 0;
-    ::sigaction(SIGUSR1, &action, &previous_);
-  }
-  ~InterruptingSignal() {
-    ::sigaction(SIGUSR1, &previous_, nullptr);
-    g_ack_fd = -1;
-  }
-  int count() const { return g_interrupts.load(); }
-
- private:
-  struct sigaction previous_ {};
-};
-
-// The scheduler state of `pid` ('R', 'S', ...) from /proc/<pid>/stat; '?' if unreadable.
-char process_state(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  const auto paren = line.rfind(')');
-  return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
-}
-
-// Spins until `pid` sleeps in a blocking call. This is the synchronization, so no sleeping.
-bool wait_until_sleeping(pid_t pid) {
-  const auto give_up = Clock::now() + 10s;
-  while (process_state(pid) != 'S') {
-    if (Clock::now() > give_up) return false;
-    ::sched_yield();
-  }
-  return true;
-}
-
-// From a child: `times` times, waits until `pid` is blocked, sends it SIGUSR1 and waits for the
-// handler's acknowledgement on `ack`. False if `pid` never blocked or never acknowledged.
-bool interrupt_while_blocked(pid_t pid, const Fd& ack, int times) {
-  for (int i = 0; i < times; ++i) {
-    if (!wait_until_sleeping(pid) || ::kill(pid, SIGUSR1) != 0) return false;
-    pollfd p{ack.get(), POLLIN, 0};
-    char byte;
-    if (::poll(&p, 1, 10'000) != 1 || ::read(ack.get(), &byte, 1) != 1) return false;
-  }
-  return true;
 }
 
 // ---- Frames ----------------------------------------------------------------------------------
@@ -254,8 +140,6 @@ std::optional<E> caught(Body body) {
   return std::nullopt;
 }
 
-constexpr const char* kExitedCleanly = "exited with code 0";
-
 // ---- Frames that arrive in pieces -------------------------------------------------------------
 
 TEST(BlockingReaderTest, ReadsAFrameDribbledOneByteAtATime) {
@@ -263,7 +147,7 @@ TEST(BlockingReaderTest, ReadsAFrameDribbledOneByteAtATime) {
   Pipe pipe = Pipe::create();
   const std::string payload = patterned(100, 1);
   const std::string bytes = frame_bytes(payload, 42);
-  Child writer = start_writer(pipe, bytes, std::vector<std::size_t>(bytes.size(), 1), 300us);
+  ForkedChild writer = start_writer(pipe, bytes, std::vector<std::size_t>(bytes.size(), 1), 300us);
   BlockingReader reader(pipe.read);
   expect_frame(reader.read_frame(), payload, 42);
   EXPECT_FALSE(reader.read_frame().has_value());
@@ -281,7 +165,7 @@ TEST(BlockingReaderTest, ReadsFramesSplitAtRandomPointsOverManyWrites) {
   for (unsigned seed : {1u, 2u, 3u}) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     Pipe pipe = Pipe::create();
-    Child writer = start_writer(pipe, stream, random_pieces(stream.size(), seed, 1500));
+    ForkedChild writer = start_writer(pipe, stream, random_pieces(stream.size(), seed, 1500));
     BlockingReader reader(pipe.read);
     for (std::size_t i = 0; i < payloads.size(); ++i) {
       expect_frame(reader.read_frame(), payloads[i], 100 + i);
@@ -296,7 +180,7 @@ TEST(BlockingReaderTest, ReadsAFrameOfTheDefaultMaximumOf64MiB) {
   LeakCheck leaks;
   Pipe pipe = Pipe::create();
   const std::string payload = patterned(kDefaultMaxFrame, 64);
-  Child writer = start_writer(pipe, frame_bytes(payload, 64));
+  ForkedChild writer = start_writer(pipe, frame_bytes(payload, 64));
   std::optional<Frame> frame = BlockingReader(pipe.read).read_frame();
   ASSERT_TRUE(frame.has_value());
   ASSERT_EQ(frame->payload.size(), kDefaultMaxFrame);
@@ -314,7 +198,7 @@ TEST(BlockingReaderTest, ReadsAFrameOfTheDefaultMaximumOf64MiB) {
 TEST(BlockingReaderTest, EndOfStreamBeforeTheFirstHeaderByteIsACleanEnd) {
   LeakCheck leaks;
   Pipe pipe = Pipe::create();
-  Child writer = start_writer(pipe, "");
+  ForkedChild writer = start_writer(pipe, "");
   EXPECT_FALSE(BlockingReader(pipe.read).read_frame().has_value());
   EXPECT_EQ(writer.wait().str(), kExitedCleanly);
   pipe.read.reset();
@@ -329,7 +213,7 @@ TEST(BlockingReaderTest, EndOfStreamAtEveryOffsetInsideAFrameIsTruncatedFrame) {
   for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
     SCOPED_TRACE("stream ends after byte " + std::to_string(cut));
     Pipe pipe = Pipe::create();
-    Child writer = start_writer(pipe, std::string_view(bytes).substr(0, cut));
+    ForkedChild writer = start_writer(pipe, std::string_view(bytes).substr(0, cut));
     BlockingReader reader(pipe.read);
     auto error = caught<TruncatedFrame>([&] { reader.read_frame(); });
     ASSERT_TRUE(error.has_value()) << "no TruncatedFrame";
@@ -349,7 +233,7 @@ TEST(BlockingReaderTest, PayloadLengthAboveMaxFrameIsProtocolErrorBeforeThePaylo
   const std::string after = "not read as payload";
   FrameHeader header = valid_header(after, 1);
   header.payload_length = 1025;
-  Child writer = start_writer(pipe, with_header(header, after));
+  ForkedChild writer = start_writer(pipe, with_header(header, after));
   BlockingReader reader(pipe.read, {.max_frame = 1024});
   auto error = caught<ProtocolError>([&] { reader.read_frame(); });
   ASSERT_TRUE(error.has_value());
@@ -367,7 +251,7 @@ TEST(BlockingReaderTest, PayloadOfExactlyMaxFrameIsAccepted) {
   LeakCheck leaks;
   Pipe pipe = Pipe::create();
   const std::string payload = patterned(1024, 6);
-  Child writer = start_writer(pipe, frame_bytes(payload, 6));
+  ForkedChild writer = start_writer(pipe, frame_bytes(payload, 6));
   expect_frame(BlockingReader(pipe.read, {.max_frame = 1024}).read_frame(), payload, 6);
   EXPECT_EQ(writer.wait().str(), kExitedCleanly);
   pipe.read.reset();
@@ -377,7 +261,7 @@ TEST(BlockingReaderTest, PayloadOfExactlyMaxFrameIsAccepted) {
 // Reads one frame from a writer child that sends `bytes`; returns the ProtocolError it threw.
 std::optional<ProtocolError> protocol_error_reading(std::string_view bytes) {
   Pipe pipe = Pipe::create();
-  Child writer = start_writer(pipe, bytes);
+  ForkedChild writer = start_writer(pipe, bytes);
   auto error = caught<ProtocolError>([&] { BlockingReader(pipe.read).read_frame(); });
   EXPECT_EQ(writer.wait().str(), kExitedCleanly);
   return error;
@@ -410,7 +294,7 @@ TEST(BlockingReaderTest, ChecksumMismatchIsCorruptFrameAndTheNextFrameStillReads
   std::string corrupt = frame_bytes(patterned(500, 7), 1);
   corrupt.back() ^= 0x01;
   const std::string next = patterned(50, 8);
-  Child writer = start_writer(pipe, corrupt + frame_bytes(next, 2));
+  ForkedChild writer = start_writer(pipe, corrupt + frame_bytes(next, 2));
   BlockingReader reader(pipe.read);
   auto error = caught<CorruptFrame>([&] { reader.read_frame(); });
   ASSERT_TRUE(error.has_value());
@@ -427,7 +311,7 @@ TEST(BlockingReaderTest, ReadExactFillsASpanAcrossManyWritesThenReportsTheShortf
   LeakCheck leaks;
   Pipe pipe = Pipe::create();
   const std::string bytes = patterned(10'005, 9);
-  Child writer = start_writer(pipe, bytes, std::vector<std::size_t>(10, 1000), 200us);
+  ForkedChild writer = start_writer(pipe, bytes, std::vector<std::size_t>(10, 1000), 200us);
   BlockingReader reader(pipe.read);
   std::string nothing;
   reader.read_exact(nothing);
@@ -459,7 +343,7 @@ TEST(BlockingReaderTest, RetriesReadsInterruptedBySignals) {
   const std::string payload = patterned(1000, 10);
   const std::string bytes = frame_bytes(payload, 10);
   const std::size_t split = kFrameHeaderSize + 100;
-  Child writer = fork_child([&] {
+  ForkedChild writer = fork_child([&] {
     data.read.reset();
     ack.write.reset();
     if (!interrupt_while_blocked(reader_pid, ack.read, kInterrupts)) return 2;
@@ -486,7 +370,7 @@ void expect_stall_after(std::size_t sent, bool nonblocking) {
   Pipe data = Pipe::create();
   Pipe release = Pipe::create();
   const std::string bytes = frame_bytes(patterned(1000, 11));
-  Child writer = fork_child([&] {
+  ForkedChild writer = fork_child([&] {
     data.read.reset();
     release.write.reset();
     if (!write_fully(data.write, std::string_view(bytes).substr(0, sent))) return 1;
@@ -528,7 +412,7 @@ TEST(BlockingReaderTest, IdleBeforeTheFirstHeaderByteIsNotAStall) {
   LeakCheck leaks;
   Pipe pipe = Pipe::create();
   const std::string payload = patterned(10, 12);
-  Child writer = start_writer(pipe, frame_bytes(payload, 12), {0}, 500ms);
+  ForkedChild writer = start_writer(pipe, frame_bytes(payload, 12), {0}, 500ms);
   expect_frame(BlockingReader(pipe.read, {.stall_timeout = 100ms}).read_frame(), payload, 12);
   EXPECT_EQ(writer.wait().str(), kExitedCleanly);
   pipe.read.reset();
@@ -543,7 +427,7 @@ TEST(BlockingReaderTest, NonBlockingDescriptorReadsFramesTheSame) {
   const std::string first = patterned(300'000, 13);
   const std::string second = patterned(5, 14);
   const std::string stream = frame_bytes(first, 1) + frame_bytes(second, 2);
-  Child writer = start_writer(pipe, stream, random_pieces(stream.size(), 4, 20'000), 200us);
+  ForkedChild writer = start_writer(pipe, stream, random_pieces(stream.size(), 4, 20'000), 200us);
   set_nonblocking(pipe.read.get(), true);
   BlockingReader reader(pipe.read);
   expect_frame(reader.read_frame(), first, 1);

@@ -4,8 +4,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,65 +11,19 @@
 #include <system_error>
 #include <utility>
 
-#include "forkpool/errors.h"
 #include "io/pipe.h"
+#include "support/child_process.h"
 #include "support/leak_check.h"
 
 namespace forkpool::io {
 namespace {
 
+using forkpool::testing::fork_child;
+using forkpool::testing::ForkedChild;
+using forkpool::testing::is_close_on_exec;
+using forkpool::testing::is_open;
+using forkpool::testing::kExitedCleanly;
 using forkpool::testing::LeakCheck;
-
-// A forked child. The test must wait() for it; if the test ends early, the destructor kills
-// and reaps it so that no later test inherits it.
-class Child {
- public:
-  explicit Child(pid_t pid) : pid_(pid) {}
-  Child(Child&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
-  Child& operator=(Child&&) = delete;
-  ~Child() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    reap();
-  }
-  ExitStatus wait() {
-    const int status = reap();
-    pid_ = -1;
-    return ExitStatus::from_wait_status(status);
-  }
-
- private:
-  int reap() {
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    return status;
-  }
-  pid_t pid_;
-};
-
-// Forks a child that runs `body` and _exits with its result (99 if it threw).
-template <typename Body>
-Child fork_child(Body body) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) {
-    int code = 99;
-    try {
-      code = body();
-    } catch (...) {
-    }
-    ::_exit(code);
-  }
-  return Child(pid);
-}
-
-bool is_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0 || errno != EBADF; }
-
-bool is_cloexec(int fd) {
-  const int flags = ::fcntl(fd, F_GETFD);
-  return flags >= 0 && (flags & FD_CLOEXEC) != 0;
-}
 
 // True when every write end of the pipe is closed: the read end is readable and reads EOF.
 // Never blocks, so a test that is wrong fails instead of hanging.
@@ -189,10 +141,10 @@ TEST(FdTest, DuplicateIsCloseOnExecAndAtLeastMinFd) {
   // A source without close-on-exec, so the flag on the copy must come from duplicate() itself.
   Fd plain(::fcntl(pipe.write.get(), F_DUPFD, 0));
   ASSERT_TRUE(plain.valid());
-  ASSERT_FALSE(is_cloexec(plain.get()));
+  ASSERT_FALSE(is_close_on_exec(plain.get()));
   Fd copy = Fd::duplicate(plain.get(), 100);
   EXPECT_GE(copy.get(), 100);
-  EXPECT_TRUE(is_cloexec(copy.get()));
+  EXPECT_TRUE(is_close_on_exec(copy.get()));
   // The copy is the same pipe: it keeps the pipe open after the others close, and carries data.
   plain.reset();
   pipe.write.reset();
@@ -225,7 +177,7 @@ TEST(PipeTest, CreateGivesBlockingCloseOnExecEnds) {
   ASSERT_TRUE(pipe.read.valid());
   ASSERT_TRUE(pipe.write.valid());
   for (const Fd* end : {&pipe.read, &pipe.write}) {
-    EXPECT_TRUE(is_cloexec(end->get()));
+    EXPECT_TRUE(is_close_on_exec(end->get()));
     EXPECT_EQ(::fcntl(end->get(), F_GETFL) & O_NONBLOCK, 0);
   }
   EXPECT_EQ(::fcntl(pipe.read.get(), F_GETFL) & O_ACCMODE, O_RDONLY);
@@ -246,11 +198,11 @@ TEST(PipeTest, CloseOnExecEndsDoNotReachAnExecdProgram) {
   auto present = [](const Fd& fd) { return "test -e /proc/self/fd/" + std::to_string(fd.get()); };
   const std::string script = present(inherited) + " && ! " + present(pipe.read) + " && ! " +
                              present(pipe.write) + " && ! " + present(copy);
-  Child shell = fork_child([&] {
+  ForkedChild shell = fork_child([&] {
     ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
     return 127;
   });
-  EXPECT_EQ(shell.wait().str(), "exited with code 0") << script;
+  EXPECT_EQ(shell.wait().str(), kExitedCleanly) << script;
   pipe = {};
   copy.reset();
   inherited.reset();

@@ -6,23 +6,17 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
-#include <utility>
 #include <vector>
 
 #include "forkpool/errors.h"
@@ -30,130 +24,20 @@
 #include "io/frame_format.h"
 #include "io/pipe.h"
 #include "io/syscalls.h"
+#include "support/child_process.h"
 #include "support/leak_check.h"
 
 namespace forkpool::io {
 namespace {
 
 using namespace std::chrono_literals;
+using forkpool::testing::fork_child;
+using forkpool::testing::ForkedChild;
+using forkpool::testing::interrupt_while_blocked;
+using forkpool::testing::InterruptingSignal;
+using forkpool::testing::kExitedCleanly;
 using forkpool::testing::LeakCheck;
 using Clock = std::chrono::steady_clock;
-
-// ---- Processes -------------------------------------------------------------------------------
-
-// A forked child. The test must wait() for it; if the test ends early, the destructor kills
-// and reaps it so that no later test inherits it.
-class Child {
- public:
-  explicit Child(pid_t pid) : pid_(pid) {}
-  Child(Child&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
-  Child& operator=(Child&&) = delete;
-  ~Child() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    reap();
-  }
-  ExitStatus wait() {
-    const int status = reap();
-    pid_ = -1;
-    return ExitStatus::from_wait_status(status);
-  }
-
- private:
-  int reap() {
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    return status;
-  }
-  pid_t pid_;
-};
-
-// Forks a child that runs `body` and _exits with its result (99 if it threw).
-template <typename Body>
-Child fork_child(Body body) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) {
-    int code = 99;
-    try {
-      code = body();
-    } catch (...) {
-    }
-    ::_exit(code);
-  }
-  return Child(pid);
-}
-
-constexpr const char* kExitedCleanly = "exited with code 0";
-
-// ---- Signals ---------------------------------------------------------------------------------
-
-std::atomic<int> g_interrupts{0};
-std::atomic<int> g_ack_fd{-1};
-
-void count_and_acknowledge(int) {
-  const int saved_errno = errno;
-  g_interrupts.fetch_add(1);
-  const char byte = '!';
-  [[maybe_unused]] ssize_t ignored = ::write(g_ack_fd.load(), &byte, 1);
-  errno = saved_errno;
-}
-
-// Installs a SIGUSR1 handler *without* SA_RESTART, so a blocked write(2) fails with EINTR (or
-// returns short). The handler counts and writes one byte to `ack` so the sender knows it ran.
-// The previous action comes back on destruction.
-class InterruptingSignal {
- public:
-  explicit InterruptingSignal(const Fd& ack) {
-    g_interrupts = 0;
-    g_ack_fd = ack.get();
-    struct sigaction action {};
-    action.sa_handler = count_and_acknowledge;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = 0;
-    ::sigaction(SIGUSR1, &action, &previous_);
-  }
-  ~InterruptingSignal() {
-    ::sigaction(SIGUSR1, &previous_, nullptr);
-    g_ack_fd = -1;
-  }
-  int count() const { return g_interrupts.load(); }
-
- private:
-  struct sigaction previous_ {};
-};
-
-// The scheduler state of `pid` ('R', 'S', ...) from /proc/<pid>/stat; '?' if unreadable.
-char process_state(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  const auto paren = line.rfind(')');
-  return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
-}
-
-// Spins until `pid` sleeps in a blocking call. This is the synchronization, so no sleeping.
-bool wait_until_sleeping(pid_t pid) {
-  const auto give_up = Clock::now() + 10s;
-  while (process_state(pid) != 'S') {
-    if (Clock::now() > give_up) return false;
-    ::sched_yield();
-  }
-  return true;
-}
-
-// From a child: `times` times, waits until `pid` is blocked, sends it SIGUSR1 and waits for the
-// handler's acknowledgement on `ack`. False if `pid` never blocked or never acknowledged.
-bool interrupt_while_blocked(pid_t pid, const Fd& ack, int times) {
-  for (int i = 0; i < times; ++i) {
-    if (!wait_until_sleeping(pid) || ::kill(pid, SIGUSR1) != 0) return false;
-    pollfd p{ack.get(), POLLIN, 0};
-    char byte;
-    if (::poll(&p, 1, 10'000) != 1 || ::read(ack.get(), &byte, 1) != 1) return false;
-  }
-  return true;
-}
 
 // ---- Bytes -----------------------------------------------------------------------------------
 
@@ -220,7 +104,7 @@ TEST(FrameWriterTest, FramesRoundTripThroughBlockingReader) {
                                          {7, 0xff, UINT64_MAX, patterned(1 << 20, 1)},
                                          {0, 0, 0, patterned(70'000, 2)}};
   Pipe pipe = Pipe::create();
-  Child writer = fork_child([&] {
+  ForkedChild writer = fork_child([&] {
     pipe.read.reset();
     FrameWriter frame_writer(pipe.write);
     for (const SentFrame& f : frames)
@@ -330,10 +214,10 @@ TEST(FrameWriterTest, ReaderClosedBeforeTheWriteIsPeerGoneWithoutSigpipe) {
   LeakCheck leaks;
   Pipe pipe = Pipe::create();
   // The reader is a real process that exits; with it goes the last read end.
-  Child reader = fork_child([&] { return 0; });
+  ForkedChild reader = fork_child([&] { return 0; });
   pipe.read.reset();
   EXPECT_EQ(reader.wait().str(), kExitedCleanly);
-  Child writer = fork_child([&] { return write_expecting_peer_gone(pipe.write, 100); });
+  ForkedChild writer = fork_child([&] { return write_expecting_peer_gone(pipe.write, 100); });
   EXPECT_EQ(writer.wait().str(), kExitedCleanly) << "1: no error, 2: SIGPIPE left pending, "
                                                     "3: SIGPIPE left blocked, 99: other error";
   pipe.write.reset();
@@ -345,7 +229,7 @@ TEST(FrameWriterTest, ReaderClosedBeforeTheWriteIsPeerGoneWithoutSigpipe) {
 TEST(FrameWriterTest, ReaderLeavingMidFrameIsPeerGoneWithoutSigpipe) {
   LeakCheck leaks;
   Pipe pipe = Pipe::create();
-  Child writer = fork_child([&] {
+  ForkedChild writer = fork_child([&] {
     pipe.read.reset();
     return write_expecting_peer_gone(pipe.write, 4 << 20);
   });
@@ -371,7 +255,7 @@ TEST(FrameWriterTest, ResumesWritesInterruptedBySignals) {
   InterruptingSignal signal(ack.write);
   const pid_t writer_pid = ::getpid();
   const std::string payload = patterned(4 << 20, 4);
-  Child reader = fork_child([&] {
+  ForkedChild reader = fork_child([&] {
     data.write.reset();
     ack.write.reset();
     if (!interrupt_while_blocked(writer_pid, ack.read, kInterrupts)) return 2;

@@ -5,9 +5,7 @@
 #include <gtest/gtest.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/epoll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,78 +15,26 @@
 #include <random>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <thread>
-#include <utility>
 #include <vector>
 
-#include "forkpool/errors.h"
 #include "io/epoll.h"
 #include "io/fd.h"
 #include "io/pipe.h"
+#include "support/child_process.h"
 #include "support/leak_check.h"
 
 namespace forkpool::io {
 namespace {
 
 using namespace std::chrono_literals;
+using forkpool::testing::fork_child;
+using forkpool::testing::ForkedChild;
+using forkpool::testing::is_close_on_exec;
+using forkpool::testing::is_open;
+using forkpool::testing::kExitedCleanly;
 using forkpool::testing::LeakCheck;
 using Clock = std::chrono::steady_clock;
-
-// ---- Processes -------------------------------------------------------------------------------
-
-// A forked child. The test must wait() for it; if the test ends early, the destructor kills
-// and reaps it so that no later test inherits it.
-class Child {
- public:
-  explicit Child(pid_t pid) : pid_(pid) {}
-  Child(Child&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
-  Child& operator=(Child&&) = delete;
-  ~Child() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    reap();
-  }
-  ExitStatus wait() {
-    const int status = reap();
-    pid_ = -1;
-    return ExitStatus::from_wait_status(status);
-  }
-
- private:
-  int reap() {
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    return status;
-  }
-  pid_t pid_;
-};
-
-// Forks a child that runs `body` and _exits with its result (99 if it threw).
-template <typename Body>
-Child fork_child(Body body) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) {
-    int code = 99;
-    try {
-      code = body();
-    } catch (...) {
-    }
-    ::_exit(code);
-  }
-  return Child(pid);
-}
-
-constexpr const char* kExitedCleanly = "exited with code 0";
-
-bool is_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0 || errno != EBADF; }
-
-bool is_cloexec(int fd) {
-  const int flags = ::fcntl(fd, F_GETFD);
-  return flags >= 0 && (flags & FD_CLOEXEC) != 0;
-}
 
 bool is_nonblocking(const Fd& fd) { return (::fcntl(fd.get(), F_GETFL) & O_NONBLOCK) != 0; }
 
@@ -149,7 +95,7 @@ void expect_iovecs_delivered_in_order(bool nonblocking) {
   std::vector<iovec> iov = scattered_iovecs(source, 3000, expected);
   ASSERT_GT(iov.size(), std::size_t{IOV_MAX});
   Pipe pipe = Pipe::create();
-  Child reader = fork_child([&] {
+  ForkedChild reader = fork_child([&] {
     pipe.write.reset();
     return read_slowly_and_compare(pipe.read, expected);
   });
@@ -196,7 +142,7 @@ TEST(PollOneTest, ReturnsZeroWhenTheWaitElapses) {
 TEST(PollOneTest, ReportsDataAndHangupFromAChild) {
   LeakCheck leaks;
   Pipe pipe = Pipe::create();
-  Child writer = fork_child([&] { return ::write(pipe.write.get(), "x", 1) == 1 ? 0 : 1; });
+  ForkedChild writer = fork_child([&] { return ::write(pipe.write.get(), "x", 1) == 1 ? 0 : 1; });
   pipe.write.reset();
   EXPECT_EQ(writer.wait().str(), kExitedCleanly);
   const short revents = poll_one(pipe.read.get(), POLLIN, std::nullopt);
@@ -206,10 +152,11 @@ TEST(PollOneTest, ReportsDataAndHangupFromAChild) {
   leaks.check();
 }
 
-TEST(ReadOnceTest, EmptyNonBlockingPipeTimesOut) {
+// read_once on a pipe nobody writes to gives up after the wait it was given.
+void expect_read_once_times_out_on_an_empty_pipe(bool nonblocking) {
   LeakCheck leaks;
   Pipe pipe = Pipe::create();
-  set_nonblocking(pipe.read.get(), true);
+  if (nonblocking) set_nonblocking(pipe.read.get(), true);
   char buffer[8];
   const auto start = Clock::now();
   EXPECT_EQ(read_once(pipe.read.get(), buffer, 100ms), std::nullopt);
@@ -218,22 +165,19 @@ TEST(ReadOnceTest, EmptyNonBlockingPipeTimesOut) {
   leaks.check();
 }
 
+TEST(ReadOnceTest, EmptyNonBlockingPipeTimesOut) {
+  expect_read_once_times_out_on_an_empty_pipe(/*nonblocking=*/true);
+}
+
 // A blocking descriptor must honour the wait too, or a stalled writer freezes the reader.
 TEST(ReadOnceTest, EmptyBlockingPipeTimesOut) {
-  LeakCheck leaks;
-  Pipe pipe = Pipe::create();
-  char buffer[8];
-  const auto start = Clock::now();
-  EXPECT_EQ(read_once(pipe.read.get(), buffer, 100ms), std::nullopt);
-  EXPECT_GE(Clock::now() - start, 100ms);
-  pipe = {};
-  leaks.check();
+  expect_read_once_times_out_on_an_empty_pipe(/*nonblocking=*/false);
 }
 
 TEST(ReadOnceTest, ReturnsWhatIsThereThenZeroAtEndOfStream) {
   LeakCheck leaks;
   Pipe pipe = Pipe::create();
-  Child writer = fork_child([&] { return ::write(pipe.write.get(), "abc", 3) == 3 ? 0 : 1; });
+  ForkedChild writer = fork_child([&] { return ::write(pipe.write.get(), "abc", 3) == 3 ? 0 : 1; });
   pipe.write.reset();
   EXPECT_EQ(writer.wait().str(), kExitedCleanly);
   char buffer[8];
@@ -250,7 +194,7 @@ TEST(SetNonblockingTest, SetsAndClearsONonblock) {
   ASSERT_FALSE(is_nonblocking(pipe.read));
   set_nonblocking(pipe.read.get(), true);
   EXPECT_TRUE(is_nonblocking(pipe.read));
-  EXPECT_TRUE(is_cloexec(pipe.read.get())) << "descriptor flags must not change";
+  EXPECT_TRUE(is_close_on_exec(pipe.read.get())) << "descriptor flags must not change";
   set_nonblocking(pipe.read.get(), false);
   EXPECT_FALSE(is_nonblocking(pipe.read));
   pipe = {};
@@ -276,7 +220,7 @@ int close_and_inspect(const Fd& kept, const Pipe& dropped, const Fd& inherited) 
   if (!is_open(kept.get())) return kKeptWasClosed;
   if (is_open(dropped.read.get()) || is_open(dropped.write.get())) return kCloexecSurvived;
   for (int fd : forkpool::testing::open_fds()) {
-    if (fd != kept.get() && is_cloexec(fd)) return kCloexecSurvived;
+    if (fd != kept.get() && is_close_on_exec(fd)) return kCloexecSurvived;
   }
   if (!is_open(inherited.get())) return kInheritedWasClosed;
   // The kept descriptor is still the same pipe: the parent reads this byte.
@@ -289,7 +233,8 @@ TEST(CloseCloexecFdsExceptTest, ClosesCloseOnExecDescriptorsButTheKeptAndInherit
   Pipe dropped = Pipe::create();
   Fd inherited(::fcntl(dropped.read.get(), F_DUPFD, 0));  // without close-on-exec
   ASSERT_TRUE(inherited.valid());
-  Child child = fork_child([&] { return close_and_inspect(report.write, dropped, inherited); });
+  ForkedChild child =
+      fork_child([&] { return close_and_inspect(report.write, dropped, inherited); });
   report.write.reset();
   EXPECT_EQ(child.wait().str(), kExitedCleanly)
       << "1: /proc/self/fd unreadable, 2: kept closed, 3: close-on-exec survived, "
@@ -316,7 +261,7 @@ TEST(EpollTest, WaitReportsTheDataOfTheDescriptorThatBecameReadable) {
     Epoll epoll;
     epoll.add(quiet.read, EPOLLIN, 7);
     epoll.add(busy.read, EPOLLIN, 42);
-    Child writer = fork_child([&] { return ::write(busy.write.get(), "b", 1) == 1 ? 0 : 1; });
+    ForkedChild writer = fork_child([&] { return ::write(busy.write.get(), "b", 1) == 1 ? 0 : 1; });
     epoll_event events[4];
     ASSERT_EQ(epoll.wait(events, 10s), 1u);
     EXPECT_EQ(events[0].data.u64, 42u);

@@ -1,0 +1,111 @@
+#include "support/child_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <utility>
+
+namespace forkpool::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// waitpid, retried on EINTR; the wait status.
+int reap(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+// A signal handler reaches only globals; lock-free atomics are safe to touch from one.
+std::atomic<int> g_interrupts{0};
+std::atomic<int> g_ack_fd{-1};
+
+void count_and_acknowledge(int) {
+  const int saved_errno = errno;
+  g_interrupts.fetch_add(1);
+  const char byte = '!';
+  [[maybe_unused]] ssize_t ignored = ::write(g_ack_fd.load(), &byte, 1);
+  errno = saved_errno;
+}
+
+// The scheduler state of `pid` ('R', 'S', ...) from /proc/<pid>/stat; '?' if unreadable.
+// The state follows the last ')', since the command name in parentheses may hold anything.
+char process_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
+}
+
+}  // namespace
+
+ForkedChild::ForkedChild(ForkedChild&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+
+ForkedChild::~ForkedChild() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  reap(pid_);
+}
+
+ExitStatus ForkedChild::wait() {
+  const int status = reap(pid_);
+  pid_ = -1;
+  return ExitStatus::from_wait_status(status);
+}
+
+InterruptingSignal::InterruptingSignal(const io::Fd& ack) {
+  g_interrupts = 0;
+  g_ack_fd = ack.get();
+  struct sigaction action {};
+  action.sa_handler = count_and_acknowledge;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: the point is that blocked calls fail with EINTR
+  if (::sigaction(SIGUSR1, &action, &previous_) != 0) {
+    g_ack_fd = -1;
+    throw std::system_error(errno, std::generic_category(), "sigaction SIGUSR1");
+  }
+}
+
+InterruptingSignal::~InterruptingSignal() {
+  ::sigaction(SIGUSR1, &previous_, nullptr);
+  g_ack_fd = -1;
+}
+
+int InterruptingSignal::count() const { return g_interrupts.load(); }
+
+bool wait_until_sleeping(pid_t pid) {
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (process_state(pid) != 'S') {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    ::sched_yield();
+  }
+  return true;
+}
+
+bool interrupt_while_blocked(pid_t pid, const io::Fd& ack, int times) {
+  for (int i = 0; i < times; ++i) {
+    if (!wait_until_sleeping(pid) || ::kill(pid, SIGUSR1) != 0) return false;
+    pollfd p{ack.get(), POLLIN, 0};
+    char byte;
+    if (::poll(&p, 1, 10'000) != 1 || ::read(ack.get(), &byte, 1) != 1) return false;
+  }
+  return true;
+}
+
+bool is_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0 || errno != EBADF; }
+
+bool is_close_on_exec(int fd) {
+  const int flags = ::fcntl(fd, F_GETFD);
+  return flags >= 0 && (flags & FD_CLOEXEC) != 0;
+}
+
+}  // namespace forkpool::testing
