@@ -62,6 +62,20 @@ void BoundedIArchive::load(bool& b) {
   b = byte == 1;
 }
 
+void BoundedIArchive::throw_too_deep() {
+  throw BadLength("values nested more than " + std::to_string(kMaxNesting) + " deep");
+}
+
+void BoundedIArchive::check_bools(const bool* values, std::size_t count) const {
+  // Inspect the bytes, never the bools: reading a bool that holds 2 is itself undefined.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(values);
+  for (std::size_t i = 0; i < count * sizeof(bool); ++i) {
+    if (bytes[i] > 1) {
+      throw BadLength("bool byte " + std::to_string(bytes[i]) + " in an array is neither 0 nor 1");
+    }
+  }
+}
+
 void BoundedIArchive::load_override(boost::serialization::collection_size_type& count) {
   Base::load_override(count);
   // Every element takes at least one byte on the wire, so a count above the bytes left is

@@ -1,0 +1,268 @@
+// Tests serialization/messages.cc: every message kind round-trips, and a payload that was cut
+// short or had a bit flipped is either decoded or a ProtocolError — never a crash or any other
+// exception. Bit flips that still decode are expected (the payload has no checksum of its own);
+// the frame checksum in io/ is what catches them, so every flip must also change it.
+#include "serialization/messages.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <span>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "forkpool/detail/archive.h"
+#include "forkpool/errors.h"
+#include "io/frame_format.h"
+
+namespace forkpool::serialization {
+namespace {
+
+constexpr std::uint8_t kAllKinds[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+constexpr Kind kEmptyKinds[] = {Kind::kCancel, Kind::kCancelAck, Kind::kHeartbeat, Kind::kShutdown};
+
+std::uint8_t byte_of(Kind kind) { return static_cast<std::uint8_t>(kind); }
+
+Hello sample_hello() {
+  Hello hello;
+  hello.pid = 31337;
+  hello.worker_id = 2;
+  hello.build_id = "build";
+  hello.registry_hash = 0xfeedfacecafebeefull;
+  return hello;
+}
+
+// The arguments a Task carries, as the pool encodes them for `f(int, std::string, vector<double>)`.
+struct TaskArgs {
+  std::int32_t number = 0;
+  std::string text;
+  std::vector<double> values;
+  bool operator==(const TaskArgs&) const = default;
+};
+
+Payload encode_args(const TaskArgs& args) {
+  Payload out;
+  detail::encode_values(out, args.number, args.text, args.values);
+  return out;
+}
+
+TaskArgs decode_args(std::span<const char> payload) {
+  TaskArgs args;
+  detail::decode_with(payload, "task arguments", [&](detail::BoundedIArchive& in) {
+    in >> args.number >> args.text >> args.values;
+  });
+  return args;
+}
+
+// Decodes a Task payload the way a worker does: the call, then its arguments.
+TaskArgs decode_task_and_args(std::span<const char> payload) {
+  return decode_args(decode_task(payload).args);
+}
+
+// One message kind under test: a small valid payload and the decoder that reads it.
+struct Sample {
+  std::string name;
+  Payload payload;
+  std::function<void(std::span<const char>)> decode;
+};
+
+std::vector<Sample> samples() {
+  return {
+      {"Hello", encode(sample_hello()), [](std::span<const char> p) { decode_hello(p); }},
+      {"ErrorReply", encode(ErrorReply{"std::logic_error", "bad"}),
+       [](std::span<const char> p) { decode_error(p); }},
+      {"LogLine", encode(LogLine{4, "log"}), [](std::span<const char> p) { decode_log(p); }},
+      {"Task", encode_task(0x1122334455667788ull, encode_args({-3, "arg", {0.5}})),
+       [](std::span<const char> p) { decode_task_and_args(p); }},
+  };
+}
+
+// Runs `decode`; returns "decoded" or "protocol error", or describes any other outcome.
+std::string outcome_of(const Sample& sample, std::span<const char> payload) {
+  try {
+    sample.decode(payload);
+    return "decoded";
+  } catch (const ProtocolError&) {
+    return "protocol error";
+  } catch (const std::exception& e) {
+    return std::string("threw ") + typeid(e).name() + ": " + e.what();
+  } catch (...) {
+    return "threw a non-std exception";
+  }
+}
+
+// ----- Kinds ---------------------------------------------------------------------------------
+
+TEST(MessagesTest, EveryKindHasItsName) {
+  EXPECT_EQ(kind_name(byte_of(Kind::kHello)), "Hello");
+  EXPECT_EQ(kind_name(byte_of(Kind::kTask)), "Task");
+  EXPECT_EQ(kind_name(byte_of(Kind::kBatch)), "Batch");
+  EXPECT_EQ(kind_name(byte_of(Kind::kResult)), "Result");
+  EXPECT_EQ(kind_name(byte_of(Kind::kError)), "Error");
+  EXPECT_EQ(kind_name(byte_of(Kind::kLog)), "Log");
+  EXPECT_EQ(kind_name(byte_of(Kind::kCancel)), "Cancel");
+  EXPECT_EQ(kind_name(byte_of(Kind::kCancelAck)), "CancelAck");
+  EXPECT_EQ(kind_name(byte_of(Kind::kHeartbeat)), "Heartbeat");
+  EXPECT_EQ(kind_name(byte_of(Kind::kShutdown)), "Shutdown");
+  for (std::uint8_t kind : kAllKinds) EXPECT_TRUE(is_known_kind(kind)) << int{kind};
+}
+
+TEST(MessagesTest, EveryOtherByteIsAnUnknownKind) {
+  for (int kind = 0; kind <= 255; ++kind) {
+    const auto byte = static_cast<std::uint8_t>(kind);
+    const bool known = kind >= 1 && kind <= 10;
+    EXPECT_EQ(is_known_kind(byte), known) << kind;
+    if (!known) {
+      EXPECT_EQ(kind_name(byte), "unknown kind " + std::to_string(kind));
+    }
+  }
+}
+
+// ----- Round trips ---------------------------------------------------------------------------
+
+TEST(MessagesTest, HelloRoundTrips) {
+  EXPECT_EQ(decode_hello(encode(sample_hello())), sample_hello());
+  EXPECT_EQ(decode_hello(encode(Hello{})), Hello{});
+  EXPECT_EQ(Hello{}.protocol_version, kProtocolVersion);
+
+  Hello edges;
+  edges.protocol_version = std::numeric_limits<std::uint32_t>::max();
+  edges.pid = std::numeric_limits<std::int32_t>::min();
+  edges.worker_id = std::numeric_limits<std::uint32_t>::max();
+  edges.build_id = std::string("\0\xff build \0", 10);
+  edges.registry_hash = std::numeric_limits<std::uint64_t>::max();
+  EXPECT_EQ(decode_hello(encode(edges)), edges);
+
+  Hello real;
+  real.pid = 1;
+  real.build_id = build_id();
+  EXPECT_EQ(decode_hello(encode(real)), real);
+}
+
+TEST(MessagesTest, BuildIdNamesTheProtocolAndIsStable) {
+  EXPECT_NE(build_id().find("protocol " + std::to_string(kProtocolVersion)), std::string::npos)
+      << build_id();
+  EXPECT_EQ(&build_id(), &build_id());
+}
+
+TEST(MessagesTest, ErrorReplyRoundTrips) {
+  const ErrorReply error{"std::runtime_error", "it broke"};
+  EXPECT_EQ(decode_error(encode(error)), error);
+  EXPECT_EQ(decode_error(encode(ErrorReply{})), ErrorReply{});
+  const ErrorReply large{std::string(1000, 'T'), std::string(1 << 20, '\0')};
+  EXPECT_EQ(decode_error(encode(large)), large);
+}
+
+TEST(MessagesTest, LogLineRoundTrips) {
+  for (std::int32_t level : {0, 1, 2, 3, 4, 5, 6, -1, std::numeric_limits<std::int32_t>::max()}) {
+    const LogLine line{level, "line at level " + std::to_string(level)};
+    EXPECT_EQ(decode_log(encode(line)), line);
+  }
+  EXPECT_EQ(decode_log(encode(LogLine{})), LogLine{});
+}
+
+TEST(MessagesTest, TaskRoundTrips) {
+  const detail::TaskId function = 0x0102030405060708ull;
+  const TaskArgs args{42, "text", {1.5, -0.0}};
+  const Payload encoded_args = encode_args(args);
+  const Payload payload = encode_task(function, encoded_args);
+
+  // The function id, little-endian, then the argument archive untouched.
+  ASSERT_EQ(payload.size(), sizeof function + encoded_args.size());
+  EXPECT_EQ(payload[0], '\x08');
+  EXPECT_EQ(payload[7], '\x01');
+
+  const TaskCall call = decode_task(payload);
+  EXPECT_EQ(call.function, function);
+  // The arguments are a view into the payload, not a copy.
+  EXPECT_EQ(call.args.data(), payload.data() + sizeof function);
+  EXPECT_EQ(Payload(call.args.begin(), call.args.end()), encoded_args);
+  EXPECT_EQ(decode_args(call.args), args);
+}
+
+TEST(MessagesTest, TaskWithoutArgumentsRoundTrips) {
+  for (detail::TaskId function : {detail::TaskId{0}, std::numeric_limits<detail::TaskId>::max()}) {
+    const TaskCall call = decode_task(encode_task(function, Payload{}));
+    EXPECT_EQ(call.function, function);
+    EXPECT_TRUE(call.args.empty());
+  }
+}
+
+TEST(MessagesTest, TaskShorterThanAFunctionIdIsProtocolError) {
+  const Payload payload = encode_task(7, Payload{});
+  for (std::size_t size = 0; size < sizeof(detail::TaskId); ++size) {
+    EXPECT_THROW(decode_task(std::span<const char>(payload).first(size)), ProtocolError) << size;
+  }
+}
+
+TEST(MessagesTest, EmptyKindsAcceptOnlyAnEmptyPayload) {
+  for (Kind kind : kEmptyKinds) {
+    EXPECT_NO_THROW(expect_empty(byte_of(kind), Payload{})) << kind_name(byte_of(kind));
+    for (std::size_t size : {1, 24}) {
+      try {
+        expect_empty(byte_of(kind), Payload(size, '\0'));
+        ADD_FAILURE() << kind_name(byte_of(kind)) << " accepted " << size << " bytes";
+      } catch (const ProtocolError& e) {
+        EXPECT_NE(std::string(e.what()).find(kind_name(byte_of(kind))), std::string::npos)
+            << e.what();
+      }
+    }
+  }
+}
+
+// ----- Damaged payloads ----------------------------------------------------------------------
+
+TEST(MessagesTest, TrailingBytesAreProtocolError) {
+  for (const Sample& sample : samples()) {
+    for (std::size_t extra : {1, 8}) {
+      Payload payload = sample.payload;
+      payload.insert(payload.end(), extra, '\0');
+      EXPECT_EQ(outcome_of(sample, payload), "protocol error")
+          << sample.name << " with " << extra << " extra bytes";
+    }
+  }
+}
+
+TEST(MessagesTest, TruncationAtEveryOffsetIsProtocolError) {
+  for (const Sample& sample : samples()) {
+    ASSERT_EQ(outcome_of(sample, sample.payload), "decoded") << sample.name;
+    for (std::size_t size = 0; size < sample.payload.size(); ++size) {
+      // A copy of exactly `size` bytes, so AddressSanitizer sees any read past the cut.
+      const Payload cut(sample.payload.begin(), sample.payload.begin() + size);
+      EXPECT_EQ(outcome_of(sample, cut), "protocol error")
+          << sample.name << " cut to " << size << " of " << sample.payload.size() << " bytes";
+    }
+  }
+}
+
+TEST(MessagesTest, EveryBitFlipIsDecodedOrProtocolErrorAndChangesTheChecksum) {
+  for (const Sample& sample : samples()) {
+    const std::uint32_t checksum = io::frame_checksum(sample.payload);
+    int decoded = 0;
+    int refused = 0;
+    for (std::size_t bit = 0; bit < sample.payload.size() * 8; ++bit) {
+      Payload flipped = sample.payload;
+      flipped[bit / 8] = static_cast<char>(flipped[bit / 8] ^ (1 << (bit % 8)));
+      const std::string outcome = outcome_of(sample, flipped);
+      if (outcome == "decoded") {
+        ++decoded;
+      } else if (outcome == "protocol error") {
+        ++refused;
+      } else {
+        ADD_FAILURE() << sample.name << " with bit " << bit << " flipped " << outcome;
+      }
+      EXPECT_NE(io::frame_checksum(flipped), checksum)
+          << sample.name << ": flipping bit " << bit << " kept the frame checksum";
+    }
+    // Both happen: a flipped pid still decodes (hence the checksum), a flipped length does not.
+    EXPECT_GT(decoded, 0) << sample.name;
+    EXPECT_GT(refused, 0) << sample.name;
+  }
+}
+
+}  // namespace
+}  // namespace forkpool::serialization
