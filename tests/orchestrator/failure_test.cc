@@ -53,6 +53,8 @@ struct DeathCase {
   Death death;
 };
 
+void PrintTo(const DeathCase& c, std::ostream* out) { *out << c.start.name << "/" << c.death.name; }
+
 std::vector<DeathCase> death_cases() {
   std::vector<DeathCase> cases;
   for (const StartCase& s : all_start_cases(2)) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <numeric>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -123,6 +124,9 @@ struct StartCase {
   std::string name;
   Options options;
 };
+
+// gtest prints a parameter in the test list, and so in ctest's test names: the name, not bytes.
+inline void PrintTo(const StartCase& c, std::ostream* out) { *out << c.name; }
 
 // The fork start method forks this multi-threaded test process whenever a worker is replaced,
 // while the test's own thread may be allocating. glibc's malloc survives that (it has fork

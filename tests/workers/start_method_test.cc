@@ -31,6 +31,8 @@ struct Case {
   StarterConfig config;
 };
 
+void PrintTo(const Case& c, std::ostream* out) { *out << c.name; }
+
 std::vector<Case> cases() {
   return {{"fork", {.method = StartMethod::kFork}},
           {"forkserver", {.method = StartMethod::kForkserver}},
