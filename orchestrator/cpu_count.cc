@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -24,7 +25,8 @@ std::string own_cgroup_v2_path() {
 
 std::optional<unsigned> quota_from(double quota, double period) {
   if (quota <= 0 || period <= 0) return std::nullopt;
-  return static_cast<unsigned>(std::max(1.0, quota / period + 0.999));
+  // Clamped before the cast: a quota far above the CPUs there are must not overflow unsigned.
+  return static_cast<unsigned>(std::clamp(quota / period + 0.999, 1.0, 1e6));
 }
 
 // cgroup v2: "max 100000" or "200000 100000", checked up the tree from our own cgroup.
@@ -36,13 +38,19 @@ std::optional<unsigned> cgroup_v2_limit() {
     std::string quota;
     double period = 0;
     if (in >> quota >> period && quota != "max") {
-      if (auto limit = quota_from(std::stod(quota), period)) {
-        best = best ? std::min(*best, *limit) : *limit;
+      char* end = nullptr;
+      const double value = std::strtod(quota.c_str(), &end);
+      if (end != quota.c_str() && *end == '\0') {
+        if (auto limit = quota_from(value, period)) {
+          best = best ? std::min(*best, *limit) : *limit;
+        }
       }
     }
-    if (path == "/" || path.empty()) break;
-    path = path.substr(0, path.rfind('/'));
-    if (path.empty()) path = "/";
+    // Up one level: "/a/b" -> "/a" -> "/". Shrinking in place, not assigning a literal, also
+    // keeps GCC 12 from a false -Wrestrict in Release builds.
+    const std::size_t slash = path.rfind('/');
+    if (path.size() <= 1 || slash == std::string::npos) break;
+    path.resize(slash == 0 ? 1 : slash);
   }
   return best;
 }
