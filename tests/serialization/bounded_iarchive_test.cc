@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <cstdio>
 #include <deque>
+#include <fstream>
 #include <limits>
 #include <list>
 #include <map>
@@ -374,6 +376,55 @@ TEST(BoundedIArchiveTest, OptionalRoundTrips) {
   EXPECT_TRUE(round_trip(boost::optional<std::string>("")) == boost::optional<std::string>(""));
   const boost::optional<std::vector<int>> vector = std::vector<int>{1};
   EXPECT_TRUE(round_trip(vector) == vector);
+}
+
+// The VmFlags line of the mapping holding `address`, from /proc/self/smaps.
+std::string vm_flags_of(const void* address) {
+  const auto wanted = reinterpret_cast<std::uintptr_t>(address);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    unsigned long start = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2) {
+      inside = start <= wanted && wanted < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line + " ";
+    }
+  }
+  return "";
+}
+
+// A large decoded vector or string gets storage advised onto transparent huge pages ("hg" in
+// VmFlags) before anything touches it; one that already has the capacity keeps its storage.
+TEST(BoundedIArchiveTest, LargeDecodedBuffersAreAdvisedOntoHugePages) {
+  std::vector<std::uint64_t> numbers(std::size_t{3} << 20);  // 24 MiB
+  for (std::size_t i = 0; i < numbers.size(); ++i) numbers[i] = i * 7;
+  const auto numbers_back = round_trip(numbers);
+  ASSERT_EQ(numbers_back, numbers);
+  EXPECT_NE(vm_flags_of(numbers_back.data() + numbers_back.size() / 2).find(" hg "),
+            std::string::npos)
+      << vm_flags_of(numbers_back.data() + numbers_back.size() / 2);
+  // The plain vector it came from was never advised: the flag is the decoder's doing.
+  EXPECT_EQ(vm_flags_of(numbers.data() + numbers.size() / 2).find(" hg "), std::string::npos);
+
+  const std::string text(std::size_t{24} << 20, 't');
+  const auto text_back = round_trip(text);
+  ASSERT_EQ(text_back, text);
+  EXPECT_NE(vm_flags_of(text_back.data() + text_back.size() / 2).find(" hg "),
+            std::string::npos);
+
+  // Decoding into a vector that is large enough already reuses its warm storage.
+  std::vector<std::uint64_t> reused(numbers.size() + 10);
+  const std::uint64_t* storage = reused.data();
+  const Payload payload = encoded(numbers);
+  decode_with(payload, "test value", [&](BoundedIArchive& in) { in >> reused; });
+  EXPECT_EQ(reused, numbers);
+  EXPECT_EQ(reused.data(), storage);
+
+  // Small ones are left alone.
+  const std::vector<int> small(1000, 1);
+  EXPECT_EQ(round_trip(small), small);
 }
 
 TEST(BoundedIArchiveTest, UserTypeRoundTrips) {
