@@ -305,6 +305,9 @@ void PoolCore::start_worker(Lock& lock) {
     return;
   }
   auto slot = std::make_unique<WorkerSlot>(id, std::move(started), options_);
+  slot->handshake_deadline = options_.handshake_timeout.count() > 0
+                                 ? Clock::now() + options_.handshake_timeout
+                                 : Clock::time_point::max();
   epoll_.add(slot->from_worker, EPOLLIN, epoll_data(id, false));
   epoll_.add(slot->child.pidfd(), EPOLLIN, epoll_data(id, true));
   ++stats_.workers_started;
@@ -432,6 +435,7 @@ void PoolCore::handle_hello(WorkerSlot& slot, const io::Frame& frame, Lock&, Set
     return;
   }
   slot.phase = WorkerSlot::Phase::kReady;
+  failed_starts_ = 0;
   idle_.push_back(&slot);
   dispatch(out);
   changed_.notify_all();
@@ -492,6 +496,16 @@ void PoolCore::record_death(WorkerSlot& slot, const ExitStatus& status, Settleme
   }
   if (slot.phase == WorkerSlot::Phase::kLeaving) return;  // we asked it to go
   ++stats_.worker_deaths;
+  // Workers that never get as far as Hello (a launcher that fails or hangs every time) would
+  // otherwise be restarted forever, one handshake timeout apart.
+  if (slot.phase == WorkerSlot::Phase::kStarting &&
+      ++failed_starts_ >= options_.crash_loop.start_failures) {
+    break_pool(std::to_string(failed_starts_) + " workers in a row failed to start (last: worker pid " +
+                   std::to_string(pid) + " " + status.str() + " before its handshake" +
+                   (slot.failure ? ", " + what_of(slot.failure) : std::string()) +
+                   "); not starting more (" + start_description_ + ")",
+               out);
+  }
   const auto now = Clock::now();
   recent_deaths_.push_back(now);
   while (!recent_deaths_.empty() && now - recent_deaths_.front() > options_.crash_loop.window) {
@@ -506,6 +520,27 @@ void PoolCore::record_death(WorkerSlot& slot, const ExitStatus& status, Settleme
                    "); not starting more (" + start_description_ + ")",
                out);
   }
+}
+
+io::Deadline PoolCore::expire_handshakes(Clock::time_point now) {
+  io::Deadline next;
+  for (auto& [id, slot] : slots_) {
+    if (slot->phase != WorkerSlot::Phase::kStarting || slot->handshake_expired ||
+        slot->handshake_deadline == Clock::time_point::max()) {
+      continue;
+    }
+    if (now >= slot->handshake_deadline) {
+      // Its pidfd becomes readable once it is dead; on_exit does the rest.
+      slot->handshake_expired = true;
+      slot->failure = std::make_exception_ptr(Error(
+          "it said no Hello within " + std::to_string(options_.handshake_timeout.count()) + " ms"));
+      slot->child.signal(SIGKILL);
+      continue;
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(slot->handshake_deadline - now);
+    if (!next || left < *next) next = left;
+  }
+  return next;
 }
 
 void PoolCore::release_constructor() {
@@ -561,10 +596,12 @@ void PoolCore::collector_main() {
     }
     if (shutdown_sent && slots_.empty()) break;
 
-    io::Deadline wait;
+    io::Deadline wait = expire_handshakes(Clock::now());
     if (shutdown_sent && !killed) {
-      wait = std::chrono::duration_cast<std::chrono::milliseconds>(kill_at - Clock::now()) +
-             std::chrono::milliseconds(1);
+      const auto until_kill =
+          std::chrono::duration_cast<std::chrono::milliseconds>(kill_at - Clock::now()) +
+          std::chrono::milliseconds(1);
+      if (!wait || until_kill < *wait) wait = until_kill;
     }
     lock.unlock();
     settle(out);

@@ -58,6 +58,9 @@ struct WorkerSlot {
   io::BlockingReader reader;
   io::FrameWriter writer;
   Phase phase = Phase::kStarting;
+  // Until its Hello: when it is given up on (max() for never), and whether it has been.
+  std::chrono::steady_clock::time_point handshake_deadline;
+  bool handshake_expired = false;
   // Sent to this worker, in order; the first is running, the others wait in its pipe.
   std::deque<PendingTask> in_flight;
   std::chrono::steady_clock::time_point head_since;  // when in_flight.front() started
@@ -121,6 +124,9 @@ class PoolCore {
   // Fails every unfinished task with `error` and kills every worker.
   void kill_all(std::exception_ptr error, Settlements& out);
   bool idle() const;
+  // Kills the workers that have not said Hello by their deadline; returns how long until the
+  // next deadline of one still starting (nullopt: none).
+  io::Deadline expire_handshakes(std::chrono::steady_clock::time_point now);
 
   static void settle(Settlements& settlements);
 
@@ -138,6 +144,7 @@ class PoolCore {
   std::uint64_t next_task_id_ = 1;
   std::uint32_t next_worker_id_ = 0;
   std::deque<std::chrono::steady_clock::time_point> recent_deaths_;  // since the last success
+  int failed_starts_ = 0;  // workers in a row that failed before their handshake
   PoolStats stats_;
   double mean_service_us_ = -1;  // moving average of task run times; < 0 until measured
   std::string start_description_;

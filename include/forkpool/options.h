@@ -40,6 +40,9 @@ struct CrashLoopPolicy {
   // completing in between.
   int deaths = 10;
   std::chrono::milliseconds window = std::chrono::seconds(5);
+  // Stop starting workers after this many in a row fail to start (exit, or say no Hello
+  // within Options::handshake_timeout) with no worker completing its handshake in between.
+  int start_failures = 3;
 };
 
 struct Options {
@@ -58,6 +61,10 @@ struct Options {
   // Once a frame has started, the longest wait for its next byte before the worker is dropped
   // with StalledFrame.
   std::chrono::milliseconds stall_timeout = std::chrono::seconds(10);
+  // How long a new worker may take to say Hello before it is killed and counted as failing
+  // to start: a launcher that hangs (an ssh password prompt, a queued srun) is bounded by it.
+  // 0 waits forever.
+  std::chrono::milliseconds handshake_timeout = std::chrono::seconds(60);
   // How long close() waits for workers to exit after Shutdown before killing them.
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);
   CrashLoopPolicy crash_loop;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <thread>
 
 #include "io/blocking_reader.h"
 #include "io/frame_writer.h"
@@ -263,6 +264,56 @@ TEST(PoolFailure, SpawnOfAMissingProgramBreaksThePool) {
       EXPECT_NE(std::string(e.what()).find("/nonexistent/forkpool-worker"), std::string::npos)
           << e.what();
     }
+  }
+  leaks.check();
+}
+
+// A launcher that starts but never speaks (an ssh stuck at a password prompt; here, sleep):
+// each try is killed at the handshake timeout, and after `start_failures` of them in a row
+// the pool gives up with one clear error instead of waiting, and close() returns.
+TEST(PoolFailure, AWorkerThatNeverSaysHelloIsGivenUpOn) {
+  LeakCheck leaks;
+  {
+    Pool pool({.workers = 1,
+               .worker_command = {"/bin/sleep", "1000"},
+               .handshake_timeout = 200ms,
+               .crash_loop = {.start_failures = 2}});
+    auto f = pool.submit(identity_task, 1);
+    ASSERT_TRUE(f.wait_for(kDeadline));
+    try {
+      f.get();
+      FAIL() << "expected PoolBroken";
+    } catch (const PoolBroken& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("2 workers in a row failed to start"), std::string::npos) << what;
+      EXPECT_NE(what.find("it said no Hello within 200 ms"), std::string::npos) << what;
+      EXPECT_NE(what.find("SIGKILL"), std::string::npos) << what;
+      EXPECT_NE(what.find("/bin/sleep"), std::string::npos) << what;
+    }
+    EXPECT_EQ(pool.stats().worker_deaths, 2u);
+    EXPECT_EQ(pool.stats().workers_started, 2u);
+    EXPECT_THROW(pool.submit(identity_task, 2), PoolBroken);
+    pool.close();
+  }
+  leaks.check();
+}
+
+// The handshake timeout bounds only the wait for Hello: a task may run far longer.
+TEST(PoolFailure, TheHandshakeTimeoutDoesNotLimitTasks) {
+  LeakCheck leaks;
+  {
+    Pool pool({.workers = 1, .handshake_timeout = 50ms});
+    Gate gate;
+    auto f = pool.submit(gated_task, gate.dir());
+    const pid_t pid = gate.wait_entered();
+    // Four handshake timeouts pass while the task runs; if they applied to a ready worker,
+    // it would be killed meanwhile and the task would fail with WorkerDied.
+    std::this_thread::sleep_for(200ms);
+    gate.release();
+    ASSERT_TRUE(f.wait_for(kDeadline));
+    EXPECT_EQ(f.get(), pid);
+    EXPECT_EQ(pool.stats().worker_deaths, 0u);
+    EXPECT_EQ(pool.stats().workers_started, 1u);
   }
   leaks.check();
 }
