@@ -682,6 +682,23 @@ TEST(BoundedIArchiveTest, HugeCollectionCountIsRefusedWithoutAllocating) {
 
 // The bucket count that follows an unordered container's item count is a hint: forged, it must
 // neither be allocated nor make a valid payload fail.
+// A vector of 8-byte items whose count fits the bytes left only at one byte per item: refused
+// before its storage (8 times the bytes left) is allocated.
+TEST(BoundedIArchiveTest, VectorCountIsCheckedAgainstItsItemSize) {
+  const std::vector<std::uint64_t> values(1000, 7);
+  const Payload payload = encoded(values);
+  const std::size_t at = find_u64(payload, values.size());
+  ASSERT_LT(at, payload.size());
+  const std::size_t left = payload.size() - at - sizeof(std::uint64_t);
+  ASSERT_EQ(left, values.size() * sizeof(std::uint64_t));
+  for (const std::uint64_t count : {values.size() + 1, std::uint64_t{left}}) {
+    const Payload forged = with_u64(payload, at, count);
+    AllocationProbe probe;
+    EXPECT_THROW(decoded<std::vector<std::uint64_t>>(forged), ProtocolError) << count;
+    EXPECT_LT(probe.largest(), left) << count;
+  }
+}
+
 TEST(BoundedIArchiveTest, HugeBucketCountIsIgnoredWithoutAllocating) {
   using Map = std::unordered_map<int, int>;
   const Map map = {{1, 10}, {2, 20}};

@@ -101,6 +101,8 @@ class BoundedIArchive
       check_bools(array.address(), array.count());
     }
   }
+  // Throws if `count` items of at least `item_size` bytes each cannot fit in what is left.
+  void check_length(std::size_t count, std::size_t item_size, const char* what) const;
   // Reads a size that is only a hint (an unordered container's bucket count) without the
   // length check; the caller must not allocate from it.
   void load_size_hint(boost::serialization::collection_size_type& hint) {
@@ -111,8 +113,6 @@ class BoundedIArchive
   friend class boost::archive::load_access;
   friend class boost::archive::detail::interface_iarchive<BoundedIArchive>;
   friend class boost::archive::basic_binary_iarchive<BoundedIArchive>;
-  // Throws if `count` items of at least `item_size` bytes each cannot fit in what is left.
-  void check_length(std::size_t count, std::size_t item_size, const char* what) const;
   // Throws unless every byte of `values` is 0 or 1.
   void check_bools(const bool* values, std::size_t count) const;
 
@@ -190,15 +190,18 @@ void load(BoundedIArchive& archive, std::unordered_multiset<K, H, E, A>& set, un
       archive, set);
 }
 
-// Boost's load of a vector of bitwise elements, with one change: a large vector's storage is
-// reserved and advised onto huge pages (see advise_huge_pages) before resize() touches it, so a
+// Boost's load of a vector of bitwise elements, with two changes: the count is checked against
+// the bytes its items need, and a large vector's storage is reserved and advised onto huge pages (see advise_huge_pages) before resize() touches it, so a
 // 64 MiB result decodes into 32 faulted pages instead of 16,384. More specialized than Boost's,
 // so overload resolution picks it for this archive.
 template <typename U, typename A>
 void load(BoundedIArchive& archive, std::vector<U, A>& vector, unsigned int /*version*/,
           boost::mpl::true_ /*bitwise*/) {
   boost::serialization::collection_size_type count(vector.size());
-  archive >> count;  // checked against the bytes left
+  archive >> count;
+  // The items follow as count * sizeof(U) raw bytes: a count they cannot fill is refused
+  // before it is allocated, not after allocating up to sizeof(U) times the frame.
+  archive.check_length(count, sizeof(U), "vector");
   if (vector.capacity() < count) {
     vector.clear();  // nothing to copy into the new storage
     vector.reserve(count);
