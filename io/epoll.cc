@@ -3,8 +3,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <limits>
 #include <system_error>
 
 namespace forkpool::io {
@@ -36,7 +38,9 @@ std::size_t Epoll::wait(std::span<epoll_event> out, Deadline wait) {
     int timeout = -1;
     if (wait) {
       auto left = *wait - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-      timeout = left.count() > 0 ? static_cast<int>(left.count()) : 0;
+      // Clamped: a wait of weeks must not wrap around into a negative (infinite) timeout.
+      timeout = static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(
+          left.count(), 0, std::numeric_limits<int>::max()));
     }
     int n = ::epoll_wait(fd_.get(), out.data(), static_cast<int>(out.size()), timeout);
     if (n >= 0) return static_cast<std::size_t>(n);

@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -24,7 +25,9 @@ std::string own_cgroup_v2_path() {
 }
 
 std::optional<unsigned> quota_from(double quota, double period) {
-  if (quota <= 0 || period <= 0) return std::nullopt;
+  if (!std::isfinite(quota) || !std::isfinite(period) || quota <= 0 || period <= 0) {
+    return std::nullopt;
+  }
   // Clamped before the cast: a quota far above the CPUs there are must not overflow unsigned.
   return static_cast<unsigned>(std::clamp(quota / period + 0.999, 1.0, 1e6));
 }

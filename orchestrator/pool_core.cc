@@ -21,6 +21,16 @@ using serialization::Kind;
 
 constexpr std::uint64_t kWakeData = ~std::uint64_t{0};
 
+// now + timeout, saturating: a timeout too long for the clock (milliseconds::max() meaning
+// "forever") is never, not an overflow into the past.
+Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
+  const auto now = Clock::now();
+  if (timeout >= std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)) {
+    return Clock::time_point::max();
+  }
+  return now + timeout;
+}
+
 std::uint64_t epoll_data(std::uint32_t slot_id, bool pidfd) {
   return (std::uint64_t{slot_id} << 1) | (pidfd ? 1 : 0);
 }
@@ -306,7 +316,7 @@ void PoolCore::start_worker(Lock& lock) {
   }
   auto slot = std::make_unique<WorkerSlot>(id, std::move(started), options_);
   slot->handshake_deadline = options_.handshake_timeout.count() > 0
-                                 ? Clock::now() + options_.handshake_timeout
+                                 ? deadline_after(options_.handshake_timeout)
                                  : Clock::time_point::max();
   epoll_.add(slot->from_worker, EPOLLIN, epoll_data(id, false));
   epoll_.add(slot->child.pidfd(), EPOLLIN, epoll_data(id, true));
@@ -382,6 +392,7 @@ void PoolCore::handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settl
       ++slot.tasks_done;
       ++stats_.completed;
       recent_deaths_.clear();
+      failed_starts_ = 0;  // the pool is doing work: a failed start since is not a pattern yet
       // Idle before the result is delivered, so a caller that submits again at once finds
       // this worker free instead of queueing behind a busy one.
       if (slot.phase == WorkerSlot::Phase::kReady && slot.in_flight.empty()) {
@@ -407,6 +418,9 @@ void PoolCore::handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settl
 
 void PoolCore::handle_hello(WorkerSlot& slot, const io::Frame& frame, Lock&, Settlements& out) {
   if (slot.phase != WorkerSlot::Phase::kStarting) throw ProtocolError("a second Hello");
+  // Too late: it is being killed for its silence. Taking it now would hand a task to a worker
+  // about to die and count a failed start as a success.
+  if (slot.handshake_expired) return;
   const serialization::Hello hello = serialization::decode_hello(frame.payload);
   std::string refusal;
   if (hello.protocol_version != serialization::kProtocolVersion) {
@@ -498,7 +512,7 @@ void PoolCore::record_death(WorkerSlot& slot, const ExitStatus& status, Settleme
   ++stats_.worker_deaths;
   // Workers that never get as far as Hello (a launcher that fails or hangs every time) would
   // otherwise be restarted forever, one handshake timeout apart.
-  if (slot.phase == WorkerSlot::Phase::kStarting &&
+  if (slot.phase == WorkerSlot::Phase::kStarting && options_.crash_loop.start_failures > 0 &&
       ++failed_starts_ >= options_.crash_loop.start_failures) {
     break_pool(std::to_string(failed_starts_) + " workers in a row failed to start (last: worker pid " +
                    std::to_string(pid) + " " + status.str() + " before its handshake" +
@@ -532,8 +546,10 @@ io::Deadline PoolCore::expire_handshakes(Clock::time_point now) {
     if (now >= slot->handshake_deadline) {
       // Its pidfd becomes readable once it is dead; on_exit does the rest.
       slot->handshake_expired = true;
-      slot->failure = std::make_exception_ptr(Error(
-          "it said no Hello within " + std::to_string(options_.handshake_timeout.count()) + " ms"));
+      if (!slot->failure) {
+        slot->failure = std::make_exception_ptr(Error(
+            "it said no Hello within " + std::to_string(options_.handshake_timeout.count()) + " ms"));
+      }
       slot->child.signal(SIGKILL);
       continue;
     }
@@ -587,7 +603,7 @@ void PoolCore::collector_main() {
       }
       idle_.clear();
       shutdown_sent = true;
-      kill_at = Clock::now() + options_.shutdown_grace;
+      kill_at = deadline_after(options_.shutdown_grace);
     }
     if (state_ == State::kTerminating) shutdown_sent = true;
     if (shutdown_sent && !killed && (state_ == State::kTerminating || Clock::now() >= kill_at)) {

@@ -41,7 +41,8 @@ struct CrashLoopPolicy {
   int deaths = 10;
   std::chrono::milliseconds window = std::chrono::seconds(5);
   // Stop starting workers after this many in a row fail to start (exit, or say no Hello
-  // within Options::handshake_timeout) with no worker completing its handshake in between.
+  // within Options::handshake_timeout) with no handshake and no task completing in between.
+  // 0 or less: no limit.
   int start_failures = 3;
 };
 

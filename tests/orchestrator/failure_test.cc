@@ -302,18 +302,36 @@ TEST(PoolFailure, AWorkerThatNeverSaysHelloIsGivenUpOn) {
 TEST(PoolFailure, TheHandshakeTimeoutDoesNotLimitTasks) {
   LeakCheck leaks;
   {
-    Pool pool({.workers = 1, .handshake_timeout = 50ms});
+    // Long enough for a start on a loaded machine under a sanitizer.
+    Pool pool({.workers = 1, .handshake_timeout = 1500ms});
     Gate gate;
     auto f = pool.submit(gated_task, gate.dir());
     const pid_t pid = gate.wait_entered();
-    // Four handshake timeouts pass while the task runs; if they applied to a ready worker,
-    // it would be killed meanwhile and the task would fail with WorkerDied.
-    std::this_thread::sleep_for(200ms);
+    // The handshake timeout passes while the task runs; if it applied to a ready worker, the
+    // worker would be killed meanwhile and the task would fail with WorkerDied.
+    std::this_thread::sleep_for(2s);
     gate.release();
     ASSERT_TRUE(f.wait_for(kDeadline));
     EXPECT_EQ(f.get(), pid);
     EXPECT_EQ(pool.stats().worker_deaths, 0u);
     EXPECT_EQ(pool.stats().workers_started, 1u);
+  }
+  leaks.check();
+}
+
+// The longest timeouts mean "never", not an overflow into the past: a worker is not killed
+// at once for a handshake deadline that wrapped around, and close() still returns.
+TEST(PoolFailure, TheLongestTimeoutsMeanNever) {
+  LeakCheck leaks;
+  {
+    Pool pool({.workers = 1,
+               .handshake_timeout = std::chrono::milliseconds::max(),
+               .shutdown_grace = std::chrono::milliseconds::max()});
+    auto f = pool.submit(identity_task, 5);
+    ASSERT_TRUE(f.wait_for(kDeadline));
+    EXPECT_EQ(f.get(), 5);
+    EXPECT_EQ(pool.stats().worker_deaths, 0u);
+    pool.close();
   }
   leaks.check();
 }

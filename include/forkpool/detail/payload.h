@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -22,7 +23,7 @@ inline constexpr std::size_t kHugePageAdviceBytes = std::size_t{4} << 20;
 // times fewer faults. Advice only; it changes nothing if refused.
 inline void advise_huge_pages(void* p, std::size_t bytes) noexcept {
   if (bytes < kHugePageAdviceBytes) return;
-  const std::size_t page = 4096;
+  static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const auto begin = (reinterpret_cast<std::uintptr_t>(p) + page - 1) & ~(page - 1);
   const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(page - 1);
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
