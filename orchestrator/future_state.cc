@@ -13,6 +13,11 @@ void FutureState::set_running() {
   if (status_ == FutureStatus::kPending) status_ = FutureStatus::kRunning;
 }
 
+void FutureState::set_pending() {
+  std::lock_guard lock(mutex_);
+  if (status_ == FutureStatus::kRunning) status_ = FutureStatus::kPending;
+}
+
 bool FutureState::set_value(Payload payload) {
   return settle(FutureStatus::kValue, std::move(payload), nullptr);
 }

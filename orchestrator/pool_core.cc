@@ -201,15 +201,22 @@ void PoolCore::record_service_time(Clock::duration time) {
 }
 
 bool PoolCore::send_task(WorkerSlot& slot, PendingTask task, Settlements& out) {
+  // An idle worker starts the task as soon as the frame is in its pipe, possibly before
+  // write_frame returns: mark it running first, so that nobody who sees it run (a task that
+  // signals it has started) can still see it pending.
+  const bool head = slot.in_flight.empty();
+  if (head) task.state->set_running();
   try {
     slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kTask), 0, task.id, task.payload);
   } catch (const PeerGone&) {
     // The worker died while idle; the task never reached it. Another worker takes it.
+    task.state->set_pending();
     queue_.push_front(std::move(task));
     drop_worker(slot, nullptr);
     return false;
   } catch (const StalledFrame&) {
     // A worker that does not read its pipe has not received the whole task: safe to requeue.
+    task.state->set_pending();
     queue_.push_front(std::move(task));
     drop_worker(slot, std::current_exception());
     return false;
@@ -220,7 +227,7 @@ bool PoolCore::send_task(WorkerSlot& slot, PendingTask task, Settlements& out) {
     return false;
   }
   slot.in_flight.push_back(std::move(task));
-  if (slot.in_flight.size() == 1) start_head(slot, Clock::now());
+  if (head) start_head(slot, Clock::now());
   return true;
 }
 

@@ -96,5 +96,21 @@ TEST(FutureState, SettlesOnlyOnce) {
   EXPECT_THROW(state.payload_or_throw(), PoolClosed);
 }
 
+// Running goes back to pending only when a frame did not reach its worker; a settled state
+// never moves again.
+TEST(FutureState, RunningCanGoBackToPendingButSettledCannot) {
+  detail::FutureState state;
+  EXPECT_EQ(state.status(), FutureStatus::kPending);
+  state.set_running();
+  EXPECT_EQ(state.status(), FutureStatus::kRunning);
+  state.set_pending();
+  EXPECT_EQ(state.status(), FutureStatus::kPending);
+  state.set_running();
+  EXPECT_TRUE(state.set_value({}));
+  state.set_pending();
+  state.set_running();
+  EXPECT_EQ(state.status(), FutureStatus::kValue);
+}
+
 }  // namespace
 }  // namespace forkpool::testing

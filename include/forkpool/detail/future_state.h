@@ -20,6 +20,8 @@ class FutureState {
   // Pool side. Each settles the state at most once; a second settle is ignored and returns
   // false (a late reply after the task was already failed must not resolve it again).
   void set_running();
+  // Back from running to pending: its frame never reached a worker and it is queued again.
+  void set_pending();
   bool set_value(Payload payload);
   bool set_error(std::exception_ptr error);
 
