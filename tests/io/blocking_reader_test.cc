@@ -22,6 +22,7 @@
 #include "io/frame_format.h"
 #include "io/pipe.h"
 #include "io/syscalls.h"
+#include "support/bytes.h"
 #include "support/child_process.h"
 #include "support/leak_check.h"
 
@@ -29,6 +30,9 @@ namespace forkpool::io {
 namespace {
 
 using namespace std::chrono_literals;
+using forkpool::testing::caught;
+using forkpool::testing::patterned;
+using forkpool::testing::view;
 using forkpool::testing::fork_child;
 using forkpool::testing::ForkedChild;
 using forkpool::testing::interrupt_while_blocked;
@@ -82,19 +86,6 @@ std::vector<std::size_t> random_pieces(std::size_t total, unsigned seed, std::si
 
 // ---- Frames ----------------------------------------------------------------------------------
 
-// Deterministic pseudo-random bytes (xorshift64), fast enough for 64 MiB.
-std::string patterned(std::size_t size, std::uint64_t seed) {
-  std::string out(size, '\0');
-  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (std::size_t i = 0; i < size; i += sizeof x) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    std::memcpy(out.data() + i, &x, std::min(sizeof x, size - i));
-  }
-  return out;
-}
-
 std::string with_header(const FrameHeader& header, std::string_view payload) {
   const HeaderBytes raw = encode_header(header);
   std::string bytes(raw.begin(), raw.end());
@@ -116,8 +107,6 @@ std::string frame_bytes(std::string_view payload, std::uint64_t task_id = 7) {
   return with_header(valid_header(payload, task_id), payload);
 }
 
-std::string_view view(const Payload& payload) { return {payload.data(), payload.size()}; }
-
 // Compares without printing megabytes on failure.
 void expect_frame(const std::optional<Frame>& frame, std::string_view payload,
                   std::uint64_t task_id) {
@@ -127,17 +116,6 @@ void expect_frame(const std::optional<Frame>& frame, std::string_view payload,
   EXPECT_EQ(frame->task_id, task_id);
   ASSERT_EQ(frame->payload.size(), payload.size());
   EXPECT_TRUE(view(frame->payload) == payload) << "payload differs";
-}
-
-// Runs `body`; returns the E it threw, or nullopt if it returned normally.
-template <typename E, typename Body>
-std::optional<E> caught(Body body) {
-  try {
-    body();
-  } catch (const E& error) {
-    return error;
-  }
-  return std::nullopt;
 }
 
 // ---- Frames that arrive in pieces -------------------------------------------------------------

@@ -24,6 +24,7 @@
 #include "io/frame_format.h"
 #include "io/pipe.h"
 #include "io/syscalls.h"
+#include "support/bytes.h"
 #include "support/child_process.h"
 #include "support/leak_check.h"
 
@@ -31,6 +32,9 @@ namespace forkpool::io {
 namespace {
 
 using namespace std::chrono_literals;
+using forkpool::testing::caught;
+using forkpool::testing::patterned;
+using forkpool::testing::view;
 using forkpool::testing::fork_child;
 using forkpool::testing::ForkedChild;
 using forkpool::testing::interrupt_while_blocked;
@@ -40,21 +44,6 @@ using forkpool::testing::LeakCheck;
 using Clock = std::chrono::steady_clock;
 
 // ---- Bytes -----------------------------------------------------------------------------------
-
-// Deterministic pseudo-random bytes (xorshift64).
-std::string patterned(std::size_t size, std::uint64_t seed) {
-  std::string out(size, '\0');
-  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (std::size_t i = 0; i < size; i += sizeof x) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    std::memcpy(out.data() + i, &x, std::min(sizeof x, size - i));
-  }
-  return out;
-}
-
-std::string_view view(const Payload& payload) { return {payload.data(), payload.size()}; }
 
 // The bytes now in the pipe, without blocking (the writer has finished).
 std::string drain(const Fd& read_end) {
@@ -75,17 +64,6 @@ std::uint32_t little_endian_u32(std::string_view bytes, std::size_t offset) {
     value |= std::uint32_t{static_cast<unsigned char>(bytes[offset + i])} << (8 * i);
   }
   return value;
-}
-
-// Runs `body`; returns the E it threw, or nullopt if it returned normally.
-template <typename E, typename Body>
-std::optional<E> caught(Body body) {
-  try {
-    body();
-  } catch (const E& error) {
-    return error;
-  }
-  return std::nullopt;
 }
 
 // ---- Round trip and layout --------------------------------------------------------------------

@@ -21,6 +21,7 @@
 #include "io/epoll.h"
 #include "io/fd.h"
 #include "io/pipe.h"
+#include "support/bytes.h"
 #include "support/child_process.h"
 #include "support/leak_check.h"
 
@@ -28,6 +29,7 @@ namespace forkpool::io {
 namespace {
 
 using namespace std::chrono_literals;
+using forkpool::testing::patterned;
 using forkpool::testing::fork_child;
 using forkpool::testing::ForkedChild;
 using forkpool::testing::is_close_on_exec;
@@ -39,19 +41,6 @@ using Clock = std::chrono::steady_clock;
 bool is_nonblocking(const Fd& fd) { return (::fcntl(fd.get(), F_GETFL) & O_NONBLOCK) != 0; }
 
 // ---- write_all --------------------------------------------------------------------------------
-
-// Deterministic pseudo-random bytes (xorshift64).
-std::string patterned(std::size_t size, std::uint64_t seed) {
-  std::string out(size, '\0');
-  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (std::size_t i = 0; i < size; i += sizeof x) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    std::memcpy(out.data() + i, &x, std::min(sizeof x, size - i));
-  }
-  return out;
-}
 
 // Many iovecs of random length (some empty) over `source`, with gaps between them so that writing
 // past the end of one iovec shows up. `expected` gets what the stream must carry.
