@@ -43,11 +43,7 @@ void BoundedIArchive::load(std::string& s) {
   std::size_t length = 0;
   load_binary(&length, sizeof length);
   check_length(length, 1, "string");
-  if (s.capacity() < length) {
-    s.clear();
-    s.reserve(length);
-    detail::advise_huge_pages(s.data(), length);
-  }
+  reserve_for_decode(s, length);
   s.resize(length);
   if (length != 0) load_binary(s.data(), length);
 }

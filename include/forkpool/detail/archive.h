@@ -70,6 +70,17 @@ class SpanStreambuf : public std::streambuf {
   std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
+// Gives `container` room for `count` items without touching it: storage already large enough
+// is kept, new storage is advised onto huge pages when large (see advise_huge_pages), before
+// the resize() that follows faults it in.
+template <typename Container>
+void reserve_for_decode(Container& container, std::size_t count) {
+  if (container.capacity() >= count) return;
+  container.clear();  // nothing to copy into the new storage
+  container.reserve(count);
+  advise_huge_pages(container.data(), count * sizeof(typename Container::value_type));
+}
+
 class BoundedIArchive
     : public boost::archive::binary_iarchive_impl<BoundedIArchive, char, std::char_traits<char>> {
   using Base = boost::archive::binary_iarchive_impl<BoundedIArchive, char, std::char_traits<char>>;
@@ -202,11 +213,7 @@ void load(BoundedIArchive& archive, std::vector<U, A>& vector, unsigned int /*ve
   // The items follow as count * sizeof(U) raw bytes: a count they cannot fill is refused
   // before it is allocated, not after allocating up to sizeof(U) times the frame.
   archive.check_length(count, sizeof(U), "vector");
-  if (vector.capacity() < count) {
-    vector.clear();  // nothing to copy into the new storage
-    vector.reserve(count);
-    advise_huge_pages(vector.data(), count * sizeof(U));
-  }
+  reserve_for_decode(vector, count);
   vector.resize(count);
   unsigned int item_version = 0;
   if (BOOST_SERIALIZATION_VECTOR_VERSIONED(archive.get_library_version())) {
