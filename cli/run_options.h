@@ -1,0 +1,110 @@
+// The options of `forkpool run`: GNU parallel's everyday subset, parsed from the words that
+// follow `run` on the command line.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace forkpool::cli {
+
+// A malformed command line: the message is one line, without a prefix or a newline; the
+// caller prints "forkpool run: <message>" and exits 255 before any job starts.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One input source, in command-line order.
+struct InputSource {
+  enum class Kind {
+    kValues,  // ::: a b c
+    kFile,    // :::: FILE, -a FILE ("-" is stdin), or stdin when no source is given
+  };
+  Kind kind = Kind::kValues;
+  std::vector<std::string> values;  // kValues
+  std::string path;                 // kFile
+  // :::+ / ::::+ : paired element by element with the previous source instead of crossed
+  // with it.
+  bool linked = false;
+};
+
+// How job output reaches forkpool's stdout and stderr.
+enum class OutputMode {
+  kGroup,       // default: each job's output written whole when the job ends
+  kLineBuffer,  // --line-buffer: whole lines as they arrive, never half a line
+  kUngroup,     // -u / --ungroup: the job writes straight to forkpool's stdout and stderr
+};
+
+// --halt when,why=N: e.g. "now,fail=1", "soon,success=30%", "now,done=3". Also GNU parallel's
+// numeric shorthands (0 never, 1 soon,fail=1, 2 now,fail=1).
+struct HaltPolicy {
+  enum class When { kNever, kSoon, kNow };
+  enum class Condition { kFail, kSuccess, kDone };
+  When when = When::kNever;
+  Condition condition = Condition::kFail;
+  double threshold = 1;  // a count of jobs, or a percentage when `percent`
+  bool percent = false;
+};
+
+// --timeout SECS or --timeout N% (of the median run time of the jobs finished so far).
+struct TimeoutSpec {
+  double value = 0;  // 0: no timeout
+  bool percent = false;
+};
+
+// How many input arguments one command line takes.
+struct ArgsPerJob {
+  std::size_t max_args = 1;  // -n N / -N N; 1 by default
+  bool numbered = false;     // -N: {1}..{N} name the arguments; none are appended
+  bool context = false;      // -X: context replace (the word around {} repeats per argument)
+  bool multiple = false;     // -m: as many arguments as fit on the line (-n caps them)
+};
+
+struct RunOptions {
+  // The command template's words as given. Empty: each input line is itself a command.
+  std::vector<std::string> command;
+  // In order; empty means one kFile source reading stdin.
+  std::vector<InputSource> sources;
+
+  std::string jobs = "100%";  // -j / --jobs / -P as given; see resolve_jobs()
+  bool keep_order = false;    // -k / --keep-order
+  OutputMode output = OutputMode::kGroup;
+  bool tag = false;                      // --tag
+  std::optional<std::string> tagstring;  // --tagstring STR (replacement strings allowed)
+  bool null_separated = false;           // -0 / --null
+  std::optional<std::string> colsep;     // --colsep REGEX (POSIX extended)
+  bool quote = false;                    // -q / --quote
+  ArgsPerJob args_per_job;
+  bool dry_run = false;  // --dry-run: print the commands, run nothing
+
+  std::string joblog;  // --joblog FILE ("" none, "-" stdout)
+  bool resume = false;
+  bool resume_failed = false;
+  unsigned retries = 0;  // --retries N: a failing job runs up to N times in all
+  TimeoutSpec timeout;
+  HaltPolicy halt;
+  double delay = 0;  // --delay SECS between job starts
+  bool shuffle = false;
+  std::string results;  // --results DIR ("" none)
+
+  bool bar = false;       // --bar
+  bool eta = false;       // --eta
+  bool progress = false;  // --progress
+};
+
+// Parses the words after `run` (argv[2..]). Throws UsageError naming the offending option or
+// value. Does not touch the file system: files are opened when jobs are read.
+RunOptions parse_run_options(std::span<const std::string> args);
+
+// The number of job slots for a -j value, given the CPUs this process may use:
+// "N" (0: as many as possible, capped), "N%", "+N", "-N" (at least 1). Throws UsageError.
+unsigned resolve_jobs(const std::string& spec, unsigned cpus);
+
+// `forkpool run --help`.
+extern const char* const kRunUsage;
+
+}  // namespace forkpool::cli
