@@ -18,6 +18,8 @@ struct JobInput {
   // One entry per input argument the job takes (-n); each is one value per input source
   // (or per --colsep column).
   std::vector<std::vector<std::string>> args;
+  // -n 0 / -N 0: the job consumed its input record(s), but no argument is inserted.
+  bool no_args = false;
 };
 
 // Reads jobs from the input sources in GNU parallel's order (the cartesian product of the
@@ -28,13 +30,16 @@ struct JobInput {
 class JobSource {
  public:
   // Opens every file source now, so a missing or unreadable file is a UsageError
-  // ("cannot open 'FILE': No such file or directory") before any job starts.
+  // ("cannot open 'FILE': No such file or directory") before any job starts. Nothing is
+  // read until next(). Also throws UsageError for a bad --colsep regex.
   explicit JobSource(const RunOptions& options);
   ~JobSource();
   JobSource(const JobSource&) = delete;
   JobSource& operator=(const JobSource&) = delete;
 
-  // The next job, or nullopt when the input is exhausted. Throws UsageError on a read error.
+  // The next job, or nullopt when the input is exhausted. Throws UsageError on a read error,
+  // and (as GNU parallel stops with "Command line too long") when a single argument makes
+  // the command longer than RunOptions::max_line_length.
   std::optional<JobInput> next();
 
  private:

@@ -58,11 +58,23 @@ struct TimeoutSpec {
 
 // How many input arguments one command line takes.
 struct ArgsPerJob {
-  std::size_t max_args = 1;  // -n N / -N N; 1 by default
-  bool numbered = false;     // -N: {1}..{N} name the arguments; none are appended
-  bool context = false;      // -X: context replace (the word around {} repeats per argument)
-  bool multiple = false;     // -m: as many arguments as fit on the line (-n caps them)
+  // -n N / -N N; 1 by default. 0: no count limit, only the line length (-m / -X without -n).
+  std::size_t max_args = 1;
+  // -N: {1}..{N} name the arguments. Like GNU parallel, -N also turns on context replace,
+  // and a command without replacement strings still gets the arguments appended.
+  bool numbered = false;
+  bool context = false;   // -X (or -N): context replace (the word around {} repeats per argument)
+  bool multiple = false;  // -m: as many arguments as fit on the line (-n caps them)
+  // -m or -X: fill the line, and at the end of input spread the last arguments over the job
+  // slots (RunOptions::job_slots).
+  bool fill_line = false;
+  // -n 0 / -N 0: each job still consumes one input record, but inserts nothing for it.
+  bool no_args = false;
 };
+
+// GNU parallel's usable command-line length on Linux: (measured maximum - 3000) / 2. -m and
+// -X fill a command line up to this many bytes; -s / --max-chars may lower it.
+inline constexpr std::size_t kDefaultMaxLineLength = 63664;
 
 struct RunOptions {
   // The command template's words as given. Empty: each input line is itself a command.
@@ -94,6 +106,12 @@ struct RunOptions {
   bool bar = false;       // --bar
   bool eta = false;       // --eta
   bool progress = false;  // --progress
+
+  bool help = false;  // --help / -h: the runner prints kRunUsage; parsing does not exit
+  std::size_t max_line_length = kDefaultMaxLineLength;  // -s / --max-chars (lowers only)
+  // The job slots JobSource assumes when -m / -X spread the last arguments over the slots
+  // (GNU parallel does that at end of input). 0: resolve_jobs(jobs, usable CPUs).
+  unsigned job_slots = 0;
 };
 
 // Parses the words after `run` (argv[2..]). Throws UsageError naming the offending option or
@@ -103,6 +121,13 @@ RunOptions parse_run_options(std::span<const std::string> args);
 // The number of job slots for a -j value, given the CPUs this process may use:
 // "N" (0: as many as possible, capped), "N%", "+N", "-N" (at least 1). Throws UsageError.
 unsigned resolve_jobs(const std::string& spec, unsigned cpus);
+
+// The CPUs -j counts from: the affinity mask and cgroup quota (orchestrator::usable_cpus()).
+unsigned available_cpus();
+
+// A duration as GNU parallel writes it: "2.5", "30s", "1m30s", "1h", "2d" (units s m h d,
+// any case). Returns nullopt for anything else.
+std::optional<double> parse_duration(const std::string& text);
 
 // `forkpool run --help`.
 extern const char* const kRunUsage;

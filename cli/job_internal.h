@@ -1,0 +1,131 @@
+// Pieces shared by JobSource and CommandTemplate: GNU parallel's shell quoting, the value
+// transforms behind the replacement strings, and the compiled form of a template. Exposed in
+// a header so that tests can check them one by one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/job_source.h"
+
+namespace forkpool::cli::internal {
+
+// GNU parallel's shell_quote_scalar_default(): values made only of [-_.+a-zA-Z0-9/] stay as
+// they are, "" becomes '', anything else is single-quoted with ' written as '"'"' (and the
+// '' that would start or end the result dropped).
+std::string shell_quote(std::string_view value);
+
+// What a replacement string does to its argument.
+enum class Transform {
+  kNone,      // {}
+  kDot,       // {.}   s:\.[^/.]*$::
+  kBase,      // {/}   s:.*/::
+  kDir,       // {//}  File::Basename::dirname
+  kBaseDot,   // {/.}  {/} then {.}
+  kSeq,       // {#}
+  kSlot,      // {%}
+};
+
+std::string apply_transform(std::string value, Transform transform);
+
+// Perl's \s trim at both ends, which GNU parallel applies to every argument under --colsep.
+std::string trim_space(std::string_view value);
+
+// One replacement string in a template.
+struct Replacement {
+  Transform transform = Transform::kNone;
+  // {N...}: N as written ("1", "-1", "01"). Empty: {} {.} ... which take every argument.
+  std::string position;
+  bool positional() const;
+};
+
+// A template word split the way GNU parallel's replace_placeholders() tokenizes it.
+struct Token {
+  enum class Kind {
+    kText,         // literal text without whitespace
+    kSpace,        // one whitespace character inside a word
+    kEmpty,        // an empty command word
+    kWordBreak,    // between two command words (never quoted)
+    kReplacement,  // a replacement string
+  };
+  Kind kind = Kind::kText;
+  std::string text;  // kText, kSpace
+  Replacement replacement;
+};
+
+// Where a template is used: the command line, or --tagstring (never quoted).
+struct RenderMode {
+  bool quote_values = true;  // shell-quote the substituted values
+  bool quote_words = false;  // -q: quote each finished word
+  bool context = false;      // -X / -N: repeat the word around {} per argument
+};
+
+// A template (the command words, or the --tagstring) compiled once.
+class CompiledTemplate {
+ public:
+  // `append_if_none`: GNU parallel appends {} to a command that has no replacement string.
+  // Throws UsageError for {= perl =}.
+  CompiledTemplate(const std::vector<std::string>& words, bool append_if_none);
+
+  // True when a replacement string starts the command (before any space, tab, newline or
+  // '='), e.g. "{}" or "{1}x": GNU parallel then quotes no value at all.
+  bool replacement_leads() const { return replacement_leads_; }
+  bool has_replacements() const { return !counts_.empty(); }
+
+  // The rendered text for one job. `records` holds one entry per input record, each a list
+  // of column values; with `no_args` (-n 0) every argument renders as nothing.
+  std::string render(const JobInput& job, unsigned slot, const RenderMode& mode, bool trim) const;
+
+  // GNU parallel's estimate of the command length (CommandLine::len()) for the records
+  // pushed so far, used to fill -m / -X lines and to refuse too-long lines.
+  class Length {
+   public:
+    explicit Length(const CompiledTemplate& t, const RenderMode& mode, bool trim, bool no_args);
+    void push(const std::vector<std::string>& record, std::uint64_t seq);
+    void reset();
+    std::size_t total(std::size_t records, std::size_t columns_of_first) const;
+
+   private:
+    const CompiledTemplate& t_;
+    RenderMode mode_;
+    bool trim_;
+    bool no_args_;
+    std::vector<std::size_t> lengths_;  // per distinct replacement, like len{perlexpr}
+  };
+
+ private:
+  struct Count {
+    Replacement replacement;
+    std::size_t uses = 0;
+  };
+  std::vector<Token> tokens_;
+  std::vector<Count> counts_;  // distinct replacement strings and how often each is used
+  std::size_t words_ = 0;
+  std::size_t context_length_ = 0;
+  std::size_t context_groups_ = 0;
+  std::size_t noncontext_length_ = 0;
+  bool replacement_leads_ = false;
+};
+
+// Splits `line` on the --colsep regex (POSIX extended, after translating Perl's \t \s \d
+// \w ...), keeping empty fields like Perl's split with limit -1.
+class ColumnSplitter {
+ public:
+  explicit ColumnSplitter(const std::string& perl_regex);  // throws UsageError
+  ~ColumnSplitter();
+  ColumnSplitter(const ColumnSplitter&) = delete;
+  ColumnSplitter& operator=(const ColumnSplitter&) = delete;
+  std::vector<std::string> split(const std::string& line) const;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+// Perl regex escapes → POSIX ERE, for --colsep. Throws UsageError for what it cannot map.
+std::string perl_to_posix_regex(const std::string& perl);
+
+}  // namespace forkpool::cli::internal
