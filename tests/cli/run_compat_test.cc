@@ -1,0 +1,475 @@
+// `forkpool run` against GNU parallel 20221122, the reference: the same command line, run by
+// both tools from the same working directory with the same stdin and environment, must give
+// byte-identical stdout and the same exit status (and, where a case says so, the same stderr,
+// joblog and --results tree).
+//
+// Each case is one line of arguments, as shell text after the tool's name. Both tools run it
+// through `/bin/sh -c`, so quoting in a case means what it means in a shell. GNU parallel gets
+// --will-cite (forkpool would ignore it) and, in the environment of both, PARALLEL_SHELL=/bin/sh
+// (otherwise GNU parallel runs jobs in its parent's shell) and a private HOME (it writes
+// ~/.parallel). Cases whose output order depends on timing use -k or -j1: when GNU parallel
+// itself is nondeterministic the case is fixed, never the comparison.
+//
+// To check the harness itself, run GNU parallel on both sides:
+//   FORKPOOL_COMPAT_SUBJECT='/usr/bin/parallel --will-cite' cli_compat_tests
+// Every case must pass then.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "cli/run_support.h"
+
+namespace forkpool::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Enabled once forkpool run lands: until then only the harness check above runs these.
+constexpr bool kRunLanded = false;
+
+constexpr auto kDeadline = 60s;  // per tool run; only detects hangs
+
+constexpr const char* kReference = "/usr/bin/parallel --will-cite";
+
+// What a case compares besides stdout and the exit status.
+enum Check : unsigned {
+  kStderr = 1u << 0,    // stderr too (only where both tools' stderr is the jobs' own)
+  kSorted = 1u << 1,    // stdout as sorted lines: the order is random by design (--shuf)
+  kExitOnly = 1u << 2,  // an error of the tool itself: the messages differ, compare the status
+  kJoblog = 1u << 3,    // the joblog ./log (all columns but the times; those are checked)
+  kResults = 1u << 4,   // the tree under ./res, every file's bytes
+};
+
+struct CompatCase {
+  const char* name;
+  const char* args;                     // shell text after the tool's name
+  const char* stdin_file = nullptr;     // a fixture file in the working directory, or /dev/null
+  unsigned checks = 0;
+  const char* first_run = nullptr;      // run first with the same tool (e.g. to write a joblog
+                                        // for --resume); its stdout and status are compared too
+};
+
+void PrintTo(const CompatCase& c, std::ostream* out) { *out << c.name << ": " << c.args; }
+
+// ---- The cases --------------------------------------------------------------------------------
+
+const std::vector<CompatCase>& cases() {
+  static const std::vector<CompatCase> all = {
+      // Input sources and their order.
+      {"ValuesSource", "-k echo ::: a b c"},
+      {"CartesianTwoSources", "-k echo ::: a b ::: 1 2 3"},
+      {"CartesianThreeSourcesPositional", "-k echo {3}{2}{1} ::: a b ::: 1 2 ::: x y"},
+      {"LinkedValues", "-k echo {1}-{2} ::: a b c :::+ 1 2 3"},
+      {"LinkedShorterSourceWins", "-k echo {1}-{2} ::: a b c :::+ 1 2"},
+      {"LinkedFiles", "-k echo {1}={2} :::: abc.txt ::::+ nums.txt"},
+      {"LinkedThenCrossed", "-k echo {1}{2}{3} ::: a b :::+ 1 2 ::: x y"},
+      {"FileSource", "-k echo :::: abc.txt"},
+      {"TwoFileSourcesCross", "-k echo :::: abc.txt nums.txt"},
+      {"StdinAsDash", "-k echo :::: -", "abc.txt"},
+      {"StdinWhenNoSource", "-k echo", "weird.txt"},
+      {"ArgFileOption", "-k -a abc.txt echo"},
+      {"TwoArgFileOptionsCross", "-k -a abc.txt -a nums.txt echo"},
+      {"ValuesCrossFile", "-k echo {1}{2} ::: x y :::: abc.txt"},
+      {"EmptyStdin", "echo never", "empty.txt"},
+      {"EmptyFileSource", "echo never :::: empty.txt"},
+      {"EmptyFileCrossedGivesNothing", "echo never ::: a b :::: empty.txt"},
+      {"EmptyArguments", "-k echo '[{}]' ::: '' a ''"},
+      {"InputLinesAreCommands", "-k -j1", "cmds.txt"},
+      {"JobStdinIsNotTheInput", "-k 'cat; echo {}' ::: a b", "abc.txt"},
+
+      // -0 and --colsep.
+      {"NullSeparatedFile", "-0 -k echo '[{}]' :::: null.bin"},
+      {"NullSeparatedStdin", "--null -k echo '<{}>'", "null.bin"},
+      {"ColsepTab", "--colsep '\\t' -k echo {2}-{1}-{3} :::: cols.tsv"},
+      {"ColsepRegex", "--colsep ',+' -k echo {3}:{1} :::: cols.csv"},
+      {"ColsepAppendsAllColumns", "--colsep , -k echo :::: cols.csv"},
+      {"ColsepEmptyColumns", "--colsep , -k echo '[{1}][{2}][{3}][{4}]' :::: cols.csv"},
+
+      // Replacement strings.
+      {"PathReplacements", "-k echo {} {.} {/} {//} {/.} :::: paths.txt"},
+      {"PositionalModifiers", "-k echo {1.} {1/} {2//} {2/.} {1/.} ::: /a/b.c x.y ::: d/e.f g"},
+      {"SeqAndSlot", "-j1 -k echo {#} {%} {} ::: a b c"},
+      {"SlotWithinJobs", "-j2 -k 'test {%} -ge 1 && test {%} -le 2 && echo {#}' ::: a b c d e"},
+      {"NoReplacementStringAppends", "-k echo pre ::: a b"},
+      {"SeveralInOneWord", "-k echo {}{}-{.}.bak/{/} ::: x.y dir/f.z"},
+      {"PositionalBeyondSources", "-k echo '[{1}][{2}]' ::: a b"},
+
+      // Quoting: the argument arrives as itself, whatever it contains.
+      {"QuotingSpecialCharacters", "-k echo :::: weird.txt"},
+      {"QuotingInsideAWord", "-k echo 'x{}y' :::: weird.txt"},
+      {"QuotingPositional", "-k printf '%s|%s\\n' {2} {1} :::: weird.txt ::: 'a b'"},
+      {"DollarAndBackquoteNotExpanded", R"~(-k echo ::: '$HOME' '`echo no`' '$(echo no)')~"},
+      {"NewlineInArgument", R"~(-k echo '<{}>' ::: "$(printf 'a\nb')" 'c')~"},
+      {"UnicodeArguments", "-k echo {} {.} {/} ::: héllo.txt 日本語/名前.md ✓"},
+      {"QuoteOption", R"~(-q -k printf '%s|\n' {} ::: 'a b' 'c;d')~"},
+      {"QuoteOptionKeepsShellWords", R"~(-q -k sh -c 'echo "$0-$1"' {} x ::: 'a b' '$c')~"},
+      {"ShellSyntaxInCommand", "-k 'echo {} | tr a-z A-Z; echo done' ::: abc def"},
+      {"CommandRunsInSh", R"~(-k 'if [ -n "$BASH_VERSION" ]; then echo bash; else echo sh; fi' ::: 1)~"},
+
+      // --dry-run prints exactly the command lines, quoting and all.
+      {"DryRun", "--dry-run -k echo {} ::: a 'b c'"},
+      {"DryRunQuoting", "--dry-run -k echo {} x{}y :::: weird.txt"},
+      {"DryRunReplacements", "--dry-run echo {.} {/} {//} {#} ::: 'dir/a b.c'"},
+      {"DryRunMultipleArgs", "--dry-run -N2 echo {1} {2} ::: a b c"},
+
+      // -j in its forms.
+      {"JobsTwoKeepOrder", "-j2 -k 'sleep 0.{}; echo {}' ::: 3 1 2 0"},
+      {"JobsPercent", "-j 50% -k echo ::: a b c"},
+      {"JobsPlus", "-j +1 -k echo ::: a b c"},
+      {"JobsMinus", "-j -1 -k echo ::: a b c"},
+      {"JobsZero", "-j 0 -k echo ::: a b c"},
+      {"JobsMoreThanInputs", "-j 16 -k echo ::: a b c"},
+
+      // Output: grouped by default, --line-buffer, --ungroup, --tag.
+      {"ManyLinesGrouped", "-j3 -k 'seq 1 3000 | sed s/^/{}:/' ::: a b c"},
+      {"StdoutAndStderrGrouped", "-k 'echo out{}; echo err{} >&2; echo out{}' ::: 1 2 3", nullptr,
+       kStderr},
+      {"NoTrailingNewline", "-k printf %s ::: a b c"},
+      {"BinaryOutput", "-k cat ::: bin.dat big.dat bin.dat"},
+      {"LineBuffer", "--line-buffer -j1 'echo {}; echo {}2' ::: a b"},
+      {"LineBufferKeepOrder", "--line-buffer -k -j2 'printf \"%s\\n\" {} {}{}' ::: a b c"},
+      {"Ungroup", "--ungroup -j1 'echo {}; echo x{}' ::: a b"},
+      {"UngroupShort", "-u -j1 echo ::: a b"},
+      {"Tag", "--tag -k 'echo {}; echo second' ::: a b"},
+      {"TagTwoSources", "--tag -k echo ::: a b ::: 1 2"},
+      {"TagStderr", "--tag -k 'echo o; echo e >&2' ::: a b", nullptr, kStderr},
+      {"TagWithoutTrailingNewline", "--tag -k 'printf abc' ::: a b"},
+      {"TagString", "--tagstring '<{#}:{}>' -k 'echo x; echo y' ::: a b"},
+
+      // Several arguments per job.
+      {"MaxArgs", "-n2 -k echo ::: a b c d e"},
+      {"MaxArgsNumbered", "-N2 -k echo {2}-{1} ::: a b c d e"},
+      {"MaxArgsZero", "-N0 -k echo hi ::: a b"},
+      {"ContextReplace", "-X -k echo pre-{}-post ::: a b c"},
+      {"ContextReplaceCapped", "-X -n2 -k echo {}.x {#} ::: a b c"},
+      {"ContextReplaceModifiers", "-X -k echo {.} {/} ::: d/a.x b.y"},
+      {"MultipleArgs", "-m -k echo {} ::: a b c"},
+      {"MultipleArgsCapped", "-m -n 2 -k echo ::: a b c d e"},
+      {"MultipleArgsFromFile", "-m -k echo :::: weird.txt"},
+
+      // Exit status: the number of failed jobs, 101 above 100.
+      {"FailedJobsCount", "-k 'echo {}; exit {}' ::: 0 3 0 4"},
+      {"FailedJobsWithStderr", "-k 'echo {} >&2; exit 3' ::: a b", nullptr, kStderr},
+      {"MoreThanHundredFailures", "'exit 1' ::: $(seq 1 102)"},
+      {"JobKilledBySignal", "-k -j1 'echo {}; kill -9 $$' ::: a b"},
+
+      // --joblog, --resume, --resume-failed, --retries.
+      {"Joblog", "-j1 --joblog log 'echo {}; exit {}' ::: 0 1 2", nullptr, kJoblog},
+      {"JoblogQuotedCommand", "-j1 --joblog log echo ::: 'a b' \"c'd\" 'new\nline'", nullptr,
+       kJoblog},
+      {"JoblogKilledJob", "-j1 --joblog log 'echo {}; kill -9 $$' ::: a", nullptr, kJoblog},
+      {"Resume", "-j1 --resume --joblog log 'echo {}; exit {}' ::: 0 1 0 2 0", nullptr, kJoblog,
+       "-j1 --joblog log 'echo {}; exit {}' ::: 0 1 0"},
+      {"ResumeFailed", "-j1 --resume-failed --joblog log 'echo {}; exit {}' ::: 0 1 0 2 0",
+       nullptr, kJoblog, "-j1 --joblog log 'echo {}; exit {}' ::: 0 1 0"},
+      {"RetriesGiveUp", "-j1 --joblog log --retries 3 'echo try{}; exit 1' ::: a", nullptr,
+       kJoblog},
+      {"RetriesSucceedOnSecondTry",
+       R"~(-k -j1 --joblog log --retries 3 'n=$(cat c{} 2>/dev/null || echo 0); n=$((n+1)); echo $n > c{}; echo {}:$n; [ $n -ge 2 ]' ::: a b)~",
+       nullptr, kJoblog},
+
+      // --timeout: a fixed time, and a percentage of the median run time so far.
+      {"Timeout", "-k -j1 --joblog log --timeout 1 'sleep {}; echo {}' ::: 0 5 0", nullptr,
+       kJoblog},
+      {"TimeoutPercent", "-k -j1 --timeout 400% 'sleep {}; echo {}' ::: 0.2 0.2 0.2 5 0.2"},
+
+      // --halt.
+      {"HaltNowFail", "-j1 --halt now,fail=1 'echo {}; exit {}' ::: 0 0 1 0 0"},
+      {"HaltSoonFailTwo", "-j1 --halt soon,fail=2 'echo {}; exit {}' ::: 1 0 1 0 0"},
+      {"HaltNowSuccess", "-j1 --halt now,success=1 'echo {}; exit {}' ::: 1 0 1"},
+      {"HaltNowDone", "-j1 --halt now,done=2 'echo {}; exit {}' ::: 1 0 1"},
+      {"HaltFailPercent", "-j1 --halt soon,fail=30% 'echo {}; exit {}' ::: 0 1 1 0 1 0 0 0 0 0"},
+      {"HaltShorthandTwo", "-j1 --halt 2 'echo {}; exit {}' ::: 0 1 0"},
+      {"HaltNowKillsRunningJobs",
+       "-j2 --halt now,fail=1 'if [ {} = fail ]; then exit 4; fi; sleep 10; echo late' ::: slow "
+       "fail"},
+
+      // --delay, --shuf.
+      {"Delay", "--delay 0.2 -k echo ::: a b c"},
+      {"Shuffle", "--shuf echo ::: a b c d e f g h", nullptr, kSorted},
+      {"ShuffleCartesian", "--shuf echo {1}{2} ::: a b c ::: 1 2 3", nullptr, kSorted},
+
+      // --results.
+      {"Results", "--results res -k 'echo {}; echo e{} >&2' ::: a b", nullptr, kResults},
+      {"ResultsTwoSources", "--results res -k 'echo {1}{2}' ::: a b ::: x y", nullptr, kResults},
+      {"ResultsAwkwardNames", "--results res -k echo ::: 'a b' c/d '' .", nullptr, kResults},
+      {"ResultsFailingJob", "--results res -k 'echo {}; exit 2' ::: a", nullptr, kResults},
+
+      // Each job's environment.
+      {"ParallelSeqAndJobslot", "-k -j1 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT' ::: a b c"},
+      {"ParallelJobslotInRange",
+       "-k -j2 'echo $PARALLEL_SEQ; test $PARALLEL_JOBSLOT -ge 1 && test $PARALLEL_JOBSLOT -le 2' "
+       "::: a b c d"},
+
+      // Errors of the tool itself: only the exit status (255) is compared.
+      {"UnknownOption", "--no-such-option echo ::: a", nullptr, kExitOnly},
+      {"JobsNotANumber", "-j nonsense echo ::: a", nullptr, kExitOnly},
+      {"HaltNonsense", "--halt nonsense echo ::: a", nullptr, kExitOnly},
+      {"MissingArgumentFile", "echo :::: no-such-file.txt", nullptr, kExitOnly},
+      {"MissingOptionValue", "-k echo a -j", nullptr, kExitOnly},
+  };
+  return all;
+}
+
+// ---- Fixtures ---------------------------------------------------------------------------------
+
+// The files every case may use, written afresh into the working directory before each run.
+void write_fixtures(const std::string& dir) {
+  write_file(dir + "/abc.txt", "a\nb\nc\n");
+  write_file(dir + "/nums.txt", "1\n2\n3\n4\n5\n");
+  write_file(dir + "/paths.txt",
+             "/usr/lib/x.tar.gz\nrel/dir/file.txt\nnoext\n.hidden\ndir.d/file\nfile.\n"
+             "a/b/\n./c.d\n");
+  // Every shell metacharacter, leading and trailing spaces, an empty line, UTF-8.
+  write_file(dir + "/weird.txt",
+             "two words\nit's\nsay \"hi\"\n$HOME\nback\\slash\n*\nsemi;colon\na|b&c\n`id`\n"
+             "tab\there\n  lead\ntrail  \n~user\n#hash\n\nhéllo wörld\n日本語\n(x)<y>{z}[w]!\n"
+             "a\\nb\n%s%d\n");
+  write_file(dir + "/null.bin", std::string("one\0two words\0multi\nline\0\0last", 31));
+  write_file(dir + "/cols.tsv", "a\tb\tc\nd\te\tf\n1\t\t3\n");
+  write_file(dir + "/cols.csv", "x,,y,z\n1,2,,3\n");
+  write_file(dir + "/empty.txt", "");
+  write_file(dir + "/cmds.txt", "echo one\necho two; echo three\nexit 2\necho 'four  spaces'\n");
+  std::string bin;
+  for (int i = 0; i < 1024; ++i) bin += static_cast<char>(i % 256);
+  write_file(dir + "/bin.dat", bin);
+  std::string big;
+  for (int i = 0; i < 300000; ++i) big += static_cast<char>((i * 7) % 251);
+  write_file(dir + "/big.dat", big);
+}
+
+// ---- Comparing --------------------------------------------------------------------------------
+
+bool inherited_setting(const std::string& name) {
+  // GNU parallel reads PARALLEL (default options) and the job variables; a run inside a
+  // parallel job must not leak them into both tools.
+  return name.rfind("PARALLEL", 0) == 0 || name == "HOME" || name == "TMPDIR" ||
+         name == "LC_ALL" || name == "LANG" || name == "LANGUAGE";
+}
+
+struct ToolRun {
+  Outcome first;  // the first_run, if any
+  Outcome main;
+  std::string joblog;
+  std::map<std::string, std::string> results;  // relative path -> "file:<bytes>" or "dir"
+};
+
+std::map<std::string, std::string> tree(const std::string& root) {
+  std::map<std::string, std::string> files;
+  if (!exists(root)) return files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    const std::string rel = std::filesystem::relative(e.path(), root).string();
+    if (e.is_directory()) {
+      files[rel] = "dir";
+    } else {
+      files[rel] = "file:" + read_file(e.path().string());
+    }
+  }
+  return files;
+}
+
+// A HOME for GNU parallel with its per-machine cache already filled in. In a new HOME, GNU
+// parallel first measures the longest command line the system takes (~/.parallel/tmp/...),
+// which costs it about 0.6 s per run, more than most cases take. The template is made once
+// per machine and user, in $TMPDIR, atomically (concurrent tests may race to make it), and
+// each test copies it: GNU parallel still gets a private HOME of its own.
+std::string parallel_home_template(const std::vector<std::string>& env) {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string final_path = std::string(tmp && *tmp ? tmp : "/tmp") +
+                                 "/forkpool-compat-parallel-home-" + std::to_string(::getuid());
+  if (exists(final_path + "/.parallel")) return final_path;
+  TempDir making;
+  std::vector<std::string> making_env = env;
+  making_env.push_back("HOME=" + making.path());
+  Launch l;
+  l.argv = {"/bin/sh", "-c", std::string(kReference) + " true ::: 1"};
+  l.dir = making.path();
+  l.env = making_env;
+  run_to_end(l, kDeadline);
+  std::error_code ignored;
+  // The loser of a race finds the winner's template in place and keeps it.
+  std::filesystem::rename(making.path(), final_path, ignored);
+  if (ignored) std::filesystem::remove_all(making.path(), ignored);
+  ::mkdir(making.path().c_str(), 0700);  // for TempDir's destructor
+  return final_path;
+}
+
+class RunCompatTest : public ::testing::TestWithParam<CompatCase> {
+ protected:
+  void SetUp() override {
+    subject_ = std::string(FORKPOOL_BINARY) + " run";
+    if (const char* s = std::getenv("FORKPOOL_COMPAT_SUBJECT"); s != nullptr && *s != '\0') {
+      subject_ = s;
+    } else if (!kRunLanded) {
+      GTEST_SKIP() << "enabled once forkpool run lands";
+    }
+    std::filesystem::create_directory(base_ / "tmp");
+    env_ = environment_with(inherited_setting,
+                            {"TMPDIR=" + (base_ / "tmp"), "PARALLEL_SHELL=/bin/sh", "LC_ALL=C"});
+    home_template_ = parallel_home_template(env_);
+    env_.push_back("HOME=" + (base_ / "home"));
+  }
+
+  // Runs the case with `tool` in a freshly set-up working directory (the same path for both
+  // tools), and collects what the case compares.
+  ToolRun run_with(const std::string& tool) {
+    const CompatCase& c = GetParam();
+    const std::string work = base_ / "work";
+    std::filesystem::remove_all(work);
+    std::filesystem::remove_all(base_ / "home");
+    std::filesystem::create_directory(work);
+    std::filesystem::copy(home_template_, base_ / "home",
+                          std::filesystem::copy_options::recursive);
+    write_fixtures(work);
+    auto run = [&](const char* args) {
+      Launch l;
+      l.argv = {"/bin/sh", "-c", tool + " " + args};
+      l.dir = work;
+      if (c.stdin_file != nullptr) l.stdin_path = work + "/" + c.stdin_file;
+      l.env = env_;
+      return run_to_end(l, kDeadline);
+    };
+    ToolRun r;
+    if (c.first_run != nullptr) r.first = run(c.first_run);
+    r.main = run(c.args);
+    r.joblog = read_file(work + "/log");
+    r.results = tree(work + "/res");
+    return r;
+  }
+
+  TempDir base_;
+  std::string subject_;
+  std::string home_template_;
+  std::vector<std::string> env_;
+};
+
+std::string sorted_lines(const std::string& text) {
+  std::vector<std::string> lines = split_lines(text);
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const std::string& l : lines) out += l + "\n";
+  return out;
+}
+
+// The joblog with the two time columns blanked out, after checking that they are written as
+// GNU parallel writes them: Starttime as "%.3f" seconds since the epoch (and close to now),
+// JobRuntime as "%10.3f".
+std::string joblog_without_times(const std::string& log, const char* who) {
+  static const std::regex start_re("[0-9]+\\.[0-9]{3}");
+  static const std::regex runtime_re(" *[0-9]+\\.[0-9]{3}");
+  const double now = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  std::string out;
+  for (const std::string& line : split_lines(log)) {
+    std::vector<std::string> f;
+    std::size_t start = 0;
+    // The command (the 9th column) may itself hold tabs.
+    while (f.size() < 8) {
+      const std::size_t tab = line.find('\t', start);
+      if (tab == std::string::npos) break;
+      f.push_back(line.substr(start, tab - start));
+      start = tab + 1;
+    }
+    f.push_back(line.substr(start));
+    if (f.size() != 9) {
+      ADD_FAILURE() << who << ": joblog line without 9 columns: " << line;
+      out += line + "\n";
+      continue;
+    }
+    if (f[0] != "Seq") {
+      EXPECT_TRUE(std::regex_match(f[2], start_re)) << who << ": Starttime " << f[2];
+      EXPECT_NEAR(std::atof(f[2].c_str()), now, 600) << who << ": Starttime " << f[2];
+      EXPECT_TRUE(std::regex_match(f[3], runtime_re) && f[3].size() == 10)
+          << who << ": JobRuntime '" << f[3] << "'";
+      f[2] = "<start>";
+      f[3] = "<runtime>";
+    }
+    for (std::size_t i = 0; i < f.size(); ++i) out += (i ? "\t" : "") + f[i];
+    out += "\n";
+  }
+  return out;
+}
+
+std::string describe_tree_difference(const std::map<std::string, std::string>& want,
+                                     const std::map<std::string, std::string>& got) {
+  std::string d;
+  for (const auto& [path, content] : want) {
+    auto it = got.find(path);
+    if (it == got.end()) {
+      d += "missing: " + path + "\n";
+    } else if (it->second != content) {
+      d += "differs: " + path + "\n" + describe_difference(content, it->second);
+    }
+  }
+  for (const auto& [path, content] : got) {
+    if (!want.count(path)) d += "unexpected: " + path + "\n";
+  }
+  return d;
+}
+
+TEST_P(RunCompatTest, SameOutputAndStatusAsGnuParallel) {
+  const CompatCase& c = GetParam();
+  const ToolRun want = run_with(kReference);
+  const ToolRun got = run_with(subject_);
+  SCOPED_TRACE(std::string("case: ") + c.args);
+  ASSERT_FALSE(want.main.hung) << "GNU parallel hung";
+  ASSERT_FALSE(got.main.hung) << "hung: still running after " << kDeadline.count() << " s";
+  // Both must at least have exited: a crash is never what GNU parallel does.
+  ASSERT_NE(want.main.exit_code, -1) << "GNU parallel was killed: status " << want.main.status;
+  EXPECT_EQ(got.main.exit_code, want.main.exit_code)
+      << "exit status; stderr:\n" << got.main.err << "GNU parallel's stderr:\n" << want.main.err;
+  if (c.checks & kExitOnly) return;
+
+  if (c.first_run != nullptr) {
+    EXPECT_EQ(got.first.exit_code, want.first.exit_code) << "first run's exit status";
+    EXPECT_EQ(got.first.out, want.first.out)
+        << "first run's stdout: " << describe_difference(want.first.out, got.first.out);
+  }
+  if (c.checks & kSorted) {
+    const std::string w = sorted_lines(want.main.out), g = sorted_lines(got.main.out);
+    EXPECT_EQ(g, w) << "stdout (sorted): " << describe_difference(w, g);
+  } else {
+    EXPECT_TRUE(got.main.out == want.main.out)
+        << "stdout: " << describe_difference(want.main.out, got.main.out);
+  }
+  if (c.checks & kStderr) {
+    EXPECT_TRUE(got.main.err == want.main.err)
+        << "stderr: " << describe_difference(want.main.err, got.main.err);
+  }
+  if (c.checks & kJoblog) {
+    ASSERT_FALSE(want.joblog.empty()) << "GNU parallel wrote no joblog";
+    const std::string w = joblog_without_times(want.joblog, "GNU parallel");
+    const std::string g = joblog_without_times(got.joblog, "forkpool");
+    EXPECT_TRUE(g == w) << "joblog: " << describe_difference(w, g);
+  }
+  if (c.checks & kResults) {
+    ASSERT_FALSE(want.results.empty()) << "GNU parallel wrote no results";
+    EXPECT_TRUE(got.results == want.results)
+        << "--results tree:\n" << describe_tree_difference(want.results, got.results);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(GnuParallel, RunCompatTest, ::testing::ValuesIn(cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(RunCompatCases, NamesAreUniqueAndThereAreEnough) {
+  std::vector<std::string> names;
+  for (const CompatCase& c : cases()) names.emplace_back(c.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end());
+  EXPECT_GE(names.size(), 60u);
+}
+
+}  // namespace
+}  // namespace forkpool::testing
