@@ -1,0 +1,327 @@
+// parse_run_options(): GNU parallel's option grammar, the split into command and input
+// sources, value checks with one-line messages; resolve_jobs() and the duration, --halt and
+// --timeout forms.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cli/run_options.h"
+
+namespace forkpool::cli {
+namespace {
+
+using Words = std::vector<std::string>;
+
+RunOptions parse(const Words& words) { return parse_run_options(words); }
+
+// The UsageError message for `words`, or "" when they parse.
+std::string usage_error(const Words& words) {
+  try {
+    parse(words);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(RunOptions, ParsesJobsForms) {
+  struct Case {
+    Words words;
+    std::string jobs;
+  };
+  const std::vector<Case> cases = {
+      {{"echo"}, "100%"},           {{"-j2", "echo"}, "2"},         {{"-j", "2", "echo"}, "2"},
+      {{"--jobs", "3", "echo"}, "3"}, {{"--jobs=4", "echo"}, "4"},    {{"-P", "5", "echo"}, "5"},
+      {{"-P6", "echo"}, "6"},       {{"--max-procs", "7"}, "7"},    {{"-j", "+1", "echo"}, "+1"},
+      {{"-j", "-1", "echo"}, "-1"}, {{"-j", "50%", "echo"}, "50%"}, {{"-j", "12.5%"}, "12.5%"},
+      {{"-j0", "echo"}, "0"},       {{"-kj", "8", "echo"}, "8"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(parse(c.words).jobs, c.jobs) << testing::PrintToString(c.words);
+  }
+}
+
+TEST(RunOptions, ParsesFlagsLongShortAndBundled) {
+  RunOptions o = parse({"-kq0", "--tag", "--dry-run", "--shuf", "--bar", "--eta", "--progress",
+                        "--resume", "--resume-failed", "--will-cite", "echo"});
+  EXPECT_TRUE(o.keep_order);
+  EXPECT_TRUE(o.quote);
+  EXPECT_TRUE(o.null_separated);
+  EXPECT_TRUE(o.tag);
+  EXPECT_EQ(o.tagstring, "{}");  // --tag is --tagstring {}
+  EXPECT_TRUE(o.dry_run);
+  EXPECT_TRUE(o.shuffle);
+  EXPECT_TRUE(o.bar);
+  EXPECT_TRUE(o.eta);
+  EXPECT_TRUE(o.progress);
+  EXPECT_TRUE(o.resume);
+  EXPECT_TRUE(o.resume_failed);
+  EXPECT_FALSE(o.help);
+  EXPECT_EQ(o.command, Words{"echo"});
+
+  RunOptions l = parse({"--keep-order", "--null", "--quote", "--colsep", ",", "--joblog=jl",
+                        "--results", "out", "--tagstring", "a\\tb{}", "--retries", "3", "echo"});
+  EXPECT_TRUE(l.keep_order);
+  EXPECT_TRUE(l.null_separated);
+  EXPECT_TRUE(l.quote);
+  EXPECT_EQ(l.colsep, ",");
+  EXPECT_EQ(l.joblog, "jl");
+  EXPECT_EQ(l.results, "out");
+  EXPECT_EQ(l.tagstring, "a\tb{}");  // \t expanded, as GNU parallel's unquote_printf()
+  EXPECT_EQ(l.retries, 3u);
+  EXPECT_FALSE(l.tag);
+
+  EXPECT_EQ(parse({"-C", "\\t", "x"}).colsep, "\\t");
+  EXPECT_EQ(parse({"-C\\s+", "x"}).colsep, "\\s+");
+  EXPECT_EQ(parse({"--res", "r", "x"}).results, "r");
+  EXPECT_EQ(parse({"--jl", "-", "x"}).joblog, "-");
+  EXPECT_TRUE(parse({"--help"}).help);
+  EXPECT_TRUE(parse({"-h"}).help);
+  EXPECT_FALSE(parse({"-k", "--no-keep-order", "x"}).keep_order);
+}
+
+TEST(RunOptions, OutputModes) {
+  EXPECT_EQ(parse({"x"}).output, OutputMode::kGroup);
+  EXPECT_EQ(parse({"--group", "x"}).output, OutputMode::kGroup);
+  EXPECT_EQ(parse({"--line-buffer", "x"}).output, OutputMode::kLineBuffer);
+  EXPECT_EQ(parse({"--lb", "x"}).output, OutputMode::kLineBuffer);
+  EXPECT_EQ(parse({"-u", "x"}).output, OutputMode::kUngroup);
+  EXPECT_EQ(parse({"--ungroup", "x"}).output, OutputMode::kUngroup);
+  EXPECT_EQ(parse({"-u", "--dry-run", "x"}).output, OutputMode::kGroup);  // as GNU parallel
+  // GNU parallel refuses these combinations instead of letting the last one win.
+  EXPECT_NE(usage_error({"-u", "--lb", "x"}).find("--lb"), std::string::npos);
+  EXPECT_NE(usage_error({"--group", "-u", "x"}).find("-u"), std::string::npos);
+}
+
+TEST(RunOptions, ArgsPerJobForms) {
+  struct Case {
+    Words words;
+    std::size_t max_args;
+    bool numbered, context, multiple, fill_line, no_args;
+  };
+  const std::vector<Case> cases = {
+      {{"x"}, 1, false, false, false, false, false},
+      {{"-n", "3", "x"}, 3, false, false, false, false, false},
+      {{"-n3", "x"}, 3, false, false, false, false, false},
+      {{"--max-args=4", "x"}, 4, false, false, false, false, false},
+      {{"-N2", "x"}, 2, true, true, false, false, false},
+      {{"--max-replace-args", "2", "x"}, 2, true, true, false, false, false},
+      {{"-X", "x"}, 0, false, true, false, true, false},
+      {{"-m", "x"}, 0, false, false, true, true, false},
+      {{"-m", "-n", "5", "x"}, 5, false, false, true, true, false},
+      {{"-n", "2", "-N", "3", "x"}, 3, true, true, false, false, false},  // -N wins
+      {{"-n0", "x"}, 1, false, false, false, false, true},
+      {{"-N0", "x"}, 1, true, true, false, false, true},
+      {{"-n", "1k", "x"}, 1000, false, false, false, false, false},
+      {{"-n", "1K", "x"}, 1024, false, false, false, false, false},
+  };
+  for (const Case& c : cases) {
+    const ArgsPerJob a = parse(c.words).args_per_job;
+    SCOPED_TRACE(testing::PrintToString(c.words));
+    EXPECT_EQ(a.max_args, c.max_args);
+    EXPECT_EQ(a.numbered, c.numbered);
+    EXPECT_EQ(a.context, c.context);
+    EXPECT_EQ(a.multiple, c.multiple);
+    EXPECT_EQ(a.fill_line, c.fill_line);
+    EXPECT_EQ(a.no_args, c.no_args);
+  }
+  EXPECT_EQ(parse({"-s", "100", "x"}).max_line_length, 100u);
+  EXPECT_EQ(parse({"x"}).max_line_length, kDefaultMaxLineLength);
+  EXPECT_EQ(parse({"--max-chars", "99999999", "x"}).max_line_length, kDefaultMaxLineLength);
+}
+
+TEST(RunOptions, SplitsCommandAndSources) {
+  using K = InputSource::Kind;
+  struct Src {
+    K kind;
+    Words values;
+    std::string path;
+    bool linked;
+  };
+  struct Case {
+    Words words;
+    Words command;
+    std::vector<Src> sources;
+  };
+  const std::vector<Case> cases = {
+      {{"echo", "{}"}, {"echo", "{}"}, {}},
+      {{"echo", ":::", "a", "b"}, {"echo"}, {{K::kValues, {"a", "b"}, "", false}}},
+      {{":::", "echo a", "echo b"}, {}, {{K::kValues, {"echo a", "echo b"}, "", false}}},
+      {{"echo", ":::", "a", ":::+", "1"},
+       {"echo"},
+       {{K::kValues, {"a"}, "", false}, {K::kValues, {"1"}, "", true}}},
+      // Each file after :::: is a source of its own; after ::::+ each is linked.
+      {{"cat", "::::", "f", "g", "::::+", "h"},
+       {"cat"},
+       {{K::kFile, {}, "f", false}, {K::kFile, {}, "g", false}, {K::kFile, {}, "h", true}}},
+      {{"-a", "f", "-a", "-", "cmd", "x"},
+       {"cmd", "x"},
+       {{K::kFile, {}, "f", false}, {K::kFile, {}, "-", false}}},
+      {{"-a", "f", "echo", ":::", "v"}, {"echo"}, {{K::kFile, {}, "f", false}, {K::kValues, {"v"}, "", false}}},
+      // GNU parallel counts :::+ flags without the -a files, so with -a the link lands one
+      // source early: here -a f is paired with (a b), and (1 2) is crossed.
+      {{"-a", "f", "echo", ":::", "a", "b", ":::+", "1", "2"},
+       {"echo"},
+       {{K::kFile, {}, "f", false}, {K::kValues, {"a", "b"}, "", true}, {K::kValues, {"1", "2"}, "", false}}},
+      // A separator ending the words, before any other, is dropped (stdin is read)...
+      {{"echo", ":::"}, {"echo"}, {}},
+      // ... but after another separator it opens an empty source.
+      {{"echo", ":::", "a", ":::"}, {"echo"}, {{K::kValues, {"a"}, "", false}, {K::kValues, {}, "", false}}},
+      {{"echo", ":::", ":::", "b"}, {"echo"}, {{K::kValues, {}, "", false}, {K::kValues, {"b"}, "", false}}},
+      {{"--", "-x", ":::", "a"}, {"-x"}, {{K::kValues, {"a"}, "", false}}},
+      {{"-k", "-", "a"}, {"-", "a"}, {}},
+      // Options end at the command: later dashes belong to it.
+      {{"-k", "ls", "-l", "-j2"}, {"ls", "-l", "-j2"}, {}},
+      {{"echo", "a b", "|", "wc"}, {"echo", "a b", "|", "wc"}, {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::PrintToString(c.words));
+    RunOptions o = parse(c.words);
+    EXPECT_EQ(o.command, c.command);
+    ASSERT_EQ(o.sources.size(), c.sources.size());
+    for (std::size_t i = 0; i < c.sources.size(); ++i) {
+      EXPECT_EQ(o.sources[i].kind, c.sources[i].kind) << i;
+      EXPECT_EQ(o.sources[i].values, c.sources[i].values) << i;
+      EXPECT_EQ(o.sources[i].path, c.sources[i].path) << i;
+      EXPECT_EQ(o.sources[i].linked, c.sources[i].linked) << i;
+    }
+  }
+}
+
+TEST(RunOptions, HaltForms) {
+  using W = HaltPolicy::When;
+  using C = HaltPolicy::Condition;
+  struct Case {
+    std::string spec;
+    W when;
+    C condition;
+    double threshold;
+    bool percent;
+  };
+  const std::vector<Case> cases = {
+      {"never", W::kNever, C::kFail, 1, false},      {"0", W::kNever, C::kFail, 1, false},
+      {"1", W::kSoon, C::kFail, 1, false},           {"2", W::kNow, C::kFail, 1, false},
+      {"-1", W::kSoon, C::kSuccess, 1, false},       {"-2", W::kNow, C::kSuccess, 1, false},
+      {"now,fail=1", W::kNow, C::kFail, 1, false},   {"soon,fail=3", W::kSoon, C::kFail, 3, false},
+      {"now,success=30%", W::kNow, C::kSuccess, 30, true},
+      {"soon,done=5", W::kSoon, C::kDone, 5, false}, {"5%", W::kSoon, C::kFail, 5, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.spec);
+    HaltPolicy h = parse({"--halt", c.spec, "x"}).halt;
+    EXPECT_EQ(h.when, c.when);
+    if (c.when == W::kNever) continue;
+    EXPECT_EQ(h.condition, c.condition);
+    EXPECT_EQ(h.threshold, c.threshold);
+    EXPECT_EQ(h.percent, c.percent);
+  }
+}
+
+TEST(RunOptions, TimeoutAndDelayForms) {
+  struct Case {
+    std::string spec;
+    double seconds;
+    bool percent;
+  };
+  const std::vector<Case> timeouts = {{"10", 10, false},   {"2.5", 2.5, false}, {"200%", 200, true},
+                                      {"1m", 60, false},   {"1h30m", 5400, false}, {"2d", 172800, false},
+                                      {"1.5S", 1.5, false}};
+  for (const Case& c : timeouts) {
+    TimeoutSpec t = parse({"--timeout", c.spec, "x"}).timeout;
+    EXPECT_EQ(t.value, c.seconds) << c.spec;
+    EXPECT_EQ(t.percent, c.percent) << c.spec;
+  }
+  EXPECT_EQ(parse({"--delay", "0.5", "x"}).delay, 0.5);
+  EXPECT_EQ(parse({"--delay", "2m", "x"}).delay, 120);
+  EXPECT_EQ(parse({"--delay=1s", "x"}).delay, 1);
+  EXPECT_EQ(parse_duration("1m1s"), 61);
+  EXPECT_EQ(parse_duration(""), std::nullopt);
+  EXPECT_EQ(parse_duration("1x"), std::nullopt);
+  EXPECT_EQ(parse_duration("s"), std::nullopt);
+  EXPECT_EQ(parse_duration("-1"), std::nullopt);
+}
+
+TEST(RunOptions, RejectsBadValuesInOneLineNamingOptionAndValue) {
+  struct Case {
+    Words words;
+    std::vector<std::string> parts;  // each must appear in the message
+  };
+  const std::vector<Case> cases = {
+      {{"--frobnicate", "x"}, {"unknown option '--frobnicate'"}},
+      {{"-Z", "x"}, {"unknown option '-Z'"}},
+      {{"-kZ", "x"}, {"unknown option '-Z'"}},
+      {{"-j"}, {"-j", "needs a value"}},
+      {{"--jobs"}, {"--jobs", "needs a value"}},
+      {{"-j", "abc", "x"}, {"-j", "'abc'"}},
+      {{"-j", "1x", "x"}, {"-j", "'1x'"}},
+      {{"-j", "", "x"}, {"-j", "''"}},
+      {{"-j", "1.5", "x"}, {"-j", "'1.5'"}},
+      {{"--jobs=+", "x"}, {"--jobs", "'+'"}},
+      {{"-P", "%", "x"}, {"-P", "'%'"}},
+      {{"--retries", "-1", "x"}, {"--retries", "'-1'"}},
+      {{"--retries", "x", "x"}, {"--retries", "'x'"}},
+      {{"--halt", "nonsense", "x"}, {"--halt", "'nonsense'", "never, soon or now"}},
+      {{"--halt", "now", "x"}, {"--halt", "'now'"}},
+      {{"--halt", "now,fail", "x"}, {"--halt", "'now,fail'"}},
+      {{"--halt", "now,crash=1", "x"}, {"--halt", "'now,crash=1'"}},
+      {{"--halt", "soon,fail=x", "x"}, {"--halt", "'soon,fail=x'"}},
+      {{"--timeout", "x", "x"}, {"--timeout", "'x'"}},
+      {{"--timeout", "-5", "x"}, {"--timeout", "'-5'"}},
+      {{"--timeout", "5%%", "x"}, {"--timeout", "'5%%'"}},
+      {{"--delay", "x", "x"}, {"--delay", "'x'"}},
+      {{"--delay", "1y", "x"}, {"--delay", "'1y'"}},
+      {{"-n", "x", "x"}, {"-n", "'x'"}},
+      {{"-n", "-1", "x"}, {"-n", "'-1'"}},
+      {{"-N", "", "x"}, {"-N", "''"}},
+      {{"-s", "0", "x"}, {"-s", "'0'"}},
+      {{"--tag=1", "x"}, {"--tag", "does not take a value"}},
+      {{"--joblog", "", "x"}, {"--joblog"}},
+      {{"--results", "", "x"}, {"--results"}},
+  };
+  for (const Case& c : cases) {
+    std::string message = usage_error(c.words);
+    SCOPED_TRACE(testing::PrintToString(c.words) + " -> " + message);
+    ASSERT_FALSE(message.empty());
+    EXPECT_EQ(message.find('\n'), std::string::npos);
+    for (const std::string& part : c.parts) EXPECT_NE(message.find(part), std::string::npos) << part;
+  }
+}
+
+TEST(RunOptions, DoesNotTouchTheFileSystem) {
+  // Files are opened by JobSource; a missing one is not the parser's business.
+  RunOptions o = parse({"-a", "/nonexistent/file", "cat", "::::", "/also/missing"});
+  ASSERT_EQ(o.sources.size(), 2u);
+  EXPECT_EQ(o.sources[1].path, "/also/missing");
+}
+
+TEST(RunOptions, ResolveJobsArithmetic) {
+  struct Case {
+    std::string spec;
+    unsigned cpus;
+    unsigned slots;
+  };
+  const std::vector<Case> cases = {
+      {"1", 4, 1},     {"7", 4, 7},     {"100%", 4, 4},  {"50%", 4, 2},   {"50%", 2, 1},
+      {"51%", 2, 2},   {"74%", 2, 2},   {"1%", 2, 1},    {"0%", 8, 1},    {"12.5%", 8, 1},
+      {"150%", 4, 6},  {"+1", 4, 5},    {"+0", 3, 3},    {"-1", 4, 3},    {"-1", 2, 1},
+      {"-5", 2, 1},    {"-2", 2, 1},    {"0", 4, 250},   {"1000", 4, 250}, {"250", 1, 250},
+      {"99999999999", 4, 250},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(resolve_jobs(c.spec, c.cpus), c.slots) << c.spec << " of " << c.cpus;
+  }
+  EXPECT_THROW(resolve_jobs("abc", 4), UsageError);
+  EXPECT_THROW(resolve_jobs("", 4), UsageError);
+  EXPECT_GE(available_cpus(), 1u);
+}
+
+TEST(RunOptions, UsageMentionsTheSeparators) {
+  std::string usage = kRunUsage;
+  EXPECT_NE(usage.find(":::"), std::string::npos);
+  EXPECT_NE(usage.find("::::"), std::string::npos);
+  EXPECT_NE(usage.find("--jobs"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace forkpool::cli
