@@ -87,6 +87,10 @@ class CompiledTemplate {
     void push(const std::vector<std::string>& record, std::uint64_t seq);
     void reset();
     std::size_t total(std::size_t records, std::size_t columns_of_first) const;
+    // A cheap bound on total() from the records' sizes alone (`bytes` of values in
+    // `columns` values): while it is below the limit, push() and total() can be skipped.
+    std::size_t upper_bound(std::size_t records, std::size_t columns_of_first, std::size_t bytes,
+                            std::size_t columns) const;
 
    private:
     const CompiledTemplate& t_;

@@ -375,12 +375,25 @@ struct JobSource::Impl {
     JobInput job;
     job.seq = next_seq;
     job.no_args = opts.args_per_job.no_args;
-    length.reset();
+    // GNU parallel measures every command line; that is only needed near the limit, so the
+    // exact measure starts when a cheap bound reaches it.
+    bool exact = false;
+    std::size_t bytes = 0;
+    std::size_t columns = 0;
     while (!queue_empty()) {
       job.args.push_back(*get());
-      length.push(job.args.back(), job.seq);
-      std::size_t len = length.total(job.args.size(), job.args.front().size());
-      if (len >= opts.max_line_length) {
+      for (const std::string& v : job.args.back()) bytes += v.size();
+      columns += job.args.back().size();
+      if (exact) {
+        length.push(job.args.back(), job.seq);
+      } else if (length.upper_bound(job.args.size(), job.args.front().size(), bytes, columns) >=
+                 opts.max_line_length) {
+        exact = true;
+        length.reset();
+        for (const std::vector<std::string>& record : job.args) length.push(record, job.seq);
+      }
+      std::size_t len = exact ? length.total(job.args.size(), job.args.front().size()) : 0;
+      if (exact && len >= opts.max_line_length) {
         if (job.args.size() > 1) {
           pending.push_front(std::move(job.args.back()));
           job.args.pop_back();
@@ -389,8 +402,8 @@ struct JobSource::Impl {
         std::string shown;
         for (const std::string& v : job.args.front()) shown += (shown.empty() ? "" : " ") + v;
         if (shown.size() > 50) shown = shown.substr(0, 50) + "...";
-        throw UsageError("command line too long (" + std::to_string(len) +
-                         " >= " + std::to_string(opts.max_line_length) + ") at input " +
+        throw UsageError("command line too long (" + std::to_string(len) + " >= " +
+                         std::to_string(opts.max_line_length) + ") at input " +
                          std::to_string(records_taken + 1) + ": " + shown);
       }
       if (max_args != 0 && job.args.size() >= max_args) break;

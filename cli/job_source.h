@@ -22,11 +22,19 @@ struct JobInput {
   bool no_args = false;
 };
 
-// Reads jobs from the input sources in GNU parallel's order (the cartesian product of the
-// sources, :::+ linking, -0, --colsep, -n/-N/-X/-m grouping). Lazy and streaming: a file or
-// stdin of ten million lines is read as jobs are taken, never held whole (except for
-// --shuf, which must see every job first, and for crossing a file source with a later
-// one, which must be re-read or kept).
+// Reads jobs from the input sources in GNU parallel's order: the cartesian product of the
+// sources with the LAST varying fastest; :::+ / ::::+ pair a source with the previous one
+// element by element, stopping at the shorter; a source with no value at all, next to
+// sources that have some, counts as one empty value (with no value anywhere there is no
+// job). Then -0, --colsep, and -n/-N/-X/-m grouping, with -m/-X filling the line to
+// RunOptions::max_line_length and, at end of input, spreading the last arguments over
+// RunOptions::job_slots, exactly as GNU parallel does. {#} numbers jobs in the order they
+// are returned (after --shuf).
+//
+// Lazy and streaming: the first source (or linked group) is read as jobs are taken, so a
+// file or stdin of ten million lines is never held whole. Later sources are read again from
+// the start for each value before them (::: values, regular files), or kept from their
+// first pass when they cannot be re-read (pipes). --shuf reads every record first.
 class JobSource {
  public:
   // Opens every file source now, so a missing or unreadable file is a UsageError
@@ -47,8 +55,17 @@ class JobSource {
   std::unique_ptr<Impl> impl_;
 };
 
-// The command template (and --tagstring), compiled once: checks replacement strings (an
-// unbalanced or unknown one is a UsageError before any job starts) and renders a job.
+// The command template (and --tagstring), compiled once: checks replacement strings ({= perl
+// =} is a UsageError before any job starts) and renders a job. As in GNU parallel:
+//  - anything that is not a replacement string, like "{", "{abc}" or "{1", is literal text;
+//  - the command words are joined by spaces as given, so shell syntax in them works;
+//  - a command without replacement strings gets {} appended; no command at all is "{}";
+//  - values are shell-quoted (see internal::shell_quote), except when a replacement string
+//    starts the command (before any space, tab, newline or '='), e.g. `{}` or `{1}.sh`:
+//    then no value is quoted, so each input line can be a command;
+//  - -q quotes each finished command word instead of the values;
+//  - {} {.} ... stand for every argument of the job (-n, -m), space-separated; {N} is the
+//    N-th argument of the job's flat list (negative counts from the end), "" if missing.
 class CommandTemplate {
  public:
   explicit CommandTemplate(const RunOptions& options);
@@ -59,11 +76,15 @@ class CommandTemplate {
   // PARALLEL_JOBSLOT), quoted exactly as GNU parallel 20221122 quotes it, so that
   // `--dry-run` prints the same bytes.
   std::string command(const JobInput& job, unsigned slot) const;
-  // The --tag / --tagstring prefix of each output line (without the tab), or "" when
-  // neither option is given.
+  // The --tag / --tagstring prefix of each output line (without the tab GNU parallel puts
+  // after it), or "" when neither option is given. --tag is --tagstring {}: the job's
+  // arguments joined by a space, never quoted (trimmed under --colsep).
   std::string tag(const JobInput& job, unsigned slot) const;
   // The directory under --results DIR for `job`, relative to DIR, as GNU parallel lays it
-  // out (for example "1/a/2/b" for two sources with values a and b).
+  // out (for example "1/a/2/b" for two sources with values a and b; "1/a/1/b" for -n2 with
+  // a and b). Values are untrimmed, with \ → \\, TAB → \t, NUL → \0 and / → \_. An
+  // empty value gives "1/" (GNU parallel's files then land in DIR/1/). Only for a plain DIR:
+  // a --results containing replacement strings is not supported.
   std::string results_subdir(const JobInput& job) const;
 
  private:

@@ -116,15 +116,20 @@ std::size_t match_replacement(std::string_view word, std::size_t at, Replacement
 
 // {= perl =} is GNU parallel's escape hatch into Perl; forkpool has no Perl to run it.
 void refuse_perl_expressions(const std::vector<std::string>& words) {
+  auto refuse = [](const std::string& expression) {
+    throw UsageError("perl expressions are not supported: '" + expression + "'");
+  };
   for (std::size_t w = 0; w < words.size(); ++w) {
     std::size_t open = words[w].find("{=");
     if (open == std::string::npos) continue;
-    bool closed = words[w].find("=}", open + 2) != std::string::npos;
-    for (std::size_t later = w + 1; !closed && later < words.size(); ++later) {
-      closed = words[later].find("=}") != std::string::npos;
-    }
-    if (closed) {
-      throw UsageError("perl expressions ({= ... =}) are not supported: '" + words[w] + "'");
+    std::size_t close = words[w].find("=}", open + 2);
+    if (close != std::string::npos) refuse(words[w].substr(open, close + 2 - open));
+    // Like GNU parallel's merge_rpl_parts(), the closing =} may be in a later word.
+    std::string expression = words[w].substr(open);
+    for (std::size_t later = w + 1; later < words.size(); ++later) {
+      close = words[later].find("=}");
+      if (close != std::string::npos) refuse(expression + " " + words[later].substr(0, close + 2));
+      expression += " " + words[later];
     }
   }
 }
@@ -298,7 +303,6 @@ struct Piece {
 };
 
 struct RenderContext {
-  const CompiledTemplate::Length* unused = nullptr;
   std::vector<const std::string*> flat;  // nullptr: an argument that renders as nothing
   std::uint64_t seq = 0;
   unsigned slot = 0;
@@ -487,6 +491,18 @@ std::size_t CompiledTemplate::Length::total(std::size_t records, std::size_t col
   }
   if (mode_.quote_words) len *= 3;
   return len < 0 ? 0 : static_cast<std::size_t>(len);
+}
+
+std::size_t CompiledTemplate::Length::upper_bound(std::size_t records, std::size_t columns_of_first,
+                                                  std::size_t bytes, std::size_t columns) const {
+  const std::size_t recargs = records * columns_of_first;
+  // A value grows at most fivefold when quoted (' is '"'"') plus its quotes, {//} may turn
+  // "" into ".", and {#} adds up to 20 digits per record.
+  const std::size_t per_use = 5 * bytes + 3 * columns + 21 * records + recargs;
+  std::size_t len = t_.noncontext_length_ + t_.words_ + t_.context_length_ * std::max<std::size_t>(recargs, 1) +
+                    t_.context_groups_ * (recargs + 1);
+  for (const Count& c : t_.counts_) len += per_use * c.uses;
+  return mode_.quote_words ? 3 * len : len;
 }
 
 // --- --colsep ---------------------------------------------------------------------------
