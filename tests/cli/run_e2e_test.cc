@@ -1,0 +1,408 @@
+// `forkpool run` end to end, on its own (no reference tool): binary output, grouping, jobs that
+// fail or hang, bad command lines, signals, the job environment and long inputs. Each test
+// runs the forkpool binary as a child in its own process group and synchronizes on real
+// events (files appearing, processes ending); deadlines only detect hangs.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/run_support.h"
+#include "support/leak_check.h"
+
+namespace forkpool::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Enabled once forkpool run lands.
+constexpr bool kRunLanded = false;
+#define SKIP_UNTIL_RUN_LANDS() \
+  if (!kRunLanded) GTEST_SKIP() << "enabled once forkpool run lands"
+
+constexpr auto kDeadline = 60s;  // only detects hangs
+
+bool parallel_setting(const std::string& name) {
+  // The variables forkpool sets for its jobs (and GNU parallel's defaults): a test that runs
+  // inside a parallel job must not hand them down.
+  return name.rfind("PARALLEL", 0) == 0;
+}
+
+Launch forkpool_launch(const TempDir& dir, const std::vector<std::string>& args) {
+  Launch l;
+  l.argv = {FORKPOOL_BINARY, "run"};
+  l.argv.insert(l.argv.end(), args.begin(), args.end());
+  l.dir = dir.path();
+  l.stdout_path = dir / ".stdout";
+  l.stderr_path = dir / ".stderr";
+  l.env = environment_with(parallel_setting, {});
+  return l;
+}
+
+Outcome run_forkpool(const TempDir& dir, const std::vector<std::string>& args,
+                     const std::string& stdin_path = "/dev/null") {
+  Launch l = forkpool_launch(dir, args);
+  l.stdin_path = stdin_path;
+  return run_to_end(l, kDeadline);
+}
+
+// A number that no other process on the machine has in its command line: jobs carry it as an
+// argument (`sleep 300.<token>`), so that leftovers can be found in /proc and cleaned up.
+std::string unique_token() {
+  std::random_device rd;
+  return std::to_string(::getpid()) + std::to_string(100000 + rd() % 900000);
+}
+
+// Kills whatever still carries `token` when the test ends, passed or not, so that a failure
+// does not leave sleeping jobs behind for the rest of the suite.
+struct KillLeftovers {
+  std::string token;
+  ~KillLeftovers() { kill_processes_with(token); }
+};
+
+// ---- Output -----------------------------------------------------------------------------------
+
+TEST(RunE2e, BinaryOutputArrivesWholeAndInOrderWithKeepOrder) {
+  SKIP_UNTIL_RUN_LANDS();
+  TempDir dir;
+  // Every byte value, no line structure: nothing may be translated, split or reordered.
+  std::mt19937_64 rng(20221122);
+  std::string expected;
+  std::vector<std::string> args = {"-k", "-j4", "cat", ":::"};
+  for (int i = 1; i <= 4; ++i) {
+    std::string bytes(3'000'000, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    const std::string name = "f" + std::to_string(i);
+    write_file(dir / name, bytes);
+    expected += bytes;
+    args.push_back(name);
+  }
+  Outcome o = run_forkpool(dir, args);
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(o.out == expected) << describe_difference(expected, o.out);
+  EXPECT_EQ(o.err, "");
+}
+
+// A job that writes 2000 numbered lines, pausing now and then so that its neighbours run
+// in between: any interleaving a runner allows would show.
+constexpr int kLinesPerJob = 2000;
+const char* const kChattyJob =
+    "i=0; while [ $i -lt 2000 ]; do echo \"job{} line$i\"; i=$((i+1)); "
+    "if [ $((i % 250)) -eq 0 ]; then sleep 0.01; fi; done";
+
+struct ParsedLine {
+  int job;
+  int line;
+};
+
+std::vector<ParsedLine> parse_chatty_output(const std::string& out) {
+  static const std::regex line_re("job([0-9]+) line([0-9]+)");
+  std::vector<ParsedLine> parsed;
+  for (const std::string& l : split_lines(out)) {
+    std::smatch m;
+    if (!std::regex_match(l, m, line_re)) {
+      ADD_FAILURE() << "a broken or foreign line: '" << l << "'";
+      continue;
+    }
+    parsed.push_back({std::stoi(m[1]), std::stoi(m[2])});
+  }
+  return parsed;
+}
+
+TEST(RunE2e, GroupedOutputNeverInterleaves) {
+  SKIP_UNTIL_RUN_LANDS();
+  TempDir dir;
+  Outcome o = run_forkpool(dir, {"-j4", kChattyJob, ":::", "1", "2", "3", "4", "5", "6", "7", "8"});
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  const std::vector<ParsedLine> lines = parse_chatty_output(o.out);
+  ASSERT_EQ(lines.size(), 8u * kLinesPerJob);
+  // Eight blocks, one per job, each the job's lines 0..1999 in order, in whatever job order.
+  std::set<int> jobs_seen;
+  for (std::size_t block = 0; block < 8; ++block) {
+    const int job = lines[block * kLinesPerJob].job;
+    EXPECT_TRUE(jobs_seen.insert(job).second) << "job " << job << " appears in two blocks";
+    for (int i = 0; i < kLinesPerJob; ++i) {
+      const ParsedLine& l = lines[block * kLinesPerJob + static_cast<std::size_t>(i)];
+      ASSERT_TRUE(l.job == job && l.line == i)
+          << "block " << block << " (job " << job << "), line " << i << ": got job" << l.job
+          << " line" << l.line;
+    }
+  }
+  EXPECT_EQ(jobs_seen, (std::set<int>{1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+TEST(RunE2e, LineBufferNeverSplitsALine) {
+  SKIP_UNTIL_RUN_LANDS();
+  TempDir dir;
+  Outcome o = run_forkpool(
+      dir, {"-j4", "--line-buffer", kChattyJob, ":::", "1", "2", "3", "4", "5", "6", "7", "8"});
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  // Lines of different jobs may alternate, but every line is whole and each job's lines keep
+  // their order.
+  std::map<int, int> next_line;
+  for (const ParsedLine& l : parse_chatty_output(o.out)) {
+    EXPECT_EQ(l.line, next_line[l.job]) << "job" << l.job;
+    next_line[l.job] = l.line + 1;
+  }
+  for (int job = 1; job <= 8; ++job) EXPECT_EQ(next_line[job], kLinesPerJob) << "job" << job;
+}
+
+// ---- Failing, timed-out and killed jobs -------------------------------------------------------
+
+TEST(RunE2e, NothingIsLostWhenJobsFailTimeOutOrAreKilled) {
+  SKIP_UNTIL_RUN_LANDS();
+  TempDir dir;
+  const std::string token = unique_token();
+  KillLeftovers cleanup{token};
+  // Each job prints its name first; then it succeeds, fails, SIGKILLs its own shell, or
+  // hangs far longer than --timeout (and its `sleep` must be killed with it, or the job's
+  // output pipe would stay open for 30 s).
+  const std::string job = "case {} in ok*) echo {};; fail*) echo {}; exit 1;; "
+                          "kill*) echo {}; kill -9 $$;; "
+                          "hang*) echo {}; sleep 30." + token + "; echo never;; esac";
+  Outcome o = run_forkpool(dir, {"-k", "-j4", "--timeout", "2", job, ":::", "ok1", "fail1",
+                                 "kill1", "hang1", "ok2", "ok3", "fail2", "ok4"});
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.out, "ok1\nfail1\nkill1\nhang1\nok2\nok3\nfail2\nok4\n");
+  EXPECT_EQ(o.exit_code, 4) << "two failures, one kill, one timeout; stderr:\n" << o.err;
+  EXPECT_LT(o.elapsed, 20s) << "the timed-out job's sleep was waited for";
+  EXPECT_TRUE(eventually([&] { return processes_with(token).empty(); }, 20s))
+      << processes_with(token);
+}
+
+// ---- Bad command lines ------------------------------------------------------------------------
+
+struct BadInput {
+  const char* name;
+  std::vector<std::string> args;  // after `run`; each job would create a file "started*"
+};
+
+void PrintTo(const BadInput& b, std::ostream* out) { *out << b.name; }
+
+const std::vector<BadInput>& bad_inputs() {
+  static const std::vector<BadInput> all = {
+      {"UnknownOption", {"--no-such-option", "touch started", ":::", "a"}},
+      {"MissingArgumentFile", {"touch started-{}", "::::", "missing.txt"}},
+      // A good source before the bad one: still nothing may run.
+      {"MissingFileAfterAGoodSource", {"touch started-{}", ":::", "a", "::::", "missing.txt"}},
+      {"MissingArgFileOption", {"-a", "missing.txt", "touch started-{}"}},
+      // A directory cannot be read as input, even by root.
+      {"DirectoryAsArgumentFile", {"touch started-{}", "::::", "a-directory"}},
+      {"UnreadableArgumentFile", {"touch started-{}", "::::", "unreadable.txt"}},
+      // GNU parallel's {= perl =} is not supported: refused rather than run as text.
+      {"PerlReplacementString", {"touch started-{= s/a/b/ =}", ":::", "a"}},
+      {"HaltNonsense", {"--halt", "nonsense", "touch started", ":::", "a"}},
+      {"JobsNonsense", {"-j", "nonsense", "touch started", ":::", "a"}},
+      {"TimeoutNonsense", {"--timeout", "soon", "touch started", ":::", "a"}},
+      {"BadColsepRegex", {"--colsep", "a(", "touch started", ":::", "a"}},
+  };
+  return all;
+}
+
+class RunBadInputTest : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(RunBadInputTest, OneLineOnStderrExit255AndNoJobStarted) {
+  SKIP_UNTIL_RUN_LANDS();
+  TempDir dir;
+  std::filesystem::create_directory(dir / "a-directory");
+  write_file(dir / "unreadable.txt", "a\n");
+  ::chmod((dir / "unreadable.txt").c_str(), 0);
+  if (std::string(GetParam().name) == "UnreadableArgumentFile" &&
+      ::access((dir / "unreadable.txt").c_str(), R_OK) == 0) {
+    GTEST_SKIP() << "chmod 000 does not stop this user (root) from reading; "
+                    "DirectoryAsArgumentFile covers unreadable input";
+  }
+  Outcome o = run_forkpool(dir, GetParam().args);
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 255) << o.err;
+  EXPECT_EQ(o.err.rfind("forkpool run: ", 0), 0u) << o.err;
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+  EXPECT_EQ(o.err.back(), '\n') << o.err;
+  EXPECT_EQ(o.out, "");
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_NE(e.path().filename().string().rfind("started", 0), 0u)
+        << "a job ran: " << e.path().filename();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(RunE2e, RunBadInputTest, ::testing::ValuesIn(bad_inputs()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// Those of `processes` still running, as "PID: cmdline" lines; "" when none is.
+std::string running(const std::vector<ProcessId>& processes) {
+  std::string found;
+  for (const ProcessId& p : processes) {
+    if (!still_running(p)) continue;
+    std::string cmdline = read_file("/proc/" + std::to_string(p.pid) + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    found += std::to_string(p.pid) + ": " + cmdline + "\n";
+  }
+  return found;
+}
+
+// ---- Signals ----------------------------------------------------------------------------------
+
+// forkpool runs four jobs two at a time; each writes started_<arg> and then sleeps for five
+// minutes. Returns once the first two have started.
+struct SleepingRun {
+  TempDir dir;
+  std::string token = unique_token();
+  KillLeftovers cleanup{token};
+  std::optional<Launched> forkpool;
+
+  SleepingRun() {
+    const std::string job = "echo started > started_{}; sleep 300." + token + "; echo never";
+    forkpool.emplace(forkpool_launch(dir, {"-j2", job, ":::", "1", "2", "3", "4"}));
+  }
+  bool first_two_started() {
+    return eventually([&] { return exists(dir / "started_1") && exists(dir / "started_2"); },
+                      30s);
+  }
+};
+
+class RunSignalTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(RunSignalTest, StopsItsJobsAndExitsNonZero) {
+  SKIP_UNTIL_RUN_LANDS();
+  LeakCheck leaks;
+  {
+    SleepingRun run;
+    ASSERT_TRUE(run.first_two_started()) << read_file(run.dir / ".stderr");
+    const std::vector<ProcessId> descendants = descendants_of(run.forkpool->pid());
+    ASSERT_FALSE(descendants.empty());
+    // To forkpool alone, as `kill PID` would: not to its process group, which would signal
+    // the jobs directly and hide a runner that forgets them.
+    ASSERT_EQ(::kill(run.forkpool->pid(), GetParam()), 0);
+    const std::optional<int> status = run.forkpool->wait_for(20s);
+    ASSERT_TRUE(status.has_value()) << "still running 20 s after the signal";
+    // Exiting with a failure code (GNU parallel: 255; a shell reports 128+N), or dying of the
+    // same signal after cleaning up: both say "interrupted" to the caller.
+    EXPECT_TRUE((WIFEXITED(*status) && WEXITSTATUS(*status) != 0) ||
+                (WIFSIGNALED(*status) && WTERMSIG(*status) == GetParam()))
+        << "wait status " << *status;
+    if (WIFEXITED(*status)) {
+      RecordProperty("exit_code", WEXITSTATUS(*status));
+    }
+    EXPECT_TRUE(eventually([&] { return processes_with(run.token).empty(); }, 20s))
+        << "jobs left running:\n" << processes_with(run.token);
+    EXPECT_TRUE(eventually([&] { return running(descendants).empty(); }, 20s))
+        << "processes forkpool started are still running:\n" << running(descendants);
+    // Interrupted means no new jobs either.
+    EXPECT_FALSE(exists(run.dir / "started_3"));
+    EXPECT_FALSE(exists(run.dir / "started_4"));
+  }
+  leaks.check();
+}
+
+INSTANTIATE_TEST_SUITE_P(RunE2e, RunSignalTest, ::testing::Values(SIGINT, SIGTERM),
+                         [](const auto& info) {
+                           return std::string(info.param == SIGINT ? "SIGINT" : "SIGTERM");
+                         });
+
+TEST(RunE2e, JobsAndWorkersDieWhenForkpoolIsKilled) {
+  SKIP_UNTIL_RUN_LANDS();
+  LeakCheck leaks;
+  {
+    SleepingRun run;
+    ASSERT_TRUE(run.first_two_started()) << read_file(run.dir / ".stderr");
+    // Everything forkpool started, jobs and any worker processes between it and them.
+    const std::vector<ProcessId> descendants = descendants_of(run.forkpool->pid());
+    ASSERT_FALSE(descendants.empty());
+    ASSERT_EQ(::kill(run.forkpool->pid(), SIGKILL), 0);
+    const std::optional<int> status = run.forkpool->wait_for(20s);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) << *status;
+    // Nothing can clean up after a SIGKILL but the children themselves (a parent-death
+    // signal, or EOF on a pipe from forkpool): give them time, but not five minutes.
+    EXPECT_TRUE(eventually([&] { return processes_with(run.token).empty(); }, 30s))
+        << "jobs left running:\n" << processes_with(run.token);
+    EXPECT_TRUE(eventually([&] { return running(descendants).empty(); }, 30s))
+        << "processes forkpool started are still running:\n" << running(descendants);
+  }
+  leaks.check();
+}
+
+// ---- The job environment ----------------------------------------------------------------------
+
+TEST(RunE2e, ParallelSeqAndJobslotAreSetAndSlotsAreNeverShared) {
+  SKIP_UNTIL_RUN_LANDS();
+  TempDir dir;
+  // mkdir is atomic: a job that finds its slot's directory already there shares the slot with
+  // a running job. Each job holds its slot for a moment so that the slots overlap in time.
+  const std::string job =
+      "echo \"$PARALLEL_SEQ $PARALLEL_JOBSLOT {#} {%}\"; "
+      "mkdir slot_$PARALLEL_JOBSLOT 2>/dev/null || echo \"clash $PARALLEL_JOBSLOT\"; "
+      "sleep 0.05; rmdir slot_$PARALLEL_JOBSLOT";
+  std::vector<std::string> args = {"-j3", job, ":::"};
+  for (int i = 1; i <= 30; ++i) args.push_back(std::to_string(i));
+  Outcome o = run_forkpool(dir, args);
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  static const std::regex line_re("([0-9]+) ([0-9]+) ([0-9]+) ([0-9]+)");
+  std::vector<int> seqs;
+  std::set<int> slots;
+  for (const std::string& l : split_lines(o.out)) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(l, m, line_re)) << "unexpected line: '" << l << "'";
+    EXPECT_EQ(m[1], m[3]) << "PARALLEL_SEQ differs from {#}: " << l;
+    EXPECT_EQ(m[2], m[4]) << "PARALLEL_JOBSLOT differs from {%}: " << l;
+    seqs.push_back(std::stoi(m[1]));
+    const int slot = std::stoi(m[2]);
+    EXPECT_TRUE(slot >= 1 && slot <= 3) << l;
+    slots.insert(slot);
+  }
+  std::sort(seqs.begin(), seqs.end());
+  std::vector<int> expected(30);
+  for (int i = 0; i < 30; ++i) expected[static_cast<std::size_t>(i)] = i + 1;
+  EXPECT_EQ(seqs, expected);
+  EXPECT_EQ(slots, (std::set<int>{1, 2, 3}));
+}
+
+// ---- Long inputs ------------------------------------------------------------------------------
+
+std::string numbered_lines(int count) {
+  std::string text;
+  for (int i = 1; i <= count; ++i) text += "line" + std::to_string(i) + "\n";
+  return text;
+}
+
+TEST(RunE2e, StreamsTwoHundredThousandLinesInOrder) {
+  SKIP_UNTIL_RUN_LANDS();
+  TempDir dir;
+  // A thousand arguments per job: 200 jobs instead of 200,000 shells keeps the test to a few
+  // seconds, while the whole input still goes through the reader and the ordered output.
+  const std::string input = numbered_lines(200'000);
+  write_file(dir / "input.txt", input);
+  Outcome o = run_forkpool(dir, {"-k", "-n", "1000", "printf '%s\\n'"}, dir / "input.txt");
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(o.out == input) << describe_difference(input, o.out);
+}
+
+TEST(RunE2e, OneJobPerLineKeepsOrder) {
+  SKIP_UNTIL_RUN_LANDS();
+  TempDir dir;
+  const std::string input = numbered_lines(5'000);
+  write_file(dir / "input.txt", input);
+  Outcome o = run_forkpool(dir, {"-k", "echo"}, dir / "input.txt");
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(o.out == input) << describe_difference(input, o.out);
+}
+
+}  // namespace
+}  // namespace forkpool::testing
