@@ -16,6 +16,7 @@
 // Boost 1.81's config.hpp names boost::optional without including it when
 // BOOST_PROCESS_USE_STD_FS is defined (we use std::filesystem, not Boost.Filesystem).
 #include <boost/optional.hpp>
+#include <string>
 #include <type_traits>
 // clang-format off
 #include <boost/process/v2/posix/default_launcher.hpp>
@@ -32,6 +33,9 @@ struct PosixSpawnLauncher : bp::posix::default_launcher {
   // (from, to) pairs: the child gets descriptor `from` as `to`. REQUIRES: no `from` equals a
   // `to` of an earlier pair.
   std::vector<std::pair<int, int>> redirect;
+  // The child leads a new process group, so that it and everything it starts can be
+  // signalled together.
+  bool new_process_group = false;
 
   template <typename Executor, typename Args>
   bp::basic_process<Executor> operator()(Executor exec, bp::error_code& ec,
@@ -50,7 +54,12 @@ struct PosixSpawnLauncher : bp::posix::default_launcher {
     for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGQUIT}) sigaddset(&defaults, s);
     posix_spawnattr_setsigmask(&attributes, &none);
     posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (new_process_group) {
+      posix_spawnattr_setpgroup(&attributes, 0);
+      flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    posix_spawnattr_setflags(&attributes, flags);
     pid_t child = -1;
     int error = ::posix_spawn(&child, executable.c_str(), &actions, &attributes,
                               const_cast<char* const*>(argv), const_cast<char* const*>(env));
@@ -63,5 +72,9 @@ struct PosixSpawnLauncher : bp::posix::default_launcher {
     return bp::basic_process<Executor>(exec, child);
   }
 };
+
+// Resolves a command name through PATH the way execvp would, so errors name the real file.
+// Returns `name` unchanged if it has a slash or is found nowhere.
+std::string find_in_path(const std::string& name);
 
 }  // namespace forkpool::workers

@@ -11,29 +11,9 @@
 #include "workers/posix_spawn_launcher.h"
 
 namespace forkpool::workers {
-namespace {
-
-// Resolves a command name through PATH the way execvp would, so errors name the real file.
-std::string resolve(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char* path = ::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  for (std::size_t start = 0; start <= dirs.size();) {
-    std::size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string candidate = dirs.substr(start, end - start);
-    candidate = (candidate.empty() ? "." : candidate) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return name;
-}
-
-}  // namespace
-
 SpawnStarter::SpawnStarter(const StarterConfig& config) : config_(config) {
   if (!config_.command.empty()) {
-    executable_ = resolve(config_.command.front());
+    executable_ = find_in_path(config_.command.front());
   } else if (!config_.executable.empty()) {
     executable_ = config_.executable;
   } else {

@@ -33,6 +33,8 @@ class ForkedChild {
   // Blocks until the child ends and reaps it; afterwards this object owns no process.
   // REQUIRES: not waited for before.
   ExitStatus wait();
+  // The child's pid; -1 once waited for.
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_;

@@ -1,0 +1,244 @@
+// The built-in exec task: output, exit status and signals, direct exec and its fallback to the
+// shell, the environment, timeouts that reach the whole process group, line mode, and a worker
+// stopped by a signal taking its job down with it.
+#include "forkpool/exec.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "forkpool/pool.h"
+#include "support/child_process.h"
+#include "support/leak_check.h"
+
+namespace forkpool::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+ExecRequest shell(std::string command) {
+  ExecRequest r;
+  r.command = std::move(command);
+  return r;
+}
+
+// True if `pid` has ended: no such process, or a zombie (an orphaned grandchild waits for
+// init to reap it, which is not the test's business).
+bool has_ended(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
+// Polls has_ended with a generous deadline, so a slow machine is not a failure.
+bool gone_within(pid_t pid, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (has_ended(pid)) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A temporary directory, removed with its files.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/forkpool-exec-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+// Waits until `path` holds a complete line; false after a generous deadline.
+bool wait_for_line(const std::string& path, std::string& line) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    line = slurp(path);
+    if (!line.empty() && line.back() == '\n') {
+      line.pop_back();
+      return true;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
+}
+
+TEST(ExecTask, CapturesBothStreamsAndTheExitCode) {
+  LeakCheck leaks;
+  ExecResult r = run_exec(shell("printf 'a\\nb'; echo oops >&2; exit 3"));
+  EXPECT_EQ(r.out, "a\nb");
+  EXPECT_EQ(r.err, "oops\n");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.signal, 0);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_GT(r.start_time, 1e9);
+  EXPECT_GE(r.duration, 0.0);
+  leaks.check();
+}
+
+TEST(ExecTask, ReportsTheSignalThatEndedTheJob) {
+  ExecResult r = run_exec(shell("echo before; kill -9 $$"));
+  EXPECT_EQ(r.out, "before\n");
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST(ExecTask, BinaryOutputArrivesWhole) {
+  // 3 MiB with every byte value, larger than any pipe buffer, through both streams at once.
+  ExecResult r = run_exec(shell(
+      "head -c 3145728 /dev/zero | tr '\\0' '\\377'; head -c 1048576 /dev/zero >&2"));
+  ASSERT_EQ(r.out.size(), 3145728u);
+  EXPECT_EQ(r.out.find_first_not_of('\377'), std::string::npos);
+  ASSERT_EQ(r.err.size(), 1048576u);
+  EXPECT_EQ(r.err.find_first_not_of('\0'), std::string::npos);
+}
+
+TEST(ExecTask, RunsArgvDirectlyWithoutAShell) {
+  ExecRequest r;
+  r.command = "unused";
+  // A shell would expand $HOME and split 'a b'; a direct exec passes both through unchanged,
+  // and argv[0] stays the name as written.
+  r.argv = {"sh", "-c", "printf '%s|' \"$0\" \"$1\"", "$HOME", "a b"};
+  ExecResult result = run_exec(r);
+  EXPECT_EQ(result.out, "$HOME|a b|");
+  EXPECT_EQ(result.exit_code, 0);
+}
+
+TEST(ExecTask, AProgramThatCannotStartFallsBackToTheShellsOwnError) {
+  ExecRequest r;
+  r.command = "no-such-program-forkpool-test arg";
+  r.argv = {"no-such-program-forkpool-test", "arg"};
+  ExecResult direct = run_exec(r);
+  ExecResult through_shell = run_exec(shell(r.command));
+  EXPECT_EQ(direct.exit_code, 127);
+  EXPECT_NE(direct.err.find("not found"), std::string::npos) << direct.err;
+  EXPECT_EQ(direct.err, through_shell.err);
+  EXPECT_EQ(direct.exit_code, through_shell.exit_code);
+}
+
+TEST(ExecTask, AddsAndReplacesEnvironmentVariables) {
+  ::setenv("FORKPOOL_EXEC_TEST", "old", 1);
+  ExecRequest r = shell("echo \"$FORKPOOL_EXEC_TEST $PARALLEL_SEQ\"");
+  r.env = {"FORKPOOL_EXEC_TEST=new", "PARALLEL_SEQ=7"};
+  EXPECT_EQ(run_exec(r).out, "new 7\n");
+  ::unsetenv("FORKPOOL_EXEC_TEST");
+}
+
+TEST(ExecTask, ATimeoutTerminatesTheWholeProcessGroup) {
+  LeakCheck leaks;
+  // The background sleep is the job's grandchild: only a signal to the group reaches it.
+  ExecRequest r = shell("sleep 300 & echo $!; wait");
+  r.timeout = 0.3;
+  ExecResult result = run_exec(r);
+  EXPECT_TRUE(result.timed_out);
+  EXPECT_EQ(result.signal, SIGTERM);
+  EXPECT_LT(result.duration, 60.0);
+  const pid_t grandchild = std::atoi(result.out.c_str());
+  ASSERT_GT(grandchild, 0) << result.out;
+  EXPECT_TRUE(gone_within(grandchild, 30s));
+  leaks.check();
+}
+
+TEST(ExecTask, AJobThatIgnoresSigtermIsKilled) {
+  ExecRequest r = shell("trap '' TERM; echo ready; while :; do sleep 1; done");
+  r.timeout = 0.2;
+  ExecResult result = run_exec(r);
+  EXPECT_TRUE(result.timed_out);
+  EXPECT_EQ(result.signal, SIGKILL);
+  EXPECT_EQ(result.out, "ready\n");
+}
+
+TEST(ExecTask, LineModeWritesWholeLinesWithThePrefix) {
+  TempDir dir;
+  const std::string out = dir.path + "/out", err = dir.path + "/err";
+  // In a child whose stdout and stderr are files: line mode writes there itself.
+  ForkedChild child = fork_child([&] {
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, STDOUT_FILENO);
+    ::dup2(e, STDERR_FILENO);
+    ExecRequest r = shell("printf 'one\\ntw'; printf 'o\\nthree'; echo bad >&2");
+    r.output = ExecRequest::kLines;
+    r.line_prefix = "tag\t";
+    ExecResult result = run_exec(r);
+    return result.out.empty() && result.err.empty() && result.exit_code == 0 ? 0 : 1;
+  });
+  EXPECT_EQ(child.wait().str(), kExitedCleanly);
+  EXPECT_EQ(slurp(out), "tag\tone\ntag\ttwo\ntag\tthree");
+  EXPECT_EQ(slurp(err), "tag\tbad\n");
+}
+
+TEST(ExecTask, InheritModeLeavesTheOutputToTheJob) {
+  TempDir dir;
+  const std::string out = dir.path + "/out";
+  ForkedChild child = fork_child([&] {
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, STDOUT_FILENO);
+    ExecRequest r = shell("echo straight");
+    r.output = ExecRequest::kInherit;
+    return run_exec(r).out.empty() ? 0 : 1;
+  });
+  EXPECT_EQ(child.wait().str(), kExitedCleanly);
+  EXPECT_EQ(slurp(out), "straight\n");
+}
+
+// A worker told to stop while its job runs stops the job's whole group first, then dies of
+// the signal, for each of the signals a terminal or a supervisor sends.
+class ExecStopSignal : public ::testing::TestWithParam<int> {};
+
+TEST_P(ExecStopSignal, TakesTheJobAndItsChildrenDown) {
+  TempDir dir;
+  const std::string pids = dir.path + "/pids";
+  ForkedChild child = fork_child([&] {
+    run_exec(shell("sleep 300 & echo $$ $! > " + pids + "; wait"));
+    return 0;  // not reached: the signal ends this process
+  });
+  std::string line;
+  ASSERT_TRUE(wait_for_line(pids, line));
+  pid_t job = 0, grandchild = 0;
+  std::istringstream(line) >> job >> grandchild;
+  ASSERT_GT(grandchild, 0);
+  // The line is written by the job, so the handler is installed and the job is running.
+  ::kill(child.pid(), GetParam());
+  EXPECT_EQ(child.wait(), ExitStatus::signaled(GetParam(), false));
+  EXPECT_TRUE(gone_within(job, 30s));
+  EXPECT_TRUE(gone_within(grandchild, 30s));
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, ExecStopSignal, ::testing::Values(SIGTERM, SIGINT, SIGHUP),
+                         [](const auto& info) { return std::string(sigabbrev_np(info.param)); });
+
+TEST(ExecTask, RunsInAPoolWorker) {
+  LeakCheck leaks;
+  {
+    Pool pool({.workers = 2});
+    ExecRequest r = shell("echo $PARALLEL_JOBSLOT; exit 5");
+    r.env = {"PARALLEL_JOBSLOT=2"};
+    ExecResult result = pool.submit(exec_task, r).get();
+    EXPECT_EQ(result.out, "2\n");
+    EXPECT_EQ(result.exit_code, 5);
+  }
+  leaks.check();
+}
+
+}  // namespace
+}  // namespace forkpool::testing

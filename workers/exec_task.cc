@@ -1,0 +1,322 @@
+// The built-in exec task (include/forkpool/exec.h): posix_spawn through the Boost.Process v2
+// launcher, one poll(2) loop over the job's output pipes, its pidfd and a self-pipe that
+// signals wake, and GNU parallel's termination sequence for timeouts and shutdowns.
+#include "forkpool/exec.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <system_error>
+
+#include "io/fd.h"
+#include "io/pipe.h"
+#include "io/syscalls.h"
+#include "workers/posix_spawn_launcher.h"
+
+extern char** environ;
+
+namespace forkpool {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// --- Signals that end the worker while a job runs -------------------------------------------
+
+// The write end of the self-pipe, and the first terminating signal seen. Written by the
+// handler, read by the poll loop.
+int g_wake_write = -1;
+volatile sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int signal) {
+  if (g_stop_signal == 0) g_stop_signal = signal;
+  const int saved = errno;
+  const char byte = 0;
+  [[maybe_unused]] ssize_t n = ::write(g_wake_write, &byte, 1);
+  errno = saved;
+}
+
+constexpr std::array kStopSignals = {SIGTERM, SIGINT, SIGHUP};
+
+// While a job runs, a terminating signal (or the parent's death, delivered as SIGTERM) wakes
+// the poll loop instead of killing this process at once, so the job's process group can be
+// terminated first; afterwards the worker dies of the signal as it would have.
+class StopSignals {
+ public:
+  // Per job, not per process: a forked worker closes every descriptor it did not ask for.
+  StopSignals() : wake_(io::Pipe::create()) {
+    io::set_nonblocking(wake_.read.get(), true);
+    io::set_nonblocking(wake_.write.get(), true);
+    g_wake_write = wake_.write.get();
+    g_stop_signal = 0;
+    struct sigaction action{};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    for (std::size_t i = 0; i < kStopSignals.size(); ++i)
+      ::sigaction(kStopSignals[i], &action, &previous_[i]);
+    const pid_t parent = ::getppid();
+    ::prctl(PR_GET_PDEATHSIG, &previous_death_signal_);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    // The parent may have died before the prctl: then no signal will come.
+    if (::getppid() != parent) on_stop_signal(SIGTERM);
+  }
+  ~StopSignals() {
+    ::prctl(PR_SET_PDEATHSIG, previous_death_signal_);
+    for (std::size_t i = 0; i < kStopSignals.size(); ++i)
+      ::sigaction(kStopSignals[i], &previous_[i], nullptr);
+    g_wake_write = -1;
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  int wake_fd() const { return wake_.read.get(); }
+  int stop_signal() const { return g_stop_signal; }
+
+  // After the job is gone: die of the signal that asked us to stop.
+  [[noreturn]] void die() {
+    const int signal = g_stop_signal;
+    ::signal(signal, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signal);
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    ::raise(signal);
+    ::_exit(128 + signal);
+  }
+
+ private:
+  io::Pipe wake_;
+  std::array<struct sigaction, kStopSignals.size()> previous_{};
+  int previous_death_signal_ = 0;
+};
+
+// --- Output --------------------------------------------------------------------------------
+
+// Writes to this process's own stdout or stderr; a reader that went away (EPIPE) is not the
+// job's problem, so the rest of the output is dropped.
+void write_out(int fd, std::string_view a, std::string_view b = {}) {
+  iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
+  io::write_all(fd, std::span(iov, b.empty() ? 1 : 2), std::nullopt);
+}
+
+// One of the job's output streams, read from a non-blocking pipe.
+struct Stream {
+  io::Fd fd;
+  int target = -1;     // kLines: where whole lines go
+  std::string buffer;  // kCapture: everything; kLines: the unfinished line
+  bool open() const { return fd.valid(); }
+};
+
+// Reads what the pipe holds: one chunk, or everything up to EAGAIN or EOF. At EOF the pipe
+// is closed and, in kLines mode, an unfinished last line is written out.
+void drain(Stream& s, const ExecRequest& request, bool until_eof_or_empty) {
+  char chunk[65536];
+  while (s.open()) {
+    ssize_t n = ::read(s.fd.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      s.fd.reset();
+      break;
+    }
+    s.buffer.append(chunk, static_cast<std::size_t>(n));
+    if (request.output == ExecRequest::kLines) {
+      std::size_t start = 0;
+      for (std::size_t nl; (nl = s.buffer.find('\n', start)) != std::string::npos; start = nl + 1)
+        write_out(s.target, request.line_prefix,
+                  std::string_view(s.buffer).substr(start, nl + 1 - start));
+      s.buffer.erase(0, start);
+    }
+    if (!until_eof_or_empty) return;
+  }
+  // EOF: an unfinished last line is still a line to the reader.
+  if (request.output == ExecRequest::kLines && !s.buffer.empty()) {
+    write_out(s.target, request.line_prefix, s.buffer);
+    s.buffer.clear();
+  }
+}
+
+// --- The environment -------------------------------------------------------------------------
+
+// The worker's environment with `overrides` (NAME=value) replacing or adding entries.
+std::vector<std::string> job_environment(const std::vector<std::string>& overrides) {
+  std::vector<std::string> env;
+  auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    bool replaced = false;
+    for (const auto& o : overrides) replaced = replaced || name_of(o) == name_of(entry);
+    if (!replaced) env.emplace_back(entry);
+  }
+  env.insert(env.end(), overrides.begin(), overrides.end());
+  return env;
+}
+
+double wall_clock_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// --- The job -------------------------------------------------------------------------------
+
+namespace bp = boost::process::v2;
+
+class Job {
+ public:
+  Job(const ExecRequest& request, StopSignals& signals) : request_(request), signals_(signals) {}
+
+  ExecResult run() {
+    const bool piped = request_.output != ExecRequest::kInherit;
+    workers::PosixSpawnLauncher launcher;
+    launcher.new_process_group = true;
+    io::Fd child_out, child_err;
+    if (piped) {
+      io::Pipe out = io::Pipe::create();
+      io::Pipe err = io::Pipe::create();
+      // Above 2, so that neither dup2 overwrites the other's source.
+      child_out = io::Fd::duplicate(out.write.get(), 10);
+      child_err = io::Fd::duplicate(err.write.get(), 10);
+      out_.fd = std::move(out.read);
+      err_.fd = std::move(err.read);
+      io::set_nonblocking(out_.fd.get(), true);
+      io::set_nonblocking(err_.fd.get(), true);
+      out_.target = STDOUT_FILENO;
+      err_.target = STDERR_FILENO;
+      launcher.redirect = {{child_out.get(), STDOUT_FILENO}, {child_err.get(), STDERR_FILENO}};
+    }
+    const std::vector<std::string> env = job_environment(request_.env);
+    std::vector<const char*> envp;
+    for (const auto& e : env) envp.push_back(e.c_str());
+    envp.push_back(nullptr);
+    launcher.env = envp.data();
+
+    boost::asio::io_context context;
+    ExecResult result;
+    result.start_time = wall_clock_now();
+    const auto started = Clock::now();
+    std::optional<bp::basic_process<boost::asio::io_context::executor_type>> process;
+    bp::error_code ec;
+    if (!request_.argv.empty()) {
+      std::vector<const char*> argv;
+      for (const auto& a : request_.argv) argv.push_back(a.c_str());
+      argv.push_back(nullptr);
+      process.emplace(launcher(context.get_executor(), ec,
+                               workers::find_in_path(request_.argv.front()), argv.data()));
+    }
+    if (request_.argv.empty() || ec) {
+      // The shell reports a missing or unrunnable program in its own words.
+      ec.clear();
+      const char* argv[] = {request_.shell.c_str(), "-c", request_.command.c_str(), nullptr};
+      process.emplace(launcher(context.get_executor(), ec, request_.shell, argv));
+      if (ec) throw std::system_error(ec, "cannot run " + request_.shell);
+    }
+    child_out.reset();
+    child_err.reset();
+    pid_ = process->id();
+    pidfd_ = io::Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+    if (!pidfd_) throw std::system_error(errno, std::generic_category(), "pidfd_open");
+
+    wait_for_exit(started);
+    process->wait();  // reaps; EINTR is retried inside
+    const int status = process->native_exit_code();
+    result.duration = std::chrono::duration<double>(Clock::now() - started).count();
+    // Output still in the pipes was written before the job exited; a background child that
+    // keeps a pipe open is not waited for.
+    drain(out_, request_, true);
+    drain(err_, request_, true);
+    if (WIFSIGNALED(status)) {
+      result.signal = WTERMSIG(status);
+    } else if (WIFEXITED(status)) {
+      result.exit_code = WEXITSTATUS(status);
+    }
+    result.timed_out = timed_out_;
+    if (request_.output == ExecRequest::kCapture) {
+      result.out = std::move(out_.buffer);
+      result.err = std::move(err_.buffer);
+    }
+    return result;
+  }
+
+ private:
+  // Polls output, exit and stop signals until the job has exited (not yet reaped). A stop
+  // signal or the timeout starts the termination sequence on the job's process group.
+  void wait_for_exit(Clock::time_point started) {
+    std::optional<Clock::time_point> timeout_at;
+    if (request_.timeout > 0)
+      timeout_at = started + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(request_.timeout));
+    // Each step's signal, and how long the job has to exit before the next step.
+    static constexpr std::array<std::pair<int, int>, 4> kSequence = {
+        {{SIGTERM, 200}, {SIGTERM, 100}, {SIGTERM, 50}, {SIGKILL, -1}}};
+    std::size_t step = 0;
+    std::optional<Clock::time_point> next_step_at;  // set while terminating
+    for (;;) {
+      const auto now = Clock::now();
+      if (!next_step_at && step == 0) {
+        if (signals_.stop_signal() != 0) next_step_at = now;
+        if (timeout_at && now >= *timeout_at) {
+          next_step_at = now;
+          timed_out_ = true;
+        }
+      }
+      if (next_step_at && now >= *next_step_at) {
+        ::kill(-pid_, kSequence[step].first);
+        const int wait = kSequence[step].second;
+        ++step;
+        next_step_at.reset();
+        if (wait >= 0) next_step_at = now + milliseconds(wait);
+      }
+      const auto wake_at = step == 0 ? timeout_at : next_step_at;
+      int timeout = -1;
+      if (wake_at) {
+        auto left = std::chrono::ceil<milliseconds>(*wake_at - now).count();
+        timeout = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
+      }
+      pollfd fds[4];
+      nfds_t n = 0;
+      fds[n++] = {pidfd_.get(), POLLIN, 0};
+      fds[n++] = {signals_.wake_fd(), POLLIN, 0};
+      if (out_.open()) fds[n++] = {out_.fd.get(), POLLIN, 0};
+      if (err_.open()) fds[n++] = {err_.fd.get(), POLLIN, 0};
+      const int ready = ::poll(fds, n, timeout);
+      if (ready < 0 && errno != EINTR)
+        throw std::system_error(errno, std::generic_category(), "poll");
+      if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP))) return;
+      drain(out_, request_, false);
+      drain(err_, request_, false);
+    }
+  }
+
+  const ExecRequest& request_;
+  StopSignals& signals_;
+  Stream out_, err_;
+  pid_t pid_ = -1;
+  io::Fd pidfd_;
+  bool timed_out_ = false;
+};
+
+}  // namespace
+
+ExecResult run_exec(ExecRequest request) {
+  StopSignals signals;
+  Job job(request, signals);
+  ExecResult result = job.run();
+  if (signals.stop_signal() != 0) signals.die();
+  return result;
+}
+
+}  // namespace forkpool
