@@ -27,15 +27,29 @@ bool FutureState::set_error(std::exception_ptr error) {
 }
 
 bool FutureState::settle(FutureStatus status, Payload payload, std::exception_ptr error) {
+  std::function<void()> callback;
   {
     std::lock_guard lock(mutex_);
     if (is_settled(status_)) return false;
     status_ = status;
     payload_ = std::move(payload);
     error_ = std::move(error);
+    callback = std::move(on_settled_);
   }
   settled_.notify_all();
+  if (callback) callback();
   return true;
+}
+
+void FutureState::on_settled(std::function<void()> callback) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!is_settled(status_)) {
+      on_settled_ = std::move(callback);
+      return;
+    }
+  }
+  callback();
 }
 
 FutureStatus FutureState::status() const {

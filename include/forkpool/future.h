@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -28,6 +29,13 @@ class Future {
   bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
     return state_->wait_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
   }
+
+  // Calls `callback` once when the task settles: at once, in this thread, if it already has;
+  // otherwise in the pool's collector thread, which it holds up, so it must be quick and must
+  // not wait for or submit to the pool (signal a condition variable, push to a queue). One
+  // callback per future; a later call replaces one that has not run. For waiting on many
+  // futures at once, in completion order.
+  void on_ready(std::function<void()> callback) const { state_->on_settled(std::move(callback)); }
 
   // Waits, then returns the value or throws the task's error: RemoteError for an exception in
   // the task, WorkerDied, PoolClosed, MessageTooLarge, ProtocolError. May be called again;

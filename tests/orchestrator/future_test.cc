@@ -1,7 +1,11 @@
 // Future: explicit states, waiting, and values that look like "nothing".
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
 
 #include "orchestrator/test_tasks.h"
 #include "support/leak_check.h"
@@ -110,6 +114,58 @@ TEST(FutureState, RunningCanGoBackToPendingButSettledCannot) {
   state.set_pending();
   state.set_running();
   EXPECT_EQ(state.status(), FutureStatus::kValue);
+}
+
+// on_settled runs once, after the state is settled (a callback that reads the state sees the
+// outcome), in the settling thread, or at once when the state had already settled.
+TEST(FutureState, OnSettledRunsOnceWhenSettled) {
+  detail::FutureState state;
+  int calls = 0;
+  FutureStatus seen = FutureStatus::kPending;
+  state.on_settled([&] {
+    ++calls;
+    seen = state.status();
+  });
+  EXPECT_EQ(calls, 0);
+  state.set_running();
+  EXPECT_EQ(calls, 0);
+  EXPECT_TRUE(state.set_value({}));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen, FutureStatus::kValue);
+  EXPECT_FALSE(state.set_error(std::make_exception_ptr(PoolClosed("late"))));
+  EXPECT_EQ(calls, 1);
+  state.on_settled([&] { calls += 10; });  // already settled: runs now
+  EXPECT_EQ(calls, 11);
+}
+
+// Waiting on many futures in completion order, the use on_ready exists for: every task's
+// callback fires exactly once, from the collector thread, and each future is ready by then.
+TEST(Future, OnReadyReportsEveryTaskOnce) {
+  LeakCheck leaks;
+  {
+    Pool pool({.workers = 2});
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<int> done;
+    std::vector<Future<int>> futures;
+    for (int i = 0; i < 50; ++i) futures.push_back(pool.submit(identity_task, i));
+    for (int i = 0; i < 50; ++i) {
+      futures[i].on_ready([&, i] {
+        std::lock_guard lock(mutex);
+        done.push_back(i);
+        cv.notify_one();
+      });
+    }
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return done.size() == 50; }));
+    std::sort(done.begin(), done.end());
+    for (int i = 0; i < 50; ++i) {
+      EXPECT_EQ(done[i], i);
+      EXPECT_TRUE(futures[i].ready());
+      EXPECT_EQ(futures[i].get(), i);
+    }
+  }
+  leaks.check();
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <mutex>
 
 #include "forkpool/detail/payload.h"
@@ -32,6 +33,10 @@ class FutureState {
   bool wait_for(std::chrono::nanoseconds timeout) const;
   // REQUIRES: ready(). The result bytes, or rethrows the error.
   const Payload& payload_or_throw() const;
+  // Calls `callback` once when the state settles: at once, in this thread, if it already
+  // has; otherwise in the thread that settles it (the pool's collector). Replaces an earlier
+  // callback that has not run.
+  void on_settled(std::function<void()> callback);
 
  private:
   bool settle(FutureStatus status, Payload payload, std::exception_ptr error);
@@ -41,6 +46,7 @@ class FutureState {
   FutureStatus status_ = FutureStatus::kPending;
   Payload payload_;
   std::exception_ptr error_;
+  std::function<void()> on_settled_;
 };
 
 }  // namespace detail
