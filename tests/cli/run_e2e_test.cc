@@ -161,6 +161,17 @@ TEST(RunE2e, LineBufferNeverSplitsALine) {
   for (int job = 1; job <= 8; ++job) EXPECT_EQ(next_line[job], kLinesPerJob) << "job" << job;
 }
 
+TEST(RunE2e, WillCiteIsAcceptedAndIgnored) {
+  SKIP_UNTIL_RUN_LANDS();
+  TempDir dir;
+  // Scripts written for GNU parallel pass it; forkpool has no citation notice to silence.
+  Outcome o = run_forkpool(dir, {"--will-cite", "-k", "echo", ":::", "a", "b"});
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "a\nb\n");
+  EXPECT_EQ(o.err, "");
+}
+
 // ---- Failing, timed-out and killed jobs -------------------------------------------------------
 
 TEST(RunE2e, NothingIsLostWhenJobsFailTimeOutOrAreKilled) {
