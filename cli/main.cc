@@ -3,6 +3,10 @@
 #include <cstring>
 #include <string_view>
 
+#include <string>
+#include <vector>
+
+#include "cli/run_command.h"
 #include "cli/worker_command.h"
 
 namespace {
@@ -10,6 +14,8 @@ namespace {
 constexpr const char* kUsage = R"(usage: forkpool COMMAND [ARGS]
 
 commands:
+  run         run a batch of shell jobs in parallel, like GNU parallel
+              (forkpool run --help for its options)
   worker      serve the forkpool protocol on stdin/stdout (what a launcher such as
               ssh or srun starts on another host)
 
@@ -33,6 +39,10 @@ int main(int argc, char** argv) {
   if (command == "--version") {
     std::printf("forkpool %s\n", FORKPOOL_VERSION);
     return 0;
+  }
+  if (command == "run") {
+    const std::vector<std::string> words(argv + 2, argv + argc);
+    return forkpool::cli::run_command(words);
   }
   if (command == "worker") return forkpool::cli::worker_command(argc - 1, argv + 1);
   std::fprintf(stderr, "forkpool: unknown command '%s' (try 'forkpool --help')\n", argv[1]);

@@ -1,0 +1,641 @@
+// forkpool run: a Pool of exec-task workers, one job per job slot, fed lazily from the input
+// sources. The main thread starts jobs, and handles each as it finishes (Future::on_ready
+// wakes it); a signal thread turns SIGINT/SIGTERM/SIGHUP into an orderly stop.
+#include "cli/run_command.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cli/job_source.h"
+#include "cli/run_options.h"
+#include "cli/shell_words.h"
+#include "forkpool/exec.h"
+#include "forkpool/pool.h"
+#include "io/fd.h"
+#include "io/syscalls.h"
+
+namespace forkpool::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr int kExitForkpoolError = 255;
+
+// ---- Output --------------------------------------------------------------------------------
+
+// Writes everything. A closed stdout ends this process with SIGPIPE, as it would end GNU
+// parallel or xargs; the workers then take their jobs down with them.
+void write_fd(int fd, std::string_view data) {
+  if (data.empty()) return;
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  io::write_all(fd, std::span(&iov, 1), std::nullopt, /*guard_sigpipe=*/false);
+}
+
+// Every line of `text`, an unfinished last line too, preceded by `prefix`.
+std::string prefix_lines(std::string_view text, std::string_view prefix) {
+  if (prefix.empty() || text.empty()) return std::string(text);
+  std::string out;
+  out.reserve(text.size() + prefix.size() * 8);
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    std::size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
+    out.append(prefix);
+    out.append(text.substr(start, end - start));
+    start = end;
+  }
+  return out;
+}
+
+// ---- The job log ---------------------------------------------------------------------------
+
+constexpr const char* kJobLogHeader =
+    "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
+
+// What an earlier run's --joblog says: for each sequence number, whether its last attempt
+// succeeded.
+std::unordered_map<std::uint64_t, bool> read_job_log(const std::string& path) {
+  std::unordered_map<std::uint64_t, bool> done;
+  std::ifstream in(path);
+  std::string line;
+  bool header = true;
+  while (std::getline(in, line)) {
+    if (header) {
+      header = false;
+      if (line.rfind("Seq\t", 0) == 0) continue;
+    }
+    std::vector<std::string> fields;
+    std::stringstream s(line);
+    for (std::string f; std::getline(s, f, '\t') && fields.size() < 8;) fields.push_back(f);
+    if (fields.size() < 8) continue;
+    char* end = nullptr;
+    const auto seq = std::strtoull(fields[0].c_str(), &end, 10);
+    if (end == fields[0].c_str() || seq == 0) continue;
+    done[seq] = fields[6] == "0" && fields[7] == "0";
+  }
+  return done;
+}
+
+class JobLog {
+ public:
+  JobLog() = default;
+  // "-" is stdout. Appends (without a new header) when resuming an existing log.
+  JobLog(const std::string& path, bool append) {
+    if (path == "-") {
+      fd_ = STDOUT_FILENO;
+      write_fd(fd_, kJobLogHeader);
+      return;
+    }
+    const bool existed = ::access(path.c_str(), F_OK) == 0;
+    owned_ = io::Fd(::open(path.c_str(),
+                           O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666));
+    if (!owned_)
+      throw UsageError("cannot write the job log '" + path + "': " + std::strerror(errno));
+    fd_ = owned_.get();
+    if (!(append && existed)) write_fd(fd_, kJobLogHeader);
+  }
+  bool enabled() const { return fd_ >= 0; }
+  void write(std::uint64_t seq, const ExecResult& r, int exitval, const std::string& command) {
+    if (fd_ < 0) return;
+    char head[160];
+    std::snprintf(head, sizeof head, "%llu\t:\t%.3f\t%10.3f\t0\t%zu\t%d\t%d\t",
+                  static_cast<unsigned long long>(seq), r.start_time, r.duration, r.out.size(),
+                  exitval, r.signal);
+    write_fd(fd_, std::string(head) + command + "\n");
+  }
+
+ private:
+  io::Fd owned_;
+  int fd_ = -1;
+};
+
+// ---- Signals -------------------------------------------------------------------------------
+
+// Blocks SIGINT, SIGTERM and SIGHUP in this thread (so in every thread started after it,
+// the pool's included) and waits for them in a thread of its own. Workers unblock them.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(std::function<void(int)> on_signal) {
+    sigemptyset(&set_);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, kWake}) sigaddset(&set_, s);
+    pthread_sigmask(SIG_BLOCK, &set_, &previous_);
+    thread_ = std::thread([this, on_signal = std::move(on_signal)] {
+      for (;;) {
+        int signal = 0;
+        if (sigwait(&set_, &signal) != 0) continue;
+        if (signal == kWake) {
+          if (done_.load()) return;
+          continue;
+        }
+        on_signal(signal);
+      }
+    });
+  }
+  ~SignalWatcher() {
+    done_ = true;
+    pthread_kill(thread_.native_handle(), kWake);
+    thread_.join();
+    // Signals that arrived after the run ended are dropped with the mask: the run is over.
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+ private:
+  static constexpr int kWake = SIGUSR2;
+  sigset_t set_{}, previous_{};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// ---- The runner ----------------------------------------------------------------------------
+
+struct RunningJob {
+  JobInput input;
+  std::uint64_t order = 0;  // position in output order (-k)
+  std::string command;
+  std::string tag;
+  unsigned slot = 0;
+  unsigned tries = 0;
+  Future<ExecResult> future;
+};
+
+class Runner {
+ public:
+  Runner(RunOptions options, unsigned slots)
+      : options_(std::move(options)),
+        slots_(slots),
+        templ_(options_),
+        source_(options_),
+        shell_(shell_path()) {
+    for (unsigned s = 1; s <= slots_; ++s) free_slots_.insert(s);
+    if (options_.resume || options_.resume_failed) {
+      if (options_.joblog.empty() || options_.joblog == "-")
+        throw UsageError(std::string(options_.resume ? "--resume" : "--resume-failed") +
+                         " needs --joblog FILE");
+      resume_ = read_job_log(options_.joblog);
+    }
+    if (!options_.joblog.empty())
+      job_log_ = JobLog(options_.joblog, options_.resume || options_.resume_failed);
+    if (options_.bar || options_.eta || options_.shuffle || options_.halt.percent) {
+      // These need the number of jobs, as in GNU parallel: read all input first.
+      while (auto job = source_.next()) preloaded_.push_back(std::move(*job));
+      total_jobs_ = preloaded_.size();
+      all_read_ = true;
+    }
+  }
+
+  int dry_run() {
+    while (auto job = next_input()) {
+      std::string line = templ_.command(*job, 1);
+      const std::string tag = templ_.tag(*job, 1);
+      if (!tag.empty()) line = tag + "\t" + line;
+      write_fd(STDOUT_FILENO, line + "\n");
+    }
+    return 0;
+  }
+
+  int run() {
+    SignalWatcher signals([this](int signal) {
+      std::lock_guard lock(mutex_);
+      if (stop_signal_ == 0) stop_signal_ = signal;
+      wake_.notify_one();
+    });
+    Pool pool({.workers = slots_,
+               // Job output travels whole in one frame; a gigabyte is the limit, past which
+               // that job fails with MessageTooLarge.
+               .max_frame = std::size_t{1} << 30});
+    pool_ = &pool;
+    for (;;) {
+      if (stop_requested()) {
+        stop_running_jobs();
+        break;
+      }
+      start_jobs();
+      if (running_.empty() && !more_to_start()) break;
+      std::vector<std::uint64_t> finished;
+      {
+        std::unique_lock lock(mutex_);
+        auto ready = [&] { return !finished_.empty() || stop_signal_ != 0; };
+        if (auto until = next_start_time()) {
+          wake_.wait_until(lock, *until, ready);
+        } else {
+          wake_.wait(lock, ready);
+        }
+        finished.swap(finished_);
+      }
+      for (std::uint64_t seq : finished) finish(seq);
+      show_progress(false);
+    }
+    flush_ordered_output(/*everything=*/true);
+    show_progress(true);
+    pool.close();
+    pool_ = nullptr;
+    if (stop_signal_ != 0) return 128 + stop_signal_;
+    return exit_status();
+  }
+
+ private:
+  static std::string shell_path() {
+    const char* shell = ::getenv("PARALLEL_SHELL");
+    return shell && *shell ? shell : "/bin/sh";
+  }
+
+  // ---- input -----------------------------------------------------------------------------
+
+  std::optional<JobInput> read_one() {
+    if (all_read_) {
+      if (preloaded_.empty()) return std::nullopt;
+      JobInput job = std::move(preloaded_.front());
+      preloaded_.pop_front();
+      return job;
+    }
+    return source_.next();
+  }
+
+  // The next job that --resume / --resume-failed does not skip.
+  std::optional<JobInput> next_input() {
+    if (peeked_) return std::exchange(peeked_, std::nullopt);
+    for (;;) {
+      std::optional<JobInput> job = read_one();
+      if (!job) return job;
+      auto it = resume_.find(job->seq);
+      if (it != resume_.end() && (options_.resume || it->second)) continue;
+      return job;
+    }
+  }
+
+  bool input_left() {
+    if (!peeked_) peeked_ = next_input();
+    return peeked_.has_value();
+  }
+
+  bool more_to_start() {
+    if (halting_) return false;
+    return !retry_.empty() || input_left();
+  }
+
+  // ---- starting jobs ---------------------------------------------------------------------
+
+  std::optional<Clock::time_point> next_start_time() const {
+    if (options_.delay <= 0 || !last_start_ || halting_) return std::nullopt;
+    if (free_slots_.empty()) return std::nullopt;
+    return *last_start_ + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(options_.delay));
+  }
+
+  // Output waiting for an earlier job (-k) holds back new jobs once it passes this size, so
+  // that one slow job cannot make memory grow without bound.
+  static constexpr std::size_t kMaxHeldOutput = std::size_t{256} << 20;
+
+  void start_jobs() {
+    while (!free_slots_.empty() && !halting_ && !stop_requested() && held_bytes_ < kMaxHeldOutput) {
+      if (auto at = next_start_time(); at && Clock::now() < *at) return;
+      RunningJob job;
+      if (!retry_.empty()) {
+        job = std::move(retry_.front());
+        retry_.pop_front();
+      } else {
+        std::optional<JobInput> input = next_input();
+        if (!input) return;
+        job.input = std::move(*input);
+        job.order = next_order_++;
+      }
+      job.slot = *free_slots_.begin();
+      free_slots_.erase(free_slots_.begin());
+      job.command = templ_.command(job.input, job.slot);
+      job.tag = templ_.tag(job.input, job.slot);
+      ++job.tries;
+      ExecRequest request;
+      request.command = job.command;
+      request.shell = shell_;
+      if (shell_ == "/bin/sh") {
+        if (auto argv = direct_argv(job.command)) request.argv = std::move(*argv);
+      }
+      request.env = {"PARALLEL_SEQ=" + std::to_string(job.input.seq),
+                     "PARALLEL_JOBSLOT=" + std::to_string(job.slot),
+                     "PARALLEL_PID=" + std::to_string(::getpid())};
+      request.timeout = timeout_for_next_job();
+      switch (options_.output) {
+        case OutputMode::kGroup: request.output = ExecRequest::kCapture; break;
+        case OutputMode::kLineBuffer:
+          // With -k, the output order is the job order: grouping gives the same bytes.
+          request.output = options_.keep_order ? ExecRequest::kCapture : ExecRequest::kLines;
+          request.line_prefix = job.tag.empty() ? "" : job.tag + "\t";
+          break;
+        case OutputMode::kUngroup: request.output = ExecRequest::kInherit; break;
+      }
+      if (!options_.results.empty()) request.output = ExecRequest::kCapture;
+      last_start_ = Clock::now();
+      ++total_started_;
+      const std::uint64_t seq = job.input.seq;
+      job.future = pool_->submit(exec_task, request);
+      Future<ExecResult> future = job.future;
+      running_.emplace(seq, std::move(job));
+      future.on_ready([this, seq] {
+        std::lock_guard lock(mutex_);
+        finished_.push_back(seq);
+        wake_.notify_one();
+      });
+    }
+  }
+
+  // --timeout SECS, or N% of the median run time once three jobs have finished.
+  double timeout_for_next_job() const {
+    if (options_.timeout.value <= 0) return 0;
+    if (!options_.timeout.percent) return options_.timeout.value;
+    if (runtimes_.size() < 3) return 0;
+    std::vector<double> sorted = runtimes_;
+    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+    return sorted[sorted.size() / 2] * options_.timeout.value / 100;
+  }
+
+  // ---- finishing jobs --------------------------------------------------------------------
+
+  void finish(std::uint64_t seq) {
+    auto it = running_.find(seq);
+    if (it == running_.end()) return;
+    RunningJob job = std::move(it->second);
+    running_.erase(it);
+    free_slots_.insert(job.slot);
+
+    ExecResult result;
+    bool lost = false;
+    try {
+      result = job.future.get();
+    } catch (const std::exception& e) {
+      if (stopping_) return;  // we stopped it
+      lost = true;
+      result.signal = 0;
+      report("job " + std::to_string(seq) + " (" + job.command + ") was lost: " + e.what());
+    }
+    if (stopping_) return;
+    const bool failed = lost || result.timed_out || result.exit_code != 0 || result.signal != 0;
+    if (failed && job.tries < options_.retries) {
+      retry_.push_back(std::move(job));
+      return;
+    }
+    if (result.timed_out)
+      report("warning: this job was killed because it timed out: " + job.command);
+    if (!failed) runtimes_.push_back(result.duration);
+
+    // GNU parallel's Exitval: -1 for a job it killed on timeout (or lost here).
+    const int exitval = (lost || result.timed_out) ? -1 : result.exit_code;
+    job_log_.write(seq, result, exitval, job.command);
+    if (!options_.results.empty()) write_results(job, result);
+    deliver_output(job, std::move(result));
+    count(job, failed, exitval, lost ? 0 : result.signal);
+  }
+
+  void deliver_output(const RunningJob& job, ExecResult result) {
+    if (options_.output == OutputMode::kUngroup) return;
+    if (options_.output == OutputMode::kLineBuffer && !options_.keep_order) return;
+    const std::string prefix = job.tag.empty() ? "" : job.tag + "\t";
+    Output out{prefix_lines(result.out, prefix), prefix_lines(result.err, prefix)};
+    if (!options_.keep_order) {
+      write_output(out);
+      return;
+    }
+    held_bytes_ += out.out.size() + out.err.size();
+    held_.emplace(job.order, std::move(out));
+    flush_ordered_output(false);
+  }
+
+  struct Output {
+    std::string out, err;
+  };
+
+  static void write_output(const Output& o) {
+    write_fd(STDOUT_FILENO, o.out);
+    write_fd(STDERR_FILENO, o.err);
+  }
+
+  // -k: prints held output in job order, up to the first job still running. At the end of a
+  // run stopped early, `everything` prints what did finish, in order, past the gaps.
+  void flush_ordered_output(bool everything) {
+    while (!held_.empty() && (everything || held_.begin()->first == next_to_print_)) {
+      auto node = held_.extract(held_.begin());
+      held_bytes_ -= node.mapped().out.size() + node.mapped().err.size();
+      write_output(node.mapped());
+      next_to_print_ = node.key() + 1;
+    }
+    // Order numbers are given to started jobs only (not to jobs --resume skips), so there
+    // is no gap to step over except where a stopped run killed a job.
+  }
+
+  void write_results(const RunningJob& job, const ExecResult& result) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(options_.results) / templ_.results_subdir(job.input);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    auto put = [&](const char* name, std::string_view data) {
+      std::ofstream f(dir / name, std::ios::binary | std::ios::trunc);
+      f.write(data.data(), static_cast<std::streamsize>(data.size()));
+      if (!f) report("cannot write " + (dir / name).string() + ": " + std::strerror(errno));
+    };
+    put("seq", std::to_string(job.input.seq));
+    put("stdout", result.out);
+    put("stderr", result.err);
+  }
+
+  // Counts the job and applies --halt (GNU parallel's should_we_halt).
+  void count(const RunningJob& job, bool failed, int exitval, int signal) {
+    ++total_completed_;
+    std::optional<std::uint64_t> limit;
+    const HaltPolicy& halt = options_.halt;
+    const bool halting_on = halt.when != HaltPolicy::When::kNever;
+    if (failed) {
+      ++total_failed_;
+      if (halting_on && halt.condition == HaltPolicy::Condition::kFail) {
+        report("This job failed: " + job.command);
+        limit = total_failed_;
+      }
+    } else if (halting_on && halt.condition == HaltPolicy::Condition::kSuccess) {
+      report("This job succeeded: " + job.command);
+      limit = total_completed_ - total_failed_;
+    }
+    if (halting_on && halt.condition == HaltPolicy::Condition::kDone) {
+      report("This job finished: " + job.command);
+      limit = total_completed_;
+    }
+    if (!limit || halting_) return;
+    const double needed =
+        halt.percent ? static_cast<double>(total_jobs_) * halt.threshold / 100 : halt.threshold;
+    if (static_cast<double>(*limit) < needed) return;
+    if (halt.condition == HaltPolicy::Condition::kSuccess) {
+      halt_status_ = 0;
+    } else if (halt.percent) {
+      halt_status_ = static_cast<int>(std::ceil(
+          static_cast<double>(total_failed_) / static_cast<double>(std::max<std::uint64_t>(total_jobs_, 1)) * 100));
+    } else if (halt.threshold == 1) {
+      // Bash's 128+N for a signal, as GNU parallel emulates it.
+      halt_status_ = exitval != 0 ? exitval : (signal != 0 ? signal + 128 : 0);
+    } else {
+      halt_status_ = static_cast<int>(std::min<std::uint64_t>(total_failed_, 101));
+    }
+    halting_ = true;
+    if (halt.when == HaltPolicy::When::kNow) {
+      stop_running_jobs();
+    } else if (!running_.empty()) {
+      report("Starting no more jobs. Waiting for " + std::to_string(running_.size()) +
+             " jobs to finish.");
+    }
+  }
+
+  int exit_status() const {
+    if (halt_status_) return *halt_status_ & 0xff;
+    if (options_.halt.when != HaltPolicy::When::kNever && options_.halt.percent) {
+      return static_cast<int>(std::ceil(static_cast<double>(total_failed_) /
+                                        static_cast<double>(std::max<std::uint64_t>(total_started_, 1)) * 100));
+    }
+    return static_cast<int>(std::min<std::uint64_t>(total_failed_, 101));
+  }
+
+  // ---- stopping --------------------------------------------------------------------------
+
+  bool stop_requested() {
+    std::lock_guard lock(mutex_);
+    return stop_signal_ != 0;
+  }
+
+  // Ends every running job now: each worker, told SIGTERM, terminates its job's process
+  // group (TERM, then KILL) and dies; what it was running settles with WorkerDied. A task
+  // that was still in a dying worker's pipe may start on a replacement, so the round repeats
+  // until every job has settled; the deadline only guards against a hang.
+  void stop_running_jobs() {
+    stopping_ = true;
+    const auto deadline = Clock::now() + 30s;
+    while (!running_.empty() && Clock::now() < deadline) {
+      for (pid_t pid : pool_->worker_pids()) ::kill(pid, SIGTERM);
+      std::vector<std::uint64_t> settled;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, 200ms, [&] { return !finished_.empty(); });
+        settled.swap(finished_);
+      }
+      for (std::uint64_t seq : settled) running_.erase(seq);
+    }
+    pool_->terminate();
+  }
+
+  // ---- progress --------------------------------------------------------------------------
+
+  void show_progress(bool final) {
+    if (!options_.bar && !options_.eta && !options_.progress) return;
+    const auto now = Clock::now();
+    if (!final && last_progress_ && now - *last_progress_ < 200ms) return;
+    last_progress_ = now;
+    if (!started_at_) started_at_ = now;
+    const double elapsed = std::chrono::duration<double>(now - *started_at_).count();
+    std::string line = "\r";
+    if (options_.bar && total_jobs_ > 0) {
+      const double done = static_cast<double>(total_completed_) / static_cast<double>(total_jobs_);
+      const int width = 30;
+      const int filled = static_cast<int>(done * width);
+      line += "[" + std::string(filled, '#') + std::string(width - filled, ' ') + "] ";
+      line += std::to_string(static_cast<int>(done * 100)) + "% ";
+    }
+    line += std::to_string(total_completed_) + (total_jobs_ ? "/" + std::to_string(total_jobs_) : "") +
+            " done, " + std::to_string(running_.size()) + " running, " +
+            std::to_string(total_failed_) + " failed";
+    if (options_.eta && total_jobs_ > 0 && total_completed_ > 0) {
+      const double per_job = elapsed / static_cast<double>(total_completed_);
+      const double left = per_job * static_cast<double>(total_jobs_ - std::min(total_jobs_, total_completed_));
+      char eta[48];
+      std::snprintf(eta, sizeof eta, ", ETA %.0fs", left);
+      line += eta;
+    }
+    line += final ? "\n" : "\033[K";
+    write_fd(STDERR_FILENO, line);
+  }
+
+  static void report(const std::string& message) {
+    write_fd(STDERR_FILENO, "forkpool run: " + message + "\n");
+  }
+
+  RunOptions options_;
+  unsigned slots_;
+  CommandTemplate templ_;
+  JobSource source_;
+  std::string shell_;
+  JobLog job_log_;
+  std::unordered_map<std::uint64_t, bool> resume_;
+
+  std::deque<JobInput> preloaded_;
+  bool all_read_ = false;
+  std::optional<JobInput> peeked_;
+  std::uint64_t total_jobs_ = 0;
+
+  Pool* pool_ = nullptr;
+  std::set<unsigned> free_slots_;
+  std::map<std::uint64_t, RunningJob> running_;  // by seq
+  std::deque<RunningJob> retry_;
+  std::uint64_t next_order_ = 0;
+  std::uint64_t next_to_print_ = 0;
+  std::map<std::uint64_t, Output> held_;
+  std::size_t held_bytes_ = 0;
+  std::optional<Clock::time_point> last_start_;
+  std::vector<double> runtimes_;
+
+  std::uint64_t total_started_ = 0, total_completed_ = 0, total_failed_ = 0;
+  bool halting_ = false;
+  bool stopping_ = false;
+  std::optional<int> halt_status_;
+
+  std::optional<Clock::time_point> started_at_, last_progress_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::uint64_t> finished_;  // guarded by mutex_
+  int stop_signal_ = 0;                  // guarded by mutex_
+};
+
+}  // namespace
+
+int run_command(std::span<const std::string> args) {
+  try {
+    RunOptions options = parse_run_options(args);
+    if (options.help) {
+      std::fputs(kRunUsage, stdout);
+      return 0;
+    }
+    const unsigned slots = resolve_jobs(options.jobs, available_cpus());
+    options.job_slots = slots;
+    const bool dry_run = options.dry_run;
+    Runner runner(std::move(options), slots);
+    return dry_run ? runner.dry_run() : runner.run();
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "forkpool run: %s\n", e.what());
+    return kExitForkpoolError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "forkpool run: %s\n", e.what());
+    return kExitForkpoolError;
+  }
+}
+
+}  // namespace forkpool::cli
