@@ -407,8 +407,12 @@ class Runner {
     // GNU parallel's Exitval: -1 for a job it killed on timeout (or lost here).
     const int exitval = (lost || result.timed_out) ? -1 : result.exit_code;
     job_log_.write(seq, result, exitval, job.command);
-    if (!options_.results.empty()) write_results(job, result);
-    deliver_output(job, std::move(result));
+    // GNU parallel 20221122 writes the output under --results DIR instead of printing it.
+    if (!options_.results.empty()) {
+      write_results(job, result);
+    } else {
+      deliver_output(job, std::move(result));
+    }
     count(job, failed, exitval, lost ? 0 : result.signal);
   }
 
