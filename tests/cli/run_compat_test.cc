@@ -62,11 +62,6 @@ void PrintTo(const CompatCase& c, std::ostream* out) { *out << c.name << ": " <<
 
 // ---- The cases --------------------------------------------------------------------------------
 
-// forkpool run prints each job's stdout as well as writing it under --results DIR; GNU
-// parallel 20221122 writes the files and prints nothing (the trees themselves match).
-constexpr const char* kResultsPrintsStdout =
-    "forkpool prints the jobs' stdout with --results; GNU parallel prints nothing";
-
 const std::vector<CompatCase>& cases() {
   static const std::vector<CompatCase> all = {
       // Input sources and their order.
@@ -209,14 +204,10 @@ const std::vector<CompatCase>& cases() {
       {"ShuffleCartesian", "--shuf echo {1}{2} ::: a b c ::: 1 2 3", nullptr, kSorted},
 
       // --results.
-      {"Results", "--results res -k 'echo {}; echo e{} >&2' ::: a b",
-       nullptr, kResults, nullptr, kResultsPrintsStdout},
-      {"ResultsTwoSources", "--results res -k 'echo {1}{2}' ::: a b ::: x y",
-       nullptr, kResults, nullptr, kResultsPrintsStdout},
-      {"ResultsAwkwardNames", "--results res -k echo ::: 'a b' c/d '' .",
-       nullptr, kResults, nullptr, kResultsPrintsStdout},
-      {"ResultsFailingJob", "--results res -k 'echo {}; exit 2' ::: a",
-       nullptr, kResults, nullptr, kResultsPrintsStdout},
+      {"Results", "--results res -k 'echo {}; echo e{} >&2' ::: a b", nullptr, kResults},
+      {"ResultsTwoSources", "--results res -k 'echo {1}{2}' ::: a b ::: x y", nullptr, kResults},
+      {"ResultsAwkwardNames", "--results res -k echo ::: 'a b' c/d '' .", nullptr, kResults},
+      {"ResultsFailingJob", "--results res -k 'echo {}; exit 2' ::: a", nullptr, kResults},
 
       // Each job's environment.
       {"ParallelSeqAndJobslot", "-k -j1 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT' ::: a b c"},
