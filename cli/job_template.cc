@@ -564,14 +564,16 @@ struct ColumnSplitter::Impl {
   regex_t regex;
 };
 
-ColumnSplitter::ColumnSplitter(const std::string& perl_regex) : impl_(new Impl) {
+ColumnSplitter::ColumnSplitter(const std::string& perl_regex) {
+  // Owned here until regcomp succeeds: either step may throw.
+  auto impl = std::make_unique<Impl>();
   std::string posix = perl_to_posix_regex(perl_regex);
-  if (int rc = ::regcomp(&impl_->regex, posix.c_str(), REG_EXTENDED); rc != 0) {
+  if (int rc = ::regcomp(&impl->regex, posix.c_str(), REG_EXTENDED); rc != 0) {
     char message[256];
-    ::regerror(rc, &impl_->regex, message, sizeof message);
-    delete impl_;
+    ::regerror(rc, &impl->regex, message, sizeof message);
     throw UsageError("invalid --colsep regex '" + perl_regex + "': " + message);
   }
+  impl_ = impl.release();
 }
 
 ColumnSplitter::~ColumnSplitter() {

@@ -291,7 +291,16 @@ class Runner {
   }
 
   bool input_left() {
-    if (!peeked_) peeked_ = next_input();
+    if (input_failed_) return false;
+    if (!peeked_) {
+      try {
+        peeked_ = next_input();
+      } catch (const UsageError& e) {
+        report(e.what());
+        input_failed_ = true;
+        halting_ = true;
+      }
+    }
     return peeked_.has_value();
   }
 
@@ -321,7 +330,17 @@ class Runner {
         job = std::move(retry_.front());
         retry_.pop_front();
       } else {
-        std::optional<JobInput> input = next_input();
+        std::optional<JobInput> input;
+        try {
+          input = next_input();
+        } catch (const UsageError& e) {
+          // Input that turned bad half-way (a read error, an argument too long for a command
+          // line): the jobs already running finish and are reported, nothing new starts.
+          report(e.what());
+          input_failed_ = true;
+          halting_ = true;
+          return;
+        }
         if (!input) return;
         job.input = std::move(*input);
         job.order = next_order_++;
@@ -512,6 +531,7 @@ class Runner {
   }
 
   int exit_status() const {
+    if (input_failed_) return kExitForkpoolError;
     if (halt_status_) return *halt_status_ & 0xff;
     if (options_.halt.when != HaltPolicy::When::kNever && options_.halt.percent) {
       return static_cast<int>(std::ceil(static_cast<double>(total_failed_) /
@@ -609,6 +629,7 @@ class Runner {
   std::uint64_t total_started_ = 0, total_completed_ = 0, total_failed_ = 0;
   bool halting_ = false;
   bool stopping_ = false;
+  bool input_failed_ = false;
   std::optional<int> halt_status_;
 
   std::optional<Clock::time_point> started_at_, last_progress_;

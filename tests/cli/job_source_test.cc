@@ -151,7 +151,7 @@ const std::vector<DiffCase>& diff_cases() {
       {{"echo"}, "no newline at end"},
       {{"-a", "-", "echo", "{}"}, "x y\n"},
       {{"echo"}, "a\r\nb\r\n"},
-      {{"-0", "echo"}, std::string("a\0b c\0\0x\ny\0", 13)},
+      {{"-0", "echo"}, std::string("a\0b c\0\0x\ny\0", 11)},
       {{"--null", "echo", "{/}", "{.}"}, std::string("a/b\nc/d.e\0f", 11)},
       {{"echo", ":::", "two\nlines", "c"}, ""},
       // --colsep
@@ -514,7 +514,13 @@ TEST(JobSource, ReadsTwoMillionLinesInBoundedMemory) {
   }
   EXPECT_EQ(count, 4000001u);
   long grown_kb = max_rss_kb() - before;
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine keeps freed memory for a while, so the peak says nothing here; the
+  // other builds check it, and the FIFO test above proves the reading is lazy in all.
+  (void)grown_kb;
+#else
   EXPECT_LT(grown_kb, 16 * 1024) << "peak memory grew by " << grown_kb << " KiB";
+#endif
 }
 
 // --- CommandTemplate -------------------------------------------------------------------
