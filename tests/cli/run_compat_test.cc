@@ -81,7 +81,7 @@ const std::vector<CompatCase>& cases() {
       {"ValuesCrossFile", "-k echo {1}{2} ::: x y :::: abc.txt"},
       {"EmptyStdin", "echo never", "empty.txt"},
       {"EmptyFileSource", "echo never :::: empty.txt"},
-      {"EmptyFileCrossedGivesNothing", "echo never ::: a b :::: empty.txt"},
+      {"CrossedWithAnEmptyFile", "-k echo x ::: a b :::: empty.txt"},
       {"EmptyArguments", "-k echo '[{}]' ::: '' a ''"},
       {"InputLinesAreCommands", "-k -j1", "cmds.txt"},
       {"JobStdinIsNotTheInput", "-k 'cat; echo {}' ::: a b", "abc.txt"},
@@ -120,7 +120,7 @@ const std::vector<CompatCase>& cases() {
       {"DryRun", "--dry-run -k echo {} ::: a 'b c'"},
       {"DryRunQuoting", "--dry-run -k echo {} x{}y :::: weird.txt"},
       {"DryRunReplacements", "--dry-run echo {.} {/} {//} {#} ::: 'dir/a b.c'"},
-      {"DryRunMultipleArgs", "--dry-run -N2 echo {1} {2} ::: a b c"},
+      {"DryRunMultipleArgs", "--dry-run -k -N2 echo {1} {2} ::: a b c"},
 
       // -j in its forms.
       {"JobsTwoKeepOrder", "-j2 -k 'sleep 0.{}; echo {}' ::: 3 1 2 0"},
