@@ -35,6 +35,7 @@
 #include "cli/shell_words.h"
 #include "forkpool/exec.h"
 #include "forkpool/pool.h"
+#include "forkpool/worker.h"
 #include "io/fd.h"
 #include "io/syscalls.h"
 
@@ -207,7 +208,25 @@ class Runner {
       while (auto job = source_.next()) preloaded_.push_back(std::move(*job));
       total_jobs_ = preloaded_.size();
       all_read_ = true;
+    } else if (input_is_at_hand()) {
+      // Read a slot's worth ahead, to start no more workers than there are jobs (`-j 0
+      // echo ::: a b c` needs three, not 250). Never from stdin or a pipe, where waiting for
+      // more lines would hold back the first job.
+      while (preloaded_.size() < slots_) {
+        std::optional<JobInput> job = source_.next();
+        if (!job) {
+          all_read_ = true;
+          break;
+        }
+        preloaded_.push_back(std::move(*job));
+      }
     }
+  }
+
+  // The number of workers the run needs.
+  unsigned workers_needed() const {
+    if (!all_read_) return slots_;
+    return static_cast<unsigned>(std::min<std::size_t>(slots_, preloaded_.size()));
   }
 
   int dry_run() {
@@ -226,7 +245,12 @@ class Runner {
       if (stop_signal_ == 0) stop_signal_ = signal;
       wake_.notify_one();
     });
-    Pool pool({.workers = slots_,
+    // The runner reports each job a dead worker took with it, in its own words; the pool's
+    // warnings about the same deaths would say it twice (and on Ctrl-C, once per worker).
+    task_logger().set_level(spdlog::level::err);
+    const unsigned workers = workers_needed();
+    if (workers == 0) return exit_status();  // no job at all
+    Pool pool({.workers = workers,
                // Job output travels whole in one frame; a gigabyte is the limit, past which
                // that job fails with MessageTooLarge.
                .max_frame = std::size_t{1} << 30});
@@ -268,13 +292,26 @@ class Runner {
 
   // ---- input -----------------------------------------------------------------------------
 
+  // True if every input source is a list of values or a regular file: reading from it never
+  // waits for someone else to write.
+  bool input_is_at_hand() const {
+    if (options_.sources.empty()) return false;  // stdin
+    for (const InputSource& source : options_.sources) {
+      if (source.kind == InputSource::Kind::kValues) continue;
+      struct stat st {};
+      if (source.path == "-" || ::stat(source.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    }
+    return true;
+  }
+
   std::optional<JobInput> read_one() {
-    if (all_read_) {
-      if (preloaded_.empty()) return std::nullopt;
+    if (!preloaded_.empty()) {
       JobInput job = std::move(preloaded_.front());
       preloaded_.pop_front();
       return job;
     }
+    if (all_read_) return std::nullopt;
     return source_.next();
   }
 
@@ -553,6 +590,8 @@ class Runner {
   // until every job has settled; the deadline only guards against a hang.
   void stop_running_jobs() {
     stopping_ = true;
+    // These deaths are ours; the pool's errors about them (a crash loop) are too.
+    task_logger().set_level(spdlog::level::off);
     const auto deadline = Clock::now() + 30s;
     while (!running_.empty() && Clock::now() < deadline) {
       for (pid_t pid : pool_->worker_pids()) ::kill(pid, SIGTERM);

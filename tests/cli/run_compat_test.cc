@@ -22,7 +22,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -367,8 +366,6 @@ std::string sorted_lines(const std::string& text) {
 // GNU parallel writes them: Starttime as "%.3f" seconds since the epoch (and close to now),
 // JobRuntime as "%10.3f".
 std::string joblog_without_times(const std::string& log, const char* who) {
-  static const std::regex start_re("[0-9]+\\.[0-9]{3}");
-  static const std::regex runtime_re(" *[0-9]+\\.[0-9]{3}");
   const double now = static_cast<double>(
       std::chrono::duration_cast<std::chrono::seconds>(
           std::chrono::system_clock::now().time_since_epoch())
@@ -391,9 +388,9 @@ std::string joblog_without_times(const std::string& log, const char* who) {
       continue;
     }
     if (f[0] != "Seq") {
-      EXPECT_TRUE(std::regex_match(f[2], start_re)) << who << ": Starttime " << f[2];
+      EXPECT_TRUE(full_match("[0-9]+\\.[0-9]{3}", f[2])) << who << ": Starttime " << f[2];
       EXPECT_NEAR(std::atof(f[2].c_str()), now, 600) << who << ": Starttime " << f[2];
-      EXPECT_TRUE(std::regex_match(f[3], runtime_re) && f[3].size() == 10)
+      EXPECT_TRUE(full_match(" *[0-9]+\\.[0-9]{3}", f[3]) && f[3].size() == 10)
           << who << ": JobRuntime '" << f[3] << "'";
       f[2] = "<start>";
       f[3] = "<runtime>";

@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <map>
 #include <random>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -102,15 +101,14 @@ struct ParsedLine {
 };
 
 std::vector<ParsedLine> parse_chatty_output(const std::string& out) {
-  static const std::regex line_re("job([0-9]+) line([0-9]+)");
   std::vector<ParsedLine> parsed;
   for (const std::string& l : split_lines(out)) {
-    std::smatch m;
-    if (!std::regex_match(l, m, line_re)) {
+    std::vector<std::string> m;
+    if (!full_match("job([0-9]+) line([0-9]+)", l, &m)) {
       ADD_FAILURE() << "a broken or foreign line: '" << l << "'";
       continue;
     }
-    parsed.push_back({std::stoi(m[1]), std::stoi(m[2])});
+    parsed.push_back({std::stoi(m[0]), std::stoi(m[1])});
   }
   return parsed;
 }
@@ -346,16 +344,16 @@ TEST(RunE2e, ParallelSeqAndJobslotAreSetAndSlotsAreNeverShared) {
   Outcome o = run_forkpool(dir, args);
   ASSERT_FALSE(o.hung);
   EXPECT_EQ(o.exit_code, 0) << o.err;
-  static const std::regex line_re("([0-9]+) ([0-9]+) ([0-9]+) ([0-9]+)");
   std::vector<int> seqs;
   std::set<int> slots;
   for (const std::string& l : split_lines(o.out)) {
-    std::smatch m;
-    ASSERT_TRUE(std::regex_match(l, m, line_re)) << "unexpected line: '" << l << "'";
-    EXPECT_EQ(m[1], m[3]) << "PARALLEL_SEQ differs from {#}: " << l;
-    EXPECT_EQ(m[2], m[4]) << "PARALLEL_JOBSLOT differs from {%}: " << l;
-    seqs.push_back(std::stoi(m[1]));
-    const int slot = std::stoi(m[2]);
+    std::vector<std::string> m;
+    ASSERT_TRUE(full_match("([0-9]+) ([0-9]+) ([0-9]+) ([0-9]+)", l, &m))
+        << "unexpected line: '" << l << "'";
+    EXPECT_EQ(m[0], m[2]) << "PARALLEL_SEQ differs from {#}: " << l;
+    EXPECT_EQ(m[1], m[3]) << "PARALLEL_JOBSLOT differs from {%}: " << l;
+    seqs.push_back(std::stoi(m[0]));
+    const int slot = std::stoi(m[1]);
     EXPECT_TRUE(slot >= 1 && slot <= 3) << l;
     slots.insert(slot);
   }

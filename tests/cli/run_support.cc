@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -343,5 +344,23 @@ bool still_running(const ProcessId& p) {
 }
 
 void pause_briefly() { std::this_thread::sleep_for(std::chrono::milliseconds(5)); }
+
+bool full_match(const std::string& pattern, const std::string& text,
+                std::vector<std::string>* groups) {
+  regex_t re;
+  if (::regcomp(&re, ("^(" + pattern + ")$").c_str(), REG_EXTENDED) != 0)
+    throw std::invalid_argument("bad regex: " + pattern);
+  std::vector<regmatch_t> m(re.re_nsub + 1);
+  const bool matched = ::regexec(&re, text.c_str(), m.size(), m.data(), 0) == 0;
+  if (matched && groups != nullptr) {
+    groups->clear();
+    // m[1] is the whole-pattern group added above; the caller's groups start at m[2].
+    for (std::size_t i = 2; i < m.size(); ++i)
+      groups->push_back(m[i].rm_so < 0 ? std::string()
+                                       : text.substr(m[i].rm_so, m[i].rm_eo - m[i].rm_so));
+  }
+  ::regfree(&re);
+  return matched;
+}
 
 }  // namespace forkpool::testing

@@ -89,6 +89,11 @@ bool exists(const std::string& path);
 
 // Splits on '\n'; a final line without a newline is kept, an empty tail is not.
 std::vector<std::string> split_lines(const std::string& text);
+// Whether all of `text` matches the POSIX extended regex `pattern`; fills `groups` with the
+// parenthesized submatches. (<regex.h>, not std::regex: GCC 12's std::regex does not build
+// warning-free under the sanitizer builds' optimization.)
+bool full_match(const std::string& pattern, const std::string& text,
+                std::vector<std::string>* groups = nullptr);
 
 // Where `want` and `got` first differ, with a few lines of context from each side, control
 // characters and non-ASCII bytes escaped: for a failure message.
