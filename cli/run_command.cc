@@ -360,13 +360,15 @@ class Runner {
   static constexpr std::size_t kMaxHeldOutput = std::size_t{256} << 20;
 
   void start_jobs() {
-    while (!free_slots_.empty() && !halting_ && !stop_requested() && held_bytes_ < kMaxHeldOutput) {
+    while (!free_slots_.empty() && !halting_ && !stop_requested()) {
       if (auto at = next_start_time(); at && Clock::now() < *at) return;
       RunningJob job;
       if (!retry_.empty()) {
+        // Always allowed: a retried job may be the one the held output waits for.
         job = std::move(retry_.front());
         retry_.pop_front();
       } else {
+        if (held_bytes_ >= kMaxHeldOutput) return;
         std::optional<JobInput> input;
         try {
           input = next_input();
