@@ -16,6 +16,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -356,8 +357,17 @@ class Runner {
   }
 
   // Output waiting for an earlier job (-k) holds back new jobs once it passes this size, so
-  // that one slow job cannot make memory grow without bound.
-  static constexpr std::size_t kMaxHeldOutput = std::size_t{256} << 20;
+  // that one slow job cannot make memory grow without bound. FORKPOOL_RUN_HELD_OUTPUT_LIMIT
+  // (bytes) sets another limit: for machines with little memory, and for the tests.
+  static std::size_t held_output_limit() {
+    const char* text = ::getenv("FORKPOOL_RUN_HELD_OUTPUT_LIMIT");
+    if (text != nullptr && *text != '\0') {
+      char* end = nullptr;
+      const unsigned long long limit = std::strtoull(text, &end, 10);
+      if (*end == '\0') return static_cast<std::size_t>(limit);
+    }
+    return std::size_t{256} << 20;
+  }
 
   void start_jobs() {
     while (!free_slots_.empty() && !halting_ && !stop_requested()) {
@@ -368,7 +378,7 @@ class Runner {
         job = std::move(retry_.front());
         retry_.pop_front();
       } else {
-        if (held_bytes_ >= kMaxHeldOutput) return;
+        if (held_bytes_ >= held_output_limit_) return;
         std::optional<JobInput> input;
         try {
           input = next_input();
@@ -664,6 +674,7 @@ class Runner {
   std::uint64_t next_to_print_ = 0;
   std::map<std::uint64_t, Output> held_;
   std::size_t held_bytes_ = 0;
+  const std::size_t held_output_limit_ = held_output_limit();
   std::optional<Clock::time_point> last_start_;
   std::vector<double> runtimes_;
 

@@ -394,5 +394,37 @@ TEST(RunE2e, OneJobPerLineKeepsOrder) {
   EXPECT_TRUE(o.out == input) << describe_difference(input, o.out);
 }
 
+// With -k, finished output that waits for a slow earlier job holds back new jobs once it
+// passes the limit (1 byte here): job 1 waits up to 3 s for job 3 to create its file, and
+// job 2's output is held meanwhile, so job 3 must not start before job 1 ends.
+TEST(RunE2e, HeldOutputHoldsBackNewJobs) {
+  TempDir dir;
+  Launch l = forkpool_launch(dir, {"-k", "-j2",
+                                   "case {} in 1) i=0; while [ $i -lt 30 ] && ! [ -e three ]; do "
+                                   "sleep 0.1; i=$((i+1)); done; [ -e three ] && echo saw || echo "
+                                   "alone;; 2) echo two;; 3) touch three; echo three;; esac",
+                                   ":::", "1", "2", "3"});
+  l.env = environment_with(parallel_setting, {"FORKPOOL_RUN_HELD_OUTPUT_LIMIT=1"});
+  Outcome o = run_to_end(l, kDeadline);
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "alone\ntwo\nthree\n");
+}
+
+// A failed job's retry is the job the held output waits for: it must start even when the
+// held output is over the limit, or the run waits for ever.
+TEST(RunE2e, ARetryStartsWhileHeldOutputWaitsForIt) {
+  TempDir dir;
+  Launch l = forkpool_launch(
+      dir, {"-k", "-j2", "--retries", "3",
+            "if [ {} = a ] && ! [ -e tried ]; then touch tried; sleep 0.5; exit 1; fi; echo {}",
+            ":::", "a", "b", "c", "d"});
+  l.env = environment_with(parallel_setting, {"FORKPOOL_RUN_HELD_OUTPUT_LIMIT=1"});
+  Outcome o = run_to_end(l, kDeadline);
+  ASSERT_FALSE(o.hung) << "the retry never started";
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "a\nb\nc\nd\n");
+}
+
 }  // namespace
 }  // namespace forkpool::testing
