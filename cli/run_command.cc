@@ -328,6 +328,9 @@ class Runner {
     }
   }
 
+  // Whether another job is there to start. Input that turns bad half-way (a read error, an
+  // argument too long for a command line) is reported once; the jobs already running finish
+  // and are reported, and nothing new starts.
   bool input_left() {
     if (input_failed_) return false;
     if (!peeked_) {
@@ -379,19 +382,8 @@ class Runner {
         retry_.pop_front();
       } else {
         if (held_bytes_ >= held_output_limit_) return;
-        std::optional<JobInput> input;
-        try {
-          input = next_input();
-        } catch (const UsageError& e) {
-          // Input that turned bad half-way (a read error, an argument too long for a command
-          // line): the jobs already running finish and are reported, nothing new starts.
-          report(e.what());
-          input_failed_ = true;
-          halting_ = true;
-          return;
-        }
-        if (!input) return;
-        job.input = std::move(*input);
+        if (!input_left()) return;
+        job.input = std::move(*std::exchange(peeked_, std::nullopt));
         job.order = next_order_++;
       }
       job.slot = *free_slots_.begin();

@@ -24,31 +24,15 @@
 
 #include "cli/job_internal.h"
 #include "cli/job_source.h"
+#include "support/files.h"
 
 namespace forkpool::cli {
 namespace {
 
 using Words = std::vector<std::string>;
+using forkpool::testing::TempDir;
 namespace fs = std::filesystem;
 
-// A scratch directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "forkpool-job-source-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name, const std::string& content) const {
-    std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Stdin replaced by a file for the life of the object (JobSource reads fd 0 for "-").
 class StdinFrom {
@@ -259,7 +243,7 @@ TEST(CommandTemplate, DryRunMatchesGnuParallelByteForByte) {
       StdinFrom redirect(stdin_of[i]);
       actual = dry_run(words_of[i]);
     }
-    EXPECT_EQ(actual, expected[i]) << "parallel --dry-run -j1 " << testing::PrintToString(diff_cases()[i].words);
+    EXPECT_EQ(actual, expected[i]) << "parallel --dry-run -j1 " << ::testing::PrintToString(diff_cases()[i].words);
     EXPECT_FALSE(expected[i].empty()) << "GNU parallel printed nothing: is it working?";
   }
 }
@@ -608,7 +592,7 @@ TEST(CommandTemplate, TagIsTheArgumentsJoinedBySpaceOrTheRenderedTagstring) {
     RunOptions o = options(c.words);
     JobSource source(o);
     CommandTemplate templ(o);
-    EXPECT_EQ(templ.tag(*source.next(), 4), c.tag) << testing::PrintToString(c.words);
+    EXPECT_EQ(templ.tag(*source.next(), 4), c.tag) << ::testing::PrintToString(c.words);
   }
 }
 
@@ -632,7 +616,7 @@ TEST(CommandTemplate, ResultsSubdirIsGnuParallelsLayout) {
     RunOptions o = options(c.words);
     JobSource source(o);
     CommandTemplate templ(o);
-    EXPECT_EQ(templ.results_subdir(*source.next()), c.subdir) << testing::PrintToString(c.words);
+    EXPECT_EQ(templ.results_subdir(*source.next()), c.subdir) << ::testing::PrintToString(c.words);
   }
 }
 

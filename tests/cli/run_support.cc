@@ -53,26 +53,6 @@ std::string escaped(const std::string& s) {
 
 }  // namespace
 
-TempDir::TempDir() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/forkpool-run-test-XXXXXX";
-  if (::mkdtemp(templ.data()) == nullptr) throw_errno("mkdtemp");
-  path_ = templ;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  // A test may leave a directory without search permission behind (the unreadable-input
-  // case): give it back before removing.
-  for (auto it = std::filesystem::recursive_directory_iterator(
-           path_, std::filesystem::directory_options::skip_permission_denied, ignored);
-       it != std::filesystem::recursive_directory_iterator(); it.increment(ignored)) {
-    std::filesystem::permissions(it->path(), std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::add, ignored);
-  }
-  std::filesystem::remove_all(path_, ignored);
-}
-
 Launched::Launched(const Launch& launch) {
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
   std::vector<char*> argv;
@@ -195,19 +175,6 @@ std::vector<std::string> environment_with(bool (*drop)(const std::string& name),
   }
   env.insert(env.end(), add.begin(), add.end());
   return env;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error("cannot write " + path);
 }
 
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }

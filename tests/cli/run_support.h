@@ -13,21 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "support/files.h"
+
 namespace forkpool::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // Everything one needs to start a child.
 struct Launch {
@@ -83,8 +72,6 @@ Outcome run_to_end(Launch launch, std::chrono::milliseconds deadline);
 std::vector<std::string> environment_with(bool (*drop)(const std::string& name),
                                           const std::vector<std::string>& add);
 
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& bytes);
 bool exists(const std::string& path);
 
 // Splits on '\n'; a final line without a newline is kept, an empty tail is not.

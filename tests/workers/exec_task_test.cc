@@ -18,6 +18,7 @@
 
 #include "forkpool/pool.h"
 #include "support/child_process.h"
+#include "support/files.h"
 #include "support/leak_check.h"
 
 namespace forkpool::testing {
@@ -51,28 +52,11 @@ bool gone_within(pid_t pid, std::chrono::seconds limit) {
   return false;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A temporary directory, removed with its files.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/forkpool-exec-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
-
 // Waits until `path` holds a complete line; false after a generous deadline.
 bool wait_for_line(const std::string& path, std::string& line) {
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline) {
-    line = slurp(path);
+    line = read_file(path);
     if (!line.empty() && line.back() == '\n') {
       line.pop_back();
       return true;
@@ -169,7 +153,7 @@ TEST(ExecTask, AJobThatIgnoresSigtermIsKilled) {
 
 TEST(ExecTask, LineModeWritesWholeLinesWithThePrefix) {
   TempDir dir;
-  const std::string out = dir.path + "/out", err = dir.path + "/err";
+  const std::string out = dir.path() + "/out", err = dir.path() + "/err";
   // In a child whose stdout and stderr are files: line mode writes there itself.
   ForkedChild child = fork_child([&] {
     int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -183,13 +167,13 @@ TEST(ExecTask, LineModeWritesWholeLinesWithThePrefix) {
     return result.out.empty() && result.err.empty() && result.exit_code == 0 ? 0 : 1;
   });
   EXPECT_EQ(child.wait().str(), kExitedCleanly);
-  EXPECT_EQ(slurp(out), "tag\tone\ntag\ttwo\ntag\tthree");
-  EXPECT_EQ(slurp(err), "tag\tbad\n");
+  EXPECT_EQ(read_file(out), "tag\tone\ntag\ttwo\ntag\tthree");
+  EXPECT_EQ(read_file(err), "tag\tbad\n");
 }
 
 TEST(ExecTask, InheritModeLeavesTheOutputToTheJob) {
   TempDir dir;
-  const std::string out = dir.path + "/out";
+  const std::string out = dir.path() + "/out";
   ForkedChild child = fork_child([&] {
     int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(o, STDOUT_FILENO);
@@ -198,7 +182,7 @@ TEST(ExecTask, InheritModeLeavesTheOutputToTheJob) {
     return run_exec(r).out.empty() ? 0 : 1;
   });
   EXPECT_EQ(child.wait().str(), kExitedCleanly);
-  EXPECT_EQ(slurp(out), "straight\n");
+  EXPECT_EQ(read_file(out), "straight\n");
 }
 
 // A worker told to stop while its job runs stops the job's whole group first, then dies of
@@ -207,7 +191,7 @@ class ExecStopSignal : public ::testing::TestWithParam<int> {};
 
 TEST_P(ExecStopSignal, TakesTheJobAndItsChildrenDown) {
   TempDir dir;
-  const std::string pids = dir.path + "/pids";
+  const std::string pids = dir.path() + "/pids";
   ForkedChild child = fork_child([&] {
     run_exec(shell("sleep 300 & echo $$ $! > " + pids + "; wait"));
     return 0;  // not reached: the signal ends this process
