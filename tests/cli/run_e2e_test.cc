@@ -426,5 +426,23 @@ TEST(RunE2e, ARetryStartsWhileHeldOutputWaitsForIt) {
   EXPECT_EQ(o.out, "a\nb\nc\nd\n");
 }
 
+// --bar, --eta and --progress report on stderr, and only when asked; stdout is untouched.
+TEST(RunE2e, ProgressGoesToStderrOnlyWhenAsked) {
+  TempDir dir;
+  Outcome bar = run_forkpool(dir, {"--bar", "--eta", "-k", "echo", ":::", "a", "b", "c"});
+  ASSERT_FALSE(bar.hung);
+  EXPECT_EQ(bar.exit_code, 0) << bar.err;
+  EXPECT_EQ(bar.out, "a\nb\nc\n");
+  EXPECT_NE(bar.err.find("100% 3/3 done, 0 running, 0 failed"), std::string::npos) << bar.err;
+  EXPECT_NE(bar.err.find("ETA"), std::string::npos) << bar.err;
+  Outcome progress = run_forkpool(dir, {"--progress", "-k", "sh -c 'exit {}'", ":::", "0", "1"});
+  EXPECT_EQ(progress.exit_code, 1);
+  EXPECT_NE(progress.err.find("2 done, 0 running, 1 failed\n"), std::string::npos)
+      << progress.err;
+  Outcome quiet = run_forkpool(dir, {"-k", "echo", ":::", "a"});
+  EXPECT_EQ(quiet.out, "a\n");
+  EXPECT_EQ(quiet.err, "");
+}
+
 }  // namespace
 }  // namespace forkpool::testing
