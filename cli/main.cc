@@ -8,6 +8,7 @@
 
 #include "cli/run_command.h"
 #include "cli/worker_command.h"
+#include "forkpool/worker.h"
 
 namespace {
 
@@ -27,6 +28,8 @@ options:
 }  // namespace
 
 int main(int argc, char** argv) {
+  // forkpool run's workers are spawned copies of this program.
+  if (auto code = forkpool::worker_main_if_requested(argc, argv)) return *code;
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return 2;

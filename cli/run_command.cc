@@ -251,7 +251,11 @@ class Runner {
     task_logger().set_level(spdlog::level::err);
     const unsigned workers = workers_needed();
     if (workers == 0) return exit_status();  // no job at all
+    // Spawned workers are fresh execs of this program: nothing of the runner's memory or
+    // threads is copied into them (and a ThreadSanitizer build delivers their signals, which
+    // it does not in children forked from a multi-threaded process).
     Pool pool({.workers = workers,
+               .start_method = StartMethod::kSpawn,
                // Job output travels whole in one frame; a gigabyte is the limit, past which
                // that job fails with MessageTooLarge.
                .max_frame = std::size_t{1} << 30});
