@@ -121,7 +121,6 @@ class JobLog {
     fd_ = owned_.get();
     if (!(append && existed)) write_fd(fd_, kJobLogHeader);
   }
-  bool enabled() const { return fd_ >= 0; }
   void write(std::uint64_t seq, const ExecResult& r, int exitval, const std::string& command) {
     if (fd_ < 0) return;
     char head[160];
@@ -455,7 +454,6 @@ class Runner {
     } catch (const std::exception& e) {
       if (stopping_) return;  // we stopped it
       lost = true;
-      result.signal = 0;
       report("job " + std::to_string(seq) + " (" + job.command + ") was lost: " + e.what());
     }
     if (stopping_) return;
@@ -477,7 +475,7 @@ class Runner {
     } else {
       deliver_output(job, std::move(result));
     }
-    count(job, failed, exitval, lost ? 0 : result.signal);
+    count(job, failed, exitval, result.signal);
   }
 
   void deliver_output(const RunningJob& job, ExecResult result) {
@@ -621,8 +619,7 @@ class Runner {
     const auto now = Clock::now();
     if (!final && last_progress_ && now - *last_progress_ < 200ms) return;
     last_progress_ = now;
-    if (!started_at_) started_at_ = now;
-    const double elapsed = std::chrono::duration<double>(now - *started_at_).count();
+    const double elapsed = std::chrono::duration<double>(now - started_at_).count();
     std::string line = "\r";
     if (options_.bar && total_jobs_ > 0) {
       const double done = static_cast<double>(total_completed_) / static_cast<double>(total_jobs_);
@@ -680,7 +677,9 @@ class Runner {
   bool input_failed_ = false;
   std::optional<int> halt_status_;
 
-  std::optional<Clock::time_point> started_at_, last_progress_;
+  // The ETA counts from here, not from the first progress line (after the first job).
+  const Clock::time_point started_at_ = Clock::now();
+  std::optional<Clock::time_point> last_progress_;
 
   std::mutex mutex_;
   std::condition_variable wake_;
