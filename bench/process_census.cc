@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <ios>
 #include <iterator>
 #include <sstream>
 #include <string>
@@ -13,10 +14,17 @@
 namespace forkpool_bench {
 namespace {
 
+// nullopt if the file cannot be read, as when its process exits between the open and the read.
 std::optional<std::string> read_text(const std::string& path) {
   std::ifstream in(path);
   if (!in) return std::nullopt;
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  try {
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  } catch (const std::ios_base::failure&) {
+    // libstdc++'s filebuf throws on a failed read(2) whatever the stream's exception mask: a
+    // /proc/PID file of a process that has just gone reads ESRCH.
+    return std::nullopt;
+  }
 }
 
 // The fields of a /proc/PID/stat line after "pid (comm)": the command name may hold spaces and
