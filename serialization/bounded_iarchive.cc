@@ -82,6 +82,12 @@ void BoundedIArchive::load_override(boost::serialization::collection_size_type& 
   // Every element takes at least one byte on the wire, so a count above the bytes left is
   // a lie; checking before the container reserves keeps allocation proportional to the frame.
   check_length(count, 1, "collection");
+  if (count > frame_bytes_ - promised_) {
+    throw BadLength("collections of " + std::to_string(promised_ + count) +
+                    " items in all do not fit in a frame of " + std::to_string(frame_bytes_) +
+                    " bytes");
+  }
+  promised_ += count;
 }
 
 void decode_buffer(std::span<const char> in, const char* what,

@@ -577,6 +577,28 @@ TEST(BoundedIArchiveTest, DeeplyNestedPayloadIsProtocolErrorNotAStackOverflow) {
   }
 }
 
+// The same chain, but every level claims as many children as there are bytes left after its
+// count: each count alone fits, yet each level would allocate that many Trees before reading
+// any, again and again down the chain (found by fuzzing: memory grew with depth x payload).
+TEST(BoundedIArchiveTest, NestedCountsThatClaimTheSameBytesAgainAreRefused) {
+  Payload forged = forged_chain(200);
+  // Counts sit after the 10-byte preamble, one every 12 bytes (count, item version).
+  for (std::size_t at = 10; at + 8 <= forged.size(); at += 12) {
+    const std::uint64_t left = forged.size() - (at + 8);
+    std::memcpy(forged.data() + at, &left, sizeof left);
+  }
+  try {
+    decoded<Tree>(forged);
+    ADD_FAILURE() << "the forged chain decoded";
+  } catch (const ProtocolError& e) {
+    EXPECT_NE(std::string(e.what()).find("in all do not fit"), std::string::npos) << e.what();
+  }
+  // Honest nesting of every shape still decodes.
+  Tree wide;
+  for (int i = 0; i < 50; ++i) wide.children.push_back(chain(i % 7));
+  EXPECT_TRUE(round_trip(wide) == wide);
+}
+
 // ----- The hazard from DESIGN.md: a length field changed to something huge -------------------
 
 // Decodes `payload` with `decode` under an allocation probe and requires a ProtocolError with

@@ -87,7 +87,8 @@ class BoundedIArchive
 
  public:
   // REQUIRES: `in` outlives the archive.
-  explicit BoundedIArchive(SpanStreambuf& in) : Base(in, kArchiveFlags), in_(&in) {
+  explicit BoundedIArchive(SpanStreambuf& in)
+      : Base(in, kArchiveFlags), in_(&in), frame_bytes_(in.remaining()) {
     init(kArchiveFlags);
   }
   std::size_t remaining() const { return in_->remaining(); }
@@ -149,6 +150,13 @@ class BoundedIArchive
 
   SpanStreambuf* in_;
   int nesting_ = 0;
+  // Elements promised by every collection count read so far. A container allocates its count
+  // before reading any element, and a nested one can claim the same bytes again, so checking
+  // each count against the bytes left alone lets memory grow with the nesting depth (a
+  // recursive type, each level claiming the whole frame). Every element has at least one
+  // byte of its own on the wire, so all counts together cannot exceed the frame's size.
+  std::size_t frame_bytes_;
+  std::size_t promised_ = 0;
 };
 
 // Boost writes an unordered container's bucket_count before its items. It is only a hint and
