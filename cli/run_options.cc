@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <string_view>
 
 #include "orchestrator/cpu_count.h"
@@ -68,6 +69,10 @@ bool is_decimal(std::string_view s) {
                    std::string(why));
 }
 
+// A decimal number already checked for its syntax; inf when it overflows, 0 when it underflows
+// (std::stod throws std::out_of_range for both).
+double to_double(std::string_view text) { return std::strtod(std::string(text).c_str(), nullptr); }
+
 // A count as -n / -N / -s / --retries take it: digits, optionally followed by one of GNU
 // parallel's multipliers (k = 1000, K = 1024, M = 1024^2, G = 1024^3, m = 10^6, g = 10^9).
 std::size_t parse_count(std::string_view option, std::string_view value) {
@@ -88,7 +93,11 @@ std::size_t parse_count(std::string_view option, std::string_view value) {
   if (!is_digits(digits) || digits.size() > 12) {
     bad_value(option, value, "expected a non-negative whole number");
   }
-  return std::stoull(std::string(digits)) * multiplier;
+  const std::size_t count = std::stoull(std::string(digits));
+  if (count > std::numeric_limits<std::size_t>::max() / multiplier) {
+    bad_value(option, value, "the number is too large");
+  }
+  return count * multiplier;
 }
 
 // --halt: GNU parallel's parse_halt(), including the numeric shorthands and "N%".
@@ -139,7 +148,7 @@ HaltPolicy parse_halt(const std::string& value) {
   if (!is_digits(threshold) || threshold.size() > 12) {
     bad_value("--halt", value, "expected =N or =N% after " + when + "," + why);
   }
-  halt.threshold = std::stod(std::string(threshold));
+  halt.threshold = to_double(threshold);
   return halt;
 }
 
@@ -151,7 +160,8 @@ TimeoutSpec parse_timeout(const std::string& value) {
     number.remove_suffix(1);
     if (!is_decimal(number)) bad_value("--timeout", value, "expected seconds or a percentage");
     timeout.percent = true;
-    timeout.value = std::stod(std::string(number));
+    timeout.value = to_double(number);
+    if (!std::isfinite(timeout.value)) bad_value("--timeout", value, "the number is too large");
     return timeout;
   }
   std::optional<double> seconds = parse_duration(value);
@@ -414,7 +424,11 @@ void split_command_and_sources(std::span<const std::string> words, RunOptions& o
 }  // namespace
 
 std::optional<double> parse_duration(const std::string& text) {
-  if (is_decimal(text)) return std::stod(text);
+  if (is_decimal(text)) {
+    const double seconds = to_double(text);
+    if (!std::isfinite(seconds)) return std::nullopt;
+    return seconds;
+  }
   // One or more NUMBER UNIT pairs, summed: GNU parallel's multiply_time_units().
   double total = 0;
   std::size_t i = 0;
@@ -432,9 +446,10 @@ std::optional<double> parse_duration(const std::string& text) {
       case 'd': unit = 86400; break;
       default: return std::nullopt;
     }
-    total += std::stod(number) * unit;
+    total += to_double(number) * unit;
     ++i;
   }
+  if (!std::isfinite(total)) return std::nullopt;
   return total;
 }
 
@@ -525,16 +540,16 @@ unsigned resolve_jobs(const std::string& spec, unsigned cpus) {
   cpus = std::max(cpus, 1u);
   double slots = 0;
   if (spec[0] == '+') {
-    slots = cpus + std::stod(spec.substr(1));
+    slots = cpus + to_double(spec.substr(1));
   } else if (spec[0] == '-') {
     // GNU parallel stops with "Cannot run any jobs" when this is 0 or less; run one instead.
-    slots = static_cast<double>(cpus) - std::stod(spec.substr(1));
+    slots = static_cast<double>(cpus) - to_double(spec.substr(1));
   } else if (spec.back() == '%') {
     // Rounded up, as GNU parallel does: 51% of 2 CPUs is 2 slots, 50% is 1.
-    slots = std::ceil(cpus * std::stod(spec.substr(0, spec.size() - 1)) / 100);
+    slots = std::ceil(cpus * to_double(spec.substr(0, spec.size() - 1)) / 100);
   } else {
     if (spec.size() > 9) return kMaxSlots;
-    slots = std::stod(spec);
+    slots = to_double(spec);
     if (slots == 0) return kMaxSlots;
   }
   if (slots < 1) return 1;

@@ -278,6 +278,12 @@ TEST(RunOptions, RejectsBadValuesInOneLineNamingOptionAndValue) {
       {{"--tag=1", "x"}, {"--tag", "does not take a value"}},
       {{"--joblog", "", "x"}, {"--joblog"}},
       {{"--results", "", "x"}, {"--results"}},
+      // Numbers too large for a double or a count (found by fuzzing: std::stod threw
+      // std::out_of_range past the parser).
+      {{"--delay", std::string(400, '9'), "x"}, {"--delay"}},
+      {{"--timeout", std::string(400, '9'), "x"}, {"--timeout"}},
+      {{"--timeout", std::string(400, '9') + "%", "x"}, {"--timeout", "too large"}},
+      {{"-n", "999999999999G", "x"}, {"-n", "too large"}},
   };
   for (const Case& c : cases) {
     std::string message = usage_error(c.words);
@@ -307,6 +313,9 @@ TEST(RunOptions, ResolveJobsArithmetic) {
       {"150%", 4, 6},  {"+1", 4, 5},    {"+0", 3, 3},    {"-1", 4, 3},    {"-1", 2, 1},
       {"-5", 2, 1},    {"-2", 2, 1},    {"0", 4, 250},   {"1000", 4, 250}, {"250", 1, 250},
       {"99999999999", 4, 250},
+      // Beyond a double's range: as many or as few as allowed, never std::out_of_range.
+      {"+" + std::string(400, '9'), 4, 250},  {"-" + std::string(400, '9'), 4, 1},
+      {std::string(400, '9') + "%", 4, 250},  {"0." + std::string(400, '0') + "1%", 4, 1},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(resolve_jobs(c.spec, c.cpus), c.slots) << c.spec << " of " << c.cpus;
