@@ -26,6 +26,15 @@ bool FutureState::set_error(std::exception_ptr error) {
   return settle(FutureStatus::kError, {}, std::move(error));
 }
 
+bool FutureState::set_cancelled(std::exception_ptr error) {
+  return settle(FutureStatus::kCancelled, {}, std::move(error));
+}
+
+bool FutureState::cancel() {
+  if (ready() || !canceller_) return false;
+  return canceller_();
+}
+
 bool FutureState::settle(FutureStatus status, Payload payload, std::exception_ptr error) {
   std::function<void()> callback;
   {

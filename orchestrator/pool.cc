@@ -10,6 +10,7 @@ Pool::~Pool() = default;  // PoolCore's destructor closes
 
 void Pool::close() { core_->close(); }
 void Pool::terminate() { core_->terminate(); }
+std::size_t Pool::cancel_all() { return core_->cancel_all(); }
 std::vector<pid_t> Pool::worker_pids() const { return core_->worker_pids(); }
 unsigned Pool::workers() const { return core_->workers(); }
 PoolStats Pool::stats() const { return core_->stats(); }
@@ -31,8 +32,9 @@ const detail::TaskEntry& Pool::registered(detail::ErasedFunction function) {
 
 std::shared_ptr<detail::FutureState> Pool::submit_encoded(detail::TaskId function,
                                                           const std::string* name,
-                                                          detail::Payload args) {
-  return core_->submit(function, name, std::move(args));
+                                                          detail::Payload args,
+                                                          const TaskOptions& call) {
+  return core_->submit(function, name, std::move(args), call);
 }
 
 }  // namespace forkpool

@@ -31,6 +31,14 @@ Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
   return now + timeout;
 }
 
+// from + d, saturating like deadline_after.
+Clock::time_point after(Clock::time_point from, std::chrono::milliseconds d) {
+  if (d >= std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - from)) {
+    return Clock::time_point::max();
+  }
+  return from + d;
+}
+
 std::uint64_t epoll_data(std::uint32_t slot_id, bool pidfd) {
   return (std::uint64_t{slot_id} << 1) | (pidfd ? 1 : 0);
 }
@@ -44,6 +52,44 @@ std::string what_of(std::exception_ptr error) {
     return "unknown error";
   }
 }
+
+// Whether a failed attempt may be run again: the task itself failed (threw, died, hung, or its
+// reply was garbled), not the caller or the pool (cancel, close, a message that can never fit,
+// a task no worker has).
+bool retryable(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const TaskCancelled&) {
+    return false;
+  } catch (const PoolClosed&) {
+    return false;
+  } catch (const PoolBroken&) {
+    return false;
+  } catch (const MessageTooLarge&) {
+    return false;
+  } catch (const UnknownTask&) {
+    return false;
+  } catch (const HandshakeError&) {
+    return false;
+  } catch (const RemoteError& e) {
+    return e.type_name != "forkpool::UnknownTask";
+  } catch (const Error&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void set_earlier_attempts(std::exception_ptr error, std::vector<std::string> attempts) {
+  try {
+    std::rethrow_exception(error);
+  } catch (Error& e) {
+    e.set_earlier_attempts(std::move(attempts));  // the object the exception_ptr holds
+  } catch (...) {
+  }
+}
+
+Clock::time_point earliest(Clock::time_point a, Clock::time_point b) { return a < b ? a : b; }
 
 }  // namespace
 
@@ -67,6 +113,7 @@ WorkerSlot::WorkerSlot(std::uint32_t id, workers::StartedWorker started, const O
 PoolCore::PoolCore(Options options)
     : options_(std::move(options)),
       workers_(options_.workers != 0 ? options_.workers : usable_cpus()) {
+  cancel_link_->core = this;
   epoll_.add(wake_.fd(), EPOLLIN, kWakeData);
   collector_ = std::thread([this] { collector_main(); });
   // Wait until the collector has forked what it must fork from this process (the zygote, or
@@ -77,38 +124,139 @@ PoolCore::PoolCore(Options options)
   changed_.wait(lock, [this] { return forked_from_parent_; });
 }
 
-PoolCore::~PoolCore() { close(); }
+PoolCore::~PoolCore() {
+  close();
+  std::lock_guard lock(cancel_link_->mutex);
+  cancel_link_->core = nullptr;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Callers' side.
 
 std::shared_ptr<detail::FutureState> PoolCore::submit(detail::TaskId function,
                                                       const std::string* name,
-                                                      detail::Payload args) {
+                                                      detail::Payload args,
+                                                      const TaskOptions& call) {
   auto state = std::make_shared<detail::FutureState>();
+  state->set_canceller([link = std::weak_ptr<CancelLink>(cancel_link_), target = state.get()] {
+    auto alive = link.lock();
+    if (!alive) return false;
+    std::lock_guard lock(alive->mutex);
+    return alive->core != nullptr && alive->core->cancel(target);
+  });
   detail::Payload payload = serialization::encode_task(function, args);
   Settlements out;
   {
     Lock lock(mutex_);
     if (state_ != State::kRunning) throw PoolClosed("close() or terminate() was called");
     if (!broken_.empty()) throw PoolBroken(broken_);
-    ++stats_.submitted;
     if (payload.size() > options_.max_frame) {
+      ++stats_.submitted;
       ++stats_.failed;
       state->set_error(std::make_exception_ptr(MessageTooLarge(payload.size(), options_.max_frame)));
       return state;
     }
-    queue_.push_back(PendingTask{next_task_id_++, name, std::move(payload), state});
+    if (options_.queue_capacity != 0 && queue_.size() >= options_.queue_capacity) {
+      if (options_.on_full == OnFull::kFail) throw QueueFull(options_.queue_capacity);
+      ++blocked_submitters_;
+      room_.wait(lock, [&] {
+        return queue_.size() < options_.queue_capacity || state_ != State::kRunning ||
+               !broken_.empty();
+      });
+      --blocked_submitters_;
+      if (state_ != State::kRunning) throw PoolClosed("close() or terminate() was called");
+      if (!broken_.empty()) throw PoolBroken(broken_);
+    }
+    ++stats_.submitted;
+    PendingTask task{next_task_id_++, name, std::move(payload), state};
+    task.timeout = call.timeout.value_or(options_.task_timeout);
+    task.retries_left = std::max(0, call.retries.value_or(options_.retries));
+    queue_.push_back(std::move(task));
     dispatch(out);
+    // Workers may have retired while idle: the collector starts what the queue needs.
+    if (!queue_.empty() && idle_.empty() && options_.idle_timeout.count() > 0) wake_.signal();
   }
   settle(out);
   return state;
+}
+
+bool PoolCore::cancel(const detail::FutureState* target) {
+  Settlements out;
+  bool cancelled = false;
+  {
+    Lock lock(mutex_);
+    cancelled = cancel_locked(target, out);
+  }
+  settle(out);
+  return cancelled;
+}
+
+std::size_t PoolCore::cancel_all() {
+  Settlements out;
+  std::size_t n = 0;
+  {
+    Lock lock(mutex_);
+    std::vector<const detail::FutureState*> targets;
+    for (const PendingTask& task : queue_) targets.push_back(task.state.get());
+    for (const auto& [id, slot] : slots_) {
+      for (const PendingTask& task : slot->in_flight) {
+        if (task.state) targets.push_back(task.state.get());
+      }
+    }
+    for (const detail::FutureState* target : targets) n += cancel_locked(target, out) ? 1 : 0;
+  }
+  settle(out);
+  return n;
+}
+
+bool PoolCore::cancel_locked(const detail::FutureState* target, Settlements& out) {
+  auto queued = std::find_if(queue_.begin(), queue_.end(),
+                             [&](const PendingTask& t) { return t.state.get() == target; });
+  if (queued != queue_.end()) {
+    ++stats_.cancelled;
+    out.push_back({std::move(queued->state), {},
+                   std::make_exception_ptr(TaskCancelled(queued->id, *queued->name, false)), true});
+    queue_.erase(queued);
+    room_made();
+    changed_.notify_all();
+    return true;
+  }
+  for (auto& [id, slot] : slots_) {
+    for (std::size_t i = 0; i < slot->in_flight.size(); ++i) {
+      PendingTask& task = slot->in_flight[i];
+      if (task.state.get() != target) continue;
+      const bool running = i == 0;
+      ++stats_.cancelled;
+      // The entry stays, without its future, until the worker answers for it or dies.
+      out.push_back({std::move(task.state), {},
+                     std::make_exception_ptr(TaskCancelled(task.id, *task.name, running)), true});
+      task.payload = {};
+      task.retries_left = 0;
+      if (slot->phase == WorkerSlot::Phase::kReady &&
+          (slot->stop == WorkerSlot::Stop::kNone || slot->stop == WorkerSlot::Stop::kAsked)) {
+        try {
+          slot->writer.write_frame(static_cast<std::uint8_t>(Kind::kCancel), 0, task.id, {});
+        } catch (const std::exception&) {
+          drop_worker(*slot, nullptr);  // its death requeues the rest
+        }
+        if (running && slot->stop == WorkerSlot::Stop::kNone) {
+          slot->stop = WorkerSlot::Stop::kAsked;
+          slot->stop_deadline = deadline_after(options_.cancel_grace);
+          wake_.signal();  // the collector keeps the deadline
+        }
+      }
+      changed_.notify_all();
+      return true;
+    }
+  }
+  return false;  // settled already, or settling now
 }
 
 void PoolCore::close() {
   {
     Lock lock(mutex_);
     if (state_ == State::kRunning) state_ = State::kClosing;
+    room_.notify_all();  // blocked submitters fail with PoolClosed
   }
   wake_.signal();
   std::lock_guard join_lock(join_mutex_);  // two threads closing at once: one joins
@@ -157,6 +305,7 @@ constexpr std::size_t kMaxPipelineDepth = 6;
 }  // namespace
 
 void PoolCore::dispatch(Settlements& out) {
+  const std::size_t queued = queue_.size();
   while (!idle_.empty() && !queue_.empty()) {
     WorkerSlot* slot = idle_.back();
     idle_.pop_back();
@@ -164,30 +313,195 @@ void PoolCore::dispatch(Settlements& out) {
     queue_.pop_front();
     send_task(*slot, std::move(task), out);
   }
-  if (queue_.empty() || !pipelining_pays()) return;
-  const std::size_t depth = std::min(options_.pipeline_depth, kMaxPipelineDepth);
-  // Top up the busy workers one task at a time each, so they fill evenly.
-  for (std::size_t level = 1; level < depth && !queue_.empty(); ++level) {
-    for (auto& [id, slot] : slots_) {
-      if (queue_.empty() || queue_.front().payload.size() > kPipelinedFrameLimit) return;
-      if (slot->phase != WorkerSlot::Phase::kReady || slot->failure ||
-          slot->in_flight.size() != level) {
-        continue;
+  if (!queue_.empty() && pipelining_pays()) {
+    const std::size_t depth = std::min(options_.pipeline_depth, kMaxPipelineDepth);
+    const std::uint64_t max_tasks = options_.max_tasks_per_worker;
+    // Top up the busy workers one task at a time each, so they fill evenly.
+    for (std::size_t level = 1; level < depth && !queue_.empty(); ++level) {
+      for (auto& [id, slot] : slots_) {
+        if (queue_.empty() || queue_.front().payload.size() > kPipelinedFrameLimit) break;
+        if (slot->phase != WorkerSlot::Phase::kReady || slot->failure ||
+            slot->stop != WorkerSlot::Stop::kNone || slot->in_flight.size() != level ||
+            (max_tasks != 0 && slot->tasks_sent >= max_tasks)) {
+          continue;
+        }
+        PendingTask task = std::move(queue_.front());
+        queue_.pop_front();
+        send_task(*slot, std::move(task), out);
       }
-      PendingTask task = std::move(queue_.front());
-      queue_.pop_front();
-      send_task(*slot, std::move(task), out);
     }
   }
+  if (queue_.size() < queued) room_made();
+}
+
+void PoolCore::room_made() {
+  if (blocked_submitters_ > 0) room_.notify_all();
+}
+
+unsigned PoolCore::live_workers() const {
+  unsigned n = 0;
+  for (const auto& [id, slot] : slots_) n += slot->phase != WorkerSlot::Phase::kLeaving ? 1 : 0;
+  return n;
+}
+
+bool PoolCore::start_wanted() const {
+  if (!broken_.empty()) return false;
+  if (state_ != State::kRunning && !(state_ == State::kClosing && !queue_.empty())) return false;
+  unsigned live = 0, starting = 0;
+  for (const auto& [id, slot] : slots_) {
+    if (slot->phase == WorkerSlot::Phase::kLeaving) continue;
+    ++live;
+    starting += slot->phase == WorkerSlot::Phase::kStarting ? 1 : 0;
+  }
+  if (live >= workers_) return false;
+  // Without idle retirement the pool keeps every worker; with it, at least min_workers, and
+  // more only while tasks wait for them.
+  const unsigned floor =
+      options_.idle_timeout.count() > 0 ? std::min(options_.min_workers, workers_) : workers_;
+  return live < floor || queue_.size() > starting;
+}
+
+void PoolCore::make_idle(WorkerSlot& slot, Clock::time_point now) {
+  const std::uint64_t max_tasks = options_.max_tasks_per_worker;
+  if (max_tasks != 0 && slot.tasks_sent >= max_tasks) {
+    ++stats_.workers_recycled;
+    retire_worker(slot, now);  // the collector starts its replacement
+    wake_.signal();
+    return;
+  }
+  slot.idle_since = now;
+  idle_.push_back(&slot);
+}
+
+void PoolCore::retire_worker(WorkerSlot& slot, Clock::time_point now) {
+  idle_.erase(std::remove(idle_.begin(), idle_.end(), &slot), idle_.end());
+  slot.phase = WorkerSlot::Phase::kLeaving;
+  slot.stop = WorkerSlot::Stop::kShutdown;
+  slot.stop_deadline = after(now, options_.shutdown_grace);
+  try {
+    slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kShutdown), 0, 0, {});
+  } catch (const std::exception&) {
+    slot.child.signal(SIGKILL);
+    slot.stop = WorkerSlot::Stop::kKilled;
+  }
+}
+
+void PoolCore::stop_worker(WorkerSlot& slot, Clock::time_point now) {
+  idle_.erase(std::remove(idle_.begin(), idle_.end(), &slot), idle_.end());
+  ++stats_.workers_stopped;
+  slot.phase = WorkerSlot::Phase::kLeaving;
+  slot.stop = WorkerSlot::Stop::kTerm;
+  slot.stop_deadline = after(now, options_.kill_grace);
+  slot.child.signal(SIGTERM);
+}
+
+bool PoolCore::fail_task(PendingTask task, std::exception_ptr error, Settlements& out) {
+  if (task.retries_left > 0 && broken_.empty() &&
+      (state_ == State::kRunning || state_ == State::kClosing) && retryable(error)) {
+    task.attempts.push_back(what_of(error));
+    --task.retries_left;
+    ++stats_.retried;
+    task.id = next_task_id_++;  // a late reply for the failed attempt must not match
+    task.state->set_pending();
+    queue_.push_front(std::move(task));  // it has waited its turn already
+    return false;
+  }
+  if (!task.attempts.empty()) set_earlier_attempts(error, std::move(task.attempts));
+  out.push_back({std::move(task.state), {}, error});
+  return true;
+}
+
+void PoolCore::time_out(WorkerSlot& slot, Clock::time_point now, Settlements& out) {
+  PendingTask& head = slot.in_flight.front();
+  PendingTask task{head.id, head.name, std::move(head.payload), std::move(head.state),
+                   head.timeout, head.retries_left, std::move(head.attempts)};
+  // The entry stays without its future: a late reply for it is dropped.
+  ++stats_.timed_out;
+  const double seconds = std::chrono::duration<double>(task.timeout).count();
+  auto error = std::make_exception_ptr(TaskTimeout(task.id, *task.name, slot.child.pid(), seconds));
+  task_logger().warn("forkpool: {}", what_of(error));
+  if (fail_task(std::move(task), error, out)) ++stats_.failed;
+  stop_worker(slot, now);
+}
+
+io::Deadline PoolCore::supervise(Clock::time_point now, Settlements& out) {
+  Clock::time_point next = Clock::time_point::max();
+  for (auto& [id, slot_ptr] : slots_) {
+    WorkerSlot& slot = *slot_ptr;
+    if (slot.phase == WorkerSlot::Phase::kReady && slot.stop == WorkerSlot::Stop::kNone &&
+        !slot.in_flight.empty() && slot.in_flight.front().state &&
+        slot.in_flight.front().timeout.count() > 0) {
+      const auto timeout = slot.in_flight.front().timeout;
+      const auto at = after(slot.head_since, timeout);
+      if (now >= at) {
+        time_out(slot, now, out);
+      } else {
+        next = earliest(next, at);
+      }
+    }
+    switch (slot.stop) {
+      case WorkerSlot::Stop::kAsked:
+        if (now >= slot.stop_deadline) {
+          task_logger().warn("forkpool: worker pid {} did not stop a cancelled task within {} ms; "
+                             "stopping the worker",
+                             slot.child.pid(), options_.cancel_grace.count());
+          stop_worker(slot, now);
+        }
+        break;
+      case WorkerSlot::Stop::kTerm:
+      case WorkerSlot::Stop::kShutdown:
+        if (now >= slot.stop_deadline) {
+          slot.child.signal(SIGKILL);
+          slot.stop = WorkerSlot::Stop::kKilled;
+        }
+        break;
+      default:
+        break;
+    }
+    if (slot.stop == WorkerSlot::Stop::kAsked || slot.stop == WorkerSlot::Stop::kTerm ||
+        slot.stop == WorkerSlot::Stop::kShutdown) {
+      next = earliest(next, slot.stop_deadline);
+    }
+  }
+  if (options_.idle_timeout.count() > 0 && state_ == State::kRunning) {
+    unsigned live = live_workers();
+    // The bottom of the stack has been idle longest.
+    while (!idle_.empty() && live > options_.min_workers) {
+      WorkerSlot* oldest = idle_.front();
+      const auto at = after(oldest->idle_since, options_.idle_timeout);
+      if (now < at) {
+        next = earliest(next, at);
+        break;
+      }
+      ++stats_.workers_retired;
+      retire_worker(*oldest, now);
+      --live;
+      next = earliest(next, oldest->stop_deadline);
+    }
+  }
+  if (next == Clock::time_point::max()) return std::nullopt;
+  return std::chrono::ceil<std::chrono::milliseconds>(next - now);
 }
 
 void PoolCore::start_head(WorkerSlot& slot, Clock::time_point now) {
   PendingTask& task = slot.in_flight.front();
-  // Running now, so it will never be sent again: drop its frame. A task still waiting in the
-  // pipe keeps its (small) frame, to be sent to another worker if this one dies.
-  task.payload = {};
-  task.state->set_running();
   slot.head_since = now;
+  if (!task.state) {
+    // Cancelled while it waited: the worker has dropped it, or is running it with
+    // this_task::cancelled() set. Either way it answers soon, or is stopped.
+    if (slot.stop == WorkerSlot::Stop::kNone) {
+      slot.stop = WorkerSlot::Stop::kAsked;
+      slot.stop_deadline = after(now, options_.cancel_grace);
+    }
+    return;
+  }
+  // Running now, so it will never be sent again (unless it fails and may be retried): drop
+  // its frame. A task still waiting in the pipe keeps its (small) frame, to be sent to
+  // another worker if this one dies.
+  if (task.retries_left == 0) task.payload = {};
+  task.state->set_running();
+  // Its deadline is the collector's to keep; a submitter's thread may be the one here.
+  if (task.timeout.count() > 0) wake_.signal();
 }
 
 bool PoolCore::pipelining_pays() const {
@@ -226,6 +540,7 @@ bool PoolCore::send_task(WorkerSlot& slot, PendingTask task, Settlements& out) {
     drop_worker(slot, std::current_exception());
     return false;
   }
+  ++slot.tasks_sent;
   slot.in_flight.push_back(std::move(task));
   if (head) start_head(slot, Clock::now());
   return true;
@@ -242,6 +557,7 @@ void PoolCore::kill_all(std::exception_ptr error, Settlements& out) {
   fail_queue(error, out);
   for (auto& [id, slot] : slots_) {
     for (PendingTask& task : slot->in_flight) {
+      if (!task.state) continue;  // cancelled or timed out: settled already
       ++stats_.failed;
       out.push_back({std::move(task.state), {}, error});
     }
@@ -250,6 +566,7 @@ void PoolCore::kill_all(std::exception_ptr error, Settlements& out) {
     slot->child.signal(SIGKILL);
   }
   idle_.clear();
+  room_.notify_all();
   changed_.notify_all();
 }
 
@@ -259,6 +576,7 @@ void PoolCore::fail_queue(std::exception_ptr error, Settlements& out) {
     out.push_back({std::move(task.state), {}, error});
   }
   queue_.clear();
+  room_.notify_all();
 }
 
 void PoolCore::break_pool(const std::string& why, Settlements& out) {
@@ -275,15 +593,11 @@ bool PoolCore::idle() const {
                       [](const auto& entry) { return !entry.second->in_flight.empty(); });
 }
 
-bool PoolCore::should_respawn() const {
-  if (!broken_.empty()) return false;
-  if (state_ == State::kRunning) return true;
-  return state_ == State::kClosing && !queue_.empty();
-}
-
 void PoolCore::settle(Settlements& settlements) {
   for (Settlement& s : settlements) {
-    if (s.error) {
+    if (s.cancelled) {
+      s.state->set_cancelled(std::move(s.error));
+    } else if (s.error) {
       s.state->set_error(std::move(s.error));
     } else {
       s.state->set_value(std::move(s.value));
@@ -377,39 +691,14 @@ void PoolCore::handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settl
       handle_hello(slot, frame, lock, out);
       return;
     case Kind::kResult:
-    case Kind::kError: {
-      if (slot.in_flight.empty() || slot.in_flight.front().id != frame.task_id) {
-        task_logger().debug("forkpool: dropping a {} for task {}, which is not running on worker {}",
-                            serialization::kind_name(frame.kind), frame.task_id,
-                            slot.child.pid());
-        return;
+    case Kind::kError:
+    case Kind::kCancelAck:
+      if (slot.initializing && frame.task_id == 0) {
+        handle_initialized(slot, frame, out);
+      } else {
+        handle_reply(slot, frame, out);
       }
-      std::exception_ptr error;
-      if (frame.kind == static_cast<std::uint8_t>(Kind::kError)) {
-        auto reply = serialization::decode_error(frame.payload);  // ProtocolError: caller drops
-        error = std::make_exception_ptr(RemoteError(reply.type_name, reply.message,
-                                                    *slot.in_flight.front().name,
-                                                    slot.in_flight.front().id, slot.child.pid()));
-      }
-      PendingTask task = std::move(slot.in_flight.front());
-      slot.in_flight.pop_front();
-      const auto now = Clock::now();
-      record_service_time(now - slot.head_since);
-      if (!slot.in_flight.empty()) start_head(slot, now);
-      ++slot.tasks_done;
-      ++stats_.completed;
-      recent_deaths_.clear();
-      failed_starts_ = 0;  // the pool is doing work: a failed start since is not a pattern yet
-      // Idle before the result is delivered, so a caller that submits again at once finds
-      // this worker free instead of queueing behind a busy one.
-      if (slot.phase == WorkerSlot::Phase::kReady && slot.in_flight.empty()) {
-        idle_.push_back(&slot);
-      }
-      dispatch(out);
-      out.push_back({std::move(task.state), std::move(frame.payload), error});
-      changed_.notify_all();
       return;
-    }
     case Kind::kLog: {
       auto line = serialization::decode_log(frame.payload);
       task_logger().log(static_cast<spdlog::level::level_enum>(line.level), "[worker pid {}] {}",
@@ -421,6 +710,95 @@ void PoolCore::handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settl
     default:
       throw ProtocolError("a worker sent a " + serialization::kind_name(frame.kind) + " frame");
   }
+}
+
+void PoolCore::handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out) {
+  const auto kind = static_cast<Kind>(frame.kind);
+  auto it = std::find_if(slot.in_flight.begin(), slot.in_flight.end(),
+                         [&](const PendingTask& t) { return t.id == frame.task_id; });
+  if (it == slot.in_flight.end()) {
+    // A late reply: its task timed out or was cancelled and has been let go.
+    task_logger().debug("forkpool: dropping a {} for task {}, which is not running on worker {}",
+                        serialization::kind_name(frame.kind), frame.task_id, slot.child.pid());
+    return;
+  }
+  if (it != slot.in_flight.begin()) {
+    // A worker runs its tasks in order: only a cancelled one it dropped unstarted may be
+    // answered out of turn.
+    if (kind != Kind::kCancelAck || it->state) {
+      throw ProtocolError("a " + serialization::kind_name(frame.kind) + " for task " +
+                          std::to_string(frame.task_id) + ", which is not the one running");
+    }
+    slot.in_flight.erase(it);
+    return;
+  }
+  if (kind == Kind::kCancelAck) serialization::expect_empty(frame.kind, frame.payload);
+  PendingTask task = std::move(slot.in_flight.front());
+  slot.in_flight.pop_front();
+  const auto now = Clock::now();
+  ++slot.tasks_done;
+  if (task.state) {
+    if (kind == Kind::kCancelAck) {
+      throw ProtocolError("a CancelAck for task " + std::to_string(task.id) +
+                          ", which was not cancelled");
+    }
+    record_service_time(now - slot.head_since);
+    recent_deaths_.clear();
+    failed_starts_ = 0;  // the pool is doing work: a failed start since is not a pattern yet
+    if (kind == Kind::kError) {
+      auto reply = serialization::decode_error(frame.payload);  // ProtocolError: caller drops
+      std::exception_ptr error;
+      if (auto too_large = serialization::parse_too_large(reply)) {
+        error = std::make_exception_ptr(MessageTooLarge(too_large->first, too_large->second));
+      } else {
+        error = std::make_exception_ptr(
+            RemoteError(reply.type_name, reply.message, *task.name, task.id, slot.child.pid()));
+      }
+      // A task's own exception counts as completed (the pool did its part).
+      if (fail_task(std::move(task), error, out)) ++stats_.completed;
+    } else {
+      ++stats_.completed;
+      out.push_back({std::move(task.state), std::move(frame.payload), nullptr});
+    }
+  }
+  // The worker is done with that task (a cancelled one included): it is healthy.
+  if (slot.stop == WorkerSlot::Stop::kAsked) slot.stop = WorkerSlot::Stop::kNone;
+  if (slot.phase == WorkerSlot::Phase::kReady) {
+    if (!slot.in_flight.empty()) {
+      start_head(slot, now);
+    } else {
+      // Idle before the result is delivered, so a caller that submits again at once finds
+      // this worker free instead of queueing behind a busy one.
+      make_idle(slot, now);
+    }
+    dispatch(out);
+  }
+  changed_.notify_all();
+}
+
+void PoolCore::handle_initialized(WorkerSlot& slot, io::Frame& frame, Settlements& out) {
+  slot.initializing = false;
+  if (static_cast<Kind>(frame.kind) == Kind::kResult) {
+    become_ready(slot, out);
+    return;
+  }
+  std::string why = "its initializer '" + *options_.initializer.name + "' ";
+  if (static_cast<Kind>(frame.kind) == Kind::kError) {
+    auto reply = serialization::decode_error(frame.payload);
+    why += "threw " + reply.type_name + ": " + reply.message;
+  } else {
+    why += "was answered with a CancelAck";
+  }
+  // Still kStarting: its death counts as a failed start.
+  drop_worker(slot, std::make_exception_ptr(Error(why)));
+}
+
+void PoolCore::become_ready(WorkerSlot& slot, Settlements& out) {
+  slot.phase = WorkerSlot::Phase::kReady;
+  failed_starts_ = 0;
+  make_idle(slot, Clock::now());
+  dispatch(out);
+  changed_.notify_all();
 }
 
 void PoolCore::handle_hello(WorkerSlot& slot, const io::Frame& frame, Lock&, Settlements& out) {
@@ -455,11 +833,20 @@ void PoolCore::handle_hello(WorkerSlot& slot, const io::Frame& frame, Lock&, Set
     drop_worker(slot, std::current_exception());
     return;
   }
-  slot.phase = WorkerSlot::Phase::kReady;
-  failed_starts_ = 0;
-  idle_.push_back(&slot);
-  dispatch(out);
-  changed_.notify_all();
+  if (options_.initializer.function != 0) {
+    // Ready once its initializer has run; until then it is still starting.
+    try {
+      slot.writer.write_frame(
+          static_cast<std::uint8_t>(Kind::kTask), 0, 0,
+          serialization::encode_task(options_.initializer.function, options_.initializer.args));
+    } catch (const Error&) {
+      drop_worker(slot, std::current_exception());
+      return;
+    }
+    slot.initializing = true;
+    return;
+  }
+  become_ready(slot, out);
 }
 
 void PoolCore::on_exit(std::uint32_t slot_id, Settlements& out) {
@@ -482,31 +869,37 @@ void PoolCore::on_exit(std::uint32_t slot_id, Settlements& out) {
   lock.unlock();
   settle(out);
   lock.lock();
-  if (should_respawn()) start_worker(lock);
-  dispatch(out);
+  dispatch(out);  // the collector's loop starts a replacement if one is wanted
   changed_.notify_all();
 }
 
 void PoolCore::record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out) {
   const pid_t pid = slot.child.pid();
   if (!slot.in_flight.empty()) {
-    const PendingTask& running = slot.in_flight.front();
-    std::exception_ptr error = slot.failure;
-    if (!error) error = std::make_exception_ptr(WorkerDied(pid, status, running.id, *running.name));
-    ++stats_.failed;
-    out.push_back({running.state, {}, error});
-    task_logger().warn("forkpool: {}", what_of(error));
+    // The first task was running unless it had been let go (cancelled, timed out) or the
+    // pool itself stopped the worker (then it is not the task's fault: it runs again).
+    if (slot.in_flight.front().state && slot.stop == WorkerSlot::Stop::kNone) {
+      PendingTask running = std::move(slot.in_flight.front());
+      slot.in_flight.pop_front();
+      std::exception_ptr error = slot.failure;
+      if (!error) error = std::make_exception_ptr(WorkerDied(pid, status, running.id, *running.name));
+      task_logger().warn("forkpool: {}", what_of(error));
+      if (fail_task(std::move(running), error, out)) ++stats_.failed;
+    }
     // The tasks waiting behind it never started (a worker runs its tasks in order and every
     // frame it wrote before dying has been read): another worker runs them.
-    slot.in_flight.pop_front();
     while (!slot.in_flight.empty()) {
       PendingTask& waiting = slot.in_flight.back();
-      if (broken_.empty()) {
+      if (!waiting.state) {
+        // let go already
+      } else if (broken_.empty() && state_ != State::kTerminating) {
         ++stats_.requeued;
+        waiting.state->set_pending();
         queue_.push_front(std::move(waiting));
       } else {
         ++stats_.failed;
-        out.push_back({std::move(waiting.state), {}, std::make_exception_ptr(PoolBroken(broken_))});
+        out.push_back({std::move(waiting.state), {},
+                       std::make_exception_ptr(PoolBroken(broken_.empty() ? "terminated" : broken_))});
       }
       slot.in_flight.pop_back();
     }
@@ -619,7 +1012,14 @@ void PoolCore::collector_main() {
     }
     if (shutdown_sent && slots_.empty()) break;
 
-    io::Deadline wait = expire_handshakes(Clock::now());
+    io::Deadline wait = supervise(Clock::now(), out);
+    // Replacements for workers that died or were stopped, recycled or retired, and workers
+    // for tasks that wait while some are retired.
+    while (start_wanted()) start_worker(lock);
+    dispatch(out);  // retries that supervise() queued
+    if (io::Deadline next = expire_handshakes(Clock::now()); next && (!wait || *next < *wait)) {
+      wait = next;
+    }
     if (shutdown_sent && !killed) {
       const auto until_kill =
           std::chrono::duration_cast<std::chrono::milliseconds>(kill_at - Clock::now()) +

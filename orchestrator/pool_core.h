@@ -40,14 +40,23 @@ namespace forkpool::orchestrator {
 
 // A task that has been submitted and not yet settled.
 struct PendingTask {
-  std::uint64_t id = 0;
+  std::uint64_t id = 0;               // this attempt's; a retry gets a new one
   const std::string* name = nullptr;  // the registry's copy; lives as long as the program
-  detail::Payload payload;            // the Task frame's payload; dropped once it runs
+  // The Task frame's payload; dropped once it runs, unless a retry may need it again.
+  detail::Payload payload;
+  // Null in a worker's in_flight once the task was cancelled or timed out there: the entry
+  // stays, in its place, until the worker answers for it or dies.
   std::shared_ptr<detail::FutureState> state;
+  std::chrono::milliseconds timeout{0};  // 0: none
+  int retries_left = 0;
+  std::vector<std::string> attempts;  // why each earlier attempt failed
 };
 
 struct WorkerSlot {
   enum class Phase { kStarting, kReady, kLeaving };
+  // Being stopped: asked to drop a cancelled task (Cancel sent), sent SIGTERM, sent Shutdown
+  // (recycled or retired), or sent SIGKILL. Each but the last has a deadline to escalate.
+  enum class Stop { kNone, kAsked, kTerm, kShutdown, kKilled };
 
   WorkerSlot(std::uint32_t id, workers::StartedWorker started, const Options& options);
 
@@ -65,8 +74,20 @@ struct WorkerSlot {
   std::deque<PendingTask> in_flight;
   std::chrono::steady_clock::time_point head_since;  // when in_flight.front() started
   std::uint64_t tasks_done = 0;
+  std::uint64_t tasks_sent = 0;
+  bool initializing = false;  // Options::initializer sent, its reply not yet in
+  Stop stop = Stop::kNone;
+  std::chrono::steady_clock::time_point stop_deadline;
+  std::chrono::steady_clock::time_point idle_since;
   bool reading = true;                 // from_worker still in the epoll set
   std::exception_ptr failure;          // what went wrong on the pipe, if anything
+};
+
+// What a future's cancel() reaches the pool through; cut when the pool is destroyed, so a
+// future that outlives its pool cancels nothing.
+struct CancelLink {
+  std::mutex mutex;
+  class PoolCore* core = nullptr;
 };
 
 class PoolCore {
@@ -75,9 +96,12 @@ class PoolCore {
   ~PoolCore();
 
   std::shared_ptr<detail::FutureState> submit(detail::TaskId function, const std::string* name,
-                                              detail::Payload args);
+                                              detail::Payload args, const TaskOptions& call);
   void close();
   void terminate();
+  // True if it cancelled the task whose future has this state.
+  bool cancel(const detail::FutureState* target);
+  std::size_t cancel_all();
 
   std::vector<pid_t> worker_pids() const;
   unsigned workers() const { return workers_; }
@@ -93,6 +117,7 @@ class PoolCore {
     std::shared_ptr<detail::FutureState> state;
     detail::Payload value;
     std::exception_ptr error;
+    bool cancelled = false;
   };
   using Settlements = std::vector<Settlement>;
 
@@ -104,9 +129,13 @@ class PoolCore {
   void on_exit(std::uint32_t slot_id, Settlements& out);
   void handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settlements& out);
   void handle_hello(WorkerSlot& slot, const io::Frame& frame, Lock& lock, Settlements& out);
+  void handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out);
+  void handle_initialized(WorkerSlot& slot, io::Frame& frame, Settlements& out);
+  void become_ready(WorkerSlot& slot, Settlements& out);
   void drop_worker(WorkerSlot& slot, std::exception_ptr why);
   void stop_reading(WorkerSlot& slot);
-  bool should_respawn() const;
+  // Whether the pool should start another worker now.
+  bool start_wanted() const;
   // Lets the constructor return (under the mutex).
   void release_constructor();
   void record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
@@ -118,6 +147,19 @@ class PoolCore {
   bool pipelining_pays() const;
   // Marks the first task in the worker's pipe as running.
   void start_head(WorkerSlot& slot, std::chrono::steady_clock::time_point now);
+  // Settles a failed attempt (true), or queues the task again if it has retries left (false).
+  bool fail_task(PendingTask task, std::exception_ptr error, Settlements& out);
+  bool cancel_locked(const detail::FutureState* target, Settlements& out);
+  // Timeouts, stop escalation and idle retirement; returns how long until the next deadline.
+  io::Deadline supervise(std::chrono::steady_clock::time_point now, Settlements& out);
+  void time_out(WorkerSlot& slot, std::chrono::steady_clock::time_point now, Settlements& out);
+  // SIGTERM now, SIGKILL after kill_grace; the tasks waiting in its pipe run elsewhere.
+  void stop_worker(WorkerSlot& slot, std::chrono::steady_clock::time_point now);
+  // Shutdown now (an idle worker), SIGKILL after shutdown_grace.
+  void retire_worker(WorkerSlot& slot, std::chrono::steady_clock::time_point now);
+  void make_idle(WorkerSlot& slot, std::chrono::steady_clock::time_point now);
+  unsigned live_workers() const;
+  void room_made();
   void record_service_time(std::chrono::steady_clock::duration time);
   void break_pool(const std::string& why, Settlements& out);
   void fail_queue(std::exception_ptr error, Settlements& out);
@@ -135,12 +177,15 @@ class PoolCore {
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;  // a task settled, a worker came or went, state changed
+  std::condition_variable room_;     // the queue shrank below queue_capacity, or intake stopped
+  int blocked_submitters_ = 0;
   State state_ = State::kRunning;
   bool forked_from_parent_ = false;  // the constructor waits for this
   std::string broken_;  // why the pool stopped respawning; empty while healthy
   std::deque<PendingTask> queue_;
   std::map<std::uint32_t, std::unique_ptr<WorkerSlot>> slots_;
-  std::vector<WorkerSlot*> idle_;  // a stack: the most recently idle worker is reused first
+  // A stack: the most recently idle worker is reused first; the bottom one retires first.
+  std::vector<WorkerSlot*> idle_;
   std::uint64_t next_task_id_ = 1;
   std::uint32_t next_worker_id_ = 0;
   std::deque<std::chrono::steady_clock::time_point> recent_deaths_;  // since the last success
@@ -149,6 +194,7 @@ class PoolCore {
   double mean_service_us_ = -1;  // moving average of task run times; < 0 until measured
   std::string start_description_;
 
+  std::shared_ptr<CancelLink> cancel_link_ = std::make_shared<CancelLink>();
   io::Epoll epoll_;
   io::EventFd wake_;
   std::unique_ptr<workers::WorkerStarter> starter_;  // used by the collector thread only

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "forkpool/detail/archive.h"
@@ -70,6 +71,22 @@ ErrorReply decode_error(std::span<const char> payload) {
   detail::decode_with(payload, "Error",
                       [&](detail::BoundedIArchive& in) { in >> e.type_name >> e.message; });
   return e;
+}
+
+namespace {
+constexpr const char* kTooLargeType = "forkpool::MessageTooLarge";
+}
+
+ErrorReply too_large_reply(std::uint64_t size, std::uint64_t max) {
+  return {kTooLargeType, std::to_string(size) + " " + std::to_string(max)};
+}
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_too_large(const ErrorReply& reply) {
+  if (reply.type_name != kTooLargeType) return std::nullopt;
+  unsigned long long size = 0, max = 0;
+  char extra = 0;
+  if (std::sscanf(reply.message.c_str(), "%llu %llu%c", &size, &max, &extra) != 2) return std::nullopt;
+  return std::pair<std::uint64_t, std::uint64_t>{size, max};
 }
 
 LogLine decode_log(std::span<const char> payload) {

@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <optional>
+#include <utility>
 
 #include "forkpool/detail/payload.h"
 #include "forkpool/detail/task_registry.h"
@@ -59,6 +61,12 @@ struct ErrorReply {
   std::string message;    // its what()
   bool operator==(const ErrorReply&) const = default;
 };
+
+// The Error a worker sends for a result larger than the frame limit; the parent turns it back
+// into MessageTooLarge with these figures.
+ErrorReply too_large_reply(std::uint64_t size, std::uint64_t max);
+// If `reply` is one too_large_reply made: {size, max}.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_too_large(const ErrorReply& reply);
 
 struct LogLine {
   std::int32_t level = 0;  // spdlog::level::level_enum

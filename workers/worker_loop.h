@@ -16,10 +16,17 @@ struct WorkerConfig {
 };
 
 // Sends Hello, then reads Task frames and answers each with Result or Error until the task
-// pipe reaches EOF or a Shutdown frame arrives. Task log lines travel as Log frames.
+// pipe reaches EOF or a Shutdown frame arrives. Task log lines travel as Log frames. A thread
+// reads the pipe while tasks run, so that a Cancel for the running task sets
+// this_task::cancelled() (its reply is then CancelAck) and one for a task still waiting drops
+// it (CancelAck at once).
 // Returns the exit code for the worker process: 0 after EOF or Shutdown, 3 when the parent
 // sent something that is not the protocol, 4 when the parent is gone mid-reply.
 int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config);
+
+// In a worker: the descriptor its frames leave on (-1 elsewhere). For fault-injection tests,
+// which write broken frames on it the way a task with a stray write would.
+int current_results_fd();
 
 // Exit codes of a worker process, so the parent can tell why a worker ended.
 inline constexpr int kWorkerExitProtocolError = 3;

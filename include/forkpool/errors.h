@@ -11,12 +11,35 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace forkpool {
 
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& message) : std::runtime_error(message) {}
+
+  // For a task submitted with retries: why each earlier attempt failed, oldest first. what()
+  // lists them after the last attempt's own message.
+  const std::vector<std::string>& earlier_attempts() const { return earlier_attempts_; }
+  void set_earlier_attempts(std::vector<std::string> attempts) {
+    earlier_attempts_ = std::move(attempts);
+    full_.clear();
+    if (earlier_attempts_.empty()) return;
+    full_ = std::string(std::runtime_error::what()) + " (the last of " +
+            std::to_string(earlier_attempts_.size() + 1) + " attempts; earlier:";
+    for (std::size_t i = 0; i < earlier_attempts_.size(); ++i) {
+      full_ += " " + std::to_string(i + 1) + ") " + earlier_attempts_[i] +
+               (i + 1 < earlier_attempts_.size() ? ";" : ")");
+    }
+  }
+  const char* what() const noexcept override {
+    return full_.empty() ? std::runtime_error::what() : full_.c_str();
+  }
+
+ private:
+  std::vector<std::string> earlier_attempts_;
+  std::string full_;
 };
 
 // How a process ended: exited with a code, or killed by a signal. A value, not an int, so
@@ -142,6 +165,50 @@ class WorkerDied : public Error {
   ExitStatus status;
   std::uint64_t task_id;
   std::string task_name;
+};
+
+// A task ran longer than its timeout (Options::task_timeout or TaskOptions::timeout). Its worker
+// was stopped (SIGTERM, then SIGKILL) and replaced.
+class TaskTimeout : public Error {
+ public:
+  TaskTimeout(std::uint64_t task_id, std::string task_name, pid_t worker_pid, double seconds)
+      : Error("task '" + task_name + "' (id " + std::to_string(task_id) + ") on worker pid " +
+              std::to_string(worker_pid) + " timed out after " + std::to_string(seconds) +
+              " s; its worker was stopped"),
+        task_id(task_id),
+        task_name(std::move(task_name)),
+        worker_pid(worker_pid),
+        seconds(seconds) {}
+  std::uint64_t task_id;
+  std::string task_name;
+  pid_t worker_pid;
+  double seconds;  // the timeout
+};
+
+// Future::cancel() or Pool::cancel_all() was called before the task finished.
+class TaskCancelled : public Error {
+ public:
+  TaskCancelled(std::uint64_t task_id, std::string task_name, bool was_running)
+      : Error("task '" + task_name + "' (id " + std::to_string(task_id) + ") was cancelled " +
+              (was_running ? "while it ran" : "before it started")),
+        task_id(task_id),
+        task_name(std::move(task_name)),
+        was_running(was_running) {}
+  std::uint64_t task_id;
+  std::string task_name;
+  bool was_running;
+};
+
+// submit() found Options::queue_capacity tasks already waiting and Options::on_full is kFail.
+// Nothing was queued.
+class QueueFull : public Error {
+ public:
+  explicit QueueFull(std::size_t capacity)
+      : Error("queue full: " + std::to_string(capacity) +
+              " tasks are already waiting (Options::queue_capacity); retry later or use "
+              "OnFull::kBlock"),
+        capacity(capacity) {}
+  std::size_t capacity;
 };
 
 // The pool was closed or terminated before the task could finish, or after it stopped intake.

@@ -37,9 +37,16 @@ class Future {
   // futures at once, in completion order.
   void on_ready(std::function<void()> callback) const { state_->on_settled(std::move(callback)); }
 
+  // Cancels the task: a queued task is removed; a running one is asked to stop (Cancel; the
+  // task may poll forkpool::this_task::cancelled()), and its worker is stopped and replaced
+  // if it does not within Options::cancel_grace. The future settles at once with
+  // TaskCancelled and status kCancelled. True if this call cancelled it; false if it had
+  // already settled.
+  bool cancel() const { return state_->cancel(); }
+
   // Waits, then returns the value or throws the task's error: RemoteError for an exception in
-  // the task, WorkerDied, PoolClosed, MessageTooLarge, ProtocolError. May be called again;
-  // each call decodes the value afresh.
+  // the task, WorkerDied, TaskTimeout, TaskCancelled, PoolClosed, MessageTooLarge,
+  // ProtocolError. May be called again; each call decodes the value afresh.
   R get() const {
     wait();
     const detail::Payload& payload = state_->payload_or_throw();

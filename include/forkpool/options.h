@@ -5,8 +5,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "forkpool/detail/payload.h"
 
 namespace forkpool {
 
@@ -46,6 +50,29 @@ struct CrashLoopPolicy {
   int start_failures = 3;
 };
 
+// What submit() does when Options::queue_capacity tasks are already waiting.
+enum class OnFull {
+  kBlock,  // wait until there is room (PoolClosed if the pool closes meanwhile)
+  kFail,   // throw QueueFull; nothing is queued
+};
+
+// A registered task every worker runs once, after its handshake and before its first task (to
+// open a connection, load a model, ...). Make one with forkpool::initializer(task, args...).
+// A worker whose initializer throws or exits counts as failing to start
+// (CrashLoopPolicy::start_failures).
+struct Initializer {
+  std::uint64_t function = 0;          // the task's id; 0 means none
+  const std::string* name = nullptr;   // the registry's copy of its name
+  detail::Payload args;                // the encoded arguments
+};
+
+// Per-call settings: pool.submit(forkpool::TaskOptions{.timeout = 2s, .retries = 1}, task, ...).
+// An unset field takes the pool's Options.
+struct TaskOptions {
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<int> retries;
+};
+
 struct Options {
   // Worker processes; 0 means the CPUs this process may use (affinity mask and cgroup quota).
   unsigned workers = 0;
@@ -77,6 +104,39 @@ struct Options {
   std::chrono::microseconds pipeline_below = std::chrono::milliseconds(1);
   // Tasks kept in flight by map(); 0 means four per worker.
   std::size_t map_window = 0;
+
+  // How long a task may run; 0 means no limit. A task that runs longer fails with TaskTimeout
+  // and its worker is stopped (SIGTERM, then SIGKILL after kill_grace) and replaced; the
+  // tasks waiting behind it run elsewhere. TaskOptions::timeout overrides it per call.
+  std::chrono::milliseconds task_timeout{0};
+  // Times a failed task is run again before its future fails: for idempotent tasks. A task
+  // is retried after it threw, its worker died, it timed out or its reply was garbled; not
+  // after cancel(), close() or MessageTooLarge. The final error lists the earlier attempts'
+  // reasons (Error::earlier_attempts()). TaskOptions::retries overrides it per call.
+  int retries = 0;
+  // Future::cancel() of a running task sends Cancel and waits this long for the worker to
+  // acknowledge (a task that polls forkpool::this_task::cancelled() returns early); then the
+  // worker is stopped like a timed-out one.
+  std::chrono::milliseconds cancel_grace = std::chrono::milliseconds(200);
+  // Between SIGTERM and SIGKILL when a worker is stopped.
+  std::chrono::milliseconds kill_grace = std::chrono::seconds(1);
+
+  // Tasks a worker runs before it is replaced by a fresh one (to bound leaks in task code);
+  // 0 means no limit.
+  std::uint64_t max_tasks_per_worker = 0;
+  // Workers above min_workers that stay idle this long exit; 0 keeps every worker. The pool
+  // starts workers again, up to `workers`, when tasks wait. The most recently idle worker is
+  // reused first, so the ones left idle are the ones that retire.
+  std::chrono::milliseconds idle_timeout{0};
+  unsigned min_workers = 0;
+
+  // Tasks that may wait in the pool (not yet sent to a worker); 0 means no limit. When full,
+  // submit() blocks or throws QueueFull, as on_full says; nothing is dropped.
+  std::size_t queue_capacity = 0;
+  OnFull on_full = OnFull::kBlock;
+
+  // Run by every worker before its first task.
+  Initializer initializer;
 };
 
 }  // namespace forkpool

@@ -39,9 +39,27 @@ struct PoolStats {
   std::uint64_t completed = 0;  // settled with a value or a task's own exception
   std::uint64_t failed = 0;     // settled with WorkerDied, ProtocolError, PoolClosed, ...
   std::uint64_t requeued = 0;  // waited in the pipe of a worker that died; ran elsewhere
-  std::uint64_t worker_deaths = 0;
+  std::uint64_t cancelled = 0;  // settled by cancel() or cancel_all()
+  std::uint64_t timed_out = 0;  // attempts that ran past their timeout
+  std::uint64_t retried = 0;    // attempts run again after a failure
+  std::uint64_t worker_deaths = 0;  // workers that died unasked (not stopped, recycled or retired)
   std::uint64_t workers_started = 0;
+  std::uint64_t workers_stopped = 0;  // stopped after a timeout or an unacknowledged cancel
+  std::uint64_t workers_recycled = 0;  // replaced after max_tasks_per_worker
+  std::uint64_t workers_retired = 0;   // exited after idle_timeout
 };
+
+// An Options::initializer: `task` called with `values` in every worker before its first task.
+template <typename R, typename... Args, typename... Values>
+Initializer initializer(const Task<R (*)(Args...)>& task, Values&&... values) {
+  static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
+  Initializer init{task.id(), &task.name(), {}};
+  if constexpr (sizeof...(Args) > 0) {
+    detail::encode_values(init.args, static_cast<const std::decay_t<Args>&>(
+                                          std::decay_t<Args>(std::forward<Values>(values)))...);
+  }
+  return init;
+}
 
 class Pool {
  public:
@@ -73,6 +91,24 @@ class Pool {
                                     encode_arguments<Args...>(std::forward<Values>(values)...)));
   }
 
+  // The same, with a timeout or retries for this call only.
+  template <typename R, typename... Args, typename... Values>
+  Future<R> submit(const TaskOptions& call, const Task<R (*)(Args...)>& task,
+                   Values&&... values) {
+    static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
+    return Future<R>(submit_encoded(task.id(), &task.name(),
+                                    encode_arguments<Args...>(std::forward<Values>(values)...),
+                                    call));
+  }
+  template <typename R, typename... Args, typename... Values>
+  Future<R> submit(const TaskOptions& call, R (*function)(Args...), Values&&... values) {
+    static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
+    const detail::TaskEntry& entry = registered(reinterpret_cast<detail::ErasedFunction>(function));
+    return Future<R>(submit_encoded(entry.id, &entry.name,
+                                    encode_arguments<Args...>(std::forward<Values>(values)...),
+                                    call));
+  }
+
   // Calls a one-argument task on every element of `inputs` and yields the results in input
   // order. Lazy: at most Options::map_window tasks are in flight, and inputs are read only as
   // results are consumed, so a map over ten million items runs in bounded memory. An element
@@ -87,6 +123,9 @@ class Pool {
   // Options::shutdown_grace for the workers to exit (then kills them), and reaps them all.
   // Idempotent.
   void close();
+  // Cancels every task submitted so far and not yet settled, as Future::cancel() does; returns
+  // how many it cancelled. The pool stays open.
+  std::size_t cancel_all();
   // Stops intake, kills every worker now, and fails every unfinished task with PoolClosed.
   void terminate();
 
@@ -112,7 +151,8 @@ class Pool {
   static const detail::TaskEntry& registered(detail::ErasedFunction function);
   std::shared_ptr<detail::FutureState> submit_encoded(detail::TaskId function,
                                                       const std::string* name,
-                                                      detail::Payload args);
+                                                      detail::Payload args,
+                                                      const TaskOptions& call = {});
   std::size_t map_window() const;
 
   std::unique_ptr<orchestrator::PoolCore> core_;

@@ -77,6 +77,13 @@ class Task<R (*)(Args...)> {
 template <typename R, typename... Args>
 Task(const char*, R (*)(Args...)) -> Task<R (*)(Args...)>;
 
+namespace this_task {
+// In a worker: true once the task it is running has been cancelled (Future::cancel(),
+// Pool::cancel_all()). A long task may poll it and return early; what it returns is then
+// discarded. Outside a worker, always false.
+bool cancelled() noexcept;
+}  // namespace this_task
+
 }  // namespace forkpool
 
 // Registers `fn` under the name `name` and defines `name` as its handle. Use it at namespace

@@ -9,7 +9,6 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "io/blocking_reader.h"
 #include "io/fd.h"
 #include "io/frame_writer.h"
 #include "io/syscalls.h"
@@ -26,6 +25,21 @@ io::Fd open_or_throw(const std::string& path, int flags) {
   return io::Fd(fd);
 }
 
+// Reads one pid with plain read(2), never more: several tasks may be queued in one FIFO, and
+// a buffering reader would swallow the next one's token with this one's.
+pid_t read_pid(const io::Fd& fd) {
+  pid_t pid = 0;
+  auto* out = reinterpret_cast<char*>(&pid);
+  std::size_t got = 0;
+  while (got < sizeof pid) {
+    const ssize_t n = ::read(fd.get(), out + got, sizeof pid - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error("gate: a FIFO ended inside a token");
+    got += static_cast<std::size_t>(n);
+  }
+  return pid;
+}
+
 void write_pid(const io::Fd& fd, pid_t pid) {
   iovec iov{&pid, sizeof pid};
   io::write_all(fd.get(), std::span<iovec>(&iov, 1), std::nullopt);
@@ -39,6 +53,9 @@ Gate::Gate() {
   dir_ = pattern;
   ::mkfifo((dir_ + "/entered").c_str(), 0600);
   ::mkfifo((dir_ + "/release").c_str(), 0600);
+  // Held open for reading and writing for the gate's life: entries queue in the FIFO until
+  // wait_entered() takes them, one at a time, and it never sees end-of-file between them.
+  entered_ = open_or_throw(dir_ + "/entered", O_RDWR);
 }
 
 Gate::~Gate() {
@@ -47,12 +64,7 @@ Gate::~Gate() {
   ::rmdir(dir_.c_str());
 }
 
-pid_t Gate::wait_entered() {
-  io::Fd fd = open_or_throw(dir_ + "/entered", O_RDONLY);  // blocks until a task opens it
-  pid_t pid = 0;
-  io::BlockingReader(fd).read_exact(std::span<char>(reinterpret_cast<char*>(&pid), sizeof pid));
-  return pid;
-}
+pid_t Gate::wait_entered() { return read_pid(entered_); }
 
 void Gate::release() {
   io::Fd fd = open_or_throw(dir_ + "/release", O_WRONLY);  // blocks until the task waits
@@ -65,9 +77,10 @@ void Gate::enter(const std::string& dir) {
 }
 
 void Gate::await_release(const std::string& dir) {
-  io::Fd fd = open_or_throw(dir + "/release", O_RDONLY);
-  pid_t ignored;
-  io::BlockingReader(fd).read_exact(std::span<char>(reinterpret_cast<char*>(&ignored), sizeof ignored));
+  // Read and write, so that another waiter's release closing its end is no end-of-file here;
+  // each release() writes one token, which exactly one waiter reads.
+  io::Fd fd = open_or_throw(dir + "/release", O_RDWR);
+  read_pid(fd);
 }
 
 }  // namespace forkpool::testing

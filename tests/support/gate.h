@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "io/fd.h"
+
 namespace forkpool::testing {
 
 class Gate {
@@ -18,7 +20,8 @@ class Gate {
   Gate& operator=(const Gate&) = delete;
 
   const std::string& dir() const { return dir_; }
-  // Blocks until a task has entered; returns that task's worker pid.
+  // Blocks until a task has entered; returns that task's worker pid. Several tasks may enter
+  // one gate: each call takes the next.
   pid_t wait_entered();
   // Lets one task that waits in await_release() go on.
   void release();
@@ -29,6 +32,7 @@ class Gate {
 
  private:
   std::string dir_;
+  io::Fd entered_;
 };
 
 }  // namespace forkpool::testing

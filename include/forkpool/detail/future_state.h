@@ -25,6 +25,10 @@ class FutureState {
   void set_pending();
   bool set_value(Payload payload);
   bool set_error(std::exception_ptr error);
+  // Settles it as cancelled; get() throws `error` (a TaskCancelled).
+  bool set_cancelled(std::exception_ptr error);
+  // How the pool cancels this task; set once, at submit, before the caller sees the future.
+  void set_canceller(std::function<bool()> canceller) { canceller_ = std::move(canceller); }
 
   // Caller side.
   FutureStatus status() const;
@@ -37,6 +41,9 @@ class FutureState {
   // has; otherwise in the thread that settles it (the pool's collector). Replaces an earlier
   // callback that has not run.
   void on_settled(std::function<void()> callback);
+  // Asks the pool to cancel the task. True if this call cancelled it; false if it had already
+  // settled (or was never submitted to a pool).
+  bool cancel();
 
  private:
   bool settle(FutureStatus status, Payload payload, std::exception_ptr error);
@@ -47,6 +54,7 @@ class FutureState {
   Payload payload_;
   std::exception_ptr error_;
   std::function<void()> on_settled_;
+  std::function<bool()> canceller_;
 };
 
 }  // namespace detail
