@@ -1,14 +1,15 @@
 #include "workers/worker_loop.h"
 
 #include <cxxabi.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
+#include <chrono>
 #include <deque>
-#include <thread>
+#include <optional>
 #include <utility>
 #include <cstdlib>
 #include <exception>
@@ -21,6 +22,7 @@
 #include "forkpool/errors.h"
 #include "io/blocking_reader.h"
 #include "io/frame_writer.h"
+#include "io/syscalls.h"
 #include "serialization/messages.h"
 #include "workers/log_forwarding.h"
 
@@ -76,18 +78,124 @@ class Channel {
   std::size_t max_frame_;
 };
 
-// What the reader thread hands the thread that runs tasks.
-struct Inbox {
-  std::mutex mutex;
-  std::condition_variable arrived;
-  std::deque<io::Frame> tasks;  // Task frames, in the order they came
-  bool ended = false;           // no more tasks will come
-  bool abort = false;           // end without running the queued ones
-  int exit_code = 0;
-  std::uint64_t running = 0;    // the id of the task being run; 0 between tasks
+// The worker's side of the protocol, shared by its loop and this_task::cancelled(). One
+// thread reads the task pipe: the loop between tasks, and a task that polls cancelled() while
+// it runs (under `reading`, in case the task polls from several threads).
+class Worker {
+ public:
+  Worker(io::BlockingReader& reader, Channel& channel, int tasks_fd)
+      : reader_(reader), channel_(channel), tasks_fd_(tasks_fd) {}
+
+  // Blocks for the next task; nullopt once the parent said Shutdown or closed the pipe.
+  std::optional<io::Frame> next_task() {
+    std::lock_guard lock(reading_);
+    // Frames that arrived meanwhile first, so a Cancel for a waiting task drops it in time.
+    read_available();
+    while (tasks_.empty() && !ended_) {
+      auto frame = reader_.read_frame();
+      if (!frame) {
+        ended_ = true;  // EOF: the parent closed our task pipe
+        break;
+      }
+      handle(std::move(*frame));
+    }
+    if (tasks_.empty()) return std::nullopt;
+    io::Frame task = std::move(tasks_.front());
+    tasks_.pop_front();
+    running_ = task.task_id;
+    cancelled_.store(false, std::memory_order_relaxed);
+    return task;
+  }
+
+  // The running task has ended; true if it was cancelled meanwhile.
+  bool finish_task() {
+    std::lock_guard lock(reading_);
+    running_ = 0;
+    return cancelled_.exchange(false, std::memory_order_relaxed);
+  }
+
+  // this_task::cancelled(): looks at the pipe at most every 200 microseconds (a poll(2) and
+  // the frames that arrived), so a task may call it in a tight loop.
+  bool cancelled() {
+    if (cancelled_.load(std::memory_order_relaxed)) return true;
+    const auto now = std::chrono::steady_clock::now();
+    std::unique_lock lock(reading_, std::try_to_lock);
+    if (!lock.owns_lock() || now - last_look_ < std::chrono::microseconds(200)) {
+      return cancelled_.load(std::memory_order_relaxed);
+    }
+    last_look_ = now;
+    read_available();
+    return cancelled_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  // Reads the frames already in the pipe (or in the reader's buffer) without waiting for more.
+  // The parent writes small frames whole, so a frame that has begun is all there.
+  void read_available() {
+    while (!ended_ &&
+           (reader_.buffered() != 0 || io::poll_one(tasks_fd_, POLLIN, std::chrono::milliseconds(0)))) {
+      auto frame = reader_.read_frame();
+      if (!frame) {
+        ended_ = true;
+        return;
+      }
+      handle(std::move(*frame));
+    }
+  }
+
+  void handle(io::Frame frame) {
+    switch (static_cast<Kind>(frame.kind)) {
+      case Kind::kTask:
+        tasks_.push_back(std::move(frame));
+        return;
+      case Kind::kCancel: {
+        serialization::expect_empty(frame.kind, frame.payload);
+        if (running_ == frame.task_id && running_ != 0) {
+          cancelled_.store(true, std::memory_order_relaxed);
+          return;
+        }
+        auto it = std::find_if(tasks_.begin(), tasks_.end(),
+                               [&](const io::Frame& f) { return f.task_id == frame.task_id; });
+        // Not started: it never will. (Already finished: its reply is on its way.)
+        if (it != tasks_.end()) {
+          tasks_.erase(it);
+          channel_.send(Kind::kCancelAck, frame.task_id, {});
+        }
+        return;
+      }
+      case Kind::kHello: {
+        // The parent's limits win: it enforces them on every frame it reads.
+        const auto parent = serialization::decode_hello(frame.payload);
+        if (parent.max_frame != 0) {
+          reader_.set_max_frame(parent.max_frame);
+          channel_.set_max_frame(parent.max_frame);
+        }
+        return;
+      }
+      case Kind::kShutdown:
+        ended_ = true;  // after the tasks already here
+        return;
+      case Kind::kHeartbeat:
+        channel_.send(Kind::kHeartbeat, frame.task_id, {});
+        return;
+      default:
+        throw ProtocolError("a worker cannot handle a " + serialization::kind_name(frame.kind) +
+                            " frame");
+    }
+  }
+
+  io::BlockingReader& reader_;
+  Channel& channel_;
+  const int tasks_fd_;
+  std::mutex reading_;
+  std::deque<io::Frame> tasks_;  // Task frames read ahead, in order
+  bool ended_ = false;           // Shutdown or EOF: no more tasks will come
+  std::uint64_t running_ = 0;    // the running task's id; 0 between tasks
+  std::atomic<bool> cancelled_{false};
+  std::chrono::steady_clock::time_point last_look_{};
 };
 
-std::atomic<bool> g_cancelled{false};  // the running task has been cancelled
+std::atomic<Worker*> g_worker{nullptr};
 std::atomic<int> g_results_fd{-1};
 
 // Runs the task of one frame; returns what to send: Result, or Error if it threw.
@@ -113,85 +221,6 @@ std::pair<Kind, io::Payload> run_task(const io::Frame& frame, std::size_t max_fr
   return {Kind::kResult, std::move(result)};
 }
 
-// The reader thread: takes every frame off the task pipe as it arrives, so a Cancel reaches
-// the worker while a task runs. Tasks go to the inbox; the rest it handles itself.
-void read_frames(io::BlockingReader& reader, Channel& channel, Inbox& inbox) {
-  int exit_code = 0;
-  bool abort = false;
-  try {
-    bool shutdown = false;
-    while (!shutdown) {
-      auto frame = reader.read_frame();
-      if (!frame) break;  // EOF: the parent closed our task pipe
-      switch (static_cast<Kind>(frame->kind)) {
-        case Kind::kTask: {
-          std::lock_guard lock(inbox.mutex);
-          inbox.tasks.push_back(std::move(*frame));
-          inbox.arrived.notify_one();
-          break;
-        }
-        case Kind::kCancel: {
-          serialization::expect_empty(frame->kind, frame->payload);
-          bool dropped = false;
-          {
-            std::lock_guard lock(inbox.mutex);
-            if (inbox.running == frame->task_id) {
-              g_cancelled.store(true, std::memory_order_relaxed);
-            } else {
-              auto it = std::find_if(inbox.tasks.begin(), inbox.tasks.end(),
-                                     [&](const io::Frame& f) { return f.task_id == frame->task_id; });
-              if (it != inbox.tasks.end()) {
-                inbox.tasks.erase(it);
-                dropped = true;
-              }
-            }
-          }
-          // Not started: it never will. (Already finished: its reply is on its way.)
-          if (dropped) channel.send(Kind::kCancelAck, frame->task_id, {});
-          break;
-        }
-        case Kind::kHello: {
-          // The parent's limits win: it enforces them on every frame it reads.
-          const auto parent = serialization::decode_hello(frame->payload);
-          if (parent.max_frame != 0) {
-            reader.set_max_frame(parent.max_frame);
-            channel.set_max_frame(parent.max_frame);
-          }
-          break;
-        }
-        case Kind::kShutdown:
-          shutdown = true;
-          break;
-        case Kind::kHeartbeat:
-          channel.send(Kind::kHeartbeat, frame->task_id, {});
-          break;
-        default:
-          throw ProtocolError("a worker cannot handle a " +
-                              serialization::kind_name(frame->kind) + " frame");
-      }
-    }
-  } catch (const PeerGone&) {
-    exit_code = kWorkerExitParentGone;
-    abort = true;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "forkpool worker %d: %s\n", static_cast<int>(::getpid()), e.what());
-    exit_code = kWorkerExitProtocolError;
-    abort = true;
-  }
-  std::lock_guard lock(inbox.mutex);
-  inbox.ended = true;
-  inbox.abort = abort;
-  inbox.exit_code = exit_code;
-  inbox.arrived.notify_one();
-}
-
-// Leaves the process at once: the reader thread may be blocked in read(2) on objects of this
-// stack, so neither returning nor running static destructors is safe.
-[[noreturn]] void exit_now(int code) {
-  std::fflush(nullptr);
-  ::_exit(code);
-}
-
 }  // namespace
 
 int current_results_fd() { return g_results_fd.load(); }
@@ -199,8 +228,10 @@ int current_results_fd() { return g_results_fd.load(); }
 int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) {
   Channel channel(results_out, config.max_frame);
   io::BlockingReader reader(tasks_in, {.max_frame = config.max_frame});
+  Worker worker(reader, channel, tasks_in.get());
   g_results_fd.store(results_out.get());
-  Inbox inbox;
+  g_worker.store(&worker);
+  int code = 0;
   try {
     install_forwarding_logger([&channel](int level, const std::string& text) {
       channel.send(Kind::kLog, 0, serialization::encode(serialization::LogLine{level, text}));
@@ -208,45 +239,32 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
     channel.send(Kind::kHello, 0,
                  serialization::encode(
                      serialization::hello_from_this_process(config.worker_id, config.max_frame)));
-  } catch (const PeerGone&) {
-    return kWorkerExitParentGone;
-  }
-  std::thread reader_thread([&] { read_frames(reader, channel, inbox); });
-  try {
-    for (;;) {
-      io::Frame frame;
-      {
-        std::unique_lock lock(inbox.mutex);
-        inbox.arrived.wait(lock, [&] { return !inbox.tasks.empty() || inbox.ended; });
-        if (inbox.abort || inbox.tasks.empty()) break;
-        frame = std::move(inbox.tasks.front());
-        inbox.tasks.pop_front();
-        inbox.running = frame.task_id;
-        g_cancelled.store(false, std::memory_order_relaxed);
-      }
-      auto [kind, reply] = run_task(frame, channel.max_frame());
-      bool cancelled = false;
-      {
-        std::lock_guard lock(inbox.mutex);
-        inbox.running = 0;
-        cancelled = g_cancelled.exchange(false, std::memory_order_relaxed);
-      }
+    while (auto frame = worker.next_task()) {
+      auto [kind, reply] = run_task(*frame, channel.max_frame());
       // A cancelled task's result is not wanted: say it stopped instead.
-      if (cancelled) channel.send(Kind::kCancelAck, frame.task_id, {});
-      else channel.send(kind, frame.task_id, reply);
+      if (worker.finish_task()) channel.send(Kind::kCancelAck, frame->task_id, {});
+      else channel.send(kind, frame->task_id, reply);
     }
   } catch (const PeerGone&) {
-    exit_now(kWorkerExitParentGone);
+    code = kWorkerExitParentGone;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "forkpool worker %d: %s\n", static_cast<int>(::getpid()), e.what());
-    exit_now(kWorkerExitProtocolError);
+    code = kWorkerExitProtocolError;
   }
-  reader_thread.join();  // it has ended: the loop above only leaves once it has
-  return inbox.exit_code;
+  g_worker.store(nullptr);
+  return code;
 }
 
 }  // namespace forkpool::workers
 
 namespace forkpool::this_task {
-bool cancelled() noexcept { return workers::g_cancelled.load(std::memory_order_relaxed); }
+bool cancelled() noexcept {
+  workers::Worker* worker = workers::g_worker.load();
+  if (worker == nullptr) return false;
+  try {
+    return worker->cancelled();
+  } catch (...) {
+    return false;  // the loop meets the same broken pipe and reports it
+  }
+}
 }  // namespace forkpool::this_task

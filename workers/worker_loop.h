@@ -16,12 +16,10 @@ struct WorkerConfig {
 };
 
 // Sends Hello, then reads Task frames and answers each with Result or Error until the task
-// pipe reaches EOF or a Shutdown frame arrives. Task log lines travel as Log frames. A thread
-// reads the pipe while tasks run, so that a Cancel for the running task sets
-// this_task::cancelled() (its reply is then CancelAck) and one for a task still waiting drops
-// it (CancelAck at once).
-// Returns the exit code for the worker process: 0 after EOF or Shutdown, 3 when the parent
-// sent something that is not the protocol, 4 when the parent is gone mid-reply.
+// pipe reaches EOF or a Shutdown frame arrives. Task log lines travel as Log frames. Frames
+// that arrive while a task runs are read before the next one starts, and whenever the task
+// polls this_task::cancelled(): a Cancel for the running task makes cancelled() true (its
+// reply is then CancelAck); one for a task still waiting drops it (CancelAck at once).
 int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config);
 
 // In a worker: the descriptor its frames leave on (-1 elsewhere). For fault-injection tests,
