@@ -139,10 +139,7 @@ std::shared_ptr<detail::FutureState> PoolCore::submit(detail::TaskId function,
                                                       const TaskOptions& call) {
   auto state = std::make_shared<detail::FutureState>();
   state->set_canceller([link = std::weak_ptr<CancelLink>(cancel_link_), target = state.get()] {
-    auto alive = link.lock();
-    if (!alive) return false;
-    std::lock_guard lock(alive->mutex);
-    return alive->core != nullptr && alive->core->cancel(target);
+    return cancel_through(link, target);
   });
   detail::Payload payload = serialization::encode_task(function, args);
   Settlements out;
@@ -180,12 +177,19 @@ std::shared_ptr<detail::FutureState> PoolCore::submit(detail::TaskId function,
   return state;
 }
 
-bool PoolCore::cancel(const detail::FutureState* target) {
+bool PoolCore::cancel_through(const std::weak_ptr<CancelLink>& link,
+                              const detail::FutureState* target) {
+  auto alive = link.lock();
+  if (!alive) return false;
   Settlements out;
   bool cancelled = false;
   {
-    Lock lock(mutex_);
-    cancelled = cancel_locked(target, out);
+    // The link's mutex keeps the pool alive meanwhile; settling (which may run an on_ready
+    // callback that cancels another task) happens after both locks are released.
+    std::lock_guard link_lock(alive->mutex);
+    if (alive->core == nullptr) return false;
+    Lock lock(alive->core->mutex_);
+    cancelled = alive->core->cancel_locked(target, out);
   }
   settle(out);
   return cancelled;
@@ -218,6 +222,7 @@ bool PoolCore::cancel_locked(const detail::FutureState* target, Settlements& out
                    std::make_exception_ptr(TaskCancelled(queued->id, *queued->name, false)), true});
     queue_.erase(queued);
     room_made();
+    if (state_ != State::kRunning) wake_.signal();  // closing: the pool may be idle now
     changed_.notify_all();
     return true;
   }
@@ -320,7 +325,7 @@ void PoolCore::dispatch(Settlements& out) {
     for (std::size_t level = 1; level < depth && !queue_.empty(); ++level) {
       for (auto& [id, slot] : slots_) {
         if (queue_.empty() || queue_.front().payload.size() > kPipelinedFrameLimit) break;
-        if (slot->phase != WorkerSlot::Phase::kReady || slot->failure ||
+        if (slot->phase != WorkerSlot::Phase::kReady || slot->failure || slot->killed ||
             slot->stop != WorkerSlot::Stop::kNone || slot->in_flight.size() != level ||
             (max_tasks != 0 && slot->tasks_sent >= max_tasks)) {
           continue;
@@ -362,6 +367,7 @@ bool PoolCore::start_wanted() const {
 }
 
 void PoolCore::make_idle(WorkerSlot& slot, Clock::time_point now) {
+  if (slot.killed) return;  // its death is on its way
   const std::uint64_t max_tasks = options_.max_tasks_per_worker;
   if (max_tasks != 0 && slot.tasks_sent >= max_tasks) {
     ++stats_.workers_recycled;
@@ -428,6 +434,16 @@ io::Deadline PoolCore::supervise(Clock::time_point now, Settlements& out) {
   Clock::time_point next = Clock::time_point::max();
   for (auto& [id, slot_ptr] : slots_) {
     WorkerSlot& slot = *slot_ptr;
+    // Its answer may be waiting in the pipe: read it before judging the worker late (a
+    // timeout that fires on a task that has finished would stop the task behind it).
+    if (slot.reading &&
+        (slot.reader.buffered() != 0 ||
+         io::poll_one(slot.from_worker.get(), POLLIN, std::chrono::milliseconds(0)) != 0) &&
+        (slot.stop == WorkerSlot::Stop::kAsked ||
+         (slot.stop == WorkerSlot::Stop::kNone && !slot.in_flight.empty()))) {
+      next = now;
+      continue;
+    }
     if (slot.phase == WorkerSlot::Phase::kReady && slot.stop == WorkerSlot::Stop::kNone &&
         !slot.in_flight.empty() && slot.in_flight.front().state &&
         slot.in_flight.front().timeout.count() > 0) {
@@ -548,6 +564,7 @@ bool PoolCore::send_task(WorkerSlot& slot, PendingTask task, Settlements& out) {
 
 void PoolCore::drop_worker(WorkerSlot& slot, std::exception_ptr why) {
   if (why && !slot.failure) slot.failure = why;
+  slot.killed = true;
   idle_.erase(std::remove(idle_.begin(), idle_.end(), &slot), idle_.end());
   slot.child.signal(SIGKILL);
 }
@@ -732,28 +749,33 @@ void PoolCore::handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out
     slot.in_flight.erase(it);
     return;
   }
-  if (kind == Kind::kCancelAck) serialization::expect_empty(frame.kind, frame.payload);
+  // Validate and decode before the task leaves the list: if this throws, the worker is dropped
+  // and its death settles (or retries) the task, which must still be there to be found.
+  std::exception_ptr error;
+  if (kind == Kind::kCancelAck) {
+    serialization::expect_empty(frame.kind, frame.payload);
+    if (it->state) {
+      throw ProtocolError("a CancelAck for task " + std::to_string(it->id) +
+                          ", which was not cancelled");
+    }
+  } else if (kind == Kind::kError && it->state) {
+    auto reply = serialization::decode_error(frame.payload);
+    if (auto too_large = serialization::parse_too_large(reply)) {
+      error = std::make_exception_ptr(MessageTooLarge(too_large->first, too_large->second));
+    } else {
+      error = std::make_exception_ptr(
+          RemoteError(reply.type_name, reply.message, *it->name, it->id, slot.child.pid()));
+    }
+  }
   PendingTask task = std::move(slot.in_flight.front());
   slot.in_flight.pop_front();
   const auto now = Clock::now();
   ++slot.tasks_done;
   if (task.state) {
-    if (kind == Kind::kCancelAck) {
-      throw ProtocolError("a CancelAck for task " + std::to_string(task.id) +
-                          ", which was not cancelled");
-    }
     record_service_time(now - slot.head_since);
     recent_deaths_.clear();
     failed_starts_ = 0;  // the pool is doing work: a failed start since is not a pattern yet
-    if (kind == Kind::kError) {
-      auto reply = serialization::decode_error(frame.payload);  // ProtocolError: caller drops
-      std::exception_ptr error;
-      if (auto too_large = serialization::parse_too_large(reply)) {
-        error = std::make_exception_ptr(MessageTooLarge(too_large->first, too_large->second));
-      } else {
-        error = std::make_exception_ptr(
-            RemoteError(reply.type_name, reply.message, *task.name, task.id, slot.child.pid()));
-      }
+    if (error) {
       // A task's own exception counts as completed (the pool did its part).
       if (fail_task(std::move(task), error, out)) ++stats_.completed;
     } else {
@@ -778,6 +800,7 @@ void PoolCore::handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out
 
 void PoolCore::handle_initialized(WorkerSlot& slot, io::Frame& frame, Settlements& out) {
   slot.initializing = false;
+  if (slot.phase != WorkerSlot::Phase::kStarting) return;  // close() let it go meanwhile
   if (static_cast<Kind>(frame.kind) == Kind::kResult) {
     become_ready(slot, out);
     return;
@@ -833,6 +856,8 @@ void PoolCore::handle_hello(WorkerSlot& slot, const io::Frame& frame, Lock&, Set
     drop_worker(slot, std::current_exception());
     return;
   }
+  // handshake_timeout bounds the wait for Hello only; an initializer may take its time.
+  slot.handshake_deadline = Clock::time_point::max();
   if (options_.initializer.function != 0) {
     // Ready once its initializer has run; until then it is still starting.
     try {
@@ -876,9 +901,11 @@ void PoolCore::on_exit(std::uint32_t slot_id, Settlements& out) {
 void PoolCore::record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out) {
   const pid_t pid = slot.child.pid();
   if (!slot.in_flight.empty()) {
-    // The first task was running unless it had been let go (cancelled, timed out) or the
-    // pool itself stopped the worker (then it is not the task's fault: it runs again).
-    if (slot.in_flight.front().state && slot.stop == WorkerSlot::Stop::kNone) {
+    // The first task was running unless it had been let go (cancelled, timed out): then the
+    // worker was stuck in that one and the rest never started. A live first task may have
+    // started even in a worker the pool stopped (it answered for the one let go just before),
+    // so it fails like any task whose worker died, and runs again only if it has retries.
+    if (slot.in_flight.front().state) {
       PendingTask running = std::move(slot.in_flight.front());
       slot.in_flight.pop_front();
       std::exception_ptr error = slot.failure;

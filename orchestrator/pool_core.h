@@ -80,6 +80,7 @@ struct WorkerSlot {
   std::chrono::steady_clock::time_point stop_deadline;
   std::chrono::steady_clock::time_point idle_since;
   bool reading = true;                 // from_worker still in the epoll set
+  bool killed = false;                 // SIGKILLed for a broken pipe; its death is on its way
   std::exception_ptr failure;          // what went wrong on the pipe, if anything
 };
 
@@ -99,8 +100,10 @@ class PoolCore {
                                               detail::Payload args, const TaskOptions& call);
   void close();
   void terminate();
-  // True if it cancelled the task whose future has this state.
-  bool cancel(const detail::FutureState* target);
+  // Future::cancel()'s way in: true if it cancelled the task whose future has this state;
+  // nothing if the pool behind `link` is gone.
+  static bool cancel_through(const std::weak_ptr<CancelLink>& link,
+                             const detail::FutureState* target);
   std::size_t cancel_all();
 
   std::vector<pid_t> worker_pids() const;

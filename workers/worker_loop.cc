@@ -89,6 +89,7 @@ class Worker {
   // Blocks for the next task; nullopt once the parent said Shutdown or closed the pipe.
   std::optional<io::Frame> next_task() {
     std::lock_guard lock(reading_);
+    if (failed_) std::rethrow_exception(failed_);  // cancelled() met it first
     // Frames that arrived meanwhile first, so a Cancel for a waiting task drops it in time.
     read_available();
     while (tasks_.empty() && !ended_) {
@@ -105,6 +106,11 @@ class Worker {
     running_ = task.task_id;
     cancelled_.store(false, std::memory_order_relaxed);
     return task;
+  }
+
+  std::uint64_t running() {
+    std::lock_guard lock(reading_);
+    return running_;
   }
 
   // The running task has ended; true if it was cancelled meanwhile.
@@ -124,7 +130,13 @@ class Worker {
       return cancelled_.load(std::memory_order_relaxed);
     }
     last_look_ = now;
-    read_available();
+    try {
+      read_available();
+    } catch (...) {
+      // The task cannot be told; the loop reports it once the task returns.
+      failed_ = std::current_exception();
+      ended_ = true;
+    }
     return cancelled_.load(std::memory_order_relaxed);
   }
 
@@ -193,6 +205,7 @@ class Worker {
   std::uint64_t running_ = 0;    // the running task's id; 0 between tasks
   std::atomic<bool> cancelled_{false};
   std::chrono::steady_clock::time_point last_look_{};
+  std::exception_ptr failed_;  // what cancelled() met on the pipe
 };
 
 std::atomic<Worker*> g_worker{nullptr};
@@ -224,6 +237,11 @@ std::pair<Kind, io::Payload> run_task(const io::Frame& frame, std::size_t max_fr
 }  // namespace
 
 int current_results_fd() { return g_results_fd.load(); }
+
+std::uint64_t current_task_id() {
+  Worker* worker = g_worker.load();
+  return worker != nullptr ? worker->running() : 0;
+}
 
 int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) {
   Channel channel(results_out, config.max_frame);
@@ -260,11 +278,6 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
 namespace forkpool::this_task {
 bool cancelled() noexcept {
   workers::Worker* worker = workers::g_worker.load();
-  if (worker == nullptr) return false;
-  try {
-    return worker->cancelled();
-  } catch (...) {
-    return false;  // the loop meets the same broken pipe and reports it
-  }
+  return worker != nullptr && worker->cancelled();
 }
 }  // namespace forkpool::this_task

@@ -25,6 +25,8 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config);
 // In a worker: the descriptor its frames leave on (-1 elsewhere). For fault-injection tests,
 // which write broken frames on it the way a task with a stray write would.
 int current_results_fd();
+// In a worker: the id of the task it is running (0 elsewhere), for the same tests.
+std::uint64_t current_task_id();
 
 // Exit codes of a worker process, so the parent can tell why a worker ended.
 inline constexpr int kWorkerExitProtocolError = 3;

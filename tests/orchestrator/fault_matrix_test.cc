@@ -169,6 +169,15 @@ std::vector<Fault> faults() {
            EXPECT_NE(std::string(e.what()).find("magic"), std::string::npos) << e.what();
          });
        }},
+      {"garbled_error_reply", no_change,
+       [](Scene& s) {
+         // Decoding fails after the frame was read whole: the task must still be settled.
+         auto f = s.pool.submit(send_garbled_error_task, 0);
+         expect_error<ProtocolError>(error_of(f), [&](const ProtocolError& e) {
+           EXPECT_NE(std::string(e.what()).find("cannot decode Error"), std::string::npos)
+               << e.what();
+         });
+       }},
       {"stall_mid_frame", [](Options& o) { o.stall_timeout = 300ms; },
        [](Scene& s) {
          auto f = s.pool.submit(stall_mid_frame_task, 0);

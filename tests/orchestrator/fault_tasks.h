@@ -52,6 +52,20 @@ inline int send_garbage(int) {
   write_to_results(garbage.data(), garbage.size());
   for (;;) ::pause();
 }
+// Answers its own task with a whole, checksummed Error frame whose payload is no ErrorReply,
+// then hangs: a reply that cannot be decoded.
+inline int send_garbled_error(int) {
+  const std::string payload = "not an archive";
+  io::FrameHeader header;
+  header.payload_length = static_cast<std::uint32_t>(payload.size());
+  header.kind = 5;  // Error
+  header.checksum = io::frame_checksum(payload);
+  header.task_id = workers::current_task_id();
+  const io::HeaderBytes bytes = io::encode_header(header);
+  write_to_results(bytes.data(), bytes.size());
+  write_to_results(payload.data(), payload.size());
+  for (;;) ::pause();
+}
 // Sends 40 of 100 promised bytes, then hangs: the frame stalls.
 inline int stall_mid_frame(int) {
   write_partial_frame(100, 40);
@@ -122,6 +136,7 @@ inline void refuse_to_start(std::string why) { throw std::runtime_error(why); }
 FORKPOOL_TASK(send_truncated_frame_task, send_truncated_frame);
 FORKPOOL_TASK(send_garbage_task, send_garbage);
 FORKPOOL_TASK(stall_mid_frame_task, stall_mid_frame);
+FORKPOOL_TASK(send_garbled_error_task, send_garbled_error);
 FORKPOOL_TASK(ignore_sigterm_gated_task, ignore_sigterm_gated);
 FORKPOOL_TASK(ignore_sigterm_forever_task, ignore_sigterm_forever);
 FORKPOOL_TASK(until_cancelled_task, until_cancelled);

@@ -204,6 +204,27 @@ TEST_P(Supervision, CancellingATaskWaitingInAWorkersPipeDropsItThere) {
   leaks_.check();
 }
 
+TEST_P(Supervision, AnOnReadyCallbackMayCancelAnotherTask) {
+  {
+    Options o = options(1);
+    o.pipeline_depth = 1;
+    Pool pool(o);
+    Gate gate;
+    auto busy = pool.submit(gated_task, gate.dir());
+    const pid_t worker = gate.wait_entered();
+    auto first = pool.submit(identity_task, 1);
+    auto second = pool.submit(identity_task, 2);
+    bool second_cancelled = false;
+    first.on_ready([&] { second_cancelled = second.cancel(); });  // runs inside first.cancel()
+    EXPECT_TRUE(first.cancel());
+    EXPECT_TRUE(second_cancelled);
+    EXPECT_EQ(second.status(), FutureStatus::kCancelled);
+    gate.release();
+    EXPECT_EQ(busy.get(), worker);
+  }
+  leaks_.check();
+}
+
 TEST_P(Supervision, CancelAllCancelsRunningAndQueuedTasksAndThePoolGoesOn) {
   {
     Options o = options(2);
