@@ -26,11 +26,18 @@ class Error : public std::runtime_error {
     earlier_attempts_ = std::move(attempts);
     full_.clear();
     if (earlier_attempts_.empty()) return;
-    full_ = std::string(std::runtime_error::what()) + " (the last of " +
-            std::to_string(earlier_attempts_.size() + 1) + " attempts; earlier:";
+    // Appended piece by piece: GCC 12 at -O3 warns (-Wrestrict, falsely) about
+    // `const char* + std::string&&` once this is inlined.
+    full_ = std::runtime_error::what();
+    full_ += " (the last of ";
+    full_ += std::to_string(earlier_attempts_.size() + 1);
+    full_ += " attempts; earlier:";
     for (std::size_t i = 0; i < earlier_attempts_.size(); ++i) {
-      full_ += " " + std::to_string(i + 1) + ") " + earlier_attempts_[i] +
-               (i + 1 < earlier_attempts_.size() ? ";" : ")");
+      full_ += ' ';
+      full_ += std::to_string(i + 1);
+      full_ += ") ";
+      full_ += earlier_attempts_[i];
+      full_ += i + 1 < earlier_attempts_.size() ? ";" : ")";
     }
   }
   const char* what() const noexcept override {
