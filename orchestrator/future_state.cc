@@ -69,11 +69,13 @@ FutureStatus FutureState::status() const {
 bool FutureState::ready() const { return is_settled(status()); }
 
 void FutureState::wait() const {
+  if (before_wait_) before_wait_();
   std::unique_lock lock(mutex_);
   settled_.wait(lock, [&] { return is_settled(status_); });
 }
 
 bool FutureState::wait_for(std::chrono::nanoseconds timeout) const {
+  if (before_wait_) before_wait_();
   std::unique_lock lock(mutex_);
   return settled_.wait_for(lock, timeout, [&] { return is_settled(status_); });
 }

@@ -21,13 +21,15 @@ std::size_t Pool::map_window() const {
   return window != 0 ? window : 4 * std::size_t{core_->workers()};
 }
 
-const detail::TaskEntry& Pool::registered(detail::ErasedFunction function) {
-  const detail::TaskEntry* entry = detail::TaskRegistry::instance().find(function);
-  if (entry == nullptr) {
-    throw UnknownTask(
-        "this function is not a registered task: register it with FORKPOOL_TASK(name, function)");
-  }
-  return *entry;
+std::size_t Pool::max_frame() const { return core_->options().max_frame; }
+
+std::shared_ptr<detail::FutureState> Pool::submit_chunk(detail::TaskId function,
+                                                        const std::string* name,
+                                                        detail::Payload chunk, std::size_t calls) {
+  TaskOptions call;
+  const std::chrono::milliseconds per_call = core_->options().task_timeout;
+  if (per_call.count() > 0) call.timeout = per_call * static_cast<std::int64_t>(calls);
+  return core_->submit(function, name, std::move(chunk), call, /*chunk=*/true);
 }
 
 std::shared_ptr<detail::FutureState> Pool::submit_encoded(detail::TaskId function,

@@ -126,55 +126,79 @@ PoolCore::PoolCore(Options options)
 
 PoolCore::~PoolCore() {
   close();
-  std::lock_guard lock(cancel_link_->mutex);
+  std::unique_lock lock(cancel_link_->mutex);
   cancel_link_->core = nullptr;
+  cancel_link_->idle.wait(lock, [&] { return cancel_link_->sending == 0; });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Callers' side.
 
-std::shared_ptr<detail::FutureState> PoolCore::submit(detail::TaskId function,
-                                                      const std::string* name,
-                                                      detail::Payload args,
-                                                      const TaskOptions& call) {
+std::shared_ptr<detail::FutureState> PoolCore::new_state() {
   auto state = std::make_shared<detail::FutureState>();
   state->set_canceller([link = std::weak_ptr<CancelLink>(cancel_link_), target = state.get()] {
     return cancel_through(link, target);
   });
-  detail::Payload payload = serialization::encode_task(function, args);
+  return state;
+}
+
+std::shared_ptr<detail::FutureState> PoolCore::submit(detail::TaskId function,
+                                                      const std::string* name,
+                                                      detail::Payload args,
+                                                      const TaskOptions& call, bool chunk) {
+  auto state = new_state();
+  std::vector<Call> calls;
+  calls.push_back(Call{function, name, std::move(args), call, state, chunk});
+  enqueue(calls, false);
+  return state;
+}
+
+void PoolCore::enqueue(std::vector<Call>& calls, bool batch) {
+  std::vector<detail::Payload> payloads;
+  payloads.reserve(calls.size());
+  for (Call& call : calls) {
+    payloads.push_back(serialization::encode_task(call.function, call.args));
+    call.args = {};
+  }
   Settlements out;
   {
     Lock lock(mutex_);
     if (state_ != State::kRunning) throw PoolClosed("close() or terminate() was called");
     if (!broken_.empty()) throw PoolBroken(broken_);
-    if (payload.size() > options_.max_frame) {
-      ++stats_.submitted;
-      ++stats_.failed;
-      state->set_error(std::make_exception_ptr(MessageTooLarge(payload.size(), options_.max_frame)));
-      return state;
-    }
-    if (options_.queue_capacity != 0 && queue_.size() >= options_.queue_capacity) {
-      if (options_.on_full == OnFull::kFail) throw QueueFull(options_.queue_capacity);
+    const std::size_t capacity = options_.queue_capacity;
+    // A batch larger than the whole queue may still enter an empty one.
+    const auto room = [&] { return queue_.empty() || queue_.size() + calls.size() <= capacity; };
+    if (capacity != 0 && !room()) {
+      if (options_.on_full == OnFull::kFail) throw QueueFull(capacity);
       ++blocked_submitters_;
-      room_.wait(lock, [&] {
-        return queue_.size() < options_.queue_capacity || state_ != State::kRunning ||
-               !broken_.empty();
-      });
+      room_.wait(lock, [&] { return room() || state_ != State::kRunning || !broken_.empty(); });
       --blocked_submitters_;
       if (state_ != State::kRunning) throw PoolClosed("close() or terminate() was called");
       if (!broken_.empty()) throw PoolBroken(broken_);
     }
-    ++stats_.submitted;
-    PendingTask task{next_task_id_++, name, std::move(payload), state};
-    task.timeout = call.timeout.value_or(options_.task_timeout);
-    task.retries_left = std::max(0, call.retries.value_or(options_.retries));
-    queue_.push_back(std::move(task));
+    const std::uint64_t batch_id = batch && calls.size() > 1 ? next_batch_id_++ : 0;
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      Call& call = calls[i];
+      if (call.state->ready()) continue;  // a batch's call cancelled while the batch was sent
+      ++stats_.submitted;
+      if (payloads[i].size() > options_.max_frame) {
+        ++stats_.failed;
+        out.push_back({std::move(call.state), {},
+                       std::make_exception_ptr(MessageTooLarge(payloads[i].size(), options_.max_frame))});
+        continue;
+      }
+      PendingTask task{next_task_id_++, call.name, std::move(payloads[i]), std::move(call.state)};
+      task.timeout = call.options.timeout.value_or(options_.task_timeout);
+      task.retries_left = std::max(0, call.options.retries.value_or(options_.retries));
+      task.flags = call.chunk ? serialization::kTaskChunk : 0;
+      task.batch = batch_id;
+      queue_.push_back(std::move(task));
+    }
     dispatch(out);
     // Workers may have retired while idle: the collector starts what the queue needs.
     if (!queue_.empty() && idle_.empty() && options_.idle_timeout.count() > 0) wake_.signal();
   }
   settle(out);
-  return state;
 }
 
 bool PoolCore::cancel_through(const std::weak_ptr<CancelLink>& link,
@@ -314,6 +338,10 @@ void PoolCore::dispatch(Settlements& out) {
   while (!idle_.empty() && !queue_.empty()) {
     WorkerSlot* slot = idle_.back();
     idle_.pop_back();
+    if (queue_.front().batch != 0) {
+      send_batch(*slot, out);
+      continue;
+    }
     PendingTask task = std::move(queue_.front());
     queue_.pop_front();
     send_task(*slot, std::move(task), out);
@@ -324,7 +352,12 @@ void PoolCore::dispatch(Settlements& out) {
     // Top up the busy workers one task at a time each, so they fill evenly.
     for (std::size_t level = 1; level < depth && !queue_.empty(); ++level) {
       for (auto& [id, slot] : slots_) {
-        if (queue_.empty() || queue_.front().payload.size() > kPipelinedFrameLimit) break;
+        // A batch waits for an idle worker: its frame may be large, and its tasks are counted
+        // one by one in in_flight, not as the one frame they share.
+        if (queue_.empty() || queue_.front().payload.size() > kPipelinedFrameLimit ||
+            queue_.front().batch != 0) {
+          break;
+        }
         if (slot->phase != WorkerSlot::Phase::kReady || slot->failure || slot->killed ||
             slot->stop != WorkerSlot::Stop::kNone || slot->in_flight.size() != level ||
             (max_tasks != 0 && slot->tasks_sent >= max_tasks)) {
@@ -419,8 +452,9 @@ bool PoolCore::fail_task(PendingTask task, std::exception_ptr error, Settlements
 
 void PoolCore::time_out(WorkerSlot& slot, Clock::time_point now, Settlements& out) {
   PendingTask& head = slot.in_flight.front();
-  PendingTask task{head.id, head.name, std::move(head.payload), std::move(head.state),
-                   head.timeout, head.retries_left, std::move(head.attempts)};
+  PendingTask task{head.id,           head.name,       std::move(head.payload),
+                   std::move(head.state), head.timeout, head.retries_left,
+                   std::move(head.attempts), head.flags, head.batch};
   // The entry stays without its future: a late reply for it is dropped.
   ++stats_.timed_out;
   const double seconds = std::chrono::duration<double>(task.timeout).count();
@@ -521,8 +555,16 @@ void PoolCore::start_head(WorkerSlot& slot, Clock::time_point now) {
 }
 
 bool PoolCore::pipelining_pays() const {
-  return options_.pipeline_depth > 1 && mean_service_us_ >= 0 &&
-         mean_service_us_ < static_cast<double>(options_.pipeline_below.count());
+  if (options_.pipeline_depth <= 1 || mean_service_us_ < 0 ||
+      mean_service_us_ >= static_cast<double>(options_.pipeline_below.count())) {
+    return false;
+  }
+  // While workers are missing (retired when idle, dead, or still starting), tasks wait in the
+  // queue for them: queued in a busy worker's pipe, they would keep the pool from growing and
+  // wait behind that worker's task (a task that waits for another would never start).
+  unsigned ready = 0;
+  for (const auto& [id, slot] : slots_) ready += slot->phase == WorkerSlot::Phase::kReady ? 1 : 0;
+  return ready >= workers_;
 }
 
 void PoolCore::record_service_time(Clock::duration time) {
@@ -537,29 +579,76 @@ bool PoolCore::send_task(WorkerSlot& slot, PendingTask task, Settlements& out) {
   const bool head = slot.in_flight.empty();
   if (head) task.state->set_running();
   try {
-    slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kTask), 0, task.id, task.payload);
-  } catch (const PeerGone&) {
-    // The worker died while idle; the task never reached it. Another worker takes it.
-    task.state->set_pending();
-    queue_.push_front(std::move(task));
-    drop_worker(slot, nullptr);
-    return false;
-  } catch (const StalledFrame&) {
-    // A worker that does not read its pipe has not received the whole task: safe to requeue.
-    task.state->set_pending();
-    queue_.push_front(std::move(task));
-    drop_worker(slot, std::current_exception());
-    return false;
+    slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kTask), task.flags, task.id,
+                            task.payload);
   } catch (...) {
-    ++stats_.failed;
-    out.push_back({std::move(task.state), {}, std::current_exception()});
-    drop_worker(slot, std::current_exception());
+    std::vector<PendingTask> unsent;
+    unsent.push_back(std::move(task));
+    unsend(slot, unsent, out);
     return false;
   }
   ++slot.tasks_sent;
   slot.in_flight.push_back(std::move(task));
   if (head) start_head(slot, Clock::now());
   return true;
+}
+
+void PoolCore::send_batch(WorkerSlot& slot, Settlements& out) {
+  const std::uint64_t batch = queue_.front().batch;
+  const std::uint64_t max_tasks = options_.max_tasks_per_worker;
+  const std::uint64_t allowed =
+      max_tasks != 0 ? std::max<std::uint64_t>(max_tasks - std::min(max_tasks, slot.tasks_sent), 1)
+                     : UINT64_MAX;
+  std::vector<PendingTask> tasks;
+  detail::Payload frame;
+  while (!queue_.empty() && queue_.front().batch == batch && tasks.size() < allowed) {
+    const PendingTask& next = queue_.front();
+    const std::size_t grown = frame.size() + serialization::batch_entry_size(next.payload.size());
+    if (!tasks.empty() && grown > options_.max_frame) break;  // the rest go in the next frame
+    serialization::append_batch_entry(frame, next.id, next.flags, next.payload);
+    tasks.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  // As in send_task: running before the worker can start it.
+  tasks.front().state->set_running();
+  try {
+    if (tasks.size() == 1) {
+      // A lone task (or one that fills a frame by itself) needs no Batch around it.
+      slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kTask), tasks.front().flags,
+                              tasks.front().id, tasks.front().payload);
+    } else {
+      slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kBatch), 0, tasks.front().id, frame);
+    }
+  } catch (...) {
+    unsend(slot, tasks, out);
+    return;
+  }
+  slot.tasks_sent += tasks.size();
+  for (PendingTask& task : tasks) slot.in_flight.push_back(std::move(task));
+  start_head(slot, Clock::now());
+}
+
+void PoolCore::unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks, Settlements& out) {
+  try {
+    throw;
+  } catch (const PeerGone&) {
+    // The worker died while idle; the frame never reached it. Another worker takes it.
+    drop_worker(slot, nullptr);
+  } catch (const StalledFrame&) {
+    // A worker that does not read its pipe has not received the whole frame: safe to requeue.
+    drop_worker(slot, std::current_exception());
+  } catch (...) {
+    for (PendingTask& task : tasks) {
+      ++stats_.failed;
+      out.push_back({std::move(task.state), {}, std::current_exception()});
+    }
+    drop_worker(slot, std::current_exception());
+    return;
+  }
+  for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) {
+    it->state->set_pending();
+    queue_.push_front(std::move(*it));
+  }
 }
 
 void PoolCore::drop_worker(WorkerSlot& slot, std::exception_ptr why) {

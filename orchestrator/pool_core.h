@@ -50,6 +50,20 @@ struct PendingTask {
   std::chrono::milliseconds timeout{0};  // 0: none
   int retries_left = 0;
   std::vector<std::string> attempts;  // why each earlier attempt failed
+  std::uint8_t flags = 0;  // the Task frame's flags (serialization::kTaskChunk)
+  // Tasks of one Pool::batch() share a nonzero id and stand together in the queue, so that
+  // dispatch sends them to one worker in one Batch frame.
+  std::uint64_t batch = 0;
+};
+
+// A call on its way into the queue: what submit() and a batch's send() hand over.
+struct Call {
+  detail::TaskId function = 0;
+  const std::string* name = nullptr;
+  detail::Payload args;
+  TaskOptions options;
+  std::shared_ptr<detail::FutureState> state;
+  bool chunk = false;  // the arguments are a map chunk (detail/chunk.h)
 };
 
 struct WorkerSlot {
@@ -84,11 +98,15 @@ struct WorkerSlot {
   std::exception_ptr failure;          // what went wrong on the pipe, if anything
 };
 
-// What a future's cancel() reaches the pool through; cut when the pool is destroyed, so a
-// future that outlives its pool cancels nothing.
+// What a future's cancel() and a batch's send() reach the pool through; cut when the pool is
+// destroyed, so a future or batch that outlives its pool reaches nothing.
 struct CancelLink {
   std::mutex mutex;
   class PoolCore* core = nullptr;
+  // Batches sending through the link now, without its mutex (their enqueue may wait for room
+  // in the queue); the pool's destructor waits for them after close() has woken them.
+  int sending = 0;
+  std::condition_variable idle;
 };
 
 class PoolCore {
@@ -97,7 +115,15 @@ class PoolCore {
   ~PoolCore();
 
   std::shared_ptr<detail::FutureState> submit(detail::TaskId function, const std::string* name,
-                                              detail::Payload args, const TaskOptions& call);
+                                              detail::Payload args, const TaskOptions& call,
+                                              bool chunk = false);
+  // A future's state that cancels through this pool (Future::cancel()).
+  std::shared_ptr<detail::FutureState> new_state();
+  // Queues `calls` (their states made by new_state() or a batch): as one batch that travels to
+  // a worker in Batch frames if `batch`. Throws PoolClosed, PoolBroken or QueueFull as submit()
+  // does, with nothing queued; a call too large for max_frame fails only its own future.
+  void enqueue(std::vector<Call>& calls, bool batch);
+  std::weak_ptr<CancelLink> cancel_link() const { return cancel_link_; }
   void close();
   void terminate();
   // Future::cancel()'s way in: true if it cancelled the task whose future has this state;
@@ -146,6 +172,13 @@ class PoolCore {
   // Under the mutex.
   void dispatch(Settlements& out);
   bool send_task(WorkerSlot& slot, PendingTask task, Settlements& out);
+  // Sends the front of the queue, a batch's tasks, to an idle worker in one Batch frame (as
+  // many as fit in max_frame and the worker's max_tasks_per_worker).
+  void send_batch(WorkerSlot& slot, Settlements& out);
+  // REQUIRES: called from the catch block of the write that failed. The frame did not reach
+  // the worker: its tasks go back to the front of the queue in order (a worker that died or
+  // stalls has not started them), or fail with the error (anything else); the worker is dropped.
+  void unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks, Settlements& out);
   // Whether tasks are short enough to queue more than one in a worker's pipe.
   bool pipelining_pays() const;
   // Marks the first task in the worker's pipe as running.
@@ -190,6 +223,7 @@ class PoolCore {
   // A stack: the most recently idle worker is reused first; the bottom one retires first.
   std::vector<WorkerSlot*> idle_;
   std::uint64_t next_task_id_ = 1;
+  std::uint64_t next_batch_id_ = 1;
   std::uint32_t next_worker_id_ = 0;
   std::deque<std::chrono::steady_clock::time_point> recent_deaths_;  // since the last success
   int failed_starts_ = 0;  // workers in a row that failed before their handshake

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -55,6 +56,65 @@ Payload encode_task(detail::TaskId function, const Payload& args) {
   for (std::size_t i = 0; i < sizeof function; ++i) out[i] = static_cast<char>(function >> (8 * i));
   if (!args.empty()) std::memcpy(out.data() + sizeof function, args.data(), args.size());
   return out;
+}
+
+namespace {
+template <typename T>
+void append_le(Payload& out, T value) {
+  for (std::size_t i = 0; i < sizeof value; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
+}
+template <typename T>
+T read_le(std::span<const char> bytes) {
+  T value = 0;
+  for (std::size_t i = 0; i < sizeof value; ++i) {
+    value |= static_cast<T>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  }
+  return value;
+}
+}  // namespace
+
+void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flags,
+                        std::span<const char> task) {
+  batch.reserve(batch.size() + batch_entry_size(task.size()));
+  append_le(batch, task_id);
+  append_le(batch, flags);
+  append_le(batch, static_cast<std::uint32_t>(task.size()));
+  batch.insert(batch.end(), task.begin(), task.end());
+}
+
+std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
+  if (payload.empty()) throw ProtocolError("cannot decode Batch: it holds no task");
+  std::vector<BatchEntry> entries;
+  std::span<const char> rest = payload;
+  while (!rest.empty()) {
+    const std::string where = "cannot decode Batch entry " + std::to_string(entries.size() + 1);
+    if (rest.size() < batch_entry_size(0)) {
+      throw ProtocolError(where + ": " + std::to_string(rest.size()) +
+                          " bytes is shorter than an entry's header");
+    }
+    BatchEntry entry;
+    entry.task_id = read_le<std::uint64_t>(rest);
+    entry.flags = static_cast<std::uint8_t>(rest[8]);
+    const std::uint32_t length = read_le<std::uint32_t>(rest.subspan(9));
+    rest = rest.subspan(batch_entry_size(0));
+    if (length > rest.size()) {
+      throw ProtocolError(where + ": it claims " + std::to_string(length) + " bytes, " +
+                          std::to_string(rest.size()) + " are left");
+    }
+    if (entry.task_id == 0) throw ProtocolError(where + ": task id 0 is reserved");
+    entry.task = rest.first(length);
+    rest = rest.subspan(length);
+    entries.push_back(entry);
+  }
+  // Replies are matched by task id: two calls with one id could not be told apart.
+  std::vector<std::uint64_t> ids;
+  ids.reserve(entries.size());
+  for (const BatchEntry& e : entries) ids.push_back(e.task_id);
+  std::sort(ids.begin(), ids.end());
+  if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
+    throw ProtocolError("cannot decode Batch: a task id appears twice");
+  }
+  return entries;
 }
 
 Hello decode_hello(std::span<const char> payload) {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "forkpool/detail/payload.h"
 #include "forkpool/detail/task_registry.h"
@@ -18,7 +19,7 @@ namespace forkpool::serialization {
 using detail::Payload;
 
 // Bump when any payload layout changes: a worker of another version is refused at Hello.
-inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kProtocolVersion = 2;
 
 enum class Kind : std::uint8_t {
   kHello = 1,      // worker -> parent first: who the worker is; parent -> worker: the limits
@@ -56,6 +57,18 @@ struct TaskCall {
   std::span<const char> args;  // points into the frame's payload
 };
 
+// Task frame flags.
+// The arguments are a map chunk (detail/chunk.h): many calls of the function in one archive,
+// answered by one Result holding every call's outcome.
+inline constexpr std::uint8_t kTaskChunk = 1;
+
+// One call inside a Batch frame: what a Task frame of its own would have carried.
+struct BatchEntry {
+  std::uint64_t task_id = 0;
+  std::uint8_t flags = 0;
+  std::span<const char> task;  // a Task payload (encode_task); points into the Batch's payload
+};
+
 struct ErrorReply {
   std::string type_name;  // the exception's dynamic type, demangled
   std::string message;    // its what()
@@ -79,12 +92,21 @@ Payload encode(const ErrorReply& error);
 Payload encode(const LogLine& line);
 // The function id, little-endian, then the argument archive.
 Payload encode_task(detail::TaskId function, const Payload& args);
+// Appends one call to a Batch payload: task id (u64), flags (u8), the Task payload's length
+// (u32), then the Task payload. A Batch payload is one or more such entries.
+void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flags,
+                        std::span<const char> task);
+// The bytes append_batch_entry adds for a Task payload of `task_bytes`.
+inline constexpr std::size_t batch_entry_size(std::size_t task_bytes) { return 13 + task_bytes; }
 
 // Each throws ProtocolError if the payload is not a well-formed message of that kind.
 Hello decode_hello(std::span<const char> payload);
 ErrorReply decode_error(std::span<const char> payload);
 LogLine decode_log(std::span<const char> payload);
 TaskCall decode_task(std::span<const char> payload);
+// Every entry of a Batch, in order; ProtocolError for an empty Batch, an entry cut short, a
+// task id of 0, or a task id that appears twice.
+std::vector<BatchEntry> decode_batch(std::span<const char> payload);
 // Kinds whose payload must be empty (Cancel, CancelAck, Heartbeat, Shutdown).
 void expect_empty(std::uint8_t kind, std::span<const char> payload);
 

@@ -1,5 +1,7 @@
 #include "forkpool/detail/task_registry.h"
 
+#include "forkpool/errors.h"
+
 #include <xxhash.h>
 
 #include <algorithm>
@@ -47,6 +49,15 @@ std::uint64_t TaskRegistry::hash() const {
   std::uint64_t digest = XXH3_64bits_digest(state);
   XXH3_freeState(state);
   return digest;
+}
+
+const TaskEntry& registered_task(ErasedFunction function) {
+  const TaskEntry* entry = TaskRegistry::instance().find(function);
+  if (entry == nullptr) {
+    throw UnknownTask(
+        "this function is not a registered task: register it with FORKPOOL_TASK(name, function)");
+  }
+  return *entry;
 }
 
 }  // namespace forkpool::detail

@@ -28,26 +28,40 @@
 
 namespace forkpool::workers {
 namespace {
-
-using serialization::Kind;
-
 std::string demangle(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, decltype(&std::free)> name(
       abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
   return status == 0 && name ? std::string(name.get()) : std::string(mangled);
 }
+}  // namespace
+}  // namespace forkpool::workers
 
-// Describes the exception being handled: its dynamic type and message.
-serialization::ErrorReply describe_current_exception() {
+namespace forkpool::detail {
+void describe_current_exception(std::string& type_name, std::string& message) {
   try {
     throw;
   } catch (const std::exception& e) {
-    return {demangle(typeid(e).name()), e.what()};
+    type_name = workers::demangle(typeid(e).name());
+    message = e.what();
   } catch (...) {
     std::type_info* type = abi::__cxa_current_exception_type();
-    return {type ? demangle(type->name()) : "unknown", "a non-std::exception was thrown"};
+    type_name = type ? workers::demangle(type->name()) : "unknown";
+    message = "a non-std::exception was thrown";
   }
+}
+}  // namespace forkpool::detail
+
+namespace forkpool::workers {
+namespace {
+
+using serialization::Kind;
+
+// Describes the exception being handled: its dynamic type and message.
+serialization::ErrorReply describe_current_exception() {
+  serialization::ErrorReply reply;
+  detail::describe_current_exception(reply.type_name, reply.message);
+  return reply;
 }
 
 // Frames out of the worker: results, errors and log lines from any thread of a task, one
@@ -160,6 +174,13 @@ class Worker {
       case Kind::kTask:
         tasks_.push_back(std::move(frame));
         return;
+      case Kind::kBatch:
+        // Each call becomes a task of its own: run, cancelled and answered one by one.
+        for (const auto& entry : serialization::decode_batch(frame.payload)) {
+          tasks_.push_back(io::Frame{static_cast<std::uint8_t>(Kind::kTask), entry.flags,
+                                     entry.task_id, io::Payload(entry.task.begin(), entry.task.end())});
+        }
+        return;
       case Kind::kCancel: {
         serialization::expect_empty(frame.kind, frame.payload);
         if (running_ == frame.task_id && running_ != 0) {
@@ -220,9 +241,15 @@ std::pair<Kind, io::Payload> run_task(const io::Frame& frame, std::size_t max_fr
                               "forkpool::UnknownTask", "this worker has no task with id " +
                                                            std::to_string(call.function)})};
   }
+  const bool chunk = (frame.flags & serialization::kTaskChunk) != 0;
+  if (chunk && entry->invoke_chunk == nullptr) {
+    return {Kind::kError, serialization::encode(serialization::ErrorReply{
+                              "forkpool::UnknownTask", "task '" + entry->name +
+                                                           "' cannot run map chunks here"})};
+  }
   io::Payload result;
   try {
-    entry->invoke(entry->function, call.args, result);
+    (chunk ? entry->invoke_chunk : entry->invoke)(entry->function, call.args, result);
   } catch (...) {
     return {Kind::kError, serialization::encode(describe_current_exception())};
   }
@@ -280,4 +307,5 @@ bool cancelled() noexcept {
   workers::Worker* worker = workers::g_worker.load();
   return worker != nullptr && worker->cancelled();
 }
+std::uint64_t id() noexcept { return workers::current_task_id(); }
 }  // namespace forkpool::this_task

@@ -236,6 +236,15 @@ class HandshakeError : public Error {
   explicit HandshakeError(const std::string& why) : Error("worker handshake refused: " + why) {}
 };
 
+// Batch::submit() after the batch was sent: by send(), by get() or wait() on one of its
+// futures, or by its destructor. Nothing was queued.
+class BatchSent : public Error {
+ public:
+  BatchSent()
+      : Error("this batch has been sent (by send(), or by waiting on one of its futures) and "
+              "takes no more calls; start another with pool.batch()") {}
+};
+
 // A function was submitted that is not registered with FORKPOOL_TASK.
 class UnknownTask : public Error {
  public:

@@ -2,8 +2,10 @@
 // Include this one header to get the whole public API.
 #pragma once
 
+#include "forkpool/batch.h"
 #include "forkpool/errors.h"
 #include "forkpool/future.h"
+#include "forkpool/map.h"
 #include "forkpool/options.h"
 #include "forkpool/pool.h"
 #include "forkpool/task.h"

@@ -73,6 +73,19 @@ struct TaskOptions {
   std::optional<int> retries;
 };
 
+// How Pool::map runs: pool.map(task, inputs, {.chunk = 64}).
+struct MapOptions {
+  // Calls per chunk: the calls a worker runs from one Task frame and answers in one Result.
+  // 0 chooses and adapts it: one call per chunk until the task has been timed, then about 2 ms
+  // of work per chunk (at most 4096 calls), smaller near the end of an input of known size so
+  // that the workers finish together, and a single chunk when what is left is too little to
+  // be worth spreading (after Mercurial's worker.worthwhile()). A worker that dies fails every
+  // call of the chunk it ran; 1 confines a crash to its own call.
+  std::size_t chunk = 0;
+  // Chunks in flight at once; 0 means Options::map_window.
+  std::size_t window = 0;
+};
+
 struct Options {
   // Worker processes; 0 means the CPUs this process may use (affinity mask and cgroup quota).
   unsigned workers = 0;
@@ -102,7 +115,7 @@ struct Options {
   // a worker's pipe waits for it). 1 turns it off; at most 6.
   std::size_t pipeline_depth = 4;
   std::chrono::microseconds pipeline_below = std::chrono::milliseconds(1);
-  // Tasks kept in flight by map(); 0 means four per worker.
+  // Chunks kept in flight by map() and map_unordered(); 0 means four per worker.
   std::size_t map_window = 0;
 
   // How long a task may run; 0 means no limit. A task that runs longer fails with TaskTimeout

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "forkpool/batch.h"
 #include "forkpool/errors.h"
 #include "forkpool/future.h"
 #include "forkpool/options.h"
@@ -31,7 +32,7 @@ namespace orchestrator {
 class PoolCore;
 }
 
-template <typename R, typename View>
+template <typename R, typename View, bool Ordered>
 class MapResults;
 
 struct PoolStats {
@@ -78,7 +79,7 @@ class Pool {
   Future<R> submit(const Task<R (*)(Args...)>& task, Values&&... values) {
     static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
     return Future<R>(submit_encoded(task.id(), &task.name(),
-                                    encode_arguments<Args...>(std::forward<Values>(values)...)));
+                                    detail::encode_arguments<Args...>(std::forward<Values>(values)...)));
   }
 
   // The same, naming the function itself; it must be registered with FORKPOOL_TASK
@@ -86,9 +87,10 @@ class Pool {
   template <typename R, typename... Args, typename... Values>
   Future<R> submit(R (*function)(Args...), Values&&... values) {
     static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-    const detail::TaskEntry& entry = registered(reinterpret_cast<detail::ErasedFunction>(function));
+    const detail::TaskEntry& entry =
+        detail::registered_task(reinterpret_cast<detail::ErasedFunction>(function));
     return Future<R>(submit_encoded(entry.id, &entry.name,
-                                    encode_arguments<Args...>(std::forward<Values>(values)...)));
+                                    detail::encode_arguments<Args...>(std::forward<Values>(values)...)));
   }
 
   // The same, with a timeout or retries for this call only.
@@ -97,27 +99,39 @@ class Pool {
                    Values&&... values) {
     static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
     return Future<R>(submit_encoded(task.id(), &task.name(),
-                                    encode_arguments<Args...>(std::forward<Values>(values)...),
+                                    detail::encode_arguments<Args...>(std::forward<Values>(values)...),
                                     call));
   }
   template <typename R, typename... Args, typename... Values>
   Future<R> submit(const TaskOptions& call, R (*function)(Args...), Values&&... values) {
     static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-    const detail::TaskEntry& entry = registered(reinterpret_cast<detail::ErasedFunction>(function));
+    const detail::TaskEntry& entry =
+        detail::registered_task(reinterpret_cast<detail::ErasedFunction>(function));
     return Future<R>(submit_encoded(entry.id, &entry.name,
-                                    encode_arguments<Args...>(std::forward<Values>(values)...),
+                                    detail::encode_arguments<Args...>(std::forward<Values>(values)...),
                                     call));
   }
 
   // Calls a one-argument task on every element of `inputs` and yields the results in input
-  // order. Lazy: at most Options::map_window tasks are in flight, and inputs are read only as
-  // results are consumed, so a map over ten million items runs in bounded memory. An element
-  // whose task failed throws its error when it is reached; the rest go on.
+  // order. Lazy and bounded: the calls travel in chunks (MapOptions::chunk), at most
+  // MapOptions::window chunks are in flight, and inputs are read only as results are
+  // consumed, so a map over ten million items runs in bounded memory. An element whose call
+  // failed throws its error when it is reached; the rest go on. Destroying the results before
+  // the end cancels the chunks still in flight.
   template <typename R, typename Arg, typename Range>
-  auto map(const Task<R (*)(Arg)>& task, Range&& inputs) {
+  auto map(const Task<R (*)(Arg)>& task, Range&& inputs, MapOptions options = {}) {
     auto view = std::views::all(std::forward<Range>(inputs));
-    return MapResults<R, decltype(view)>(*this, task, std::move(view), map_window());
+    return MapResults<R, decltype(view), true>(*this, task, std::move(view), options);
   }
+  // The same, yielding each result as soon as its chunk is back, in no particular order.
+  template <typename R, typename Arg, typename Range>
+  auto map_unordered(const Task<R (*)(Arg)>& task, Range&& inputs, MapOptions options = {}) {
+    auto view = std::views::all(std::forward<Range>(inputs));
+    return MapResults<R, decltype(view), false>(*this, task, std::move(view), options);
+  }
+
+  // A batch of calls that travel to one worker together; see forkpool/batch.h.
+  Batch batch();
 
   // Stops intake, finishes every queued and running task, sends Shutdown, waits
   // Options::shutdown_grace for the workers to exit (then kills them), and reaps them all.
@@ -138,96 +152,25 @@ class Pool {
   std::string start_description() const;
 
  private:
-  template <typename... Args, typename... Values>
-  static detail::Payload encode_arguments(Values&&... values) {
-    detail::Payload args;
-    if constexpr (sizeof...(Args) > 0) {
-      // Encode as the parameter types the worker will decode, not as the caller's types.
-      detail::encode_values(args, static_cast<const std::decay_t<Args>&>(
-                                      std::decay_t<Args>(std::forward<Values>(values)))...);
-    }
-    return args;
-  }
-  static const detail::TaskEntry& registered(detail::ErasedFunction function);
+  template <typename R, typename View, bool Ordered>
+  friend class MapResults;
+
   std::shared_ptr<detail::FutureState> submit_encoded(detail::TaskId function,
                                                       const std::string* name,
                                                       detail::Payload args,
                                                       const TaskOptions& call = {});
+  // A map chunk of `calls` calls (detail/chunk.h); a pool task_timeout applies to each call,
+  // so the chunk's is `calls` times as long.
+  std::shared_ptr<detail::FutureState> submit_chunk(detail::TaskId function,
+                                                    const std::string* name,
+                                                    detail::Payload chunk, std::size_t calls);
   std::size_t map_window() const;
+  std::size_t max_frame() const;
 
   std::unique_ptr<orchestrator::PoolCore> core_;
 };
 
-// The lazy, ordered results of Pool::map. An input range: iterate it once.
-template <typename R, typename View>
-class MapResults {
-  static_assert(!std::is_void_v<R>, "map needs a task that returns a value");
-
- public:
-  template <typename Arg>
-  MapResults(Pool& pool, const Task<R (*)(Arg)>& task, View view, std::size_t window)
-      : pool_(&pool),
-        submit_([&task](Pool& p, auto&& value) { return p.submit(task, value); }),
-        view_(std::move(view)),
-        next_(std::ranges::begin(view_)),
-        window_(window == 0 ? 1 : window) {}
-  // Not movable: the input iterator points into the owned view. Returned by Pool::map as a
-  // prvalue, so `auto results = pool.map(...)` and range-for both work.
-  MapResults(const MapResults&) = delete;
-  MapResults& operator=(const MapResults&) = delete;
-
-  class iterator {
-   public:
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(MapResults* owner) : owner_(owner) {}
-    const R& operator*() const { return owner_->current(); }
-    const R* operator->() const { return &owner_->current(); }
-    iterator& operator++() {
-      owner_->advance();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    bool operator==(std::default_sentinel_t) const { return owner_->done(); }
-
-   private:
-    MapResults* owner_ = nullptr;
-  };
-
-  iterator begin() {
-    fill();
-    return iterator(this);
-  }
-  std::default_sentinel_t end() { return {}; }
-
- private:
-  using Submit = std::function<Future<R>(Pool&, const std::ranges::range_value_t<View>&)>;
-
-  void fill() {
-    while (in_flight_.size() < window_ && next_ != std::ranges::end(view_)) {
-      in_flight_.push_back(submit_(*pool_, *next_));
-      ++next_;
-    }
-  }
-  bool done() const { return in_flight_.empty(); }
-  const R& current() {
-    if (!current_) current_ = in_flight_.front().get();  // throws the element's error
-    return *current_;
-  }
-  void advance() {
-    current_.reset();
-    in_flight_.pop_front();
-    fill();
-  }
-
-  Pool* pool_;
-  Submit submit_;
-  View view_;
-  std::ranges::iterator_t<View> next_;
-  std::size_t window_;
-  std::deque<Future<R>> in_flight_;
-  std::optional<R> current_;
-};
-
 }  // namespace forkpool
+
+// MapResults needs Pool complete; it comes last so that either header may be included first.
+#include "forkpool/map.h"

@@ -13,6 +13,8 @@
 // Argument types must be default-constructible (the worker decodes into them).
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -20,12 +22,42 @@
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
+#include <vector>
 
 #include "forkpool/detail/archive.h"
+#include "forkpool/detail/chunk.h"
 #include "forkpool/detail/task_registry.h"
 #include "forkpool/errors.h"
 
 namespace forkpool {
+
+namespace detail {
+// The values converted to the task's parameter types and encoded, as the worker will decode
+// them (not as the caller's types).
+template <typename... Args, typename... Values>
+Payload encode_arguments(Values&&... values) {
+  Payload args;
+  if constexpr (sizeof...(Args) > 0) {
+    encode_values(args, static_cast<const std::decay_t<Args>&>(
+                            std::decay_t<Args>(std::forward<Values>(values)))...);
+  }
+  return args;
+}
+// The registry's entry for `function`. Throws UnknownTask if no FORKPOOL_TASK registered it.
+const TaskEntry& registered_task(ErasedFunction function);
+}  // namespace detail
+
+namespace this_task {
+// In a worker: true once the task it is running has been cancelled (Future::cancel(),
+// Pool::cancel_all()). A long task may poll it and return early; what it returns is then
+// discarded. Cheap enough for a tight loop: it looks at the task pipe at most every 200 µs.
+// A task that never polls it is stopped with its worker after Options::cancel_grace.
+// Outside a worker, always false.
+bool cancelled() noexcept;
+// In a worker: the id of the task it is running (the id errors name); 0 between tasks and
+// outside a worker.
+std::uint64_t id() noexcept;
+}  // namespace this_task
 
 template <typename Function>
 class Task;
@@ -40,7 +72,7 @@ class Task<R (*)(Args...)> {
   Task(const char* name, Function function) : name_(name), id_(detail::task_id_of(name)) {
     detail::TaskRegistry::instance().add(detail::TaskEntry{
         name_, id_, typeid(Function).name(), reinterpret_cast<detail::ErasedFunction>(function),
-        &invoke});
+        &invoke, &invoke_chunk});
   }
 
   const std::string& name() const { return name_; }
@@ -56,6 +88,35 @@ class Task<R (*)(Args...)> {
       std::apply([&](auto&... a) { ((in >> a), ...); }, args);
     });
     call(function, args, out, std::index_sequence_for<Args...>{});
+  }
+
+  // Runs a map chunk in the worker. Between calls it looks whether the chunk was cancelled
+  // (every 16 calls: this_task::cancelled() reads the clock), and stops early if so: the
+  // worker then answers CancelAck and discards what was encoded.
+  static void invoke_chunk(detail::ErasedFunction erased, std::span<const char> encoded,
+                           detail::Payload& out) {
+    auto function = reinterpret_cast<Function>(erased);
+    std::vector<std::tuple<std::decay_t<Args>...>> calls;
+    detail::decode_chunk_args(encoded, [&](detail::BoundedIArchive& in) {
+      auto& args = calls.emplace_back();
+      std::apply([&](auto&... a) { ((in >> a), ...); }, args);
+    });
+    detail::ChunkResultWriter writer(out, static_cast<std::int32_t>(::getpid()), this_task::id());
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      if (i % 16 == 15 && this_task::cancelled()) break;
+      try {
+        if constexpr (std::is_void_v<R>) {
+          std::apply([&](auto&... a) { function(static_cast<Args&&>(a)...); }, calls[i]);
+          writer.no_value();
+        } else {
+          writer.value(
+              std::apply([&](auto&... a) { return function(static_cast<Args&&>(a)...); }, calls[i]));
+        }
+      } catch (...) {
+        writer.current_error();
+      }
+    }
+    writer.finish();
   }
 
   template <std::size_t... I>
@@ -77,14 +138,6 @@ class Task<R (*)(Args...)> {
 template <typename R, typename... Args>
 Task(const char*, R (*)(Args...)) -> Task<R (*)(Args...)>;
 
-namespace this_task {
-// In a worker: true once the task it is running has been cancelled (Future::cancel(),
-// Pool::cancel_all()). A long task may poll it and return early; what it returns is then
-// discarded. Cheap enough for a tight loop: it looks at the task pipe at most every 200 µs.
-// A task that never polls it is stopped with its worker after Options::cancel_grace.
-// Outside a worker, always false.
-bool cancelled() noexcept;
-}  // namespace this_task
 
 }  // namespace forkpool
 

@@ -99,7 +99,44 @@ inline int log_line(std::string text) {
   return 1;
 }
 
+// For map: doubles x, throws CustomError for multiples of 7.
+inline int double_unless_multiple_of_7(int x) {
+  if (x % 7 == 0) throw CustomError("multiple of 7: " + std::to_string(x));
+  return 2 * x;
+}
+// For map: its worker exits with code 3 on `x == 13`; otherwise x.
+inline int exit_on_13(int x) {
+  if (x == 13) ::_exit(3);
+  return x;
+}
+// For map: announces itself through the gate, then works until it is cancelled.
+inline int enter_then_await_cancel(std::string gate_dir) {
+  Gate::enter(gate_dir);
+  while (!this_task::cancelled()) ::usleep(1000);
+  return 0;
+}
+
+// For map: a gate directory (an absolute path) waits at that gate before it is echoed;
+// anything else is echoed at once.
+inline std::string echo_after_gate(std::string s) {
+  if (!s.empty() && s[0] == '/') {
+    Gate::enter(s);
+    Gate::await_release(s);
+  }
+  return s;
+}
+// Takes `ms` milliseconds (a task that does work for that long), then returns ms.
+inline int sleep_ms(int ms) {
+  ::usleep(static_cast<useconds_t>(ms) * 1000);
+  return ms;
+}
+
 FORKPOOL_TASK(identity_task, identity);
+FORKPOOL_TASK(echo_after_gate_task, echo_after_gate);
+FORKPOOL_TASK(sleep_ms_task, sleep_ms);
+FORKPOOL_TASK(double_unless_multiple_of_7_task, double_unless_multiple_of_7);
+FORKPOOL_TASK(exit_on_13_task, exit_on_13);
+FORKPOOL_TASK(enter_then_await_cancel_task, enter_then_await_cancel);
 FORKPOOL_TASK(echo_string_task, echo_string);
 FORKPOOL_TASK(iota_vector_task, iota_vector);
 FORKPOOL_TASK(word_lengths_task, word_lengths);

@@ -29,6 +29,9 @@ class FutureState {
   bool set_cancelled(std::exception_ptr error);
   // How the pool cancels this task; set once, at submit, before the caller sees the future.
   void set_canceller(std::function<bool()> canceller) { canceller_ = std::move(canceller); }
+  // Run by wait(), wait_for() and so get() before they wait: a call of a batch not yet sent
+  // sends its batch, instead of waiting for ever. Set once, before the caller sees the future.
+  void set_before_wait(std::function<void()> hook) { before_wait_ = std::move(hook); }
 
   // Caller side.
   FutureStatus status() const;
@@ -55,6 +58,7 @@ class FutureState {
   std::exception_ptr error_;
   std::function<void()> on_settled_;
   std::function<bool()> canceller_;
+  std::function<void()> before_wait_;
 };
 
 }  // namespace detail

@@ -25,6 +25,10 @@ struct TaskEntry {
   std::string signature;  // the function type, as the compiler names it
   ErasedFunction function;
   Invoker invoke;
+  // The same for a map chunk (detail/chunk.h): decodes every call's arguments, calls the
+  // function for each, and appends one chunk result. A call that throws is one outcome; it
+  // does not stop the others.
+  Invoker invoke_chunk;
 };
 
 // The id of a task name: stable across processes and builds.

@@ -1,0 +1,81 @@
+// Batch: many calls that travel to one worker in one frame (after Mercurial's wireproto
+// batching).
+//
+//   forkpool::Batch batch = pool.batch();
+//   auto a = batch.submit(square_task, 3);     // queued on the batch, not yet sent
+//   auto b = batch.submit(greet_task, "x");
+//   batch.send();                              // one Batch frame; or a.get() sends it first
+//
+// Results still arrive call by call, each resolving its own future, and a call's failure
+// (an exception, a timeout, cancel()) is that call's alone.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <utility>
+
+#include "forkpool/errors.h"
+#include "forkpool/future.h"
+#include "forkpool/options.h"
+#include "forkpool/task.h"
+
+namespace forkpool {
+
+class Pool;
+namespace detail {
+class BatchState;
+}
+
+class Batch {
+ public:
+  Batch(Batch&&) noexcept;
+  Batch& operator=(Batch&&) noexcept;
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  // Sends the calls not yet sent, so that none is lost; errors then reach their futures.
+  ~Batch();
+
+  // Queues a call on the batch: encoded now, sent with the batch. Throws BatchSent once the
+  // batch has been sent. get() or wait() on the returned future sends the batch first.
+  template <typename R, typename... Args, typename... Values>
+  Future<R> submit(const Task<R (*)(Args...)>& task, Values&&... values) {
+    return submit(TaskOptions{}, task, std::forward<Values>(values)...);
+  }
+  template <typename R, typename... Args, typename... Values>
+  Future<R> submit(R (*function)(Args...), Values&&... values) {
+    return submit(TaskOptions{}, function, std::forward<Values>(values)...);
+  }
+  // The same, with a timeout or retries for this call only.
+  template <typename R, typename... Args, typename... Values>
+  Future<R> submit(const TaskOptions& call, const Task<R (*)(Args...)>& task, Values&&... values) {
+    static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
+    return Future<R>(add(task.id(), &task.name(),
+                         detail::encode_arguments<Args...>(std::forward<Values>(values)...), call));
+  }
+  template <typename R, typename... Args, typename... Values>
+  Future<R> submit(const TaskOptions& call, R (*function)(Args...), Values&&... values) {
+    static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
+    const detail::TaskEntry& entry =
+        detail::registered_task(reinterpret_cast<detail::ErasedFunction>(function));
+    return Future<R>(add(entry.id, &entry.name,
+                         detail::encode_arguments<Args...>(std::forward<Values>(values)...), call));
+  }
+
+  // Hands every queued call to the pool at once; they reach one idle worker together, in as
+  // few Batch frames as Options::max_frame allows. Idempotent. Throws what Pool::submit()
+  // would (PoolClosed, PoolBroken, QueueFull), and then every call's future fails with it too.
+  void send();
+  bool sent() const;
+  // Calls queued and not cancelled (all of them, before send()).
+  std::size_t size() const;
+
+ private:
+  friend class Pool;
+  explicit Batch(std::shared_ptr<detail::BatchState> state);
+  std::shared_ptr<detail::FutureState> add(detail::TaskId function, const std::string* name,
+                                           detail::Payload args, const TaskOptions& call);
+
+  std::shared_ptr<detail::BatchState> state_;
+};
+
+}  // namespace forkpool

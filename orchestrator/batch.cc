@@ -1,0 +1,169 @@
+#include "forkpool/batch.h"
+
+#include <algorithm>
+#include <optional>
+#include <mutex>
+#include <vector>
+
+#include "forkpool/pool.h"
+#include "orchestrator/pool_core.h"
+
+namespace forkpool {
+namespace detail {
+
+// Shared by the Batch and (weakly) by its futures' hooks, so a future can send its batch and
+// cancel a call the batch still holds.
+class BatchState {
+ public:
+  explicit BatchState(std::weak_ptr<orchestrator::CancelLink> link) : link_(std::move(link)) {}
+
+  std::shared_ptr<FutureState> add(TaskId function, const std::string* name, Payload args,
+                                   const TaskOptions& options, std::weak_ptr<BatchState> self) {
+    std::lock_guard lock(mutex_);
+    if (sent_) throw BatchSent();
+    auto state = std::make_shared<FutureState>();
+    FutureState* target = state.get();
+    state->set_canceller([self, link = link_, target, name] {
+      if (auto batch = self.lock()) {
+        if (auto cancelled = batch->cancel(target, *name)) return *cancelled;
+      }
+      return orchestrator::PoolCore::cancel_through(link, target);
+    });
+    state->set_before_wait([self] {
+      if (auto batch = self.lock()) batch->send();
+    });
+    calls_.push_back(orchestrator::Call{function, name, std::move(args), options, state});
+    ++size_;
+    return state;
+  }
+
+  void send() {
+    std::vector<orchestrator::Call> calls;
+    {
+      std::lock_guard lock(mutex_);
+      if (sent_) return;
+      sent_ = true;
+      sending_ = true;
+      calls = std::move(calls_);
+      calls_.clear();
+    }
+    std::exception_ptr error;
+    try {
+      if (!calls.empty()) enqueue(calls);
+    } catch (...) {
+      error = std::current_exception();
+      for (orchestrator::Call& call : calls) call.state->set_error(error);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      sending_ = false;
+    }
+    if (error) std::rethrow_exception(error);
+  }
+
+  bool sent() const {
+    std::lock_guard lock(mutex_);
+    return sent_;
+  }
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return size_;
+  }
+
+ private:
+  // The cancel of a call of this batch, if the batch decides it: before the batch is sent
+  // the call is dropped here; while it is being handed to the pool, the call is settled here
+  // and the pool skips it (or, if it was queued first, stops it). nullopt: ask the pool.
+  std::optional<bool> cancel(FutureState* target, const std::string& name) {
+    std::shared_ptr<FutureState> unsent;
+    {
+      std::lock_guard lock(mutex_);
+      if (!sent_) {
+        auto it = std::find_if(calls_.begin(), calls_.end(),
+                               [&](const orchestrator::Call& c) { return c.state.get() == target; });
+        if (it == calls_.end()) return false;
+        unsent = std::move(it->state);
+        calls_.erase(it);
+        --size_;
+      } else if (!sending_) {
+        return std::nullopt;
+      }
+    }
+    // Settled without the mutex: an on_ready callback may cancel another call of this batch.
+    if (!unsent && orchestrator::PoolCore::cancel_through(link_, target)) return true;
+    return target->set_cancelled(std::make_exception_ptr(TaskCancelled(0, name, false)));
+  }
+
+  void enqueue(std::vector<orchestrator::Call>& calls) {
+    orchestrator::PoolCore* core = nullptr;
+    auto link = link_.lock();
+    if (link) {
+      std::lock_guard lock(link->mutex);
+      core = link->core;
+      if (core != nullptr) ++link->sending;
+    }
+    if (core == nullptr) throw PoolClosed("the pool was destroyed before the batch was sent");
+    // Without the link's mutex: enqueue may wait for room in the queue, and the pool's close()
+    // (which its destructor calls before it waits for `sending` to drop) wakes it.
+    struct Done {
+      orchestrator::CancelLink& link;
+      ~Done() {
+        std::lock_guard lock(link.mutex);
+        if (--link.sending == 0) link.idle.notify_all();
+      }
+    } done{*link};
+    core->enqueue(calls, true);
+  }
+
+  mutable std::mutex mutex_;
+  std::weak_ptr<orchestrator::CancelLink> link_;
+  std::vector<orchestrator::Call> calls_;
+  std::size_t size_ = 0;
+  bool sent_ = false;
+  bool sending_ = false;
+};
+
+}  // namespace detail
+
+Batch Pool::batch() {
+  return Batch(std::make_shared<detail::BatchState>(core_->cancel_link()));
+}
+
+Batch::Batch(std::shared_ptr<detail::BatchState> state) : state_(std::move(state)) {}
+Batch::Batch(Batch&&) noexcept = default;
+Batch& Batch::operator=(Batch&& other) noexcept {
+  if (this != &other) {
+    if (state_) {
+      try {
+        state_->send();
+      } catch (...) {
+        // The calls' futures hold the error.
+      }
+    }
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Batch::~Batch() {
+  if (!state_) return;
+  try {
+    state_->send();
+  } catch (...) {
+    // The calls' futures hold the error.
+  }
+}
+
+std::shared_ptr<detail::FutureState> Batch::add(detail::TaskId function, const std::string* name,
+                                                detail::Payload args, const TaskOptions& call) {
+  if (!state_) throw BatchSent();  // moved from
+  return state_->add(function, name, std::move(args), call, state_);
+}
+
+void Batch::send() {
+  if (state_) state_->send();
+}
+bool Batch::sent() const { return !state_ || state_->sent(); }
+std::size_t Batch::size() const { return state_ ? state_->size() : 0; }
+
+}  // namespace forkpool

@@ -1,0 +1,289 @@
+// Pool::batch(): calls that travel to one worker in one Batch frame, after Mercurial's
+// wireproto batching. Every start method.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "orchestrator/test_tasks.h"
+#include "support/leak_check.h"
+
+namespace forkpool::testing {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto kDeadline = 60s;  // only detects hangs
+
+class BatchTest : public ::testing::TestWithParam<StartCase> {
+ protected:
+  Options options(unsigned workers = 2) const {
+    Options o = GetParam().options;
+    o.workers = workers;
+    return o;
+  }
+  LeakCheck leaks_;
+};
+
+template <typename R>
+R get_within_deadline(const Future<R>& f) {
+  EXPECT_TRUE(f.wait_for(kDeadline)) << "the future did not settle: hang";
+  return f.get();
+}
+
+TEST_P(BatchTest, NothingTravelsUntilSentThenEveryCallAnswers) {
+  {
+    Pool pool(options());
+    Batch batch = pool.batch();
+    std::vector<Future<int>> futures;
+    for (int i = 0; i < 100; ++i) futures.push_back(batch.submit(identity_task, i));
+    auto text = batch.submit(echo_string_task, std::string("batched"));
+    EXPECT_EQ(batch.size(), 101u);
+    EXPECT_FALSE(batch.sent());
+    EXPECT_EQ(pool.stats().submitted, 0u) << "a call left before the batch was sent";
+    for (const auto& f : futures) EXPECT_EQ(f.status(), FutureStatus::kPending);
+    batch.send();
+    EXPECT_TRUE(batch.sent());
+    EXPECT_EQ(pool.stats().submitted, 101u);
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(get_within_deadline(futures[i]), i);
+    EXPECT_EQ(get_within_deadline(text), "batched");
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, GetOnAnUnsentBatchSendsItInsteadOfWaitingForEver) {
+  {
+    Pool pool(options());
+    Batch batch = pool.batch();
+    auto a = batch.submit(identity_task, 1);
+    auto b = batch.submit(identity, 2);  // naming the function
+    EXPECT_EQ(get_within_deadline(b), 2);  // wait_for() sent it
+    EXPECT_TRUE(batch.sent());
+    EXPECT_EQ(a.get(), 1);
+    Batch other = pool.batch();
+    auto c = other.submit(identity_task, 3);
+    EXPECT_EQ(c.get(), 3);  // get() alone sends it too
+    EXPECT_TRUE(other.sent());
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, ASentBatchTakesNoMoreCalls) {
+  {
+    Pool pool(options());
+    Batch batch = pool.batch();
+    auto a = batch.submit(identity_task, 1);
+    EXPECT_EQ(a.get(), 1);
+    try {
+      batch.submit(identity_task, 2);
+      FAIL() << "a sent batch took a call";
+    } catch (const BatchSent& e) {
+      EXPECT_NE(std::string(e.what()).find("pool.batch()"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(pool.stats().submitted, 1u);
+    batch.send();  // idempotent
+    EXPECT_EQ(pool.stats().submitted, 1u);
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, TheCallsOfABatchRunOnOneWorker) {
+  {
+    Pool pool(options(2));
+    // Both workers idle: separate submits would spread; a batch goes to one of them whole.
+    for (int round = 0; round < 5; ++round) {
+      Batch batch = pool.batch();
+      std::vector<Future<pid_t>> pids;
+      for (int i = 0; i < 20; ++i) pids.push_back(batch.submit(worker_pid_task));
+      batch.send();
+      std::set<pid_t> seen;
+      for (const auto& f : pids) seen.insert(get_within_deadline(f));
+      EXPECT_EQ(seen.size(), 1u) << "round " << round;
+    }
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, ResultsResolveOneByOne) {
+  {
+    Pool pool(options(1));
+    Gate gate;
+    Batch batch = pool.batch();
+    auto first = batch.submit(identity_task, 7);
+    auto held = batch.submit(gated_task, gate.dir());
+    auto last = batch.submit(identity_task, 8);
+    batch.send();
+    gate.wait_entered();
+    // The second call is running: the first has its value already, the last has not started.
+    ASSERT_TRUE(first.wait_for(kDeadline));
+    EXPECT_EQ(first.get(), 7);
+    EXPECT_EQ(held.status(), FutureStatus::kRunning);
+    EXPECT_EQ(last.status(), FutureStatus::kPending);
+    gate.release();
+    EXPECT_GT(get_within_deadline(held), 0);
+    EXPECT_EQ(get_within_deadline(last), 8);
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, AFailingCallFailsOnlyItself) {
+  {
+    Pool pool(options());
+    Batch batch = pool.batch();
+    auto before = batch.submit(identity_task, 1);
+    auto throws = batch.submit(throw_custom_error_task, std::string("in a batch"));
+    auto after = batch.submit(identity_task, 2);
+    batch.send();
+    EXPECT_EQ(get_within_deadline(before), 1);
+    ASSERT_TRUE(throws.wait_for(kDeadline));
+    try {
+      throws.get();
+      FAIL() << "no error";
+    } catch (const RemoteError& e) {
+      EXPECT_EQ(e.type_name, "forkpool::testing::CustomError");
+      EXPECT_EQ(e.message, "in a batch");
+      EXPECT_EQ(e.task_name, "throw_custom_error_task");
+    }
+    EXPECT_EQ(get_within_deadline(after), 2);
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, AWorkerThatDiesMidBatchFailsOneCallAndTheRestRunElsewhere) {
+  {
+    Pool pool(options(2));
+    Batch batch = pool.batch();
+    auto before = batch.submit(worker_pid_task);
+    auto dies = batch.submit(die_by_exit_task, 5);
+    std::vector<Future<int>> after;
+    for (int i = 0; i < 5; ++i) after.push_back(batch.submit(identity_task, 10 + i));
+    batch.send();
+    const pid_t dead = get_within_deadline(before);
+    ASSERT_TRUE(dies.wait_for(kDeadline));
+    try {
+      dies.get();
+      FAIL() << "no error";
+    } catch (const WorkerDied& e) {
+      EXPECT_EQ(e.pid, dead);
+      EXPECT_EQ(e.status.str(), "exited with code 5");
+    }
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(get_within_deadline(after[i]), 10 + i);
+    EXPECT_EQ(pool.stats().requeued, 5u) << "the calls after the crash did not wait in its pipe";
+    EXPECT_EQ(pool.stats().worker_deaths, 1u);
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, ACallCancelledBeforeSendingNeverTravels) {
+  {
+    Pool pool(options());
+    Batch batch = pool.batch();
+    auto kept = batch.submit(identity_task, 1);
+    auto dropped = batch.submit(identity_task, 2);
+    EXPECT_TRUE(dropped.cancel());
+    EXPECT_EQ(dropped.status(), FutureStatus::kCancelled);
+    EXPECT_FALSE(dropped.cancel());
+    EXPECT_THROW(dropped.get(), TaskCancelled);
+    EXPECT_EQ(batch.size(), 1u);
+    batch.send();
+    EXPECT_EQ(get_within_deadline(kept), 1);
+    EXPECT_EQ(pool.stats().submitted, 1u);
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, TheDestructorSendsWhatWasNotSent) {
+  {
+    Pool pool(options());
+    std::vector<Future<int>> futures;
+    {
+      Batch batch = pool.batch();
+      for (int i = 0; i < 10; ++i) futures.push_back(batch.submit(identity_task, i));
+    }
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(get_within_deadline(futures[i]), i);
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, ABatchLargerThanOneFrameTravelsInSeveral) {
+  {
+    Options o = options(1);
+    o.max_frame = 64 * 1024;
+    Pool pool(o);
+    Batch batch = pool.batch();
+    std::vector<Future<std::string>> futures;
+    // 40 calls of 10 KB each: about 400 KB, so at least seven frames of 64 KiB.
+    for (int i = 0; i < 40; ++i) {
+      futures.push_back(batch.submit(echo_string_task, std::string(10000, static_cast<char>('a' + i % 26))));
+    }
+    batch.send();
+    for (int i = 0; i < 40; ++i) {
+      EXPECT_EQ(get_within_deadline(futures[i]), std::string(10000, static_cast<char>('a' + i % 26)));
+    }
+    // One call alone too large for a frame fails alone.
+    Batch mixed = pool.batch();
+    auto fine = mixed.submit(identity_task, 1);
+    auto huge = mixed.submit(echo_string_task, std::string(100000, 'x'));
+    mixed.send();
+    EXPECT_EQ(get_within_deadline(fine), 1);
+    ASSERT_TRUE(huge.wait_for(kDeadline));
+    EXPECT_THROW(huge.get(), MessageTooLarge);
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, RecyclingCountsEveryCallOfABatch) {
+  {
+    Options o = options(1);
+    o.max_tasks_per_worker = 4;
+    Pool pool(o);
+    Batch batch = pool.batch();
+    std::vector<Future<pid_t>> pids;
+    for (int i = 0; i < 10; ++i) pids.push_back(batch.submit(worker_pid_task));
+    batch.send();
+    std::vector<pid_t> order;
+    for (const auto& f : pids) order.push_back(get_within_deadline(f));
+    // Four calls a worker, in order: 4 + 4 + 2.
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(order[i], order[i / 4 * 4]) << i;
+    EXPECT_NE(order[0], order[4]);
+    EXPECT_NE(order[4], order[8]);
+    EXPECT_GE(pool.stats().workers_recycled, 2u);
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, ABatchSentToAClosedPoolFailsEveryCall) {
+  {
+    Pool pool(options());
+    Batch batch = pool.batch();
+    auto a = batch.submit(identity_task, 1);
+    auto b = batch.submit(identity_task, 2);
+    pool.close();
+    EXPECT_THROW(batch.send(), PoolClosed);
+    EXPECT_THROW(a.get(), PoolClosed);
+    EXPECT_THROW(b.get(), PoolClosed);
+  }
+  leaks_.check();
+}
+
+TEST_P(BatchTest, ABatchThatOutlivesItsPoolFailsItsCalls) {
+  {
+    std::optional<Batch> batch;
+    Future<int> f;
+    {
+      Pool pool(options());
+      batch.emplace(pool.batch());
+      f = batch->submit(identity_task, 1);
+    }
+    EXPECT_THROW(f.get(), PoolClosed);  // get() sends it to a pool that is gone
+    EXPECT_EQ(f.status(), FutureStatus::kError);
+  }
+  leaks_.check();
+}
+
+INSTANTIATE_TEST_SUITE_P(AllStartMethods, BatchTest, ::testing::ValuesIn(all_start_cases(2)),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace forkpool::testing
