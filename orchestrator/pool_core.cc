@@ -603,7 +603,8 @@ void PoolCore::send_batch(WorkerSlot& slot, Settlements& out) {
   detail::Payload frame;
   while (!queue_.empty() && queue_.front().batch == batch && tasks.size() < allowed) {
     const PendingTask& next = queue_.front();
-    const std::size_t grown = frame.size() + serialization::batch_entry_size(next.payload.size());
+    const std::size_t grown = std::max(frame.size(), serialization::kBatchCountSize) +
+                              serialization::batch_entry_size(next.payload.size());
     if (!tasks.empty() && grown > options_.max_frame) break;  // the rest go in the next frame
     serialization::append_batch_entry(frame, next.id, next.flags, next.payload);
     tasks.push_back(std::move(queue_.front()));

@@ -75,6 +75,9 @@ T read_le(std::span<const char> bytes) {
 
 void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flags,
                         std::span<const char> task) {
+  if (batch.empty()) append_le(batch, std::uint32_t{0});
+  const std::uint32_t count = read_le<std::uint32_t>(batch) + 1;
+  for (std::size_t i = 0; i < kBatchCountSize; ++i) batch[i] = static_cast<char>(count >> (8 * i));
   batch.reserve(batch.size() + batch_entry_size(task.size()));
   append_le(batch, task_id);
   append_le(batch, flags);
@@ -83,10 +86,21 @@ void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flag
 }
 
 std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
-  if (payload.empty()) throw ProtocolError("cannot decode Batch: it holds no task");
+  if (payload.size() < kBatchCountSize) {
+    throw ProtocolError("cannot decode Batch: shorter than its count");
+  }
+  const std::uint32_t count = read_le<std::uint32_t>(payload);
+  if (count == 0) throw ProtocolError("cannot decode Batch: it holds no task");
+  std::span<const char> rest = payload.subspan(kBatchCountSize);
+  // Every entry has a header of its own: a count the bytes cannot hold is refused before the
+  // entries are allocated.
+  if (count > rest.size() / batch_entry_size(0)) {
+    throw ProtocolError("cannot decode Batch: " + std::to_string(count) + " entries cannot fit in " +
+                        std::to_string(rest.size()) + " bytes");
+  }
   std::vector<BatchEntry> entries;
-  std::span<const char> rest = payload;
-  while (!rest.empty()) {
+  entries.reserve(count);
+  while (entries.size() < count) {
     const std::string where = "cannot decode Batch entry " + std::to_string(entries.size() + 1);
     if (rest.size() < batch_entry_size(0)) {
       throw ProtocolError(where + ": " + std::to_string(rest.size()) +
@@ -105,6 +119,10 @@ std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
     entry.task = rest.first(length);
     rest = rest.subspan(length);
     entries.push_back(entry);
+  }
+  if (!rest.empty()) {
+    throw ProtocolError("cannot decode Batch: " + std::to_string(rest.size()) +
+                        " bytes left over after its " + std::to_string(count) + " entries");
   }
   // Replies are matched by task id: two calls with one id could not be told apart.
   std::vector<std::uint64_t> ids;

@@ -92,11 +92,13 @@ Payload encode(const ErrorReply& error);
 Payload encode(const LogLine& line);
 // The function id, little-endian, then the argument archive.
 Payload encode_task(detail::TaskId function, const Payload& args);
-// Appends one call to a Batch payload: task id (u64), flags (u8), the Task payload's length
-// (u32), then the Task payload. A Batch payload is one or more such entries.
+// A Batch payload: the number of entries (u32), then each entry: task id (u64), flags (u8),
+// the Task payload's length (u32), the Task payload (encode_task). Appends one entry to
+// `batch` (empty for a new batch) and counts it.
 void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flags,
                         std::span<const char> task);
-// The bytes append_batch_entry adds for a Task payload of `task_bytes`.
+// The bytes append_batch_entry adds for a Task payload of `task_bytes` (and the count, once).
+inline constexpr std::size_t kBatchCountSize = 4;
 inline constexpr std::size_t batch_entry_size(std::size_t task_bytes) { return 13 + task_bytes; }
 
 // Each throws ProtocolError if the payload is not a well-formed message of that kind.
@@ -104,8 +106,8 @@ Hello decode_hello(std::span<const char> payload);
 ErrorReply decode_error(std::span<const char> payload);
 LogLine decode_log(std::span<const char> payload);
 TaskCall decode_task(std::span<const char> payload);
-// Every entry of a Batch, in order; ProtocolError for an empty Batch, an entry cut short, a
-// task id of 0, or a task id that appears twice.
+// Every entry of a Batch, in order; ProtocolError for a Batch of no entry, one whose count is
+// not its entries', an entry cut short, a task id of 0, or a task id that appears twice.
 std::vector<BatchEntry> decode_batch(std::span<const char> payload);
 // Kinds whose payload must be empty (Cancel, CancelAck, Heartbeat, Shutdown).
 void expect_empty(std::uint8_t kind, std::span<const char> payload);

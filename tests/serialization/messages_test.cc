@@ -63,6 +63,14 @@ TaskArgs decode_task_and_args(std::span<const char> payload) {
   return decode_args(decode_task(payload).args);
 }
 
+// Two calls, as the pool batches them.
+Payload sample_batch() {
+  Payload batch;
+  append_batch_entry(batch, 7, 0, encode_task(11, encode_args({1, "one", {1.5}})));
+  append_batch_entry(batch, 8, kTaskChunk, encode_task(12, encode_args({2, "two", {}})));
+  return batch;
+}
+
 // One message kind under test: a small valid payload and the decoder that reads it.
 struct Sample {
   std::string name;
@@ -78,6 +86,10 @@ std::vector<Sample> samples() {
       {"LogLine", encode(LogLine{4, "log"}), [](std::span<const char> p) { decode_log(p); }},
       {"Task", encode_task(0x1122334455667788ull, encode_args({-3, "arg", {0.5}})),
        [](std::span<const char> p) { decode_task_and_args(p); }},
+      {"Batch", sample_batch(),
+       [](std::span<const char> p) {
+         for (const BatchEntry& entry : decode_batch(p)) decode_task_and_args(entry.task);
+       }},
   };
 }
 
@@ -123,6 +135,55 @@ TEST(MessagesTest, EveryOtherByteIsAnUnknownKind) {
 }
 
 // ----- Round trips ---------------------------------------------------------------------------
+
+TEST(MessagesTest, BatchRoundTrips) {
+  const Payload batch = sample_batch();
+  EXPECT_EQ(batch.size(), kBatchCountSize + batch_entry_size(encode_task(11, encode_args({1, "one", {1.5}})).size()) +
+                              batch_entry_size(encode_task(12, encode_args({2, "two", {}})).size()));
+  const auto entries = decode_batch(batch);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].task_id, 7u);
+  EXPECT_EQ(entries[0].flags, 0);
+  EXPECT_EQ(decode_task(entries[0].task).function, 11u);
+  EXPECT_EQ(decode_task_and_args(entries[0].task), (TaskArgs{1, "one", {1.5}}));
+  EXPECT_EQ(entries[1].task_id, 8u);
+  EXPECT_EQ(entries[1].flags, kTaskChunk);
+  EXPECT_EQ(decode_task_and_args(entries[1].task), (TaskArgs{2, "two", {}}));
+  // A call with no arguments is an entry of header and function id only.
+  Payload bare;
+  append_batch_entry(bare, 1, 0, encode_task(5, {}));
+  ASSERT_EQ(decode_batch(bare).size(), 1u);
+  EXPECT_TRUE(decode_task(decode_batch(bare)[0].task).args.empty());
+}
+
+TEST(MessagesTest, MalformedBatchesAreProtocolErrors) {
+  const auto refused = [](const Payload& p, const std::string& says) {
+    try {
+      decode_batch(p);
+      ADD_FAILURE() << "decoded; expected: " << says;
+    } catch (const ProtocolError& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  refused(Payload{}, "shorter than its count");
+  refused(Payload(4, '\0'), "holds no task");
+  Payload batch = sample_batch();
+  refused(Payload(batch.begin(), batch.begin() + 9), "cannot fit");
+  refused(Payload(batch.begin(), batch.end() - 1), "claims");
+  Payload longer = batch;
+  longer.push_back('x');
+  refused(longer, "left over");
+  Payload huge = batch;
+  huge[3] = '\x7f';  // a count of about two billion entries, in a few dozen bytes
+  refused(huge, "cannot fit");
+  Payload zero;
+  append_batch_entry(zero, 0, 0, encode_task(1, {}));
+  refused(zero, "task id 0");
+  Payload twice;
+  append_batch_entry(twice, 3, 0, encode_task(1, {}));
+  append_batch_entry(twice, 3, 0, encode_task(2, {}));
+  refused(twice, "appears twice");
+}
 
 TEST(MessagesTest, HelloRoundTrips) {
   EXPECT_EQ(decode_hello(encode(sample_hello())), sample_hello());
