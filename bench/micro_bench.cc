@@ -12,8 +12,11 @@
 //   BM_BlockingReader                       frames through a real pipe from a writer thread
 //   BM_PoolRoundTrip, BM_PoolSubmits, BM_PoolMap                        a running Pool
 #include <benchmark/benchmark.h>
+#include <sys/wait.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <ranges>
 #include <stdexcept>
@@ -249,6 +252,13 @@ void BM_PoolMap(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolMap)->Arg(10'000)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+// Every pool closed: this process has no child left, not even a zombie. WNOWAIT looks without
+// reaping.
+bool has_children() {
+  siginfo_t info{};
+  return !(::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == -1 && errno == ECHILD);
+}
+
 }  // namespace
 }  // namespace forkpool_bench
 
@@ -262,5 +272,9 @@ int main(int argc, char** argv) {
   forkpool::task_logger().set_level(spdlog::level::err);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (forkpool_bench::has_children()) {
+    std::fputs("micro_bench: LEAK: a child process was still there at the end\n", stderr);
+    return 1;
+  }
   return 0;
 }
