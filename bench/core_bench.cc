@@ -410,10 +410,10 @@ class Bench {
   // Tasks per second of one Python peer; notes it if Python ran fewer tasks than forkpool.
   double python_rate(const std::string& mode, const std::string& chunksize, std::size_t tasks,
                      std::size_t forkpool_tasks) {
-    boost::json::object r = python_peer(
-        {"throughput", "--mode", mode, "--chunksize", chunksize, "--tasks", std::to_string(tasks),
-         "--max-seconds", std::to_string(config_.python_max_seconds), "--workers",
-         std::to_string(config_.workers)});
+    boost::json::object r = python_peer({"throughput", "--mode", mode, "--chunksize", chunksize,
+                                         "--tasks", std::to_string(tasks), "--max-seconds",
+                                         std::to_string(config_.python_max_seconds), "--workers",
+                                         std::to_string(config_.workers)});
     report_.config("python_version", r["python"]);
     note_python_count(mode, r, forkpool_tasks);
     return r["tasks_per_second"].to_number<double>();
@@ -424,8 +424,8 @@ class Bench {
     const auto tasks = r["tasks"].to_number<std::int64_t>();
     if (tasks == static_cast<std::int64_t>(forkpool_tasks)) return;
     std::ostringstream note;
-    note << "Python " << mode << " ran " << tasks << " tasks per round, forkpool "
-         << forkpool_tasks << "; both figures are tasks/s.";
+    note << "Python " << mode << " ran " << tasks << " tasks per round, forkpool " << forkpool_tasks
+         << "; both figures are tasks/s.";
     if (r["reduced"].as_bool()) {
       note << " Reduced from " << config_.python_tasks << ": those would have taken about "
            << static_cast<long>(r["estimated_seconds_for_requested"].to_number<double>())
@@ -457,8 +457,7 @@ class Bench {
       }
     }
     for (const auto& [mode, label] : peers) {
-      report_.add("map",
-                  "pool.map over " + std::to_string(config_.map_items) + " ints, " + w + "w",
+      report_.add("map", "pool.map over " + std::to_string(config_.map_items) + " ints, " + w + "w",
                   "items/s", ours.median(), "py " + label, theirs[mode].median(),
                   {Goal::Kind::kRatioAtLeast, 3});
     }
@@ -563,8 +562,8 @@ class Bench {
                              format_millis(config_.cpu_millis) + ", efficiency 1w->" +
                              std::to_string(w) + "w";
     const Goal at_least95{Goal::Kind::kValueAtLeast, 95};
-    report_.add("cpu", name, "%", ours.median(), "py multiprocessing.Pool, same",
-                theirs.median(), at_least95);
+    report_.add("cpu", name, "%", ours.median(), "py multiprocessing.Pool, same", theirs.median(),
+                at_least95);
     report_.add("cpu", name, "%", ours.median(), "ideal", 100, at_least95);
     report_.add("cpu", name + ", pool warmed by no-ops", "%", after_noops.median(), "ideal", 100,
                 at_least95);

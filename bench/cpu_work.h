@@ -15,7 +15,8 @@ namespace forkpool_bench {
 // the result is returned so that it cannot be discarded.
 inline std::uint64_t lcg_steps(std::uint64_t iterations, std::uint64_t seed = 1) {
   std::uint64_t x = seed;
-  for (std::uint64_t i = 0; i < iterations; ++i) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+  for (std::uint64_t i = 0; i < iterations; ++i)
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
   return x;
 }
 
@@ -29,8 +30,9 @@ inline std::uint64_t lcg_iterations_for(double millis) {
     const auto start = std::chrono::steady_clock::now();
     volatile std::uint64_t sink = lcg_steps(kProbe, static_cast<std::uint64_t>(i) + 1);
     (void)sink;
-    best = std::min(best, std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - start).count());
+    best = std::min(
+        best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
   }
   return static_cast<std::uint64_t>(static_cast<double>(kProbe) * millis / best);
 }

@@ -99,11 +99,11 @@ BENCHMARK(BM_FrameEncode)->Arg(kSmall)->Arg(kPage)->Arg(kLarge);
 // What the reader does per frame once the bytes are in: decode the header, verify the payload.
 void BM_FrameVerify(benchmark::State& state) {
   const auto payload = payload_of(state.range(0));
-  const auto bytes = forkpool::io::encode_header(
-      {.payload_length = static_cast<std::uint32_t>(payload.size()),
-       .kind = 4,
-       .checksum = forkpool::io::frame_checksum(payload),
-       .task_id = 7});
+  const auto bytes =
+      forkpool::io::encode_header({.payload_length = static_cast<std::uint32_t>(payload.size()),
+                                   .kind = 4,
+                                   .checksum = forkpool::io::frame_checksum(payload),
+                                   .task_id = 7});
   for (auto _ : state) {
     const forkpool::io::FrameHeader header = forkpool::io::decode_header(bytes);
     if (header.checksum != forkpool::io::frame_checksum(payload)) {

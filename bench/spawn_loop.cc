@@ -17,7 +17,8 @@
 
 namespace {
 
-constexpr std::string_view kUsage = "usage: spawn_loop --jobs N [--parallel P] -- PROGRAM [ARGS...]\n";
+constexpr std::string_view kUsage =
+    "usage: spawn_loop --jobs N [--parallel P] -- PROGRAM [ARGS...]\n";
 
 struct Config {
   std::size_t jobs = 0;
