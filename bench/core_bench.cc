@@ -63,7 +63,9 @@ using forkpool::StartMethod;
 constexpr std::string_view kRawStartChildFlag = "--raw-start-child";
 
 // Every section, in the order they run. bench/compare asks for this list (--list-sections),
-// so a section added here appears in its table too.
+// so a section added here appears in its table too. A "batch" section (calls sent through
+// Pool::batch() against the same calls as single submits and against Python's chunked maps)
+// belongs after "map": bench/compare already keeps a [batch] group for its rows.
 const std::vector<std::string> kSections = {"throughput", "map",   "roundtrip", "bandwidth",
                                             "cpu",        "start", "death"};
 
