@@ -3,18 +3,24 @@
 // peer that suffers the same noise, measured in alternation with forkpool, makes the ratio
 // meaningful.
 //
-//   core_bench [--quick] [--only throughput,roundtrip,bandwidth,start,death] [--json FILE]
-//              [--methods forkserver,fork,spawn] [--workers N] [--rounds N] [--tasks N]
-//              [--python-tasks N] [--python-max-seconds S] [--round-trips N]
-//              [--blob-repeats N] [--start-runs N] [--deaths N] [--ballast-mib N]
-//              [--python PATH] [--peer-script PATH]
+//   core_bench [--quick] [--only throughput,map,roundtrip,bandwidth,cpu,start,death]
+//              [--json FILE] [--methods forkserver,fork,spawn] [--workers N] [--rounds N]
+//              [--tasks N] [--python-tasks N] [--python-max-seconds S] [--map-items N]
+//              [--round-trips N] [--blob-repeats N] [--cpu-items N] [--cpu-millis MS]
+//              [--start-runs N] [--deaths N] [--ballast-mib N] [--python PATH]
+//              [--peer-script PATH]
+//   core_bench --list-sections
 //
 // Sections (bench/README.md says what each row means):
 //   throughput  100,000 no-op tasks on 2 workers, one submit each, vs Python's
 //               ProcessPoolExecutor(2) submit and map(chunksize=1)
+//   map         pool.map over 1,000,000 ints on 2 workers vs Python's ProcessPoolExecutor(2)
+//               and multiprocessing.Pool(2) map/imap with chunksize=256
 //   roundtrip   one tiny task, submit + get, vs a raw pipe ping-pong between two processes
 //   bandwidth   a 64 MiB result vs a forked child writing 64 MiB through a raw pipe, both
 //               sending from warm memory, and both building fresh memory each time
+//   cpu         a CPU-bound task (~5 ms) mapped over 200 items on 1 and on 2 workers: the
+//               parallel efficiency, vs multiprocessing.Pool doing the same
 //   start       Pool() to first result, and kill to the next result, per start method
 //   death       SIGKILL of a busy worker to its future failing with WorkerDied
 #include <signal.h>
@@ -30,6 +36,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <ranges>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -38,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpu_work.h"
 #include "forkpool/forkpool.h"
 #include "raw_peers.h"
 #include "report.h"
@@ -54,12 +62,21 @@ using forkpool::StartMethod;
 
 constexpr std::string_view kRawStartChildFlag = "--raw-start-child";
 
+// Every section, in the order they run. bench/compare asks for this list (--list-sections),
+// so a section added here appears in its table too. A "batch" section (calls sent through
+// Pool::batch() against the same calls as single submits and against Python's chunked maps)
+// belongs after "map": bench/compare already keeps a [batch] group for its rows.
+const std::vector<std::string> kSections = {"throughput", "map",   "roundtrip", "bandwidth",
+                                            "cpu",        "start", "death"};
+
 constexpr std::string_view kUsage =
-    "usage: core_bench [--quick] [--only throughput,roundtrip,bandwidth,start,death]\n"
+    "usage: core_bench [--quick] [--only throughput,map,roundtrip,bandwidth,cpu,start,death]\n"
     "                  [--json FILE] [--methods forkserver,fork,spawn] [--workers N]\n"
     "                  [--rounds N] [--tasks N] [--python-tasks N] [--python-max-seconds S]\n"
-    "                  [--round-trips N] [--blob-repeats N] [--start-runs N] [--deaths N]\n"
-    "                  [--ballast-mib N] [--python PATH] [--peer-script PATH]\n";
+    "                  [--map-items N] [--round-trips N] [--blob-repeats N] [--cpu-items N]\n"
+    "                  [--cpu-millis MS] [--start-runs N] [--deaths N] [--ballast-mib N]\n"
+    "                  [--python PATH] [--peer-script PATH]\n"
+    "       core_bench --list-sections\n";
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -99,6 +116,10 @@ struct WarmBlob {
 WarmBlob warm_blob(std::uint64_t bytes) { return WarmBlob{.size = bytes, .bytes = {}}; }
 FORKPOOL_TASK(warm_blob_task, warm_blob);
 
+// A fixed amount of CPU work: the parallel-efficiency section's task.
+std::uint64_t cpu_work(std::uint64_t iterations) { return lcg_steps(iterations); }
+FORKPOOL_TASK(cpu_task, cpu_work);
+
 // Never returns: the bench kills the worker while it waits here.
 int block_until_killed(int) {
   for (;;) ::pause();
@@ -132,6 +153,54 @@ double forkpool_throughput(StartMethod method, unsigned workers, std::size_t tas
   const double seconds = seconds_since(start);
   pool.close();
   return static_cast<double>(tasks) / seconds;
+}
+
+// Items per second of pool.map over `items` ints, on a warmed-up pool: whatever batching or
+// chunking Pool::map does is in this figure.
+double forkpool_map_throughput(unsigned workers, std::size_t items) {
+  forkpool::Pool pool({.workers = workers});
+  run_noops(pool, 1000);
+  const int count = static_cast<int>(items);
+  const auto start = Clock::now();
+  std::int64_t sum = 0;
+  for (int value : pool.map(noop_task, std::views::iota(0, count))) sum += value;
+  const double seconds = seconds_since(start);
+  pool.close();
+  if (sum != std::int64_t{count} * (count - 1) / 2) throw std::runtime_error("map: wrong sum");
+  return static_cast<double>(items) / seconds;
+}
+
+// How a pool is warmed up before a CPU-bound map is timed.
+enum class WarmUp {
+  // With a few of the CPU-bound tasks themselves: the steady state, the pool's estimate of a
+  // task's duration already saying "long".
+  kSameTasks,
+  // With no-op tasks, as in a program that ran tiny tasks before: the estimate says "short"
+  // when the map starts, and the pool pipelines the first tasks behind one another.
+  kNoops,
+};
+
+// Seconds to map the CPU-bound task over `items` copies of `iterations` on `workers` workers.
+double forkpool_cpu_seconds(unsigned workers, std::size_t items, std::uint64_t iterations,
+                            WarmUp warm_up) {
+  forkpool::Pool pool({.workers = workers});
+  const std::vector<std::uint64_t> inputs(items, iterations);
+  const std::uint64_t expected = lcg_steps(iterations);
+  // Every worker up before the clock starts.
+  if (warm_up == WarmUp::kNoops) {
+    run_noops(pool, 10 * workers);
+  } else {
+    for (std::uint64_t value : pool.map(cpu_task, std::views::take(inputs, 4 * workers))) {
+      if (value != expected) throw std::runtime_error("cpu: wrong result");
+    }
+  }
+  const auto start = Clock::now();
+  for (std::uint64_t value : pool.map(cpu_task, inputs)) {
+    if (value != expected) throw std::runtime_error("cpu: wrong result");
+  }
+  const double seconds = seconds_since(start);
+  pool.close();
+  return seconds;
 }
 
 // Microseconds for one submit + get of a no-op task.
@@ -237,7 +306,7 @@ DeathFigures forkpool_deaths(StartMethod method, int deaths) {
 // The run.
 
 struct Config {
-  std::set<std::string> sections = {"throughput", "roundtrip", "bandwidth", "start", "death"};
+  std::set<std::string> sections = {kSections.begin(), kSections.end()};
   std::vector<StartMethod> methods = {StartMethod::kForkserver, StartMethod::kFork,
                                       StartMethod::kSpawn};
   unsigned workers = 2;  // in the throughput section, for forkpool and Python alike
@@ -245,6 +314,9 @@ struct Config {
   std::size_t tasks = 100'000;
   std::size_t python_tasks = 100'000;
   double python_max_seconds = 60;
+  std::size_t map_items = 1'000'000;  // for forkpool and every Python peer alike
+  std::size_t cpu_items = 200;
+  double cpu_millis = 5;  // the size of one CPU-bound task, calibrated once at the start
   std::size_t round_trips = 20'000;
   std::size_t blob_bytes = std::size_t{64} << 20;
   int blob_repeats = 5;
@@ -270,8 +342,10 @@ class Bench {
     // shows how the fork-based start methods behave inside a big program.
     const std::vector<char> ballast(config_.ballast_mib << 20, 1);
     if (config_.runs("throughput")) throughput();
+    if (config_.runs("map")) map();
     if (config_.runs("roundtrip")) round_trip();
     if (config_.runs("bandwidth")) bandwidth();
+    if (config_.runs("cpu")) cpu();
     if (config_.runs("start")) start();
     if (config_.runs("death")) death();
     check_no_children();
@@ -285,6 +359,9 @@ class Bench {
     report_.config("rounds", config_.rounds);
     report_.config("tasks", config_.tasks);
     report_.config("python_tasks", config_.python_tasks);
+    report_.config("map_items", config_.map_items);
+    report_.config("cpu_items", config_.cpu_items);
+    report_.config("cpu_millis", config_.cpu_millis);
     report_.config("round_trips", config_.round_trips);
     report_.config("blob_bytes", config_.blob_bytes);
     report_.config("blob_repeats", config_.blob_repeats);
@@ -329,20 +406,27 @@ class Bench {
   }
 
   double python_throughput(const std::string& mode) {
-    boost::json::object r =
-        python_peer({"throughput", "--mode", mode, "--tasks", std::to_string(config_.python_tasks),
-                     "--max-seconds", std::to_string(config_.python_max_seconds), "--workers",
-                     std::to_string(config_.workers)});
+    return python_rate(mode, "1", config_.python_tasks, config_.tasks);
+  }
+
+  // Tasks per second of one Python peer; notes it if Python ran fewer tasks than forkpool.
+  double python_rate(const std::string& mode, const std::string& chunksize, std::size_t tasks,
+                     std::size_t forkpool_tasks) {
+    boost::json::object r = python_peer({"throughput", "--mode", mode, "--chunksize", chunksize,
+                                         "--tasks", std::to_string(tasks), "--max-seconds",
+                                         std::to_string(config_.python_max_seconds), "--workers",
+                                         std::to_string(config_.workers)});
     report_.config("python_version", r["python"]);
-    note_python_count(mode, r);
+    note_python_count(mode, r, forkpool_tasks);
     return r["tasks_per_second"].to_number<double>();
   }
 
-  void note_python_count(const std::string& mode, boost::json::object& r) {
+  void note_python_count(const std::string& mode, boost::json::object& r,
+                         std::size_t forkpool_tasks) {
     const auto tasks = r["tasks"].to_number<std::int64_t>();
-    if (tasks == static_cast<std::int64_t>(config_.tasks)) return;
+    if (tasks == static_cast<std::int64_t>(forkpool_tasks)) return;
     std::ostringstream note;
-    note << "Python " << mode << " ran " << tasks << " tasks per round, forkpool " << config_.tasks
+    note << "Python " << mode << " ran " << tasks << " tasks per round, forkpool " << forkpool_tasks
          << "; both figures are tasks/s.";
     if (r["reduced"].as_bool()) {
       note << " Reduced from " << config_.python_tasks << ": those would have taken about "
@@ -350,6 +434,35 @@ class Bench {
            << " s, over the " << config_.python_max_seconds << " s limit.";
     }
     report_.note_once(note.str());
+  }
+
+  // pool.map against the chunked maps of Python's two pools. The peers run with chunksize=256,
+  // the way a Python user maps tiny tasks; rounds alternate them with forkpool.
+  void map() {
+    const std::string w = std::to_string(config_.workers);
+    const std::vector<std::pair<std::string, std::string>> peers = {
+        {"map", "ProcessPoolExecutor(" + w + ").map(chunksize=256)"},
+        {"pool-map", "multiprocessing.Pool(" + w + ").map(chunksize=256)"},
+        {"pool-imap", "multiprocessing.Pool(" + w + ").imap(chunksize=256)"}};
+    std::map<std::string, Samples> theirs;
+    Samples ours;
+    for (int round = 1; round <= config_.rounds; ++round) {
+      const std::string of = " (round " + std::to_string(round) + ")";
+      for (std::size_t i = 0; i < peers.size(); ++i) {
+        if (i == 1) {
+          progress("map: forkpool pool.map" + of);
+          ours.add(forkpool_map_throughput(config_.workers, config_.map_items));
+        }
+        progress("map: Python " + peers[i].second + of);
+        theirs[peers[i].first].add(
+            python_rate(peers[i].first, "256", config_.map_items, config_.map_items));
+      }
+    }
+    for (const auto& [mode, label] : peers) {
+      report_.add("map", "pool.map over " + std::to_string(config_.map_items) + " ints, " + w + "w",
+                  "items/s", ours.median(), "py " + label, theirs[mode].median(),
+                  {Goal::Kind::kRatioAtLeast, 3});
+    }
   }
 
   // Raw ping-pongs and forkpool round trips take turns, for the same reason.
@@ -417,6 +530,51 @@ class Bench {
                 "raw pipe " + size + ", fresh buffers, median", raw_fresh.median());
     report_.add("bandwidth", built_name, "GB/s", built.get_gbps.median(), peer + "median",
                 raw.median());
+  }
+
+  // Parallel efficiency T1 / (w * Tw) of a CPU-bound map, in percent: how much of the second
+  // core the pool turns into work. Python's multiprocessing.Pool maps a task of the same
+  // duration (its own LCG, calibrated in Python) over as many items.
+  void cpu() {
+    const std::uint64_t iterations = lcg_iterations_for(config_.cpu_millis);
+    report_.config("cpu_iterations", iterations);
+    const auto w = config_.workers;
+    const std::size_t items = config_.cpu_items;
+    Samples ours, after_noops, theirs;
+    for (int round = 1; round <= config_.rounds; ++round) {
+      const std::string of = " (round " + std::to_string(round) + ")";
+      progress("cpu: forkpool 1 and " + std::to_string(w) + " workers" + of);
+      // One worker has no parallelism to lose to pipelining: one T1 serves both rows.
+      const double one = forkpool_cpu_seconds(1, items, iterations, WarmUp::kSameTasks);
+      const double many = forkpool_cpu_seconds(w, items, iterations, WarmUp::kSameTasks);
+      const double many_after_noops = forkpool_cpu_seconds(w, items, iterations, WarmUp::kNoops);
+      ours.add(100 * one / (w * many));
+      after_noops.add(100 * one / (w * many_after_noops));
+      const std::string r = "_round" + std::to_string(round);
+      report_.config("cpu_seconds_1w" + r, one);
+      report_.config("cpu_seconds_" + std::to_string(w) + "w" + r, many);
+      report_.config("cpu_seconds_" + std::to_string(w) + "w_after_noops" + r, many_after_noops);
+      progress("cpu: Python multiprocessing.Pool 1 and " + std::to_string(w) + " workers" + of);
+      boost::json::object py =
+          python_peer({"cpu", "--items", std::to_string(config_.cpu_items), "--millis",
+                       std::to_string(config_.cpu_millis), "--workers", std::to_string(w)});
+      theirs.add(100 * py["efficiency"].to_number<double>());
+    }
+    const std::string name = "CPU-bound map, " + std::to_string(config_.cpu_items) + " x " +
+                             format_millis(config_.cpu_millis) + ", efficiency 1w->" +
+                             std::to_string(w) + "w";
+    const Goal at_least95{Goal::Kind::kValueAtLeast, 95};
+    report_.add("cpu", name, "%", ours.median(), "py multiprocessing.Pool, same", theirs.median(),
+                at_least95);
+    report_.add("cpu", name, "%", ours.median(), "ideal", 100, at_least95);
+    report_.add("cpu", name + ", pool warmed by no-ops", "%", after_noops.median(), "ideal", 100,
+                at_least95);
+  }
+
+  static std::string format_millis(double millis) {
+    std::ostringstream out;
+    out << millis << " ms";
+    return out.str();
   }
 
   void start() {
@@ -504,6 +662,7 @@ void apply_quick(Config& config) {
   config.rounds = 1;
   config.tasks = 10'000;
   config.python_tasks = 2'000;
+  config.map_items = 100'000;
   config.round_trips = 2'000;
   config.blob_repeats = 2;
   config.start_runs = 3;
@@ -515,7 +674,7 @@ bool set_option(Config& config, const std::string& flag, const std::string& valu
   if (flag == "--only") {
     const std::vector<std::string> sections = split(value);
     for (const std::string& section : sections) {
-      if (Config().sections.count(section) == 0) {
+      if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
         throw std::invalid_argument("unknown section '" + section + "'");
       }
     }
@@ -535,6 +694,12 @@ bool set_option(Config& config, const std::string& flag, const std::string& valu
     config.python_tasks = std::stoul(value);
   else if (flag == "--python-max-seconds")
     config.python_max_seconds = std::stod(value);
+  else if (flag == "--map-items")
+    config.map_items = std::stoul(value);
+  else if (flag == "--cpu-items")
+    config.cpu_items = std::stoul(value);
+  else if (flag == "--cpu-millis")
+    config.cpu_millis = std::stod(value);
   else if (flag == "--round-trips")
     config.round_trips = std::stoul(value);
   else if (flag == "--blob-repeats")
@@ -580,6 +745,10 @@ int main(int argc, char** argv) {
   }
   if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
     std::cout << forkpool_bench::kUsage;
+    return 0;
+  }
+  if (argc == 2 && std::string_view(argv[1]) == "--list-sections") {
+    for (const std::string& section : forkpool_bench::kSections) std::cout << section << "\n";
     return 0;
   }
   forkpool_bench::Config config;

@@ -12,8 +12,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 namespace forkpool_bench {
 namespace {
@@ -287,6 +289,53 @@ Samples raw_spawn_start(int runs, const std::string& flag) {
     child.wait();
   }
   return millis;
+}
+
+namespace {
+
+// One slot of raw_spawn_wait_loop: `jobs` spawns, each waited for before the next.
+void spawn_and_wait(const std::vector<char*>& args, std::size_t jobs) {
+  for (std::size_t i = 0; i < jobs; ++i) {
+    pid_t pid = -1;
+    const int error = ::posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ);
+    if (error != 0) throw std::system_error(error, std::generic_category(), "posix_spawn");
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) throw_errno("waitpid");
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      throw std::runtime_error(std::string(args[0]) + " failed in the spawn loop");
+    }
+  }
+}
+
+}  // namespace
+
+double raw_spawn_wait_loop(const std::vector<std::string>& argv, std::size_t jobs,
+                           unsigned parallel) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::exception_ptr> errors(parallel);
+  std::vector<std::thread> slots;
+  const auto start = Clock::now();
+  for (unsigned slot = 0; slot < parallel; ++slot) {
+    // The jobs split as evenly as they go: the first jobs % parallel slots take one more.
+    const std::size_t share = jobs / parallel + (slot < jobs % parallel ? 1 : 0);
+    slots.emplace_back([&, slot, share] {
+      try {
+        spawn_and_wait(args, share);
+      } catch (...) {
+        errors[slot] = std::current_exception();
+      }
+    });
+  }
+  for (std::thread& t : slots) t.join();
+  const double seconds = seconds_since(start);
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  return seconds;
 }
 
 bool write_start_byte() { return write_full(STDOUT_FILENO, "r", 1); }

@@ -131,6 +131,13 @@ Samples raw_fork_start(int runs);
 Samples raw_spawn_start(int runs, const std::string& flag);
 bool write_start_byte();
 
+// Seconds for `jobs` runs of `argv` (argv[0] a path), each a posix_spawn and a waitpid on
+// that pid, `parallel` at a time (one thread per slot, each spawning and waiting in turn):
+// the least a runner of trivial jobs can spend on them. Children share this process's stdio.
+// REQUIRES: parallel >= 1.
+double raw_spawn_wait_loop(const std::vector<std::string>& argv, std::size_t jobs,
+                           unsigned parallel);
+
 // Runs `argv` (argv[0] a path) with posix_spawn and returns its standard output.
 // Throws std::runtime_error if it does not exit with status 0.
 std::string capture_output(const std::vector<std::string>& argv);

@@ -107,6 +107,9 @@ std::string Goal::text(const std::string& unit) const {
     case Kind::kValueBelow:
       out << "< " << bound << " " << unit;
       break;
+    case Kind::kValueAtLeast:
+      out << ">= " << bound << " " << unit;
+      break;
   }
   return out.str();
 }
@@ -121,6 +124,8 @@ std::optional<bool> Goal::met(double value, double ratio) const {
       return ratio < bound;
     case Kind::kValueBelow:
       return value < bound;
+    case Kind::kValueAtLeast:
+      return value >= bound;
   }
   return std::nullopt;
 }

@@ -31,11 +31,11 @@ class Samples {
 
 // What a row must show to meet its goal.
 struct Goal {
-  enum class Kind { kNone, kRatioAtLeast, kRatioBelow, kValueBelow };
+  enum class Kind { kNone, kRatioAtLeast, kRatioBelow, kValueBelow, kValueAtLeast };
   Kind kind = Kind::kNone;
   double bound = 0;
 
-  // ">= 10x", "< 3x", "< 100 ms", or "-".
+  // ">= 10x", "< 3x", "< 100 ms", ">= 95 %", or "-".
   std::string text(const std::string& unit) const;
   // nullopt for a row without a goal.
   std::optional<bool> met(double value, double ratio) const;
