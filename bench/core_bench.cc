@@ -63,14 +63,13 @@ using forkpool::StartMethod;
 constexpr std::string_view kRawStartChildFlag = "--raw-start-child";
 
 // Every section, in the order they run. bench/compare asks for this list (--list-sections),
-// so a section added here appears in its table too. A "batch" section (calls sent through
-// Pool::batch() against the same calls as single submits and against Python's chunked maps)
-// belongs after "map": bench/compare already keeps a [batch] group for its rows.
-const std::vector<std::string> kSections = {"throughput", "map",   "roundtrip", "bandwidth",
-                                            "cpu",        "start", "death"};
+// so a section added here appears in its table too.
+const std::vector<std::string> kSections = {"throughput", "map",  "batch", "roundtrip",
+                                            "bandwidth",  "cpu",  "start", "death"};
 
 constexpr std::string_view kUsage =
-    "usage: core_bench [--quick] [--only throughput,map,roundtrip,bandwidth,cpu,start,death]\n"
+    "usage: core_bench [--quick] [--only throughput,map,batch,roundtrip,bandwidth,cpu,start,\n"
+    "                  death]\n"
     "                  [--json FILE] [--methods forkserver,fork,spawn] [--workers N]\n"
     "                  [--rounds N] [--tasks N] [--python-tasks N] [--python-max-seconds S]\n"
     "                  [--map-items N] [--round-trips N] [--blob-repeats N] [--cpu-items N]\n"
@@ -167,6 +166,32 @@ double forkpool_map_throughput(unsigned workers, std::size_t items) {
   const double seconds = seconds_since(start);
   pool.close();
   if (sum != std::int64_t{count} * (count - 1) / 2) throw std::runtime_error("map: wrong sum");
+  return static_cast<double>(items) / seconds;
+}
+
+// Calls per second of `items` no-op calls sent in batches of `batch_size` (Pool::batch()),
+// every batch sent before the first result is read, on a warmed-up pool.
+double forkpool_batch_throughput(unsigned workers, std::size_t items, std::size_t batch_size) {
+  forkpool::Pool pool({.workers = workers});
+  run_noops(pool, 1000);
+  std::vector<forkpool::Future<int>> futures;
+  futures.reserve(items);
+  const auto start = Clock::now();
+  for (std::size_t sent = 0; sent < items;) {
+    forkpool::Batch batch = pool.batch();
+    for (std::size_t i = 0; i < batch_size && sent < items; ++i, ++sent) {
+      futures.push_back(batch.submit(noop_task, static_cast<int>(sent % 1000)));
+    }
+    batch.send();
+  }
+  std::int64_t sum = 0, expected = 0;
+  for (std::size_t i = 0; i < items; ++i) {
+    sum += futures[i].get();
+    expected += static_cast<std::int64_t>(i % 1000);
+  }
+  const double seconds = seconds_since(start);
+  pool.close();
+  if (sum != expected) throw std::runtime_error("batch: wrong sum");
   return static_cast<double>(items) / seconds;
 }
 
@@ -343,6 +368,7 @@ class Bench {
     const std::vector<char> ballast(config_.ballast_mib << 20, 1);
     if (config_.runs("throughput")) throughput();
     if (config_.runs("map")) map();
+    if (config_.runs("batch")) batch();
     if (config_.runs("roundtrip")) round_trip();
     if (config_.runs("bandwidth")) bandwidth();
     if (config_.runs("cpu")) cpu();
@@ -463,6 +489,29 @@ class Bench {
                   "items/s", ours.median(), "py " + label, theirs[mode].median(),
                   {Goal::Kind::kRatioAtLeast, 3});
     }
+  }
+
+  // Calls sent 256 to a batch, against the same calls submitted one by one and against
+  // Python's map with chunksize=256 (the same calls per message). Rounds alternate them.
+  void batch() {
+    const std::string w = std::to_string(config_.workers);
+    const std::size_t items = config_.tasks;
+    Samples batched, single, python;
+    for (int round = 1; round <= config_.rounds; ++round) {
+      const std::string of = " (round " + std::to_string(round) + ")";
+      progress("batch: forkpool batches of 256" + of);
+      batched.add(forkpool_batch_throughput(config_.workers, items, 256));
+      progress("batch: forkpool single submits" + of);
+      single.add(forkpool_throughput(StartMethod::kForkserver, config_.workers, items));
+      progress("batch: Python ProcessPoolExecutor.map(chunksize=256)" + of);
+      python.add(python_rate("map", "256", config_.map_items, items));
+    }
+    const std::string name = std::to_string(items) + " no-op calls in batches of 256, " + w + "w";
+    report_.add("batch", name, "calls/s", batched.median(),
+                "py ProcessPoolExecutor(" + w + ").map(chunksize=256)", python.median(),
+                {Goal::Kind::kRatioAtLeast, 3});
+    report_.add("batch", name, "calls/s", batched.median(), "forkpool single submits, same calls",
+                single.median());
   }
 
   // Raw ping-pongs and forkpool round trips take turns, for the same reason.
