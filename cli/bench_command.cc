@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -29,7 +29,9 @@ using Clock = std::chrono::steady_clock;
 constexpr int kExitForkpoolError = 255;
 constexpr int kExitJobFailed = 1;
 
-void say(const std::string& message) { std::fprintf(stderr, "forkpool bench: %s\n", message.c_str()); }
+void say(const std::string& message) {
+  std::fprintf(stderr, "forkpool bench: %s\n", message.c_str());
+}
 
 // A report file, opened (created or truncated) before any job runs, so that an unwritable path
 // is a usage error and not an hour's sweep lost at the end.
@@ -65,15 +67,17 @@ class ReportFile {
 // files (not stdin, not a pipe).
 void check_input_rereadable(const RunOptions& run) {
   if (run.sources.empty())
-    throw UsageError("no input: give the jobs' arguments with ::: VALUES or :::: FILE "
-                     "(stdin cannot be read again for every run)");
+    throw UsageError(
+        "no input: give the jobs' arguments with ::: VALUES or :::: FILE "
+        "(stdin cannot be read again for every run)");
   for (const InputSource& source : run.sources) {
     if (source.kind == InputSource::Kind::kValues) continue;
     struct stat st {};
     if (source.path == "-")
       throw UsageError("input from stdin cannot be read again for every run: use a file");
     if (::stat(source.path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
-      throw UsageError("'" + source.path + "' is not a regular file: it cannot be read again "
+      throw UsageError("'" + source.path +
+                       "' is not a regular file: it cannot be read again "
                        "for every run");
   }
 }
@@ -103,8 +107,8 @@ class Progress {
 void report_failure(unsigned workers, unsigned run, const BatchOutcome& outcome) {
   const JobFailure& first = outcome.failures.front();
   say("job '" + first.command + "' " + first.reason + " (with " + std::to_string(workers) +
-      " workers, run " + std::to_string(run) + "); a sweep over failing jobs measures nothing, " +
-      "so it stopped" +
+      (workers == 1 ? " worker" : " workers") + ", run " + std::to_string(run) +
+      "); a sweep over failing jobs measures nothing, " + "so it stopped" +
       (outcome.failures.size() > 1
            ? " (" + std::to_string(outcome.failures.size() - 1) + " more jobs failed)"
            : std::string()));
@@ -173,8 +177,8 @@ int bench_command(std::span<const std::string> args) {
     const SweepReport report = make_sweep_report(options.label, result.jobs, result.measured);
     if (!report.rows.empty()) std::fputs(report.table().c_str(), stdout);
     std::fflush(stdout);
-    const bool written = json.write(report.json()) & csv.write(report.csv()) &
-                         plot.write(report.svg());
+    const bool written =
+        json.write(report.json()) & csv.write(report.csv()) & plot.write(report.svg());
     if (result.status != 0) return result.status;
     return written ? 0 : kExitForkpoolError;
   } catch (const std::exception& e) {

@@ -42,10 +42,9 @@ bool is_digits(std::string_view s) {
          std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
-[[noreturn]] void bad_value(std::string_view option, std::string_view value,
-                            std::string_view why) {
-  throw UsageError("invalid value '" + std::string(value) + "' for " + std::string(option) +
-                   ": " + std::string(why));
+[[noreturn]] void bad_value(std::string_view option, std::string_view value, std::string_view why) {
+  throw UsageError("invalid value '" + std::string(value) + "' for " + std::string(option) + ": " +
+                   std::string(why));
 }
 
 unsigned parse_count(const std::string& text, std::string_view item) {
@@ -127,7 +126,8 @@ BenchOptions parse_bench_options(std::span<const std::string> args) {
       continue;
     }
     std::optional<std::string> value;
-    if (const std::size_t eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
+    if (const std::size_t eq = name.find('=');
+        name.rfind("--", 0) == 0 && eq != std::string::npos) {
       value = name.substr(eq + 1);
       name.resize(eq);
     }

@@ -479,7 +479,8 @@ class Runner {
     const int exitval = (lost || result.timed_out) ? -1 : result.exit_code;
     job_log_.write(seq, result, exitval, job.command);
     if (settings_.discard_output) {
-      if (failed) failures_.push_back({job.command, failure_reason(result, lost_reason), result.err});
+      if (failed)
+        failures_.push_back({job.command, failure_reason(result, lost_reason), result.err});
     } else if (!options_.results.empty()) {
       // GNU parallel 20221122 writes the output under --results DIR instead of printing it.
       write_results(job, result);

@@ -74,7 +74,9 @@ const SweepRow* row_for(const SweepReport& report, unsigned workers) {
   return nullptr;
 }
 
-std::string workers_text(unsigned n) { return std::to_string(n) + (n == 1 ? " worker" : " workers"); }
+std::string workers_text(unsigned n) {
+  return std::to_string(n) + (n == 1 ? " worker" : " workers");
+}
 
 // CSV fields are numbers; printed with enough digits to read back the same double.
 std::string number(double v) { return format("%.17g", v); }
@@ -127,7 +129,8 @@ std::string SweepReport::reason() const {
     return use + "it has the highest throughput (" + rate_text(best->jobs_per_second) +
            " jobs/s), and no smaller count comes within 5% of it.";
   }
-  const double share = best->jobs_per_second > 0 ? chosen.jobs_per_second / best->jobs_per_second : 1;
+  const double share =
+      best->jobs_per_second > 0 ? chosen.jobs_per_second / best->jobs_per_second : 1;
   return use + "it reaches " + format("%.1f", share * 100) + "% of the best throughput (" +
          rate_text(best->jobs_per_second) + " jobs/s with " + std::to_string(best->workers) +
          "), within 5%, with fewer workers.";
@@ -185,8 +188,8 @@ std::string SweepReport::csv() const {
       "jobs_per_second,speedup,efficiency\n";
   for (const SweepRow& row : rows) {
     out += std::to_string(row.workers) + "," + std::to_string(row.seconds.size());
-    for (double v : {row.median, row.min, row.max, row.q1, row.q3, row.jobs_per_second,
-                     row.speedup, row.efficiency}) {
+    for (double v : {row.median, row.min, row.max, row.q1, row.q3, row.jobs_per_second, row.speedup,
+                     row.efficiency}) {
       out += "," + number(v);
     }
     out += "\n";

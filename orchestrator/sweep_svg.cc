@@ -11,7 +11,7 @@
 namespace forkpool {
 namespace {
 
-constexpr double kWidth = 720, kHeight = 440;
+constexpr double kWidth = 720, kHeight = 470;
 constexpr double kLeft = 80, kRight = 640, kTop = 70, kBottom = 370;  // the plot area
 constexpr const char* kThroughputColor = "#1f77b4";
 constexpr const char* kEfficiencyColor = "#d62728";
@@ -21,11 +21,21 @@ std::string escape_xml(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // Control characters other than tab and newline are not allowed in XML 1.0 at all.
         if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') {
@@ -122,8 +132,9 @@ class Plot {
       const double y = kBottom - (kBottom - kTop) * i / 5;
       s += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(y) + "\" x2=\"" + num(kRight) +
            "\" y2=\"" + num(y) + "\" stroke=\"#ddd\"/>\n";
-      s += "<text x=\"" + num(kLeft - 6) + "\" y=\"" + num(y + 4) + "\" text-anchor=\"end\" fill=\"" +
-           kThroughputColor + "\">" + tick_label(rate_.step * i) + "</text>\n";
+      s += "<text x=\"" + num(kLeft - 6) + "\" y=\"" + num(y + 4) +
+           "\" text-anchor=\"end\" fill=\"" + kThroughputColor + "\">" +
+           tick_label(rate_.step * i) + "</text>\n";
       s += "<text x=\"" + num(kRight + 6) + "\" y=\"" + num(y + 4) + "\" fill=\"" +
            kEfficiencyColor + "\">" + tick_label(efficiency_.step * i) + "%</text>\n";
     }
@@ -131,8 +142,8 @@ class Plot {
     double last_label = -1e9;
     for (const SweepRow& row : report_.rows) {
       const double px = x(row.workers);
-      s += "<line x1=\"" + num(px) + "\" y1=\"" + num(kBottom) + "\" x2=\"" + num(px) +
-           "\" y2=\"" + num(kBottom + 5) + "\" stroke=\"#333\"/>\n";
+      s += "<line x1=\"" + num(px) + "\" y1=\"" + num(kBottom) + "\" x2=\"" + num(px) + "\" y2=\"" +
+           num(kBottom + 5) + "\" stroke=\"#333\"/>\n";
       if (px - last_label < 22) continue;
       last_label = px;
       s += "<text x=\"" + num(px) + "\" y=\"" + num(kBottom + 19) + "\" text-anchor=\"middle\">" +
@@ -164,18 +175,17 @@ class Plot {
            "\" stroke-width=\"2\" points=\"" + points + "\"/>\n" + markers;
   }
 
+  // Below the x axis's title, in one row: inside the plot it would hide a line's end.
   std::string legend() const {
     std::string s;
-    const double x0 = kRight - 190, y0 = kTop + 12;
+    const double y = kHeight - 20;
+    const double x0[] = {(kLeft + kRight) / 2 - 170, (kLeft + kRight) / 2 + 30};
     const char* colors[] = {kThroughputColor, kEfficiencyColor};
     const char* names[] = {"throughput (jobs/s)", "efficiency (%)"};
-    s += "<rect x=\"" + num(x0 - 8) + "\" y=\"" + num(y0 - 12) +
-         "\" width=\"190\" height=\"44\" fill=\"white\" stroke=\"#999\"/>\n";
     for (int i = 0; i < 2; ++i) {
-      const double y = y0 + 18 * i;
-      s += "<line x1=\"" + num(x0) + "\" y1=\"" + num(y) + "\" x2=\"" + num(x0 + 24) + "\" y2=\"" +
-           num(y) + "\" stroke=\"" + colors[i] + "\" stroke-width=\"2\"/>\n";
-      s += "<text x=\"" + num(x0 + 32) + "\" y=\"" + num(y + 4) + "\">" + names[i] + "</text>\n";
+      s += "<line x1=\"" + num(x0[i]) + "\" y1=\"" + num(y) + "\" x2=\"" + num(x0[i] + 24) +
+           "\" y2=\"" + num(y) + "\" stroke=\"" + colors[i] + "\" stroke-width=\"2\"/>\n";
+      s += "<text x=\"" + num(x0[i] + 32) + "\" y=\"" + num(y + 4) + "\">" + names[i] + "</text>\n";
     }
     return s;
   }

@@ -43,8 +43,8 @@ struct SweepRow {
   std::vector<double> seconds;  // every run, in the order they ran
   double median = 0;            // of `seconds`; the mean of the middle two for an even count
   double min = 0, max = 0;
-  double q1 = 0, q3 = 0;        // quartiles, linearly interpolated (R's type 7)
-  double jobs_per_second = 0;   // jobs / median
+  double q1 = 0, q3 = 0;       // quartiles, linearly interpolated (R's type 7)
+  double jobs_per_second = 0;  // jobs / median
   // Over one worker: the 1-worker median / this median. Without a 1-worker row, the smallest
   // count is taken to scale perfectly (its median times its count stands in for one worker).
   double speedup = 0;
@@ -55,8 +55,8 @@ struct SweepRow {
 inline constexpr double kRecommendTolerance = 0.05;
 
 struct SweepReport {
-  std::string label;      // what was measured (the command line, the task's name)
-  std::size_t jobs = 0;   // jobs (tasks) in one run of the batch
+  std::string label;           // what was measured (the command line, the task's name)
+  std::size_t jobs = 0;        // jobs (tasks) in one run of the batch
   std::vector<SweepRow> rows;  // by worker count, ascending, no duplicates
   // The smallest count whose throughput is within kRecommendTolerance of the best; nullopt
   // when there are no rows.
