@@ -6,5 +6,6 @@
 #include "forkpool/future.h"
 #include "forkpool/options.h"
 #include "forkpool/pool.h"
+#include "forkpool/sweep.h"
 #include "forkpool/task.h"
 #include "forkpool/worker.h"

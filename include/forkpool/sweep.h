@@ -14,8 +14,10 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <ranges>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "forkpool/errors.h"
