@@ -177,6 +177,7 @@ int bench_command(std::span<const std::string> args) {
     const SweepReport report = make_sweep_report(options.label, result.jobs, result.measured);
     if (!report.rows.empty()) std::fputs(report.table().c_str(), stdout);
     std::fflush(stdout);
+    // Every file is written even when one fails (& does not short-circuit).
     const bool written =
         json.write(report.json()) & csv.write(report.csv()) & plot.write(report.svg());
     if (result.status != 0) return result.status;

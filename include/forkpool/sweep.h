@@ -136,6 +136,7 @@ namespace detail {
 std::vector<unsigned> sweep_counts(const SweepOptions& options);
 }  // namespace detail
 
+// `inputs` is any range of values convertible to Arg; it is read once, into a vector.
 // For each worker count, builds a Pool from options.pool with that many workers, lets every
 // worker start (one untimed task per worker, on inputs' first element), then runs the whole
 // of `inputs` options.runs times — submit every element, then get every result — timing each
@@ -148,8 +149,9 @@ SweepReport sweep_workers(const Task<R (*)(Arg)>& task, const Inputs& inputs,
   using Clock = std::chrono::steady_clock;
   const std::vector<unsigned> counts = detail::sweep_counts(options);
   const std::string label = options.label.empty() ? task.name() : options.label;
-  std::vector<typename std::ranges::range_value_t<const Inputs&>> items(std::ranges::begin(inputs),
-                                                                        std::ranges::end(inputs));
+  // Copied once, so that every run submits the same elements whatever range `inputs` is.
+  std::vector<std::ranges::range_value_t<const Inputs&>> items;
+  for (auto&& item : inputs) items.push_back(item);
   std::vector<SweepMeasurement> measured;
   for (std::size_t c = 0; c < counts.size(); ++c) {
     Options pool_options = options.pool;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
+#include <ranges>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -99,12 +100,14 @@ TEST(SweepStatistics, MedianSpreadAndQuartiles) {
   EXPECT_DOUBLE_EQ(o.q3, 2.5);
   EXPECT_DOUBLE_EQ(o.jobs_per_second, 50);
 
-  const SweepRow& e = report_of({{1, {4, 1, 3, 2}}}).rows.at(0);
+  const SweepReport even = report_of({{1, {4, 1, 3, 2}}});
+  const SweepRow& e = even.rows.at(0);
   EXPECT_DOUBLE_EQ(e.median, 2.5);
   EXPECT_DOUBLE_EQ(e.q1, 1.75);
   EXPECT_DOUBLE_EQ(e.q3, 3.25);
 
-  const SweepRow& single = report_of({{1, {0.5}}}).rows.at(0);
+  const SweepReport one = report_of({{1, {0.5}}});
+  const SweepRow& single = one.rows.at(0);
   EXPECT_DOUBLE_EQ(single.median, 0.5);
   EXPECT_DOUBLE_EQ(single.q1, 0.5);
   EXPECT_DOUBLE_EQ(single.q3, 0.5);
@@ -307,6 +310,11 @@ TEST(SweepWorkers, MeasuresEveryCountWithARealPool) {
     EXPECT_EQ(progress[3].run, 2u);
     EXPECT_EQ(progress[3].count_index, 2u);
     EXPECT_EQ(progress[3].counts, 2u);
+    // Any range will do, a view too.
+    const SweepReport from_view =
+        sweep_workers(identity_task, std::views::iota(0, 3), {.workers = {1}, .runs = 1});
+    EXPECT_EQ(from_view.jobs, 3u);
+    EXPECT_EQ(from_view.rows.size(), 1u);
   }
   leaks.check();
 }
