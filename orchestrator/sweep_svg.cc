@@ -79,6 +79,8 @@ class Plot {
     if (!report.rows.empty()) {
       low_ = report.rows.front().workers;
       high_ = report.rows.back().workers;
+      // Doubling counts (1, 2, 4 ... 64) would crowd into the left edge on a linear axis.
+      log_scale_ = high_ >= 8 * low_;
     }
     double best = 0, efficiency = 0;
     for (const SweepRow& row : report.rows) {
@@ -118,6 +120,10 @@ class Plot {
 
   double x(unsigned workers) const {
     if (high_ == low_) return (kLeft + kRight) / 2;
+    if (log_scale_) {
+      return kLeft + (kRight - kLeft) * std::log2(static_cast<double>(workers) / low_) /
+                         std::log2(static_cast<double>(high_) / low_);
+    }
     return kLeft + (kRight - kLeft) * (workers - low_) / static_cast<double>(high_ - low_);
   }
   double rate_y(double v) const { return kBottom - (kBottom - kTop) * v / rate_.max; }
@@ -150,7 +156,8 @@ class Plot {
            std::to_string(row.workers) + "</text>\n";
     }
     s += "<text x=\"" + num((kLeft + kRight) / 2) + "\" y=\"" + num(kBottom + 40) +
-         "\" text-anchor=\"middle\">workers</text>\n";
+         "\" text-anchor=\"middle\">" + (log_scale_ ? "workers (log scale)" : "workers") +
+         "</text>\n";
     s += "<text transform=\"translate(22 " + num((kTop + kBottom) / 2) +
          ") rotate(-90)\" text-anchor=\"middle\" fill=\"" + kThroughputColor +
          "\">throughput (jobs/s)</text>\n";
@@ -192,6 +199,7 @@ class Plot {
 
   const SweepReport& report_;
   unsigned low_ = 1, high_ = 1;
+  bool log_scale_ = false;
   Axis rate_, efficiency_;
 };
 

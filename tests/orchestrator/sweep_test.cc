@@ -280,6 +280,14 @@ TEST(SweepFormats, SvgOfOneOrNoCountIsStillWellFormed) {
   EXPECT_EQ(parsed_svg_title(report_of({}, "a\x01 b").svg()), "forkpool bench: a  b");
 }
 
+TEST(SweepFormats, SvgUsesALogAxisForWideDoublingSweeps) {
+  const SweepReport narrow = report_of({{1, {8}}, {2, {4}}, {4, {2}}});
+  EXPECT_EQ(narrow.svg().find("log scale"), std::string::npos);
+  const SweepReport wide = report_of({{1, {16}}, {2, {8}}, {4, {4}}, {8, {2}}, {16, {1}}});
+  EXPECT_NE(wide.svg().find("workers (log scale)"), std::string::npos);
+  EXPECT_EQ(parsed_svg_title(wide.svg()), "forkpool bench: sleep 1");
+}
+
 // ---- A real sweep -------------------------------------------------------------------------
 
 TEST(SweepWorkers, MeasuresEveryCountWithARealPool) {
