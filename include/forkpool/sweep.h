@@ -121,7 +121,7 @@ class SweepFailed : public Error {
  public:
   SweepFailed(unsigned workers, const std::string& cause, SweepReport partial)
       : Error("sweep stopped: a task failed with " + std::to_string(workers) +
-              " workers: " + cause),
+              (workers == 1 ? " worker: " : " workers: ") + cause),
         workers(workers),
         partial_(std::move(partial)) {}
   const SweepReport& report() const { return partial_; }
@@ -137,12 +137,13 @@ std::vector<unsigned> sweep_counts(const SweepOptions& options);
 }  // namespace detail
 
 // `inputs` is any range of values convertible to Arg; it is read once, into a vector.
-// For each worker count, builds a Pool from options.pool with that many workers, lets every
-// worker start (one untimed task per worker, on inputs' first element), then runs the whole
-// of `inputs` options.runs times — submit every element, then get every result — timing each
-// run from the first submit to the last result. Pool start-up is therefore not in the times
-// (forkpool bench, which times whole `forkpool run` batches, does include it).
-// Throws SweepError for bad options, SweepFailed when a task fails, and what Pool throws.
+// For each worker count, builds a Pool from options.pool with that many workers, waits for
+// one untimed task per worker (on inputs' first element) while the workers start, then runs
+// the whole of `inputs` options.runs times (submit every element, then get every result),
+// timing each run from the first submit to the last result. Pool start-up is therefore not
+// in the times (forkpool bench, which times whole `forkpool run` batches, does include it).
+// Throws SweepError for bad options, SweepFailed when a task fails (its pool is terminated
+// at once), and what Pool throws.
 template <typename R, typename Arg, typename Inputs>
 SweepReport sweep_workers(const Task<R (*)(Arg)>& task, const Inputs& inputs,
                           SweepOptions options = {}) {
@@ -176,6 +177,7 @@ SweepReport sweep_workers(const Task<R (*)(Arg)>& task, const Inputs& inputs,
         m.seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
       }
     } catch (const std::exception& e) {
+      pool.terminate();  // the rest of the failed run is not worth waiting for
       measured.push_back(std::move(m));
       throw SweepFailed(counts[c], e.what(), make_sweep_report(label, items.size(), measured));
     }
