@@ -133,7 +133,17 @@ Sweep sweep(const BenchOptions& options, const std::vector<unsigned>& counts) {
     for (unsigned run = 1; run <= options.runs; ++run) {
       progress.show({counts[c], c + 1, counts.size(), run, options.runs});
       const auto start = Clock::now();
-      const BatchOutcome outcome = run_batch(options.run, counts[c], settings);
+      BatchOutcome outcome;
+      try {
+        outcome = run_batch(options.run, counts[c], settings);
+      } catch (const std::exception& e) {
+        // The pool itself failed (it could not start workers, say): what was measured before
+        // still counts.
+        progress.done();
+        say(e.what());
+        result.status = kExitForkpoolError;
+        break;
+      }
       const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
       if (!outcome.failures.empty()) {
         progress.done();

@@ -31,7 +31,8 @@ const char* const kBenchUsage =
     "-N, -X, -m, -s, --retries, --timeout, --delay.\n"
     "\n"
     "Exit status: 0 when every job succeeded, 1 when a job failed, 128+N after signal N,\n"
-    "255 for a malformed command line or an unwritable report file (before any job).\n";
+    "255 for a malformed command line or an unwritable report file (before any job), or\n"
+    "when forkpool itself fails.\n";
 
 namespace {
 

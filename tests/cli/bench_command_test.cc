@@ -2,8 +2,12 @@
 // group and reads what it printed and wrote. Nothing here depends on how fast the machine is:
 // the tests check the shape and consistency of the reports, never a time.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -20,7 +24,7 @@ constexpr auto kDeadline = 120s;  // only detects hangs
 
 bool parallel_setting(const std::string& name) { return name.rfind("PARALLEL", 0) == 0; }
 
-Outcome run_bench(const TempDir& dir, const std::vector<std::string>& args) {
+Launch bench_launch(const TempDir& dir, const std::vector<std::string>& args) {
   Launch l;
   l.argv = {FORKPOOL_BINARY, "bench"};
   l.argv.insert(l.argv.end(), args.begin(), args.end());
@@ -28,7 +32,11 @@ Outcome run_bench(const TempDir& dir, const std::vector<std::string>& args) {
   l.stdout_path = dir / ".stdout";
   l.stderr_path = dir / ".stderr";
   l.env = environment_with(parallel_setting, {});
-  return run_to_end(l, kDeadline);
+  return l;
+}
+
+Outcome run_bench(const TempDir& dir, const std::vector<std::string>& args) {
+  return run_to_end(bench_launch(dir, args), kDeadline);
 }
 
 // The rows' worker counts as the JSON report gives them.
@@ -151,6 +159,37 @@ TEST(BenchE2e, AFailingJobStopsTheSweepButKeepsWhatWasMeasured) {
     const std::vector<std::string> out = split_lines(o.out);
     ASSERT_EQ(out.size(), 3u) << o.out;
     EXPECT_TRUE(full_match(" +1 .*%", out[1])) << out[1];
+  }
+  leaks.check();
+}
+
+// Ctrl-C in the middle of the 2-worker run: the job it was running is stopped, nothing is left
+// behind, the exit status is 130, and the 1-worker row is still written.
+TEST(BenchE2e, CtrlCStopsTheSweepAndKeepsWhatWasMeasured) {
+  LeakCheck leaks;
+  {
+    TempDir dir;
+    // A number no other process has in its command line, to find leftovers by.
+    const std::string token = std::to_string(::getpid()) + std::to_string(std::random_device()());
+    struct KillLeftovers {
+      std::string token;
+      ~KillLeftovers() { kill_processes_with(token); }
+    } cleanup{token};
+    const std::string job =
+        "if [ \"$PARALLEL_JOBSLOT\" = 2 ]; then touch started; sleep 300." + token + "; fi; : {}";
+    Launched bench(bench_launch(
+        dir, {"--workers", "1,2", "--runs", "1", "--json", "j.json", "--", job, ":::", "a", "b"}));
+    ASSERT_TRUE(eventually([&] { return exists(dir / "started"); }, 60s))
+        << read_file(dir / ".stderr");
+    ASSERT_EQ(::kill(bench.pid(), SIGINT), 0);
+    const std::optional<int> status = bench.wait_for(30s);
+    ASSERT_TRUE(status.has_value()) << "still running 30 s after SIGINT";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 130) << *status;
+    EXPECT_TRUE(eventually([&] { return processes_with(token).empty(); }, 20s))
+        << "jobs left running:\n"
+        << processes_with(token);
+    const boost::json::value json = boost::json::parse(read_file(dir / "j.json"));
+    EXPECT_EQ(json_workers(json), (std::vector<unsigned>{1}));
   }
   leaks.check();
 }
