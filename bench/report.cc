@@ -1,7 +1,7 @@
 #include "report.h"
 
 #include <algorithm>
-#include <boost/json/src.hpp>  // header-only Boost.JSON, in this one file: Debian ships no library
+#include <boost/json.hpp>  // compiled once, in libforkpool (orchestrator/boost_json.cc)
 #include <cmath>
 #include <cstdio>
 #include <fstream>

@@ -1,4 +1,5 @@
-// The forkpool command line: `forkpool worker`, `forkpool --version`, `forkpool --help`.
+// The forkpool command line: `forkpool run`, `forkpool bench`, `forkpool worker`,
+// `forkpool --version`, `forkpool --help`.
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -6,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/bench_command.h"
 #include "cli/run_command.h"
 #include "cli/worker_command.h"
 #include "forkpool/worker.h"
@@ -17,6 +19,8 @@ constexpr const char* kUsage = R"(usage: forkpool COMMAND [ARGS]
 commands:
   run         run a batch of shell jobs in parallel, like GNU parallel
               (forkpool run --help for its options)
+  bench       run such a batch with each worker count in turn, and recommend one
+              (forkpool bench --help for its options)
   worker      serve the forkpool protocol on stdin/stdout (what a launcher such as
               ssh or srun starts on another host)
 
@@ -28,7 +32,7 @@ options:
 }  // namespace
 
 int main(int argc, char** argv) {
-  // forkpool run's workers are spawned copies of this program.
+  // forkpool run's (and bench's) workers are spawned copies of this program.
   if (auto code = forkpool::worker_main_if_requested(argc, argv)) return *code;
   if (argc < 2) {
     std::fputs(kUsage, stderr);
@@ -46,6 +50,10 @@ int main(int argc, char** argv) {
   if (command == "run") {
     const std::vector<std::string> words(argv + 2, argv + argc);
     return forkpool::cli::run_command(words);
+  }
+  if (command == "bench") {
+    const std::vector<std::string> words(argv + 2, argv + argc);
+    return forkpool::cli::bench_command(words);
   }
   if (command == "worker") return forkpool::cli::worker_command(argc - 1, argv + 1);
   std::fprintf(stderr, "forkpool: unknown command '%s' (try 'forkpool --help')\n", argv[1]);

@@ -188,8 +188,9 @@ struct RunningJob {
 
 class Runner {
  public:
-  Runner(RunOptions options, unsigned slots)
+  Runner(RunOptions options, unsigned slots, BatchSettings settings = {})
       : options_(std::move(options)),
+        settings_(std::move(settings)),
         slots_(slots),
         templ_(options_),
         source_(options_),
@@ -228,6 +229,11 @@ class Runner {
     if (!all_read_) return slots_;
     return static_cast<unsigned>(std::min<std::size_t>(slots_, preloaded_.size()));
   }
+
+  // After run(): the jobs that ran to an end, and (with BatchSettings::discard_output) the
+  // ones that failed.
+  std::uint64_t completed() const { return total_completed_; }
+  std::vector<JobFailure> take_failures() { return std::move(failures_); }
 
   int dry_run() {
     while (auto job = next_input()) {
@@ -413,7 +419,8 @@ class Runner {
           break;
         case OutputMode::kUngroup: request.output = ExecRequest::kInherit; break;
       }
-      if (!options_.results.empty()) request.output = ExecRequest::kCapture;
+      if (!options_.results.empty() || settings_.discard_output)
+        request.output = ExecRequest::kCapture;
       last_start_ = Clock::now();
       ++total_started_;
       const std::uint64_t seq = job.input.seq;
@@ -449,12 +456,14 @@ class Runner {
 
     ExecResult result;
     bool lost = false;
+    std::string lost_reason;
     try {
       result = job.future.get();
     } catch (const std::exception& e) {
       if (stopping_) return;  // we stopped it
       lost = true;
-      report("job " + std::to_string(seq) + " (" + job.command + ") was lost: " + e.what());
+      lost_reason = std::string("was lost: ") + e.what();
+      report("job " + std::to_string(seq) + " (" + job.command + ") " + lost_reason);
     }
     if (stopping_) return;
     const bool failed = lost || result.timed_out || result.exit_code != 0 || result.signal != 0;
@@ -469,8 +478,11 @@ class Runner {
     // GNU parallel's Exitval: -1 for a job it killed on timeout (or lost here).
     const int exitval = (lost || result.timed_out) ? -1 : result.exit_code;
     job_log_.write(seq, result, exitval, job.command);
-    // GNU parallel 20221122 writes the output under --results DIR instead of printing it.
-    if (!options_.results.empty()) {
+    if (settings_.discard_output) {
+      if (failed)
+        failures_.push_back({job.command, failure_reason(result, lost_reason), result.err});
+    } else if (!options_.results.empty()) {
+      // GNU parallel 20221122 writes the output under --results DIR instead of printing it.
       write_results(job, result);
     } else {
       deliver_output(job, std::move(result));
@@ -642,11 +654,19 @@ class Runner {
     write_fd(STDERR_FILENO, line);
   }
 
-  static void report(const std::string& message) {
-    write_fd(STDERR_FILENO, "forkpool run: " + message + "\n");
+  void report(const std::string& message) const {
+    write_fd(STDERR_FILENO, settings_.program + ": " + message + "\n");
+  }
+
+  static std::string failure_reason(const ExecResult& result, const std::string& lost_reason) {
+    if (!lost_reason.empty()) return lost_reason;
+    if (result.timed_out) return "timed out";
+    if (result.signal != 0) return "was killed by signal " + std::to_string(result.signal);
+    return "exited with code " + std::to_string(result.exit_code);
   }
 
   RunOptions options_;
+  BatchSettings settings_;
   unsigned slots_;
   CommandTemplate templ_;
   JobSource source_;
@@ -670,6 +690,7 @@ class Runner {
   const std::size_t held_output_limit_ = held_output_limit();
   std::optional<Clock::time_point> last_start_;
   std::vector<double> runtimes_;
+  std::vector<JobFailure> failures_;  // with BatchSettings::discard_output
 
   std::uint64_t total_started_ = 0, total_completed_ = 0, total_failed_ = 0;
   bool halting_ = false;
@@ -688,6 +709,16 @@ class Runner {
 };
 
 }  // namespace
+
+BatchOutcome run_batch(RunOptions options, unsigned slots, const BatchSettings& settings) {
+  options.job_slots = slots;
+  Runner runner(std::move(options), slots, settings);
+  BatchOutcome outcome;
+  outcome.exit_status = runner.run();
+  outcome.completed = runner.completed();
+  outcome.failures = runner.take_failures();
+  return outcome;
+}
 
 int run_command(std::span<const std::string> args) {
   try {

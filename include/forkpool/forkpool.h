@@ -8,5 +8,6 @@
 #include "forkpool/map.h"
 #include "forkpool/options.h"
 #include "forkpool/pool.h"
+#include "forkpool/sweep.h"
 #include "forkpool/task.h"
 #include "forkpool/worker.h"
