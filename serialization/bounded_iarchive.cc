@@ -112,4 +112,9 @@ void decode_buffer(std::span<const char> in, const char* what,
   }
 }
 
+void refuse_size(const char* what, std::size_t got, std::size_t wanted) {
+  throw ProtocolError(std::string("cannot decode ") + what + ": " + std::to_string(got) +
+                      " bytes where the values take " + std::to_string(wanted));
+}
+
 }  // namespace forkpool::detail

@@ -52,7 +52,7 @@ class Future {
     const detail::Payload& payload = state_->payload_or_throw();
     if constexpr (!std::is_void_v<R>) {
       R value{};
-      detail::decode_with(payload, "task result", [&](detail::BoundedIArchive& in) { in >> value; });
+      detail::decode_values(payload, "task result", value);
       return value;
     }
   }

@@ -84,9 +84,12 @@ class Task<R (*)(Args...)> {
                      detail::Payload& out) {
     auto function = reinterpret_cast<Function>(erased);
     std::tuple<std::decay_t<Args>...> args;
-    detail::decode_with(encoded_args, "task arguments", [&](detail::BoundedIArchive& in) {
-      std::apply([&](auto&... a) { ((in >> a), ...); }, args);
-    });
+    if constexpr (sizeof...(Args) > 0) {
+      std::apply([&](auto&... a) { detail::decode_values(encoded_args, "task arguments", a...); },
+                 args);
+    } else {
+      detail::decode_with(encoded_args, "task arguments", [](detail::BoundedIArchive&) {});
+    }
     call(function, args, out, std::index_sequence_for<Args...>{});
   }
 

@@ -26,6 +26,7 @@
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 #include <cstddef>
+#include <cstring>
 #include <span>
 #include <streambuf>
 #include <string>
@@ -233,12 +234,27 @@ void load(BoundedIArchive& archive, std::vector<U, A>& vector, unsigned int /*ve
   }
 }
 
+// Boost's binary archive writes an arithmetic value as its bytes and nothing else, so values
+// that are all arithmetic can be copied as bytes: the same archive, without building one (which
+// costs more than encoding a small value, and a tiny task's arguments and result are that).
+// bool is left to the archive, whose decoder checks that the byte is 0 or 1.
+template <typename... T>
+inline constexpr bool kPlainBytes =
+    sizeof...(T) > 0 && ((std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) && ...);
+
 // Appends the archive of `values` to `out`.
 template <typename... T>
 void encode_values(Payload& out, const T&... values) {
-  PayloadStreambuf buffer(out);
-  boost::archive::binary_oarchive archive(buffer, kArchiveFlags);
-  (archive << ... << values);
+  if constexpr (kPlainBytes<T...>) {
+    const std::size_t at = out.size();
+    out.resize(at + (sizeof(T) + ...));
+    char* p = out.data() + at;
+    ((std::memcpy(p, &values, sizeof(T)), p += sizeof(T)), ...);
+  } else {
+    PayloadStreambuf buffer(out);
+    boost::archive::binary_oarchive archive(buffer, kArchiveFlags);
+    (archive << ... << values);
+  }
 }
 
 // Runs `read(archive)` over a complete buffer and requires that it consumes every byte.
@@ -252,6 +268,23 @@ void decode_with(std::span<const char> in, const char* what, F&& read) {
   decode_buffer(
       in, what, [](BoundedIArchive& archive, void* f) { (*static_cast<F*>(f))(archive); },
       static_cast<void*>(&read));
+}
+
+// Throws ProtocolError: `what` is `got` bytes where exactly `wanted` were expected.
+[[noreturn]] void refuse_size(const char* what, std::size_t got, std::size_t wanted);
+
+// Decodes `values`, in order, from all of `in` (ProtocolError as decode_with). Plain values
+// (kPlainBytes) are copied straight from the bytes.
+template <typename... T>
+void decode_values(std::span<const char> in, const char* what, T&... values) {
+  if constexpr (kPlainBytes<T...>) {
+    constexpr std::size_t wanted = (sizeof(T) + ...);
+    if (in.size() != wanted) refuse_size(what, in.size(), wanted);
+    const char* p = in.data();
+    ((std::memcpy(&values, p, sizeof(T)), p += sizeof(T)), ...);
+  } else {
+    decode_with(in, what, [&](BoundedIArchive& archive) { ((archive >> values), ...); });
+  }
 }
 
 }  // namespace forkpool::detail
