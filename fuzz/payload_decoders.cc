@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "forkpool/detail/archive.h"
+#include "forkpool/detail/chunk.h"
 #include "forkpool/errors.h"
 #include "fuzz/heap_budget.h"
 #include "fuzz/sample_types.h"
@@ -57,6 +58,29 @@ void task_message(std::span<const char> payload, const char* name) {
   if (call) decode_as_values(call->args);
 }
 
+void batch_message(std::span<const char> payload, const char* name) {
+  std::vector<serialization::BatchEntry> entries;
+  decode_message(payload, name, [&] { entries = serialization::decode_batch(payload); });
+  for (const auto& entry : entries) task_message(entry.task, "Task in a Batch");
+}
+
+// A map chunk's arguments (as Task::invoke_chunk decodes a chunk of a string task) and a
+// chunk's outcomes (as Pool::map decodes those of an int task).
+void chunk_message(std::span<const char> payload, const char* name) {
+  const HeapBudget budget(payload.size(), name);
+  try {
+    std::vector<std::string> calls;
+    detail::decode_chunk_args(payload, [&](detail::BoundedIArchive& in) { in >> calls.emplace_back(); });
+  } catch (const ProtocolError&) {
+  }
+  try {
+    const std::uint32_t claimed =
+        payload.size() >= 4 ? static_cast<std::uint32_t>(detail::load_le(payload.data(), 4)) : 0;
+    if (claimed <= detail::kMaxChunkCalls) detail::decode_chunk_result<int>(payload, claimed);
+  } catch (const ProtocolError&) {
+  }
+}
+
 void error_message(std::span<const char> payload, const char* name) {
   decode_message(payload, name, [&] { serialization::decode_error(payload); });
 }
@@ -71,6 +95,9 @@ void empty_message(std::span<const char> payload, const char* name) {
 }
 
 constexpr std::size_t kMessageDecoders = 5;
+// Message decoders added later stand after the values, so that the index a seed starts with
+// keeps naming the decoder it was made for.
+constexpr std::size_t kLaterMessageDecoders = 2;
 
 constexpr std::array kDecoders = {
     Decoder{"Hello", hello_message},
@@ -95,13 +122,18 @@ constexpr std::array kDecoders = {
             decode_values<std::int32_t, std::string, std::vector<std::vector<int>>>},
     Decoder{"Flags (a bool array)", decode_values<Flags>},
     Decoder{"Tree (a recursive type)", decode_values<Tree>},
+    Decoder{"Batch", batch_message},
+    Decoder{"map chunk", chunk_message},
 };
 
 }  // namespace
 
 std::span<const Decoder> all_decoders() { return kDecoders; }
 
-std::span<const Decoder> value_decoders() { return std::span(kDecoders).subspan(kMessageDecoders); }
+std::span<const Decoder> value_decoders() {
+  return std::span(kDecoders).subspan(
+      kMessageDecoders, kDecoders.size() - kMessageDecoders - kLaterMessageDecoders);
+}
 
 void decode_as_values(std::span<const char> payload) {
   for (const Decoder& decoder : value_decoders()) decoder.decode(payload, decoder.name);
@@ -117,7 +149,10 @@ void decode_as_message(std::uint8_t kind, std::span<const char> payload) {
     case Kind::kHello:
       return hello_message(payload, "Hello");
     case Kind::kTask:
-      return task_message(payload, "Task");
+      task_message(payload, "Task");
+      return chunk_message(payload, "map chunk");
+    case Kind::kBatch:
+      return batch_message(payload, "Batch");
     case Kind::kError:
       return error_message(payload, "Error");
     case Kind::kLog:
@@ -129,7 +164,6 @@ void decode_as_message(std::uint8_t kind, std::span<const char> payload) {
       decode_message(payload, "an empty message",
                      [&] { serialization::expect_empty(kind, payload); });
       return;
-    case Kind::kBatch:   // not sent by this version
     case Kind::kResult:  // a user type: the caller decodes it as values
       return;
   }

@@ -22,7 +22,7 @@ struct Decoder {
 // Every message decoder (Hello, Task, Error, Log, an empty kind) and every value decoder, in a
 // fixed order: decode_fuzz picks one by the first byte of its input.
 std::span<const Decoder> all_decoders();
-// The value decoders alone: the tail of all_decoders().
+// The value decoders alone: all_decoders() less its message decoders.
 std::span<const Decoder> value_decoders();
 
 // Runs the decoder for a frame of `kind` (decode_hello, decode_task, ..., expect_empty); a Task's
