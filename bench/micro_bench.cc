@@ -10,7 +10,7 @@
 //   BM_FrameHeader*, BM_FrameChecksum, BM_FrameEncode, BM_FrameVerify   io/frame_format.h
 //   BM_TaskCallEncode, BM_TaskCallDecodeRun, BM_ResultDecode            the archive helpers
 //   BM_BlockingReader                       frames through a real pipe from a writer thread
-//   BM_PoolRoundTrip, BM_PoolSubmits, BM_PoolMap                        a running Pool
+//   BM_PoolRoundTrip, BM_PoolSubmits, BM_PoolBatch, BM_PoolMap          a running Pool
 #include <benchmark/benchmark.h>
 #include <sys/wait.h>
 
@@ -235,9 +235,34 @@ void BM_PoolSubmits(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolSubmits)->Arg(10'000)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// The place for "batch vs single submits": a BM_PoolBatch with the same count, sending the N
-// calls through one Pool::batch() and then getting them, so that its items/s reads directly
-// against BM_PoolSubmits above. It needs Pool::batch(), which this tree does not have yet.
+// The same N calls as BM_PoolSubmits, sent in batches of `range(1)` calls (Pool::batch()), all
+// batches sent before the first get: its items/s reads directly against BM_PoolSubmits.
+void BM_PoolBatch(benchmark::State& state) {
+  const auto count = static_cast<int>(state.range(0));
+  const auto per_batch = static_cast<int>(state.range(1));
+  forkpool::Pool pool({.workers = 2});
+  pool.submit(noop_task, 0).get();
+  std::vector<forkpool::Future<int>> futures;
+  futures.reserve(static_cast<std::size_t>(count));
+  for (auto _ : state) {
+    futures.clear();
+    for (int i = 0; i < count;) {
+      forkpool::Batch batch = pool.batch();
+      for (int j = 0; j < per_batch && i < count; ++j, ++i) {
+        futures.push_back(batch.submit(noop_task, i));
+      }
+      batch.send();
+    }
+    for (auto& f : futures) benchmark::DoNotOptimize(f.get());
+  }
+  pool.close();
+  state.SetItemsProcessed(state.iterations() * count);
+}
+BENCHMARK(BM_PoolBatch)
+    ->Args({10'000, 16})
+    ->Args({10'000, 256})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // pool.map over N ints: whatever chunking Pool::map does, this is the figure it moves.
 void BM_PoolMap(benchmark::State& state) {
