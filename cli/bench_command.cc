@@ -187,9 +187,11 @@ int bench_command(std::span<const std::string> args) {
     const SweepReport report = make_sweep_report(options.label, result.jobs, result.measured);
     if (!report.rows.empty()) std::fputs(report.table().c_str(), stdout);
     std::fflush(stdout);
-    // Every file is written even when one fails (& does not short-circuit).
-    const bool written =
-        json.write(report.json()) & csv.write(report.csv()) & plot.write(report.svg());
+    // Every file is written even when one fails: each write is its own statement.
+    const bool json_written = json.write(report.json());
+    const bool csv_written = csv.write(report.csv());
+    const bool plot_written = plot.write(report.svg());
+    const bool written = json_written && csv_written && plot_written;
     if (result.status != 0) return result.status;
     return written ? 0 : kExitForkpoolError;
   } catch (const std::exception& e) {
