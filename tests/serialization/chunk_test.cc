@@ -90,6 +90,10 @@ TEST(ChunkTest, DamagedChunksAreProtocolErrors) {
   writer.finish();
   EXPECT_EQ(decode_chunk_result<int>(result, 1).outcomes[0].value, 7);
   EXPECT_THROW(decode_chunk_result<int>(result, 2), ProtocolError);  // not the calls sent
+  // A result that claims more outcomes than it has bytes is refused before they are allocated.
+  Payload claims = result;
+  store_le(claims.data(), kMaxChunkCalls, 4);
+  EXPECT_THROW(decode_chunk_result<int>(claims, kMaxChunkCalls), ProtocolError);
   for (std::size_t size = 0; size < result.size(); ++size) {
     const Payload cut(result.begin(), result.begin() + size);
     EXPECT_THROW(decode_chunk_result<int>(cut, 1), ProtocolError) << "cut to " << size;

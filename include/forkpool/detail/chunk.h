@@ -170,6 +170,13 @@ ChunkResult<R> decode_chunk_result(std::span<const char> in, std::uint32_t expec
                                                 " outcomes for " + std::to_string(expected) +
                                                 " calls");
   }
+  // Every outcome has at least its bool on the wire: a count the bytes cannot hold is refused
+  // before the outcomes are allocated (found by fuzz/frame_fuzz).
+  if (count > in.size() - kChunkResultPrefix) {
+    refuse_chunk("map chunk result", std::to_string(count) + " outcomes cannot fit in " +
+                                         std::to_string(in.size() - kChunkResultPrefix) +
+                                         " bytes");
+  }
   result.pid = static_cast<std::int32_t>(load_le(in.data() + 4, 4));
   result.elapsed = std::chrono::nanoseconds(static_cast<std::int64_t>(load_le(in.data() + 8, 8)));
   result.task_id = load_le(in.data() + 16, 8);
