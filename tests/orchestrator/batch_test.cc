@@ -7,30 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/test_tasks.h"
-#include "support/leak_check.h"
+#include "orchestrator/start_case_test.h"
 
 namespace forkpool::testing {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto kDeadline = 60s;  // only detects hangs
 
-class BatchTest : public ::testing::TestWithParam<StartCase> {
- protected:
-  Options options(unsigned workers = 2) const {
-    Options o = GetParam().options;
-    o.workers = workers;
-    return o;
-  }
-  LeakCheck leaks_;
-};
-
-template <typename R>
-R get_within_deadline(const Future<R>& f) {
-  EXPECT_TRUE(f.wait_for(kDeadline)) << "the future did not settle: hang";
-  return f.get();
-}
+class BatchTest : public StartCaseTest {};
 
 TEST_P(BatchTest, NothingTravelsUntilSentThenEveryCallAnswers) {
   {

@@ -9,23 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/test_tasks.h"
-#include "support/leak_check.h"
+#include "orchestrator/start_case_test.h"
 
 namespace forkpool::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class MapTest : public ::testing::TestWithParam<StartCase> {
- protected:
-  Options options(unsigned workers = 2) const {
-    Options o = GetParam().options;
-    o.workers = workers;
-    return o;
-  }
-  LeakCheck leaks_;
-};
+class MapTest : public StartCaseTest {};
 
 TEST_P(MapTest, ResultsComeBackInInputOrder) {
   {

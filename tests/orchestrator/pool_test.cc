@@ -11,30 +11,14 @@
 
 #include <spdlog/sinks/ostream_sink.h>
 
-#include "orchestrator/test_tasks.h"
-#include "support/leak_check.h"
+#include "orchestrator/start_case_test.h"
 
 namespace forkpool::testing {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto kDeadline = 60s;  // only detects hangs; nothing here should take a second
 
-class PoolTest : public ::testing::TestWithParam<StartCase> {
- protected:
-  Options options(unsigned workers = 2) const {
-    Options o = GetParam().options;
-    o.workers = workers;
-    return o;
-  }
-  LeakCheck leaks_;
-};
-
-template <typename R>
-R get_within_deadline(const Future<R>& f) {
-  EXPECT_TRUE(f.wait_for(kDeadline)) << "the future did not settle: hang";
-  return f.get();
-}
+class PoolTest : public StartCaseTest {};
 
 TEST_P(PoolTest, ValuesOfSeveralTypesComeBackRight) {
   {
