@@ -2,11 +2,12 @@
 //
 // An idle worker is claimed under the mutex (its write token, WorkerSlot::writing): its tasks
 // move into its in_flight at once, so a cancel, a reply or a terminate finds them there. The
-// frame is then written with the mutex released, by the thread that dispatched it (a
-// submitter writes its own task: no thread hop on the round trip), except that the collector
-// hands a frame too big for a pipe's buffer to the bulk writer thread, so that it never stops
-// reading results while a worker takes in a 64 MiB argument. Once written, the claim is
-// finished under the mutex again: the head task starts, or the tasks go back to the queue.
+// thread that dispatched them writes the frame: a submitter its own task (no thread hop on the
+// round trip), the collector a reply's successor. A frame small enough for the pipe's buffer
+// is written at once, under the mutex, as it cannot block; a bigger one with the mutex
+// released, and the collector hands it to the bulk writer thread instead, so that it never
+// stops reading results while a worker takes in a 64 MiB argument. Once written, the claim is
+// finished under the mutex: the head task starts, or the tasks go back to the queue.
 #include <algorithm>
 
 #include "io/syscalls.h"
@@ -22,9 +23,10 @@ using serialization::Kind;
 // worker's pipe, so together they fit in the pipe's 64 KiB buffer and a write never blocks.
 constexpr std::size_t kPipelinedFrameLimit = 8 * 1024;
 constexpr std::size_t kMaxPipelineDepth = 6;
-// The collector writes a claimed frame up to this size itself: an idle worker's pipe is
-// empty, so it fits in the buffer and the write does not wait for the worker to read.
-constexpr std::size_t kCollectorWriteLimit = 32 * 1024;
+// A claimed frame up to this size is written under the mutex: an idle worker's pipe is
+// empty, so it fits in the buffer and the write does not wait for the worker to read. A
+// bigger one is written without the mutex, by the bulk writer if the collector claimed it.
+constexpr std::size_t kInlineWriteLimit = 32 * 1024;
 
 }  // namespace
 
@@ -117,28 +119,34 @@ void PoolCore::write_claims(Lock& lock, Settlements& out, Writer writer) {
   while (!claims_.empty()) {
     Claims mine = std::move(claims_);
     claims_.clear();
-    if (writer == Writer::kCollector) {
-      auto big = std::stable_partition(mine.begin(), mine.end(), [](const Claim& c) {
-        return c.bytes.size() <= kCollectorWriteLimit;
-      });
-      if (big != mine.end()) {
-        for (auto it = big; it != mine.end(); ++it) bulk_.push_back(std::move(*it));
-        mine.erase(big, mine.end());
-        if (!bulk_writer_.joinable()) bulk_writer_ = std::thread([this] { bulk_writer_main(); });
-        bulk_ready_.notify_one();
-      }
-      if (mine.empty()) return;
+    const auto big = std::stable_partition(mine.begin(), mine.end(), [](const Claim& c) {
+      return c.bytes.size() <= kInlineWriteLimit;
+    });
+    // A small frame cannot block: written at once, under the mutex, it costs no more than the
+    // syscall, and the round trip no extra lock handoff.
+    for (auto it = mine.begin(); it != big; ++it) {
+      write_claim(*it);
+      finish_claim(*it, out);  // may dispatch again, and claim more
     }
+    if (writer == Writer::kCollector && big != mine.end()) {
+      for (auto it = big; it != mine.end(); ++it) bulk_.push_back(std::move(*it));
+      if (!bulk_writer_.joinable()) bulk_writer_ = std::thread([this] { bulk_writer_main(); });
+      bulk_ready_.notify_one();
+      continue;
+    }
+    if (big == mine.end()) continue;
     lock.unlock();
-    for (Claim& c : mine) {
-      try {
-        c.slot->writer.write_frame(c.kind, c.flags, c.task_id, c.bytes);
-      } catch (...) {
-        c.error = std::current_exception();
-      }
-    }
+    for (auto it = big; it != mine.end(); ++it) write_claim(*it);
     lock.lock();
-    for (Claim& c : mine) finish_claim(c, out);  // may dispatch again, and claim more
+    for (auto it = big; it != mine.end(); ++it) finish_claim(*it, out);
+  }
+}
+
+void PoolCore::write_claim(Claim& claim) {
+  try {
+    claim.slot->writer.write_frame(claim.kind, claim.flags, claim.task_id, claim.bytes);
+  } catch (...) {
+    claim.error = std::current_exception();
   }
 }
 

@@ -17,12 +17,11 @@
 // worker slots, so it may use a slot's reader without the mutex; everything else about a slot
 // is guarded by the mutex.
 //
-// Writes: a task frame for an idle worker is written without the mutex, by the thread that
-// dispatched it, holding the slot's write token (WorkerSlot::writing): a submitter writes its
-// own task, so the small-task round trip has no thread hop. The collector writes small frames
-// itself but hands a big one to the bulk writer thread, so a 64 MiB argument never stalls
-// result handling. Small frames (Cancel, Shutdown, pipelined tasks, the handshake) are
-// written under the mutex: they fit in the pipe's buffer and do not block.
+// Writes: a frame that fits in a pipe's buffer cannot block, and is written under the mutex
+// (Cancel, Shutdown, the handshake, small tasks), by whichever thread sends it. A bigger task
+// frame is written without the mutex, holding the slot's write token (WorkerSlot::writing):
+// by the submitter that dispatched it, or by the bulk writer thread if the collector did, so a
+// 64 MiB argument never stalls result handling. No thread hop on the small-task round trip.
 //
 // A worker runs one task at a time. A task is written to an idle worker, which is reading its
 // pipe, so the write cannot block behind a long task. While tasks are measured to be short,
@@ -156,6 +155,8 @@ class PoolCore {
   // mutex is held again on return and no claim is left. Every thread that dispatches calls
   // this before it releases the mutex.
   void write_claims(Lock& lock, Settlements& out, Writer writer);
+  // Writes the claim's frame, keeping what went wrong in claim.error.
+  void write_claim(Claim& claim);
   void finish_claim(Claim& claim, Settlements& out);
   void send_owed_cancels(WorkerSlot& slot);
   // Writes one small task to a busy worker's pipe, under the mutex.
