@@ -70,75 +70,93 @@ void PoolCore::pipeline(Settlements& out) {
 
 void PoolCore::claim(WorkerSlot& slot) {
   Claim claim{.slot = &slot};
+  PendingTask& first = queue_.front();
+  claim.task_id = first.id;
+  if (first.batch == 0) {
+    // A lone task needs no Batch around it. Its payload is lent to the write; finish_claim
+    // gives it back if a retry may need it.
+    claim.kind = static_cast<std::uint8_t>(Kind::kTask);
+    claim.flags = first.flags;
+    claim.bytes = std::move(first.payload);
+    claim.bytes_of_head = true;
+    start_claim(slot, first);
+    slot.in_flight.push_back(std::move(first));
+    queue_.pop_front();
+  } else {
+    claim_batch(slot, claim);
+  }
+  claims_.push_back(std::move(claim));
+}
+
+void PoolCore::claim_batch(WorkerSlot& slot, Claim& claim) {
   const std::uint64_t batch = queue_.front().batch;
   const std::uint64_t max_tasks = options_.max_tasks_per_worker;
   const std::uint64_t allowed =
-      batch == 0 ? 1
-      : max_tasks != 0
-          ? std::max<std::uint64_t>(max_tasks - std::min(max_tasks, slot.tasks_sent), 1)
-          : UINT64_MAX;
-  std::vector<PendingTask> tasks;
+      max_tasks != 0 ? std::max<std::uint64_t>(max_tasks - std::min(max_tasks, slot.tasks_sent), 1)
+                     : UINT64_MAX;
   detail::Payload frame;
-  while (!queue_.empty() && (batch == 0 ? tasks.empty() : queue_.front().batch == batch) &&
-         tasks.size() < allowed) {
-    const PendingTask& next = queue_.front();
+  const std::size_t before = slot.in_flight.size();
+  while (!queue_.empty() && queue_.front().batch == batch && claim.task_ids.size() < allowed) {
+    PendingTask& next = queue_.front();
     const std::size_t grown = std::max(frame.size(), serialization::kBatchCountSize) +
                               serialization::batch_entry_size(next.payload.size());
-    if (!tasks.empty() && grown > options_.max_frame) break;  // the rest go in the next frame
-    if (batch != 0) serialization::append_batch_entry(frame, next.id, next.flags, next.payload);
-    tasks.push_back(std::move(queue_.front()));
+    if (!claim.task_ids.empty() && grown > options_.max_frame) break;  // the rest: next frame
+    serialization::append_batch_entry(frame, next.id, next.flags, next.payload);
+    if (claim.task_ids.empty()) start_claim(slot, next);
+    claim.task_ids.push_back(next.id);
+    slot.in_flight.push_back(std::move(next));
     queue_.pop_front();
   }
-  PendingTask& head = tasks.front();
-  claim.task_id = head.id;
-  if (tasks.size() == 1) {
-    // A lone task (or one that fills a frame by itself) needs no Batch around it. Its payload
-    // is lent to the write; finish_claim gives it back if a retry may need it.
-    claim.kind = static_cast<std::uint8_t>(Kind::kTask);
-    claim.flags = head.flags;
-    claim.bytes = std::move(head.payload);
-    claim.bytes_of_head = true;
-  } else {
+  slot.tasks_sent += claim.task_ids.size() - 1;  // start_claim counted the first
+  if (claim.task_ids.size() > 1) {
     claim.kind = static_cast<std::uint8_t>(Kind::kBatch);
     claim.bytes = std::move(frame);
+    return;
   }
+  // One task that fills a frame by itself: no Batch around it.
+  PendingTask& only = slot.in_flight[before];
+  claim.task_ids.clear();
+  claim.kind = static_cast<std::uint8_t>(Kind::kTask);
+  claim.flags = only.flags;
+  claim.bytes = std::move(only.payload);
+  claim.bytes_of_head = true;
+}
+
+void PoolCore::start_claim(WorkerSlot& slot, PendingTask& head) {
   // An idle worker starts the task as soon as the frame is in its pipe, possibly before the
   // write returns: mark it running first, so that nobody who sees it run (a task that signals
   // it has started) can still see it pending.
   head.state->set_running();
   slot.writing = true;
-  slot.tasks_sent += tasks.size();
-  for (PendingTask& task : tasks) {
-    claim.task_ids.push_back(task.id);
-    slot.in_flight.push_back(std::move(task));
-  }
-  claims_.push_back(std::move(claim));
+  ++slot.tasks_sent;
 }
 
 void PoolCore::write_claims(Lock& lock, Settlements& out, Writer writer) {
-  while (!claims_.empty()) {
-    Claims mine = std::move(claims_);
-    claims_.clear();
-    const auto big = std::stable_partition(mine.begin(), mine.end(), [](const Claim& c) {
-      return c.bytes.size() <= kInlineWriteLimit;
-    });
-    // A small frame cannot block: written at once, under the mutex, it costs no more than the
-    // syscall, and the round trip no extra lock handoff.
-    for (auto it = mine.begin(); it != big; ++it) {
-      write_claim(*it);
-      finish_claim(*it, out);  // may dispatch again, and claim more
+  Claims big;
+  while (!claims_.empty() || !big.empty()) {
+    // Taken from the back, so claims_ keeps its capacity: no allocation per task.
+    while (!claims_.empty()) {
+      Claim claim = std::move(claims_.back());
+      claims_.pop_back();
+      if (claim.bytes.size() <= kInlineWriteLimit) {
+        // A small frame cannot block: written at once, under the mutex, it costs no more
+        // than the syscall, and the round trip no extra lock handoff.
+        write_claim(claim);
+        finish_claim(claim, out);  // may dispatch again, and claim more
+      } else if (writer == Writer::kCollector) {
+        bulk_.push_back(std::move(claim));
+        if (!bulk_writer_.joinable()) bulk_writer_ = std::thread([this] { bulk_writer_main(); });
+        bulk_ready_.notify_one();
+      } else {
+        big.push_back(std::move(claim));
+      }
     }
-    if (writer == Writer::kCollector && big != mine.end()) {
-      for (auto it = big; it != mine.end(); ++it) bulk_.push_back(std::move(*it));
-      if (!bulk_writer_.joinable()) bulk_writer_ = std::thread([this] { bulk_writer_main(); });
-      bulk_ready_.notify_one();
-      continue;
-    }
-    if (big == mine.end()) continue;
+    if (big.empty()) return;
     lock.unlock();
-    for (auto it = big; it != mine.end(); ++it) write_claim(*it);
+    for (Claim& claim : big) write_claim(claim);
     lock.lock();
-    for (auto it = big; it != mine.end(); ++it) finish_claim(*it, out);
+    for (Claim& claim : big) finish_claim(claim, out);
+    big.clear();
   }
 }
 
@@ -161,6 +179,7 @@ void PoolCore::finish_claim(Claim& claim, Settlements& out) {
   };
   if (claim.error) {
     std::vector<PendingTask> unsent;
+    if (claim.task_ids.empty()) claim.task_ids.push_back(claim.task_id);
     for (std::uint64_t id : claim.task_ids) {
       if (auto it = find(id); it != slot.in_flight.end()) {
         unsent.push_back(std::move(*it));

@@ -119,8 +119,8 @@ class PoolCore {
     std::uint8_t flags = 0;
     std::uint64_t task_id = 0;
     detail::Payload bytes;
-    bool bytes_of_head = false;          // `bytes` is the lone task's payload, lent to the write
-    std::vector<std::uint64_t> task_ids;  // the tasks the frame carries, in order
+    bool bytes_of_head = false;           // `bytes` is the lone task's payload, lent to the write
+    std::vector<std::uint64_t> task_ids;  // a Batch frame's tasks, in order; empty: task_id
     std::exception_ptr error;             // why the write failed, if it did
   };
   using Claims = std::vector<Claim>;
@@ -151,6 +151,9 @@ class PoolCore {
   // Claims an idle worker for the front of the queue: one task, or a batch's tasks in one
   // Batch frame (as many as fit in max_frame and the worker's max_tasks_per_worker).
   void claim(WorkerSlot& slot);
+  void claim_batch(WorkerSlot& slot, Claim& claim);
+  // Takes the worker's write token for a frame whose first task is `head`.
+  void start_claim(WorkerSlot& slot, PendingTask& head);
   // Writes the claims dispatch made (releasing the mutex meanwhile), then finishes them; the
   // mutex is held again on return and no claim is left. Every thread that dispatches calls
   // this before it releases the mutex.
