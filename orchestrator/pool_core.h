@@ -1,10 +1,27 @@
 // PoolCore: the queue, the workers and the collector thread behind forkpool::Pool.
 //
-// Threads: callers submit (encode in their own thread, then enqueue or write to an idle
-// worker under the mutex); one collector thread waits on every worker's result pipe and pidfd
-// with epoll, reads whole frames, settles futures, starts and reaps workers. Only the
-// collector creates and destroys worker slots, so it may use a slot's reader without the
-// mutex; everything else about a slot is guarded by the mutex.
+// One class, one mutex, spread over one file per concern (docs/design-notes.md draws them):
+//   pool_core.cc     construction, close and terminate, the pool's state and its breakdown
+//   intake.cc        the callers' side: submit, enqueue with backpressure, cancel
+//   dispatch.cc      which worker gets what: idle workers, pipelining, batch frames, and the
+//                    write token that takes frame writes out from under the mutex
+//   collector.cc     the collector thread: the epoll loop, reads, the handshake, pidfd exits
+//   outcomes.cc      what a reply or a death does to its tasks: settle, retry, requeue
+//   supervision.cc   timeouts, cancel and stop escalation (workers/stop_plan.h), retirement
+// The decisions that need no I/O are pure and tested on their own: retry_policy.h,
+// crash_loop.h, service_time.h, workers/stop_plan.h.
+//
+// Threads: callers submit (encode in their own thread, then enqueue under the mutex); one
+// collector thread waits on every worker's result pipe and pidfd with epoll, reads whole
+// frames, settles futures, starts and reaps workers. Only the collector creates and destroys
+// worker slots, so it may use a slot's reader without the mutex; everything else about a slot
+// is guarded by the mutex.
+//
+// Writes: a frame that fits in a pipe's buffer cannot block, and is written under the mutex
+// (Cancel, Shutdown, the handshake, small tasks), by whichever thread sends it. A bigger task
+// frame is written without the mutex, holding the slot's write token (WorkerSlot::writing):
+// by the submitter that dispatched it, or by the bulk writer thread if the collector did, so a
+// 64 MiB argument never stalls result handling. No thread hop on the small-task round trip.
 //
 // A worker runs one task at a time. A task is written to an idle worker, which is reading its
 // pipe, so the write cannot block behind a long task. While tasks are measured to be short,
@@ -31,72 +48,15 @@
 #include "forkpool/detail/future_state.h"
 #include "forkpool/options.h"
 #include "forkpool/pool.h"
-#include "io/blocking_reader.h"
 #include "io/epoll.h"
-#include "io/frame_writer.h"
+#include "orchestrator/crash_loop.h"
+#include "orchestrator/pending_task.h"
+#include "orchestrator/service_time.h"
+#include "orchestrator/worker_slot.h"
 #include "workers/start_method.h"
+#include "workers/stop_plan.h"
 
 namespace forkpool::orchestrator {
-
-// A task that has been submitted and not yet settled.
-struct PendingTask {
-  std::uint64_t id = 0;               // this attempt's; a retry gets a new one
-  const std::string* name = nullptr;  // the registry's copy; lives as long as the program
-  // The Task frame's payload; dropped once it runs, unless a retry may need it again.
-  detail::Payload payload;
-  // Null in a worker's in_flight once the task was cancelled or timed out there: the entry
-  // stays, in its place, until the worker answers for it or dies.
-  std::shared_ptr<detail::FutureState> state;
-  std::chrono::milliseconds timeout{0};  // 0: none
-  int retries_left = 0;
-  std::vector<std::string> attempts;  // why each earlier attempt failed
-  std::uint8_t flags = 0;  // the Task frame's flags (serialization::kTaskChunk)
-  // Tasks of one Pool::batch() share a nonzero id and stand together in the queue, so that
-  // dispatch sends them to one worker in one Batch frame.
-  std::uint64_t batch = 0;
-};
-
-// A call on its way into the queue: what submit() and a batch's send() hand over.
-struct Call {
-  detail::TaskId function = 0;
-  const std::string* name = nullptr;
-  detail::Payload args;
-  TaskOptions options;
-  std::shared_ptr<detail::FutureState> state;
-  bool chunk = false;  // the arguments are a map chunk (detail/chunk.h)
-};
-
-struct WorkerSlot {
-  enum class Phase { kStarting, kReady, kLeaving };
-  // Being stopped: asked to drop a cancelled task (Cancel sent), sent SIGTERM, sent Shutdown
-  // (recycled or retired), or sent SIGKILL. Each but the last has a deadline to escalate.
-  enum class Stop { kNone, kAsked, kTerm, kShutdown, kKilled };
-
-  WorkerSlot(std::uint32_t id, workers::StartedWorker started, const Options& options);
-
-  std::uint32_t id;
-  workers::Child child;
-  io::Fd to_worker;
-  io::Fd from_worker;
-  io::BlockingReader reader;
-  io::FrameWriter writer;
-  Phase phase = Phase::kStarting;
-  // Until its Hello: when it is given up on (max() for never), and whether it has been.
-  std::chrono::steady_clock::time_point handshake_deadline;
-  bool handshake_expired = false;
-  // Sent to this worker, in order; the first is running, the others wait in its pipe.
-  std::deque<PendingTask> in_flight;
-  std::chrono::steady_clock::time_point head_since;  // when in_flight.front() started
-  std::uint64_t tasks_done = 0;
-  std::uint64_t tasks_sent = 0;
-  bool initializing = false;  // Options::initializer sent, its reply not yet in
-  Stop stop = Stop::kNone;
-  std::chrono::steady_clock::time_point stop_deadline;
-  std::chrono::steady_clock::time_point idle_since;
-  bool reading = true;                 // from_worker still in the epoll set
-  bool killed = false;                 // SIGKILLed for a broken pipe; its death is on its way
-  std::exception_ptr failure;          // what went wrong on the pipe, if anything
-};
 
 // What a future's cancel() and a batch's send() reach the pool through; cut when the pool is
 // destroyed, so a future or batch that outlives its pool reaches nothing.
@@ -140,8 +100,11 @@ class PoolCore {
 
  private:
   enum class State { kRunning, kClosing, kTerminating, kStopped };
+  using Clock = std::chrono::steady_clock;
   using Lock = std::unique_lock<std::mutex>;
-  // Futures to settle once the mutex is released (waking a waiter under it wastes a switch).
+  static constexpr std::uint64_t kWakeData = ~std::uint64_t{0};  // the eventfd's epoll data
+  // Futures to settle once the mutex is released (waking a waiter under it wastes a switch,
+  // and a future's on_ready callback may call back into the pool).
   struct Settlement {
     std::shared_ptr<detail::FutureState> state;
     detail::Payload value;
@@ -149,64 +112,119 @@ class PoolCore {
     bool cancelled = false;
   };
   using Settlements = std::vector<Settlement>;
+  // A task frame that a thread has claimed a worker to write, without the mutex (dispatch.cc).
+  struct Claim {
+    WorkerSlot* slot = nullptr;  // its write token is held for this claim
+    std::uint8_t kind = 0;
+    std::uint8_t flags = 0;
+    std::uint64_t task_id = 0;
+    detail::Payload bytes;
+    bool bytes_of_head = false;           // `bytes` is the lone task's payload, lent to the write
+    std::vector<std::uint64_t> task_ids;  // a Batch frame's tasks, in order; empty: task_id
+    std::exception_ptr error;             // why the write failed, if it did
+  };
+  using Claims = std::vector<Claim>;
+  // Who writes a batch of claims: the collector hands big frames to the bulk writer.
+  enum class Writer { kCaller, kCollector };
 
-  // Collector thread.
-  void collector_main();
-  void start_worker(Lock& lock);
-  void on_readable(std::uint32_t slot_id, Settlements& out);
-  void on_readable_all(std::uint32_t slot_id, Settlements& out);
-  void on_exit(std::uint32_t slot_id, Settlements& out);
-  void handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settlements& out);
-  void handle_hello(WorkerSlot& slot, const io::Frame& frame, Lock& lock, Settlements& out);
-  void handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out);
-  void handle_initialized(WorkerSlot& slot, io::Frame& frame, Settlements& out);
-  void become_ready(WorkerSlot& slot, Settlements& out);
-  void drop_worker(WorkerSlot& slot, std::exception_ptr why);
-  void stop_reading(WorkerSlot& slot);
-  // Whether the pool should start another worker now.
-  bool start_wanted() const;
-  // Lets the constructor return (under the mutex).
-  void release_constructor();
-  void record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
-
-  // Under the mutex.
-  void dispatch(Settlements& out);
-  bool send_task(WorkerSlot& slot, PendingTask task, Settlements& out);
-  // Sends the front of the queue, a batch's tasks, to an idle worker in one Batch frame (as
-  // many as fit in max_frame and the worker's max_tasks_per_worker).
-  void send_batch(WorkerSlot& slot, Settlements& out);
-  // REQUIRES: called from the catch block of the write that failed. The frame did not reach
-  // the worker: its tasks go back to the front of the queue in order (a worker that died or
-  // stalls has not started them), or fail with the error (anything else); the worker is dropped.
-  void unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks, Settlements& out);
-  // Whether tasks are short enough to queue more than one in a worker's pipe.
-  bool pipelining_pays() const;
-  // Marks the first task in the worker's pipe as running.
-  void start_head(WorkerSlot& slot, std::chrono::steady_clock::time_point now);
-  // Settles a failed attempt (true), or queues the task again if it has retries left (false).
-  bool fail_task(PendingTask task, std::exception_ptr error, Settlements& out);
-  bool cancel_locked(const detail::FutureState* target, Settlements& out);
-  // Timeouts, stop escalation and idle retirement; returns how long until the next deadline.
-  io::Deadline supervise(std::chrono::steady_clock::time_point now, Settlements& out);
-  void time_out(WorkerSlot& slot, std::chrono::steady_clock::time_point now, Settlements& out);
-  // SIGTERM now, SIGKILL after kill_grace; the tasks waiting in its pipe run elsewhere.
-  void stop_worker(WorkerSlot& slot, std::chrono::steady_clock::time_point now);
-  // Shutdown now (an idle worker), SIGKILL after shutdown_grace.
-  void retire_worker(WorkerSlot& slot, std::chrono::steady_clock::time_point now);
-  void make_idle(WorkerSlot& slot, std::chrono::steady_clock::time_point now);
+  // pool_core.cc: the pool's state.
+  bool idle() const;
   unsigned live_workers() const;
+  unsigned ready_workers() const;
+  bool start_wanted() const;
   void room_made();
-  void record_service_time(std::chrono::steady_clock::duration time);
   void break_pool(const std::string& why, Settlements& out);
   void fail_queue(std::exception_ptr error, Settlements& out);
   // Fails every unfinished task with `error` and kills every worker.
   void kill_all(std::exception_ptr error, Settlements& out);
-  bool idle() const;
+  static void settle(Settlements& settlements);
+
+  // intake.cc.
+  void check_accepting() const;
+  void wait_for_room(Lock& lock, std::size_t calls);
+  bool cancel_locked(const detail::FutureState* target, Settlements& out);
+  void cancel_in_flight(WorkerSlot& slot, std::size_t index, Settlements& out);
+
+  // dispatch.cc, under the mutex.
+  void dispatch(Settlements& out);
+  void pipeline(Settlements& out);
+  // Claims an idle worker for the front of the queue: one task, or a batch's tasks in one
+  // Batch frame (as many as fit in max_frame and the worker's max_tasks_per_worker).
+  void claim(WorkerSlot& slot);
+  void claim_batch(WorkerSlot& slot, Claim& claim);
+  // Takes the worker's write token for a frame whose first task is `head`.
+  void start_claim(WorkerSlot& slot, PendingTask& head);
+  // Writes the claims dispatch made (releasing the mutex meanwhile), then finishes them; the
+  // mutex is held again on return and no claim is left. Every thread that dispatches calls
+  // this before it releases the mutex.
+  void write_claims(Lock& lock, Settlements& out, Writer writer);
+  // Writes the claim's frame, keeping what went wrong in claim.error.
+  void write_claim(Claim& claim);
+  void finish_claim(Claim& claim, Settlements& out);
+  void send_owed_cancels(WorkerSlot& slot);
+  // Writes one small task to a busy worker's pipe, under the mutex.
+  bool send_pipelined(WorkerSlot& slot, PendingTask task, Settlements& out);
+  // The frame did not reach the worker: its tasks go back to the front of the queue in order
+  // (a worker that died or stalls has not started them), or fail with the error (anything
+  // else); the worker is dropped.
+  void unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks, std::exception_ptr error,
+              Settlements& out);
+  // Marks the first task in the worker's pipe as running.
+  void start_head(WorkerSlot& slot, Clock::time_point now);
+  void make_idle(WorkerSlot& slot, Clock::time_point now);
+  void bulk_writer_main();
+
+  // collector.cc: the collector thread.
+  void collector_main();
+  void start_workers(Lock& lock, Settlements& out);
+  void start_worker(Lock& lock);
+  void wait_and_handle(io::Deadline wait, Settlements& out);
+  void on_readable(std::uint32_t slot_id, Settlements& out);
+  void on_readable_all(std::uint32_t slot_id, Settlements& out);
+  void on_exit(std::uint32_t slot_id, Settlements& out);
+  void handle_frame(WorkerSlot& slot, io::Frame frame, Settlements& out);
+  void handle_hello(WorkerSlot& slot, const io::Frame& frame, Settlements& out);
+  std::string hello_refusal(const io::Frame& frame) const;
+  void handle_initialized(WorkerSlot& slot, io::Frame& frame, Settlements& out);
+  void become_ready(WorkerSlot& slot, Settlements& out);
+  void drop_worker(WorkerSlot& slot, std::exception_ptr why);
+  void stop_reading(WorkerSlot& slot);
+  // Lets the constructor return (under the mutex).
+  void release_constructor();
   // Kills the workers that have not said Hello by their deadline; returns how long until the
   // next deadline of one still starting (nullopt: none).
-  io::Deadline expire_handshakes(std::chrono::steady_clock::time_point now);
+  io::Deadline expire_handshakes(Clock::time_point now);
 
-  static void settle(Settlements& settlements);
+  // outcomes.cc, under the mutex.
+  void handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out);
+  // The error an Error reply carries for `task`.
+  std::exception_ptr decode_error_reply(const WorkerSlot& slot, const PendingTask& task,
+                                        const io::Frame& frame) const;
+  void after_reply(WorkerSlot& slot, Clock::time_point now, Settlements& out);
+  // Settles a failed attempt (true), or queues the task again if it has retries left (false).
+  bool fail_task(PendingTask task, std::exception_ptr error, Settlements& out);
+  void record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
+  void release_in_flight(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
+  void judge_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
+
+  // supervision.cc, under the mutex.
+  // Timeouts, stop escalation and idle retirement; returns how long until the next deadline.
+  io::Deadline supervise(Clock::time_point now, Settlements& out);
+  bool answer_waiting(WorkerSlot& slot) const;
+  std::optional<Clock::time_point> check_timeout(WorkerSlot& slot, Clock::time_point now,
+                                                 Settlements& out);
+  void escalate(WorkerSlot& slot, Clock::time_point now);
+  std::optional<Clock::time_point> retire_idle(Clock::time_point now);
+  void time_out(WorkerSlot& slot, Clock::time_point now, Settlements& out);
+  // Gives the running task cancel_grace to stop (its Cancel is sent), then stop_worker.
+  void ask_cancel(WorkerSlot& slot, Clock::time_point now);
+  // SIGTERM now, SIGKILL after kill_grace; the tasks waiting in its pipe run elsewhere.
+  void stop_worker(WorkerSlot& slot, Clock::time_point now);
+  // Shutdown now (an idle worker), SIGKILL after shutdown_grace.
+  void retire_worker(WorkerSlot& slot, Clock::time_point now);
+  // close(): once the pool is idle, Shutdown to every worker, SIGKILL after shutdown_grace;
+  // terminate(): SIGKILL at once. Returns when to look again (nullopt: not before an event).
+  io::Deadline shut_down(Clock::time_point now);
 
   const Options options_;
   const unsigned workers_;
@@ -217,19 +235,28 @@ class PoolCore {
   int blocked_submitters_ = 0;
   State state_ = State::kRunning;
   bool forked_from_parent_ = false;  // the constructor waits for this
-  std::string broken_;  // why the pool stopped respawning; empty while healthy
+  std::string broken_;               // why the pool stopped respawning; empty while healthy
   std::deque<PendingTask> queue_;
   std::map<std::uint32_t, std::unique_ptr<WorkerSlot>> slots_;
   // A stack: the most recently idle worker is reused first; the bottom one retires first.
   std::vector<WorkerSlot*> idle_;
+  Claims claims_;  // made by dispatch, empty whenever the mutex is free
   std::uint64_t next_task_id_ = 1;
   std::uint64_t next_batch_id_ = 1;
   std::uint32_t next_worker_id_ = 0;
-  std::deque<std::chrono::steady_clock::time_point> recent_deaths_;  // since the last success
-  int failed_starts_ = 0;  // workers in a row that failed before their handshake
+  CrashLoop crash_loop_;
   PoolStats stats_;
-  double mean_service_us_ = -1;  // moving average of task run times; < 0 until measured
+  ServiceTime service_time_;
   std::string start_description_;
+  // The pool's own stop, once close() finds it idle or terminate() is called.
+  workers::StopPlan closing_;
+  bool killed_all_ = false;
+
+  // The bulk writer: writes the big frames the collector dispatches, started when first needed.
+  std::deque<Claim> bulk_;
+  std::condition_variable bulk_ready_;
+  bool bulk_stop_ = false;
+  std::thread bulk_writer_;
 
   std::shared_ptr<CancelLink> cancel_link_ = std::make_shared<CancelLink>();
   io::Epoll epoll_;

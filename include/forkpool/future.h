@@ -31,10 +31,13 @@ class Future {
   }
 
   // Calls `callback` once when the task settles: at once, in this thread, if it already has;
-  // otherwise in the pool's collector thread, which it holds up, so it must be quick and must
-  // not wait for or submit to the pool (signal a condition variable, push to a queue). One
-  // callback per future; a later call replaces one that has not run. For waiting on many
-  // futures at once, in completion order.
+  // otherwise in whichever thread settles it, after the pool's lock is released: usually the
+  // pool's collector thread (a result, a worker's death, a timeout), but the caller's thread
+  // for cancel(), Pool::cancel_all() and Pool::terminate(), and a submitting thread whose task
+  // could not be sent. It holds that thread up, so it must be quick and must not wait for or
+  // submit to the pool (signal a condition variable, push to a queue). One callback per
+  // future; a later call replaces one that has not run. For waiting on many futures at once,
+  // in completion order.
   void on_ready(std::function<void()> callback) const { state_->on_settled(std::move(callback)); }
 
   // Cancels the task: a queued task is removed; a running one is asked to stop (Cancel; the

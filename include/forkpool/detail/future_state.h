@@ -41,8 +41,9 @@ class FutureState {
   // REQUIRES: ready(). The result bytes, or rethrows the error.
   const Payload& payload_or_throw() const;
   // Calls `callback` once when the state settles: at once, in this thread, if it already
-  // has; otherwise in the thread that settles it (the pool's collector). Replaces an earlier
-  // callback that has not run.
+  // has; otherwise in the thread that settles it, which may be the pool's collector, the bulk
+  // writer, or a caller's thread (cancel, cancel_all, terminate, a refused submit); the pool
+  // settles only after releasing its lock. Replaces an earlier callback that has not run.
   void on_settled(std::function<void()> callback);
   // Asks the pool to cancel the task. True if this call cancelled it; false if it had already
   // settled (or was never submitted to a pool).

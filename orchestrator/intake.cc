@@ -1,0 +1,173 @@
+// The callers' side of the pool: submit and enqueue (with backpressure), and cancel.
+#include <algorithm>
+
+#include "orchestrator/pool_core.h"
+#include "serialization/messages.h"
+
+namespace forkpool::orchestrator {
+
+using serialization::Kind;
+
+std::shared_ptr<detail::FutureState> PoolCore::new_state() {
+  auto state = std::make_shared<detail::FutureState>();
+  state->set_canceller([link = std::weak_ptr<CancelLink>(cancel_link_), target = state.get()] {
+    return cancel_through(link, target);
+  });
+  return state;
+}
+
+std::shared_ptr<detail::FutureState> PoolCore::submit(detail::TaskId function,
+                                                      const std::string* name,
+                                                      detail::Payload args,
+                                                      const TaskOptions& call, bool chunk) {
+  auto state = new_state();
+  std::vector<Call> calls;
+  calls.push_back(Call{function, name, std::move(args), call, state, chunk});
+  enqueue(calls, false);
+  return state;
+}
+
+void PoolCore::check_accepting() const {
+  if (state_ != State::kRunning) throw PoolClosed("close() or terminate() was called");
+  if (!broken_.empty()) throw PoolBroken(broken_);
+}
+
+void PoolCore::wait_for_room(Lock& lock, std::size_t calls) {
+  const std::size_t capacity = options_.queue_capacity;
+  // A batch larger than the whole queue may still enter an empty one.
+  const auto room = [&] { return queue_.empty() || queue_.size() + calls <= capacity; };
+  if (capacity == 0 || room()) return;
+  if (options_.on_full == OnFull::kFail) throw QueueFull(capacity);
+  ++blocked_submitters_;
+  room_.wait(lock, [&] { return room() || state_ != State::kRunning || !broken_.empty(); });
+  --blocked_submitters_;
+  check_accepting();
+}
+
+void PoolCore::enqueue(std::vector<Call>& calls, bool batch) {
+  // Encoded in the caller's thread, before the mutex.
+  std::vector<detail::Payload> payloads;
+  payloads.reserve(calls.size());
+  for (Call& call : calls) {
+    payloads.push_back(serialization::encode_task(call.function, call.args));
+    call.args = {};
+  }
+  Settlements out;
+  {
+    Lock lock(mutex_);
+    check_accepting();
+    wait_for_room(lock, calls.size());
+    const std::uint64_t batch_id = batch && calls.size() > 1 ? next_batch_id_++ : 0;
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      Call& call = calls[i];
+      if (call.state->ready()) continue;  // a batch's call cancelled while the batch was sent
+      ++stats_.submitted;
+      if (payloads[i].size() > options_.max_frame) {
+        ++stats_.failed;
+        out.push_back({std::move(call.state), {},
+                       std::make_exception_ptr(
+                           MessageTooLarge(payloads[i].size(), options_.max_frame))});
+        continue;
+      }
+      PendingTask task{next_task_id_++, call.name, std::move(payloads[i]), std::move(call.state)};
+      task.timeout = call.options.timeout.value_or(options_.task_timeout);
+      task.retries_left = std::max(0, call.options.retries.value_or(options_.retries));
+      task.flags = call.chunk ? serialization::kTaskChunk : 0;
+      task.batch = batch_id;
+      queue_.push_back(std::move(task));
+    }
+    dispatch(out);
+    // Workers may have retired while idle: the collector starts what the queue needs.
+    if (!queue_.empty() && idle_.empty() && options_.idle_timeout.count() > 0) wake_.signal();
+    // This thread writes the frames it claimed an idle worker for, without the mutex.
+    write_claims(lock, out, Writer::kCaller);
+  }
+  settle(out);
+}
+
+bool PoolCore::cancel_through(const std::weak_ptr<CancelLink>& link,
+                              const detail::FutureState* target) {
+  auto alive = link.lock();
+  if (!alive) return false;
+  Settlements out;
+  bool cancelled = false;
+  {
+    // The link's mutex keeps the pool alive meanwhile; settling (which may run an on_ready
+    // callback that cancels another task) happens after both locks are released.
+    std::lock_guard link_lock(alive->mutex);
+    if (alive->core == nullptr) return false;
+    Lock lock(alive->core->mutex_);
+    cancelled = alive->core->cancel_locked(target, out);
+  }
+  settle(out);
+  return cancelled;
+}
+
+std::size_t PoolCore::cancel_all() {
+  Settlements out;
+  std::size_t n = 0;
+  {
+    Lock lock(mutex_);
+    std::vector<const detail::FutureState*> targets;
+    for (const PendingTask& task : queue_) targets.push_back(task.state.get());
+    for (const auto& [id, slot] : slots_) {
+      for (const PendingTask& task : slot->in_flight) {
+        if (task.state) targets.push_back(task.state.get());
+      }
+    }
+    for (const detail::FutureState* target : targets) n += cancel_locked(target, out) ? 1 : 0;
+  }
+  settle(out);
+  return n;
+}
+
+bool PoolCore::cancel_locked(const detail::FutureState* target, Settlements& out) {
+  auto queued = std::find_if(queue_.begin(), queue_.end(),
+                             [&](const PendingTask& t) { return t.state.get() == target; });
+  if (queued != queue_.end()) {
+    ++stats_.cancelled;
+    out.push_back({std::move(queued->state), {},
+                   std::make_exception_ptr(TaskCancelled(queued->id, *queued->name, false)), true});
+    queue_.erase(queued);
+    room_made();
+    if (state_ != State::kRunning) wake_.signal();  // closing: the pool may be idle now
+    changed_.notify_all();
+    return true;
+  }
+  for (auto& [id, slot] : slots_) {
+    for (std::size_t i = 0; i < slot->in_flight.size(); ++i) {
+      if (slot->in_flight[i].state.get() != target) continue;
+      cancel_in_flight(*slot, i, out);
+      changed_.notify_all();
+      return true;
+    }
+  }
+  return false;  // settled already, or settling now
+}
+
+void PoolCore::cancel_in_flight(WorkerSlot& slot, std::size_t index, Settlements& out) {
+  PendingTask& task = slot.in_flight[index];
+  const bool running = index == 0;
+  ++stats_.cancelled;
+  // The entry stays, without its future, until the worker answers for it or dies.
+  out.push_back({std::move(task.state), {},
+                 std::make_exception_ptr(TaskCancelled(task.id, *task.name, running)), true});
+  task.payload = {};
+  task.retries_left = 0;
+  if (!slot.serving()) return;  // it is going anyway
+  if (slot.writing) {
+    // Its frame is being written: the Cancel follows it, and the token's holder starts the
+    // cancel grace once the task has started (start_head).
+    slot.owed_cancels.push_back(task.id);
+    return;
+  }
+  try {
+    slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kCancel), 0, task.id, {});
+  } catch (const std::exception&) {
+    drop_worker(slot, nullptr);  // its death requeues the rest
+    return;
+  }
+  if (running && slot.state == WorkerSlot::State::kReady) ask_cancel(slot, Clock::now());
+}
+
+}  // namespace forkpool::orchestrator

@@ -1,0 +1,179 @@
+// Outcomes: what a worker's reply, or its death, does to the tasks it held: settle them, retry
+// them (retry_policy.h), or queue them again; and whether deaths have become a crash loop.
+#include <algorithm>
+
+#include "forkpool/worker.h"
+#include "orchestrator/pool_core.h"
+#include "orchestrator/retry_policy.h"
+#include "serialization/messages.h"
+
+namespace forkpool::orchestrator {
+
+using serialization::Kind;
+
+void PoolCore::handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out) {
+  const auto kind = static_cast<Kind>(frame.kind);
+  auto it = std::find_if(slot.in_flight.begin(), slot.in_flight.end(),
+                         [&](const PendingTask& t) { return t.id == frame.task_id; });
+  if (it == slot.in_flight.end()) {
+    // A late reply: its task timed out or was cancelled and has been let go.
+    task_logger().debug("forkpool: dropping a {} for task {}, which is not running on worker {}",
+                        serialization::kind_name(frame.kind), frame.task_id, slot.child.pid());
+    return;
+  }
+  if (it != slot.in_flight.begin()) {
+    // A worker runs its tasks in order: only a cancelled one it dropped unstarted may be
+    // answered out of turn.
+    if (kind != Kind::kCancelAck || it->state) {
+      throw ProtocolError("a " + serialization::kind_name(frame.kind) + " for task " +
+                          std::to_string(frame.task_id) + ", which is not the one running");
+    }
+    slot.in_flight.erase(it);
+    return;
+  }
+  // Validate and decode before the task leaves the list: if this throws, the worker is dropped
+  // and its death settles (or retries) the task, which must still be there to be found.
+  std::exception_ptr error;
+  if (kind == Kind::kCancelAck) {
+    serialization::expect_empty(frame.kind, frame.payload);
+    if (it->state) {
+      throw ProtocolError("a CancelAck for task " + std::to_string(it->id) +
+                          ", which was not cancelled");
+    }
+  } else if (kind == Kind::kError && it->state) {
+    error = decode_error_reply(slot, *it, frame);
+  }
+  PendingTask task = std::move(slot.in_flight.front());
+  slot.in_flight.pop_front();
+  const auto now = Clock::now();
+  ++slot.tasks_done;
+  if (task.state) {
+    service_time_.record(now - slot.head_since);
+    crash_loop_.task_completed();
+    if (error) {
+      // A task's own exception counts as completed (the pool did its part).
+      if (fail_task(std::move(task), error, out)) ++stats_.completed;
+    } else {
+      ++stats_.completed;
+      out.push_back({std::move(task.state), std::move(frame.payload), nullptr});
+    }
+  }
+  after_reply(slot, now, out);
+}
+
+std::exception_ptr PoolCore::decode_error_reply(const WorkerSlot& slot, const PendingTask& task,
+                                                const io::Frame& frame) const {
+  auto reply = serialization::decode_error(frame.payload);
+  if (auto too_large = serialization::parse_too_large(reply)) {
+    return std::make_exception_ptr(MessageTooLarge(too_large->first, too_large->second));
+  }
+  return std::make_exception_ptr(
+      RemoteError(reply.type_name, reply.message, *task.name, task.id, slot.child.pid()));
+}
+
+void PoolCore::after_reply(WorkerSlot& slot, Clock::time_point now, Settlements& out) {
+  // The worker is done with that task (a cancelled one included): it is healthy.
+  if (slot.state == WorkerSlot::State::kCancelling) {
+    slot.state = WorkerSlot::State::kReady;
+    slot.stop = {};
+  }
+  // While a thread holds its write token, that thread starts the next task (finish_claim).
+  if (slot.serving() && !slot.writing) {
+    if (!slot.in_flight.empty()) {
+      start_head(slot, now);
+    } else {
+      // Idle before the result is delivered, so a caller that submits again at once finds
+      // this worker free instead of queueing behind a busy one.
+      make_idle(slot, now);
+    }
+  }
+  dispatch(out);  // to this worker, if idle now, or a retry to another
+  changed_.notify_all();
+}
+
+bool PoolCore::fail_task(PendingTask task, std::exception_ptr error, Settlements& out) {
+  const bool accepting =
+      broken_.empty() && (state_ == State::kRunning || state_ == State::kClosing);
+  if (should_retry(task.retries_left, accepting, error)) {
+    task.attempts.push_back(what_of(error));
+    --task.retries_left;
+    ++stats_.retried;
+    task.id = next_task_id_++;  // a late reply for the failed attempt must not match
+    task.state->set_pending();
+    queue_.push_front(std::move(task));  // it has waited its turn already
+    return false;
+  }
+  if (!task.attempts.empty()) set_earlier_attempts(error, std::move(task.attempts));
+  out.push_back({std::move(task.state), {}, error});
+  return true;
+}
+
+void PoolCore::record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out) {
+  if (!slot.in_flight.empty()) {
+    release_in_flight(slot, status, out);
+  } else if (slot.state != WorkerSlot::State::kLeaving) {
+    task_logger().warn("forkpool: worker pid {} {}{}{}", slot.child.pid(), status.str(),
+                       slot.became_ready ? "" : " before its handshake",
+                       slot.failure ? ": " + what_of(slot.failure) : std::string());
+  }
+  if (slot.state == WorkerSlot::State::kLeaving) return;  // we asked it to go
+  judge_death(slot, status, out);
+}
+
+void PoolCore::release_in_flight(WorkerSlot& slot, const ExitStatus& status, Settlements& out) {
+  // The first task was running unless it had been let go (cancelled, timed out): then the
+  // worker was stuck in that one and the rest never started. A live first task may have
+  // started even in a worker the pool stopped (it answered for the one let go just before),
+  // so it fails like any task whose worker died, and runs again only if it has retries.
+  if (slot.in_flight.front().state) {
+    PendingTask running = std::move(slot.in_flight.front());
+    slot.in_flight.pop_front();
+    std::exception_ptr error = slot.failure;
+    if (!error) {
+      error = std::make_exception_ptr(
+          WorkerDied(slot.child.pid(), status, running.id, *running.name));
+    }
+    task_logger().warn("forkpool: {}", what_of(error));
+    if (fail_task(std::move(running), error, out)) ++stats_.failed;
+  }
+  // The tasks waiting behind it never started (a worker runs its tasks in order and every
+  // frame it wrote before dying has been read): another worker runs them.
+  while (!slot.in_flight.empty()) {
+    PendingTask& waiting = slot.in_flight.back();
+    if (!waiting.state) {
+      // let go already
+    } else if (broken_.empty() && state_ != State::kTerminating) {
+      ++stats_.requeued;
+      waiting.state->set_pending();
+      queue_.push_front(std::move(waiting));
+    } else {
+      ++stats_.failed;
+      out.push_back({std::move(waiting.state), {},
+                     std::make_exception_ptr(
+                         PoolBroken(broken_.empty() ? "terminated" : broken_))});
+    }
+    slot.in_flight.pop_back();
+  }
+}
+
+void PoolCore::judge_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out) {
+  ++stats_.worker_deaths;
+  const CrashLoop::Verdict verdict = crash_loop_.worker_died(Clock::now(), !slot.became_ready);
+  if (verdict == CrashLoop::Verdict::kRespawn) return;
+  const std::string last = "worker pid " + std::to_string(slot.child.pid()) + " " + status.str();
+  const std::string why = slot.failure ? ", " + what_of(slot.failure) : std::string();
+  if (verdict == CrashLoop::Verdict::kFailedStarts) {
+    break_pool(std::to_string(crash_loop_.failed_starts()) +
+                   " workers in a row failed to start (last: " + last + " before its handshake" +
+                   why + "); not starting more (" + start_description_ + ")",
+               out);
+  } else {
+    break_pool("workers died " + std::to_string(crash_loop_.recent_deaths()) +
+                   " times in a row without completing a task (last: " + last +
+                   (slot.became_ready ? "" : " before its handshake") + why +
+                   "); not starting more (" + start_description_ + ")",
+               out);
+  }
+}
+
+}  // namespace forkpool::orchestrator
