@@ -71,8 +71,6 @@ bool retryable(std::exception_ptr error) {
     return false;
   } catch (const HandshakeError&) {
     return false;
-  } catch (const RemoteError& e) {
-    return e.type_name != "forkpool::UnknownTask";
   } catch (const Error&) {
     return true;
   } catch (...) {
@@ -812,8 +810,6 @@ void PoolCore::handle_frame(WorkerSlot& slot, io::Frame frame, Lock& lock, Settl
                         slot.child.pid(), line.text);
       return;
     }
-    case Kind::kHeartbeat:
-      return;
     default:
       throw ProtocolError("a worker sent a " + serialization::kind_name(frame.kind) + " frame");
   }
@@ -849,13 +845,8 @@ void PoolCore::handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out
                           ", which was not cancelled");
     }
   } else if (kind == Kind::kError && it->state) {
-    auto reply = serialization::decode_error(frame.payload);
-    if (auto too_large = serialization::parse_too_large(reply)) {
-      error = std::make_exception_ptr(MessageTooLarge(too_large->first, too_large->second));
-    } else {
-      error = std::make_exception_ptr(
-          RemoteError(reply.type_name, reply.message, *it->name, it->id, slot.child.pid()));
-    }
+    error = serialization::exception_for(serialization::decode_error(frame.payload),
+                                         {*it->name, it->id, slot.child.pid()});
   }
   PendingTask task = std::move(slot.in_flight.front());
   slot.in_flight.pop_front();
@@ -897,8 +888,7 @@ void PoolCore::handle_initialized(WorkerSlot& slot, io::Frame& frame, Settlement
   }
   std::string why = "its initializer '" + *options_.initializer.name + "' ";
   if (static_cast<Kind>(frame.kind) == Kind::kError) {
-    auto reply = serialization::decode_error(frame.payload);
-    why += "threw " + reply.type_name + ": " + reply.message;
+    why += serialization::describe(serialization::decode_error(frame.payload));
   } else {
     why += "was answered with a CancelAck";
   }

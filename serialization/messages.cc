@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 #include "forkpool/detail/archive.h"
@@ -11,7 +10,9 @@
 
 namespace forkpool::serialization {
 
-std::string kind_name(std::uint8_t kind) {
+namespace {
+// nullptr for a byte that names no kind (9 included: it was Heartbeat).
+const char* name_of_known(std::uint8_t kind) {
   switch (static_cast<Kind>(kind)) {
     case Kind::kHello: return "Hello";
     case Kind::kTask: return "Task";
@@ -21,27 +22,23 @@ std::string kind_name(std::uint8_t kind) {
     case Kind::kLog: return "Log";
     case Kind::kCancel: return "Cancel";
     case Kind::kCancelAck: return "CancelAck";
-    case Kind::kHeartbeat: return "Heartbeat";
     case Kind::kShutdown: return "Shutdown";
   }
-  return "unknown kind " + std::to_string(kind);
+  return nullptr;
+}
+}  // namespace
+
+std::string kind_name(std::uint8_t kind) {
+  const char* name = name_of_known(kind);
+  return name != nullptr ? name : "unknown kind " + std::to_string(kind);
 }
 
-bool is_known_kind(std::uint8_t kind) {
-  return kind >= static_cast<std::uint8_t>(Kind::kHello) &&
-         kind <= static_cast<std::uint8_t>(Kind::kShutdown);
-}
+bool is_known_kind(std::uint8_t kind) { return name_of_known(kind) != nullptr; }
 
 Payload encode(const Hello& h) {
   Payload out;
   detail::encode_values(out, h.protocol_version, h.pid, h.worker_id, h.build_id, h.registry_hash,
                         h.max_frame);
-  return out;
-}
-
-Payload encode(const ErrorReply& e) {
-  Payload out;
-  detail::encode_values(out, e.type_name, e.message);
   return out;
 }
 
@@ -142,29 +139,6 @@ Hello decode_hello(std::span<const char> payload) {
         h.max_frame;
   });
   return h;
-}
-
-ErrorReply decode_error(std::span<const char> payload) {
-  ErrorReply e;
-  detail::decode_with(payload, "Error",
-                      [&](detail::BoundedIArchive& in) { in >> e.type_name >> e.message; });
-  return e;
-}
-
-namespace {
-constexpr const char* kTooLargeType = "forkpool::MessageTooLarge";
-}
-
-ErrorReply too_large_reply(std::uint64_t size, std::uint64_t max) {
-  return {kTooLargeType, std::to_string(size) + " " + std::to_string(max)};
-}
-
-std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_too_large(const ErrorReply& reply) {
-  if (reply.type_name != kTooLargeType) return std::nullopt;
-  unsigned long long size = 0, max = 0;
-  char extra = 0;
-  if (std::sscanf(reply.message.c_str(), "%llu %llu%c", &size, &max, &extra) != 2) return std::nullopt;
-  return std::pair<std::uint64_t, std::uint64_t>{size, max};
 }
 
 LogLine decode_log(std::span<const char> payload) {
