@@ -5,16 +5,16 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <chrono>
-#include <deque>
-#include <optional>
-#include <utility>
+#include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "forkpool/detail/task_registry.h"
 #include "forkpool/errors.h"

@@ -661,8 +661,7 @@ TEST(BoundedIArchiveTest, HugeStringLengthAnywhereIsRefusedWithoutAllocating) {
     const std::string what = " length " + std::to_string(length);
     expect_refused_without_allocating(
         with_u64(error_payload, kTypeNameLengthOffset, length),
-        [](const Payload& p) { decode_error(p); },
-        "ErrorReply type_name" + what);
+        [](const Payload& p) { decode_error(p); }, "ErrorReply type_name" + what);
     expect_refused_without_allocating(
         with_u64(error_payload, message_length_offset, length),
         [](const Payload& p) { decode_error(p); }, "ErrorReply message" + what);
