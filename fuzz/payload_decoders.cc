@@ -75,7 +75,7 @@ void chunk_message(std::span<const char> payload, const char* name) {
   }
   try {
     const std::uint32_t claimed =
-        payload.size() >= 4 ? static_cast<std::uint32_t>(detail::load_le(payload.data(), 4)) : 0;
+        payload.size() >= 4 ? detail::load_le<std::uint32_t>(payload.data()) : 0;
     if (claimed <= detail::kMaxChunkCalls) detail::decode_chunk_result<int>(payload, claimed);
   } catch (const ProtocolError&) {
   }

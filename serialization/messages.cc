@@ -6,9 +6,14 @@
 #include <cstring>
 
 #include "forkpool/detail/archive.h"
+#include "forkpool/detail/little_endian.h"
 #include "forkpool/errors.h"
 
 namespace forkpool::serialization {
+
+using detail::append_le;
+using detail::load_le;
+using detail::store_le;
 
 namespace {
 // nullptr for a byte that names no kind (9 included: it was Heartbeat).
@@ -50,31 +55,15 @@ Payload encode(const LogLine& l) {
 
 Payload encode_task(detail::TaskId function, const Payload& args) {
   Payload out(sizeof function + args.size());
-  for (std::size_t i = 0; i < sizeof function; ++i) out[i] = static_cast<char>(function >> (8 * i));
+  store_le(out.data(), function);
   if (!args.empty()) std::memcpy(out.data() + sizeof function, args.data(), args.size());
   return out;
 }
 
-namespace {
-template <typename T>
-void append_le(Payload& out, T value) {
-  for (std::size_t i = 0; i < sizeof value; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
-}
-template <typename T>
-T read_le(std::span<const char> bytes) {
-  T value = 0;
-  for (std::size_t i = 0; i < sizeof value; ++i) {
-    value |= static_cast<T>(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  }
-  return value;
-}
-}  // namespace
-
 void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flags,
                         std::span<const char> task) {
   if (batch.empty()) append_le(batch, std::uint32_t{0});
-  const std::uint32_t count = read_le<std::uint32_t>(batch) + 1;
-  for (std::size_t i = 0; i < kBatchCountSize; ++i) batch[i] = static_cast<char>(count >> (8 * i));
+  store_le(batch.data(), static_cast<std::uint32_t>(load_le<std::uint32_t>(batch.data()) + 1));
   batch.reserve(batch.size() + batch_entry_size(task.size()));
   append_le(batch, task_id);
   append_le(batch, flags);
@@ -86,7 +75,7 @@ std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
   if (payload.size() < kBatchCountSize) {
     throw ProtocolError("cannot decode Batch: shorter than its count");
   }
-  const std::uint32_t count = read_le<std::uint32_t>(payload);
+  const auto count = load_le<std::uint32_t>(payload.data());
   if (count == 0) throw ProtocolError("cannot decode Batch: it holds no task");
   std::span<const char> rest = payload.subspan(kBatchCountSize);
   // Every entry has a header of its own: a count the bytes cannot hold is refused before the
@@ -104,9 +93,9 @@ std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
                           " bytes is shorter than an entry's header");
     }
     BatchEntry entry;
-    entry.task_id = read_le<std::uint64_t>(rest);
-    entry.flags = static_cast<std::uint8_t>(rest[8]);
-    const std::uint32_t length = read_le<std::uint32_t>(rest.subspan(9));
+    entry.task_id = load_le<std::uint64_t>(rest.data());
+    entry.flags = load_le<std::uint8_t>(rest.data() + 8);
+    const auto length = load_le<std::uint32_t>(rest.data() + 9);
     rest = rest.subspan(batch_entry_size(0));
     if (length > rest.size()) {
       throw ProtocolError(where + ": it claims " + std::to_string(length) + " bytes, " +
@@ -153,9 +142,7 @@ TaskCall decode_task(std::span<const char> payload) {
     throw ProtocolError("cannot decode Task: " + std::to_string(payload.size()) +
                         " bytes is shorter than a function id");
   }
-  for (std::size_t i = 0; i < sizeof call.function; ++i) {
-    call.function |= static_cast<detail::TaskId>(static_cast<unsigned char>(payload[i])) << (8 * i);
-  }
+  call.function = load_le<detail::TaskId>(payload.data());
   call.args = payload.subspan(sizeof call.function);
   return call;
 }

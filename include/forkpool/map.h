@@ -100,8 +100,10 @@ class MapResults {
   struct Chunk {
     std::shared_ptr<detail::FutureState> state;
     std::uint32_t calls = 0;
-    std::optional<detail::ChunkResult<R>> result;
-    std::exception_ptr error;  // the whole chunk failed: every call throws it
+    // {}: GCC 12 warns (-Wmissing-field-initializers) in a client's build otherwise, where
+    // chunks are built from their first two members.
+    std::optional<detail::ChunkResult<R>> result{};
+    std::exception_ptr error{};  // the whole chunk failed: every call throws it
   };
   // Chunks that came back, in the order they did (map_unordered only). Shared with the
   // futures' callbacks, which run in the pool's collector thread.

@@ -2,7 +2,8 @@
 // -Wall -Wextra -Werror and nothing but the installed headers, so a warning the public headers
 // cause only once inlined into a user's loop fails the test suite. It exercises the arithmetic
 // fast path of detail/archive.h (encode_values into an empty and into a growing Payload) in
-// loops, through submit(), a batch and an initializer, with Options built the documented way.
+// loops, through submit(), a batch, map() and an initializer, with Options built the
+// documented way.
 // Compiled, never run.
 #include "forkpool/forkpool.h"
 
@@ -40,6 +41,14 @@ std::vector<forkpool::Future<int>> batched(forkpool::Pool& pool) {
   return futures;
 }
 
+long mapped(forkpool::Pool& pool) {
+  std::vector<int> inputs(1000);
+  for (int i = 0; i < 1000; ++i) inputs[i] = i;
+  long sum = 0;
+  for (int y : pool.map(square_task, inputs)) sum += y;
+  return sum;
+}
+
 std::size_t grown_payload() {
   forkpool::detail::Payload grown;
   for (int i = 0; i < 1000; ++i) forkpool::detail::encode_values(grown, i, 1.0 * i);
@@ -53,5 +62,6 @@ int main(int argc, char** argv) {
   for (auto& f : squares(pool)) sum += f.get();
   for (auto& f : scaled(pool, argc)) sum += static_cast<long>(f.get());
   for (auto& f : batched(pool)) sum += f.get();
+  sum += mapped(pool);
   return sum == 0 ? 1 : 0;
 }
