@@ -46,8 +46,7 @@ class MapResults {
         function_(task.id()),
         name_(&task.name()),
         encode_([](detail::ChunkArgsWriter& writer, Input value) {
-          // Encoded as the parameter type the worker decodes, as Pool::submit does.
-          writer.add(static_cast<const std::decay_t<Arg>&>(std::decay_t<Arg>(value)));
+          writer.add(detail::as_parameter<Arg>(value));  // the rule Pool::submit follows
         }),
         view_(std::move(view)),
         next_(std::ranges::begin(view_)),
