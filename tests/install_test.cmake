@@ -12,17 +12,22 @@ if(SANITIZE)
   list(APPEND flags "-DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE}"
                     "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE}")
 endif()
-execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}/examples" -B "${WORK_DIR}/build"
-                        -G Ninja "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix" -DCMAKE_BUILD_TYPE=Release
-                        ${flags}
-                RESULT_VARIABLE rc)
-if(rc)
-  message(FATAL_ERROR "configuring examples/ against the installed package failed: ${rc}")
-endif()
-execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/build" RESULT_VARIABLE rc)
-if(rc)
-  message(FATAL_ERROR "building examples/ failed: ${rc}")
-endif()
+# Configures and builds the project in `source` against the installed package, in `build`.
+function(build_against_package what source build)
+  execute_process(COMMAND ${CMAKE_COMMAND} -S "${source}" -B "${build}" -G Ninja
+                          "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix" -DCMAKE_BUILD_TYPE=Release
+                          ${flags}
+                  RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "configuring ${what} against the installed package failed: ${rc}")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} --build "${build}" RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "building ${what} failed: ${rc}")
+  endif()
+endfunction()
+
+build_against_package("examples/" "${SOURCE_DIR}/examples" "${WORK_DIR}/build")
 execute_process(COMMAND "${WORK_DIR}/build/forkpool_example" --tasks 50
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("${out}")
@@ -53,17 +58,7 @@ int main() {
   return report.rows.size() == 2 ? 0 : 1;
 }
 ")
-execute_process(COMMAND ${CMAKE_COMMAND} -S "${consumer}" -B "${consumer}/build" -G Ninja
-                        "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix" -DCMAKE_BUILD_TYPE=Release
-                        ${flags}
-                RESULT_VARIABLE rc)
-if(rc)
-  message(FATAL_ERROR "configuring a forkpool::sweep consumer against the package failed: ${rc}")
-endif()
-execute_process(COMMAND ${CMAKE_COMMAND} --build "${consumer}/build" RESULT_VARIABLE rc)
-if(rc)
-  message(FATAL_ERROR "building a forkpool::sweep consumer failed: ${rc}")
-endif()
+build_against_package("a forkpool::sweep consumer" "${consumer}" "${consumer}/build")
 execute_process(COMMAND "${consumer}/build/sweep_consumer"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(rc OR NOT out MATCHES "\"recommended_workers\"")
