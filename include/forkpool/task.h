@@ -177,7 +177,8 @@ concept TaskCallable = requires {
 template <typename F>
 using CallResult = typename CallSignature<std::remove_cvref_t<F>>::Result;
 
-// A call ready to queue: the task, its name (owned by the registry), its encoded arguments.
+// A call ready to queue: the task, its name (the Task handle's or the registry's, which outlive
+// the call), its encoded arguments.
 struct EncodedCall {
   TaskId function = 0;
   const std::string* name = nullptr;
