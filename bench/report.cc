@@ -1,7 +1,7 @@
 #include "report.h"
 
 #include <algorithm>
-#include <boost/json.hpp>  // compiled once, in libforkpool (orchestrator/boost_json.cc)
+#include <boost/json.hpp>  // compiled once, in forkpool::sweep (sweep/boost_json.cc)
 #include <cmath>
 #include <cstdio>
 #include <fstream>

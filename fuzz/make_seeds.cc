@@ -109,7 +109,10 @@ int main(int argc, char** argv) {
                                            .registry_hash = 0x1234567890abcdefull,
                                            .max_frame = 1 << 20});
   const Payload error =
-      s::encode(s::ErrorReply{.type_name = "std::runtime_error", .message = "boom"});
+      s::encode(s::TaskThrew{.type_name = "std::runtime_error", .message = "boom"});
+  const Payload error_no_such_task =
+      s::encode(s::NoSuchTask{.function = 0x0123456789abcdefull, .as_chunk = true});
+  const Payload error_too_large = s::encode(s::ResultTooLarge{.size = 1 << 21, .max = 1 << 20});
   const Payload log = s::encode(s::LogLine{.level = 2, .text = "worker 3 started"});
   const Payload task = s::encode_task(0x0123456789abcdefull, values(7, std::string("seven")));
   const Payload result = values(std::vector<std::string>{"a", "bb", ""});
@@ -119,6 +122,8 @@ int main(int argc, char** argv) {
   write(frame_dir + "/task", frame({Kind::kTask, 17, task}));
   write(frame_dir + "/log", frame({Kind::kLog, 0, log}));
   write(frame_dir + "/error", frame({Kind::kError, 18, error}));
+  write(frame_dir + "/error_no_such_task", frame({Kind::kError, 19, error_no_such_task}));
+  write(frame_dir + "/error_too_large", frame({Kind::kError, 20, error_too_large}));
   const std::uint64_t strings_id = result_of("vector<string>");
   write(frame_dir + "/result", frame({Kind::kResult, strings_id, result}));
   write(frame_dir + "/result_tree",
@@ -130,11 +135,13 @@ int main(int argc, char** argv) {
                                        {Kind::kTask, strings_id, task},
                                        {Kind::kLog, 0, log},
                                        {Kind::kResult, strings_id, result},
-                                       {Kind::kHeartbeat, 0, empty},
+                                       {Kind::kCancelAck, strings_id, empty},
                                        {Kind::kShutdown, 0, empty}}));
 
   write(decode_dir + "/hello", for_decoder("Hello", hello));
   write(decode_dir + "/error", for_decoder("Error", error));
+  write(decode_dir + "/error_no_such_task", for_decoder("Error", error_no_such_task));
+  write(decode_dir + "/error_too_large", for_decoder("Error", error_too_large));
   write(decode_dir + "/log", for_decoder("Log", log));
   write(decode_dir + "/task", for_decoder("Task", task));
   write(decode_dir + "/strings", for_decoder("vector<string>", result));

@@ -75,7 +75,7 @@ void chunk_message(std::span<const char> payload, const char* name) {
   }
   try {
     const std::uint32_t claimed =
-        payload.size() >= 4 ? static_cast<std::uint32_t>(detail::load_le(payload.data(), 4)) : 0;
+        payload.size() >= 4 ? detail::load_le<std::uint32_t>(payload.data()) : 0;
     if (claimed <= detail::kMaxChunkCalls) detail::decode_chunk_result<int>(payload, claimed);
   } catch (const ProtocolError&) {
   }
@@ -90,7 +90,7 @@ void log_message(std::span<const char> payload, const char* name) {
 }
 
 void empty_message(std::span<const char> payload, const char* name) {
-  const auto kind = static_cast<std::uint8_t>(Kind::kHeartbeat);
+  const auto kind = static_cast<std::uint8_t>(Kind::kShutdown);
   decode_message(payload, name, [&] { serialization::expect_empty(kind, payload); });
 }
 
@@ -159,7 +159,6 @@ void decode_as_message(std::uint8_t kind, std::span<const char> payload) {
       return log_message(payload, "Log");
     case Kind::kCancel:
     case Kind::kCancelAck:
-    case Kind::kHeartbeat:
     case Kind::kShutdown:
       decode_message(payload, "an empty message",
                      [&] { serialization::expect_empty(kind, payload); });

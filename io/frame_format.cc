@@ -2,50 +2,34 @@
 
 #include <xxhash.h>
 
-#include <cstring>
+#include "forkpool/detail/little_endian.h"
 
 namespace forkpool::io {
-namespace {
 
-template <typename T>
-void put_le(char* out, T value) {
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    out[i] = static_cast<char>(static_cast<std::uint64_t>(value) >> (8 * i));
-  }
-}
-
-template <typename T>
-T get_le(const char* in) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  }
-  return static_cast<T>(value);
-}
-
-}  // namespace
+using detail::load_le;
+using detail::store_le;
 
 HeaderBytes encode_header(const FrameHeader& h) {
   HeaderBytes out;
-  put_le(out.data() + 0, h.magic);
-  put_le(out.data() + 4, h.payload_length);
-  put_le(out.data() + 8, h.kind);
-  put_le(out.data() + 9, h.flags);
-  put_le(out.data() + 10, h.reserved);
-  put_le(out.data() + 12, h.checksum);
-  put_le(out.data() + 16, h.task_id);
+  store_le(out.data() + 0, h.magic);
+  store_le(out.data() + 4, h.payload_length);
+  store_le(out.data() + 8, h.kind);
+  store_le(out.data() + 9, h.flags);
+  store_le(out.data() + 10, h.reserved);
+  store_le(out.data() + 12, h.checksum);
+  store_le(out.data() + 16, h.task_id);
   return out;
 }
 
 FrameHeader decode_header(const HeaderBytes& in) {
   FrameHeader h;
-  h.magic = get_le<std::uint32_t>(in.data() + 0);
-  h.payload_length = get_le<std::uint32_t>(in.data() + 4);
-  h.kind = get_le<std::uint8_t>(in.data() + 8);
-  h.flags = get_le<std::uint8_t>(in.data() + 9);
-  h.reserved = get_le<std::uint16_t>(in.data() + 10);
-  h.checksum = get_le<std::uint32_t>(in.data() + 12);
-  h.task_id = get_le<std::uint64_t>(in.data() + 16);
+  h.magic = load_le<std::uint32_t>(in.data() + 0);
+  h.payload_length = load_le<std::uint32_t>(in.data() + 4);
+  h.kind = load_le<std::uint8_t>(in.data() + 8);
+  h.flags = load_le<std::uint8_t>(in.data() + 9);
+  h.reserved = load_le<std::uint16_t>(in.data() + 10);
+  h.checksum = load_le<std::uint32_t>(in.data() + 12);
+  h.task_id = load_le<std::uint64_t>(in.data() + 16);
   return h;
 }
 

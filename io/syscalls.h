@@ -1,5 +1,14 @@
-// The only place in forkpool that calls read(2), writev(2) and poll(2): EINTR, short transfers
-// and EAGAIN on non-blocking descriptors are handled here once, for everyone.
+// The place where forkpool moves frames: read(2), writev(2) and poll(2) on the pipes between
+// the pool and its workers, with EINTR, short transfers and EAGAIN on non-blocking descriptors
+// handled here once. The same system calls appear elsewhere only where these helpers do not
+// fit, each beside what it serves:
+//   io/epoll.cc                    an eventfd's 8-byte counter, never split
+//   workers/forkserver_starter.cc  sendmsg/recvmsg of fixed-size requests that carry
+//                                  descriptors (SCM_RIGHTS), which read_once cannot
+//   workers/exec_task.cc           a one-byte write(2) in a signal handler (async-signal-safe
+//                                  calls only), and one poll(2) over a job's output pipes,
+//                                  pidfd and self-pipe, whose reads take whatever the job wrote
+//   cli/job_source.cc              read(2) of job input lines from stdin or a file
 #pragma once
 
 #include <sys/types.h>

@@ -257,8 +257,6 @@ void PoolCore::handle_frame(WorkerSlot& slot, io::Frame frame, Settlements& out)
                         slot.child.pid(), line.text);
       return;
     }
-    case Kind::kHeartbeat:
-      return;
     default:
       throw ProtocolError("a worker sent a " + serialization::kind_name(frame.kind) + " frame");
   }
@@ -271,8 +269,7 @@ void PoolCore::handle_initialized(WorkerSlot& slot, io::Frame& frame, Settlement
   }
   std::string why = "its initializer '" + *options_.initializer.name + "' ";
   if (static_cast<Kind>(frame.kind) == Kind::kError) {
-    auto reply = serialization::decode_error(frame.payload);
-    why += "threw " + reply.type_name + ": " + reply.message;
+    why += serialization::describe(serialization::decode_error(frame.payload));
   } else {
     why += "was answered with a CancelAck";
   }

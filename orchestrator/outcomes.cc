@@ -63,12 +63,8 @@ void PoolCore::handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out
 
 std::exception_ptr PoolCore::decode_error_reply(const WorkerSlot& slot, const PendingTask& task,
                                                 const io::Frame& frame) const {
-  auto reply = serialization::decode_error(frame.payload);
-  if (auto too_large = serialization::parse_too_large(reply)) {
-    return std::make_exception_ptr(MessageTooLarge(too_large->first, too_large->second));
-  }
-  return std::make_exception_ptr(
-      RemoteError(reply.type_name, reply.message, *task.name, task.id, slot.child.pid()));
+  return serialization::exception_for(serialization::decode_error(frame.payload),
+                                      {*task.name, task.id, slot.child.pid()});
 }
 
 void PoolCore::after_reply(WorkerSlot& slot, Clock::time_point now, Settlements& out) {

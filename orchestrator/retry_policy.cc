@@ -19,8 +19,6 @@ bool retryable(std::exception_ptr error) {
     return false;
   } catch (const HandshakeError&) {
     return false;
-  } catch (const RemoteError& e) {
-    return e.type_name != "forkpool::UnknownTask";
   } catch (const Error&) {
     return true;
   } catch (...) {

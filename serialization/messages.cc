@@ -3,15 +3,21 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 #include "forkpool/detail/archive.h"
+#include "forkpool/detail/little_endian.h"
 #include "forkpool/errors.h"
 
 namespace forkpool::serialization {
 
-std::string kind_name(std::uint8_t kind) {
+using detail::append_le;
+using detail::load_le;
+using detail::store_le;
+
+namespace {
+// nullptr for a byte that names no kind (9 included: it was Heartbeat).
+const char* name_of_known(std::uint8_t kind) {
   switch (static_cast<Kind>(kind)) {
     case Kind::kHello: return "Hello";
     case Kind::kTask: return "Task";
@@ -21,27 +27,23 @@ std::string kind_name(std::uint8_t kind) {
     case Kind::kLog: return "Log";
     case Kind::kCancel: return "Cancel";
     case Kind::kCancelAck: return "CancelAck";
-    case Kind::kHeartbeat: return "Heartbeat";
     case Kind::kShutdown: return "Shutdown";
   }
-  return "unknown kind " + std::to_string(kind);
+  return nullptr;
+}
+}  // namespace
+
+std::string kind_name(std::uint8_t kind) {
+  const char* name = name_of_known(kind);
+  return name != nullptr ? name : "unknown kind " + std::to_string(kind);
 }
 
-bool is_known_kind(std::uint8_t kind) {
-  return kind >= static_cast<std::uint8_t>(Kind::kHello) &&
-         kind <= static_cast<std::uint8_t>(Kind::kShutdown);
-}
+bool is_known_kind(std::uint8_t kind) { return name_of_known(kind) != nullptr; }
 
 Payload encode(const Hello& h) {
   Payload out;
   detail::encode_values(out, h.protocol_version, h.pid, h.worker_id, h.build_id, h.registry_hash,
                         h.max_frame);
-  return out;
-}
-
-Payload encode(const ErrorReply& e) {
-  Payload out;
-  detail::encode_values(out, e.type_name, e.message);
   return out;
 }
 
@@ -53,31 +55,15 @@ Payload encode(const LogLine& l) {
 
 Payload encode_task(detail::TaskId function, const Payload& args) {
   Payload out(sizeof function + args.size());
-  for (std::size_t i = 0; i < sizeof function; ++i) out[i] = static_cast<char>(function >> (8 * i));
+  store_le(out.data(), function);
   if (!args.empty()) std::memcpy(out.data() + sizeof function, args.data(), args.size());
   return out;
 }
 
-namespace {
-template <typename T>
-void append_le(Payload& out, T value) {
-  for (std::size_t i = 0; i < sizeof value; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
-}
-template <typename T>
-T read_le(std::span<const char> bytes) {
-  T value = 0;
-  for (std::size_t i = 0; i < sizeof value; ++i) {
-    value |= static_cast<T>(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  }
-  return value;
-}
-}  // namespace
-
 void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flags,
                         std::span<const char> task) {
   if (batch.empty()) append_le(batch, std::uint32_t{0});
-  const std::uint32_t count = read_le<std::uint32_t>(batch) + 1;
-  for (std::size_t i = 0; i < kBatchCountSize; ++i) batch[i] = static_cast<char>(count >> (8 * i));
+  store_le(batch.data(), static_cast<std::uint32_t>(load_le<std::uint32_t>(batch.data()) + 1));
   batch.reserve(batch.size() + batch_entry_size(task.size()));
   append_le(batch, task_id);
   append_le(batch, flags);
@@ -89,7 +75,7 @@ std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
   if (payload.size() < kBatchCountSize) {
     throw ProtocolError("cannot decode Batch: shorter than its count");
   }
-  const std::uint32_t count = read_le<std::uint32_t>(payload);
+  const auto count = load_le<std::uint32_t>(payload.data());
   if (count == 0) throw ProtocolError("cannot decode Batch: it holds no task");
   std::span<const char> rest = payload.subspan(kBatchCountSize);
   // Every entry has a header of its own: a count the bytes cannot hold is refused before the
@@ -107,9 +93,9 @@ std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
                           " bytes is shorter than an entry's header");
     }
     BatchEntry entry;
-    entry.task_id = read_le<std::uint64_t>(rest);
-    entry.flags = static_cast<std::uint8_t>(rest[8]);
-    const std::uint32_t length = read_le<std::uint32_t>(rest.subspan(9));
+    entry.task_id = load_le<std::uint64_t>(rest.data());
+    entry.flags = load_le<std::uint8_t>(rest.data() + 8);
+    const auto length = load_le<std::uint32_t>(rest.data() + 9);
     rest = rest.subspan(batch_entry_size(0));
     if (length > rest.size()) {
       throw ProtocolError(where + ": it claims " + std::to_string(length) + " bytes, " +
@@ -144,29 +130,6 @@ Hello decode_hello(std::span<const char> payload) {
   return h;
 }
 
-ErrorReply decode_error(std::span<const char> payload) {
-  ErrorReply e;
-  detail::decode_with(payload, "Error",
-                      [&](detail::BoundedIArchive& in) { in >> e.type_name >> e.message; });
-  return e;
-}
-
-namespace {
-constexpr const char* kTooLargeType = "forkpool::MessageTooLarge";
-}
-
-ErrorReply too_large_reply(std::uint64_t size, std::uint64_t max) {
-  return {kTooLargeType, std::to_string(size) + " " + std::to_string(max)};
-}
-
-std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_too_large(const ErrorReply& reply) {
-  if (reply.type_name != kTooLargeType) return std::nullopt;
-  unsigned long long size = 0, max = 0;
-  char extra = 0;
-  if (std::sscanf(reply.message.c_str(), "%llu %llu%c", &size, &max, &extra) != 2) return std::nullopt;
-  return std::pair<std::uint64_t, std::uint64_t>{size, max};
-}
-
 LogLine decode_log(std::span<const char> payload) {
   LogLine l;
   detail::decode_with(payload, "Log", [&](detail::BoundedIArchive& in) { in >> l.level >> l.text; });
@@ -179,9 +142,7 @@ TaskCall decode_task(std::span<const char> payload) {
     throw ProtocolError("cannot decode Task: " + std::to_string(payload.size()) +
                         " bytes is shorter than a function id");
   }
-  for (std::size_t i = 0; i < sizeof call.function; ++i) {
-    call.function |= static_cast<detail::TaskId>(static_cast<unsigned char>(payload[i])) << (8 * i);
-  }
+  call.function = load_le<detail::TaskId>(payload.data());
   call.args = payload.subspan(sizeof call.function);
   return call;
 }

@@ -7,30 +7,30 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <optional>
-#include <utility>
 #include <vector>
 
 #include "forkpool/detail/payload.h"
 #include "forkpool/detail/task_registry.h"
+#include "serialization/error_reply.h"
 
 namespace forkpool::serialization {
 
 using detail::Payload;
 
 // Bump when any payload layout changes: a worker of another version is refused at Hello.
-inline constexpr std::uint32_t kProtocolVersion = 2;
+// 3: Error replies are typed (serialization/error_reply.h); Heartbeat is gone.
+inline constexpr std::uint32_t kProtocolVersion = 3;
 
 enum class Kind : std::uint8_t {
   kHello = 1,      // worker -> parent first: who the worker is; parent -> worker: the limits
   kTask = 2,       // parent -> worker: run a registered function (header task_id: the call)
   kBatch = 3,      // parent -> worker: several tasks in one frame
   kResult = 4,     // worker -> parent: the encoded return value
-  kError = 5,      // worker -> parent: the task threw
+  kError = 5,      // worker -> parent: no result, and why (ErrorReply)
   kLog = 6,        // worker -> parent: a log line
   kCancel = 7,     // parent -> worker: stop the task with this id
   kCancelAck = 8,  // worker -> parent: it stopped
-  kHeartbeat = 9,  // either way: still alive (empty payload)
+  // 9 was Heartbeat, which nothing ever sent; reserved, and refused as an unknown kind.
   kShutdown = 10,  // parent -> worker: finish and exit (empty payload)
 };
 
@@ -69,18 +69,6 @@ struct BatchEntry {
   std::span<const char> task;  // a Task payload (encode_task); points into the Batch's payload
 };
 
-struct ErrorReply {
-  std::string type_name;  // the exception's dynamic type, demangled
-  std::string message;    // its what()
-  bool operator==(const ErrorReply&) const = default;
-};
-
-// The Error a worker sends for a result larger than the frame limit; the parent turns it back
-// into MessageTooLarge with these figures.
-ErrorReply too_large_reply(std::uint64_t size, std::uint64_t max);
-// If `reply` is one too_large_reply made: {size, max}.
-std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_too_large(const ErrorReply& reply);
-
 struct LogLine {
   std::int32_t level = 0;  // spdlog::level::level_enum
   std::string text;
@@ -88,7 +76,6 @@ struct LogLine {
 };
 
 Payload encode(const Hello& hello);
-Payload encode(const ErrorReply& error);
 Payload encode(const LogLine& line);
 // The function id, little-endian, then the argument archive.
 Payload encode_task(detail::TaskId function, const Payload& args);
@@ -103,13 +90,12 @@ inline constexpr std::size_t batch_entry_size(std::size_t task_bytes) { return 1
 
 // Each throws ProtocolError if the payload is not a well-formed message of that kind.
 Hello decode_hello(std::span<const char> payload);
-ErrorReply decode_error(std::span<const char> payload);
 LogLine decode_log(std::span<const char> payload);
 TaskCall decode_task(std::span<const char> payload);
 // Every entry of a Batch, in order; ProtocolError for a Batch of no entry, one whose count is
 // not its entries', an entry cut short, a task id of 0, or a task id that appears twice.
 std::vector<BatchEntry> decode_batch(std::span<const char> payload);
-// Kinds whose payload must be empty (Cancel, CancelAck, Heartbeat, Shutdown).
+// Kinds whose payload must be empty (Cancel, CancelAck, Shutdown).
 void expect_empty(std::uint8_t kind, std::span<const char> payload);
 
 // An identifier of this build of forkpool, sent in Hello.

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "io/pipe.h"
+#include "workers/worker_setup.h"
 
 namespace forkpool::workers {
 

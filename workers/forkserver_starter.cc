@@ -13,6 +13,7 @@
 
 #include "forkpool/errors.h"
 #include "io/pipe.h"
+#include "workers/worker_setup.h"
 
 namespace forkpool::workers {
 namespace {

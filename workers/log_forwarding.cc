@@ -3,7 +3,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "forkpool/forkpool.h"
+#include "forkpool/worker.h"
 
 namespace forkpool {
 namespace {

@@ -41,9 +41,4 @@ class WorkerStarter {
 
 std::unique_ptr<WorkerStarter> make_starter(const StarterConfig& config);
 
-// Setup shared by every forked worker, in the child right after fork: die with the parent,
-// stdin from /dev/null, default signal mask, and close every close-on-exec descriptor but the
-// worker's two, as if it had exec'd. Returns false if the parent is already gone.
-bool prepare_forked_worker(pid_t parent, const io::Fd& tasks_in, const io::Fd& results_out);
-
 }  // namespace forkpool::workers

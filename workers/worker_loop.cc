@@ -1,22 +1,20 @@
 #include "workers/worker_loop.h"
 
-#include <cxxabi.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <chrono>
-#include <deque>
-#include <optional>
-#include <utility>
+#include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <typeinfo>
+#include <utility>
 
 #include "forkpool/detail/task_registry.h"
 #include "forkpool/errors.h"
@@ -28,41 +26,8 @@
 
 namespace forkpool::workers {
 namespace {
-std::string demangle(const char* mangled) {
-  int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> name(
-      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
-}
-}  // namespace
-}  // namespace forkpool::workers
-
-namespace forkpool::detail {
-void describe_current_exception(std::string& type_name, std::string& message) {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    type_name = workers::demangle(typeid(e).name());
-    message = e.what();
-  } catch (...) {
-    std::type_info* type = abi::__cxa_current_exception_type();
-    type_name = type ? workers::demangle(type->name()) : "unknown";
-    message = "a non-std::exception was thrown";
-  }
-}
-}  // namespace forkpool::detail
-
-namespace forkpool::workers {
-namespace {
 
 using serialization::Kind;
-
-// Describes the exception being handled: its dynamic type and message.
-serialization::ErrorReply describe_current_exception() {
-  serialization::ErrorReply reply;
-  detail::describe_current_exception(reply.type_name, reply.message);
-  return reply;
-}
 
 // Frames out of the worker: results, errors and log lines from any thread of a task, one
 // whole frame at a time.
@@ -208,9 +173,6 @@ class Worker {
       case Kind::kShutdown:
         ended_ = true;  // after the tasks already here
         return;
-      case Kind::kHeartbeat:
-        channel_.send(Kind::kHeartbeat, frame.task_id, {});
-        return;
       default:
         throw ProtocolError("a worker cannot handle a " + serialization::kind_name(frame.kind) +
                             " frame");
@@ -236,27 +198,20 @@ std::atomic<int> g_results_fd{-1};
 std::pair<Kind, io::Payload> run_task(const io::Frame& frame, std::size_t max_frame) {
   const auto call = serialization::decode_task(frame.payload);
   const detail::TaskEntry* entry = detail::TaskRegistry::instance().find(call.function);
-  if (entry == nullptr) {
-    return {Kind::kError, serialization::encode(serialization::ErrorReply{
-                              "forkpool::UnknownTask", "this worker has no task with id " +
-                                                           std::to_string(call.function)})};
-  }
   const bool chunk = (frame.flags & serialization::kTaskChunk) != 0;
-  if (chunk && entry->invoke_chunk == nullptr) {
-    return {Kind::kError, serialization::encode(serialization::ErrorReply{
-                              "forkpool::UnknownTask", "task '" + entry->name +
-                                                           "' cannot run map chunks here"})};
+  if (entry == nullptr || (chunk && entry->invoke_chunk == nullptr)) {
+    return {Kind::kError, serialization::encode(serialization::NoSuchTask{call.function, chunk})};
   }
   io::Payload result;
   try {
     (chunk ? entry->invoke_chunk : entry->invoke)(entry->function, call.args, result);
   } catch (...) {
-    return {Kind::kError, serialization::encode(describe_current_exception())};
+    return {Kind::kError, serialization::encode(serialization::describe_current_exception())};
   }
   if (result.size() > max_frame) {
     // It cannot be sent: fail this task, keep serving.
     return {Kind::kError,
-            serialization::encode(serialization::too_large_reply(result.size(), max_frame))};
+            serialization::encode(serialization::ResultTooLarge{result.size(), max_frame})};
   }
   return {Kind::kResult, std::move(result)};
 }

@@ -1,8 +1,5 @@
-#include <fcntl.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +10,7 @@
 #include "io/fd.h"
 #include "workers/spawn_starter.h"
 #include "workers/worker_loop.h"
+#include "workers/worker_setup.h"
 
 namespace forkpool {
 namespace {
@@ -39,9 +37,7 @@ std::optional<int> worker_main_if_requested(int argc, char** argv) {
       std::sscanf(argv[i] + 6, "%d,%d", &tasks_fd, &results_fd);
     }
   }
-  // Die with the parent; if it died before we got here, do not start at all.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (parent != 0 && static_cast<unsigned long long>(::getppid()) != parent) {
+  if (!workers::die_with_parent(static_cast<pid_t>(parent))) {
     return workers::kWorkerExitSetupFailed;
   }
   // Take the protocol descriptors off their well-known numbers, close-on-exec, so a program a
@@ -50,25 +46,18 @@ std::optional<int> worker_main_if_requested(int argc, char** argv) {
   io::Fd results = io::Fd::duplicate(results_fd, 10);
   ::close(tasks_fd);
   ::close(results_fd);
-  int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null >= 0) {
-    ::dup2(null, STDIN_FILENO);
-    ::close(null);
-  }
+  workers::stdin_from_dev_null();
   return workers::run_worker(std::move(tasks), std::move(results),
                              {.worker_id = static_cast<std::uint32_t>(worker_id),
                               .max_frame = static_cast<std::size_t>(max_frame)});
 }
 
 int serve_stdio_worker() {
-  if (::getppid() != 1) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Already orphaned (adopted by init): there is no parent left to die with.
+  if (::getppid() != 1) workers::die_with_parent(0);
   io::Fd tasks = io::Fd::duplicate(STDIN_FILENO, 10);
   io::Fd results = io::Fd::duplicate(STDOUT_FILENO, 10);
-  int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null >= 0) {
-    ::dup2(null, STDIN_FILENO);
-    ::close(null);
-  }
+  workers::stdin_from_dev_null();
   ::dup2(STDERR_FILENO, STDOUT_FILENO);
   return workers::run_worker(std::move(tasks), std::move(results), {});
 }

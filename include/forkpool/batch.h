@@ -35,30 +35,19 @@ class Batch {
   // Sends the calls not yet sent, so that none is lost; errors then reach their futures.
   ~Batch();
 
-  // Queues a call on the batch: encoded now, sent with the batch. Throws BatchSent once the
-  // batch has been sent. get() or wait() on the returned future sends the batch first.
-  template <typename R, typename... Args, typename... Values>
-  Future<R> submit(const Task<R (*)(Args...)>& task, Values&&... values) {
+  // Queues a call on the batch (the task as Pool::submit() takes it): encoded now, sent with
+  // the batch. Throws BatchSent once the batch has been sent. get() or wait() on the returned
+  // future sends the batch first.
+  template <detail::TaskCallable F, typename... Values>
+  Future<detail::CallResult<F>> submit(const F& task, Values&&... values) {
     return submit(TaskOptions{}, task, std::forward<Values>(values)...);
   }
-  template <typename R, typename... Args, typename... Values>
-  Future<R> submit(R (*function)(Args...), Values&&... values) {
-    return submit(TaskOptions{}, function, std::forward<Values>(values)...);
-  }
   // The same, with a timeout or retries for this call only.
-  template <typename R, typename... Args, typename... Values>
-  Future<R> submit(const TaskOptions& call, const Task<R (*)(Args...)>& task, Values&&... values) {
-    static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-    return Future<R>(add(task.id(), &task.name(),
-                         detail::encode_arguments<Args...>(std::forward<Values>(values)...), call));
-  }
-  template <typename R, typename... Args, typename... Values>
-  Future<R> submit(const TaskOptions& call, R (*function)(Args...), Values&&... values) {
-    static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-    const detail::TaskEntry& entry =
-        detail::registered_task(reinterpret_cast<detail::ErasedFunction>(function));
-    return Future<R>(add(entry.id, &entry.name,
-                         detail::encode_arguments<Args...>(std::forward<Values>(values)...), call));
+  template <detail::TaskCallable F, typename... Values>
+  Future<detail::CallResult<F>> submit(const TaskOptions& call, const F& task, Values&&... values) {
+    detail::EncodedCall encoded = detail::encode_call(task, std::forward<Values>(values)...);
+    return Future<detail::CallResult<F>>(
+        add(encoded.function, encoded.name, std::move(encoded.args), call));
   }
 
   // Hands every queued call to the pool at once; they reach one idle worker together, in as

@@ -1,5 +1,6 @@
 // forkpool: a pool of worker processes that run registered tasks.
-// Include this one header to get the whole public API.
+// Include this one header to get the whole public API of forkpool::forkpool. (Worker-count
+// sweeps are a library of their own: include forkpool/sweep.h and link forkpool::sweep.)
 #pragma once
 
 #include "forkpool/batch.h"
@@ -8,6 +9,5 @@
 #include "forkpool/map.h"
 #include "forkpool/options.h"
 #include "forkpool/pool.h"
-#include "forkpool/sweep.h"
 #include "forkpool/task.h"
 #include "forkpool/worker.h"

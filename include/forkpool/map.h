@@ -46,8 +46,7 @@ class MapResults {
         function_(task.id()),
         name_(&task.name()),
         encode_([](detail::ChunkArgsWriter& writer, Input value) {
-          // Encoded as the parameter type the worker decodes, as Pool::submit does.
-          writer.add(static_cast<const std::decay_t<Arg>&>(std::decay_t<Arg>(value)));
+          writer.add(detail::as_parameter<Arg>(value));  // the rule Pool::submit follows
         }),
         view_(std::move(view)),
         next_(std::ranges::begin(view_)),
@@ -100,8 +99,10 @@ class MapResults {
   struct Chunk {
     std::shared_ptr<detail::FutureState> state;
     std::uint32_t calls = 0;
-    std::optional<detail::ChunkResult<R>> result;
-    std::exception_ptr error;  // the whole chunk failed: every call throws it
+    // {}: GCC 12 warns (-Wmissing-field-initializers) in a client's build otherwise, where
+    // chunks are built from their first two members.
+    std::optional<detail::ChunkResult<R>> result{};
+    std::exception_ptr error{};  // the whole chunk failed: every call throws it
   };
   // Chunks that came back, in the order they did (map_unordered only). Shared with the
   // futures' callbacks, which run in the pool's collector thread.

@@ -86,16 +86,18 @@ struct MapOptions {
   std::size_t window = 0;
 };
 
+// Every member has an initializer, `{}` at least: GCC 12 warns (-Wmissing-field-initializers,
+// in -Wextra) about each member without one that a client's `Pool({.workers = 4})` leaves out.
 struct Options {
   // Worker processes; 0 means the CPUs this process may use (affinity mask and cgroup quota).
   unsigned workers = 0;
   StartMethod start_method = StartMethod::kForkserver;
   // For kSpawn: the program to exec; empty means this program (/proc/self/exe).
-  std::string worker_executable;
+  std::string worker_executable{};
   // A launcher: if not empty, every worker is this command, speaking the protocol on its stdin
   // and stdout (for example {"forkpool", "worker"} or {"ssh", "host", "forkpool", "worker"}).
   // Overrides start_method.
-  std::vector<std::string> worker_command;
+  std::vector<std::string> worker_command{};
   // The largest frame payload in either direction; a bigger argument or result fails its task
   // with MessageTooLarge.
   std::size_t max_frame = std::size_t{64} << 20;
@@ -108,7 +110,7 @@ struct Options {
   std::chrono::milliseconds handshake_timeout = std::chrono::seconds(60);
   // How long close() waits for workers to exit after Shutdown before killing them.
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);
-  CrashLoopPolicy crash_loop;
+  CrashLoopPolicy crash_loop{};
   // Tasks a worker may hold at once: one running, the rest waiting in its pipe so it never
   // idles for a round trip. Applies only to small task frames, and only while tasks are
   // measured to take less than `pipeline_below` on average (a task queued behind another in
@@ -149,7 +151,7 @@ struct Options {
   OnFull on_full = OnFull::kBlock;
 
   // Run by every worker before its first task.
-  Initializer initializer;
+  Initializer initializer{};
 };
 
 }  // namespace forkpool

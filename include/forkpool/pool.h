@@ -54,12 +54,8 @@ struct PoolStats {
 template <typename R, typename... Args, typename... Values>
 Initializer initializer(const Task<R (*)(Args...)>& task, Values&&... values) {
   static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-  Initializer init{task.id(), &task.name(), {}};
-  if constexpr (sizeof...(Args) > 0) {
-    detail::encode_values(init.args, static_cast<const std::decay_t<Args>&>(
-                                          std::decay_t<Args>(std::forward<Values>(values)))...);
-  }
-  return init;
+  return Initializer{task.id(), &task.name(),
+                     detail::encode_arguments<Args...>(std::forward<Values>(values)...)};
 }
 
 class Pool {
@@ -71,45 +67,21 @@ class Pool {
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  // Queues a call of a registered task. The values are converted to the task's parameter
-  // types and encoded now, in the calling thread.
+  // Queues a call of a registered task: a Task handle (FORKPOOL_TASK), or the function itself,
+  // which must be registered (UnknownTask otherwise). The values are converted to the task's
+  // parameter types and encoded now, in the calling thread.
   // Throws PoolClosed after close() or terminate(), PoolBroken after a crash loop.
   // An argument larger than Options::max_frame fails only the returned future (MessageTooLarge).
-  template <typename R, typename... Args, typename... Values>
-  Future<R> submit(const Task<R (*)(Args...)>& task, Values&&... values) {
-    static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-    return Future<R>(submit_encoded(task.id(), &task.name(),
-                                    detail::encode_arguments<Args...>(std::forward<Values>(values)...)));
+  template <detail::TaskCallable F, typename... Values>
+  Future<detail::CallResult<F>> submit(const F& task, Values&&... values) {
+    return submit(TaskOptions{}, task, std::forward<Values>(values)...);
   }
-
-  // The same, naming the function itself; it must be registered with FORKPOOL_TASK
-  // (UnknownTask otherwise).
-  template <typename R, typename... Args, typename... Values>
-  Future<R> submit(R (*function)(Args...), Values&&... values) {
-    static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-    const detail::TaskEntry& entry =
-        detail::registered_task(reinterpret_cast<detail::ErasedFunction>(function));
-    return Future<R>(submit_encoded(entry.id, &entry.name,
-                                    detail::encode_arguments<Args...>(std::forward<Values>(values)...)));
-  }
-
   // The same, with a timeout or retries for this call only.
-  template <typename R, typename... Args, typename... Values>
-  Future<R> submit(const TaskOptions& call, const Task<R (*)(Args...)>& task,
-                   Values&&... values) {
-    static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-    return Future<R>(submit_encoded(task.id(), &task.name(),
-                                    detail::encode_arguments<Args...>(std::forward<Values>(values)...),
-                                    call));
-  }
-  template <typename R, typename... Args, typename... Values>
-  Future<R> submit(const TaskOptions& call, R (*function)(Args...), Values&&... values) {
-    static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-    const detail::TaskEntry& entry =
-        detail::registered_task(reinterpret_cast<detail::ErasedFunction>(function));
-    return Future<R>(submit_encoded(entry.id, &entry.name,
-                                    detail::encode_arguments<Args...>(std::forward<Values>(values)...),
-                                    call));
+  template <detail::TaskCallable F, typename... Values>
+  Future<detail::CallResult<F>> submit(const TaskOptions& call, const F& task, Values&&... values) {
+    detail::EncodedCall encoded = detail::encode_call(task, std::forward<Values>(values)...);
+    return Future<detail::CallResult<F>>(
+        submit_encoded(encoded.function, encoded.name, std::move(encoded.args), call));
   }
 
   // Calls a one-argument task on every element of `inputs` and yields the results in input

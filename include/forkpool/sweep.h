@@ -1,5 +1,5 @@
 // Worker-count sweeps: run the same batch with 1, 2, 4, ... workers, several times each, and
-// say which count to use.
+// say which count to use. A library of its own: link forkpool::sweep.
 //
 //   forkpool::SweepReport report = forkpool::sweep_workers(square_task, inputs, {.runs = 5});
 //   std::fputs(report.table().c_str(), stdout);   // the table, then one sentence of advice

@@ -32,14 +32,26 @@
 namespace forkpool {
 
 namespace detail {
-// The values converted to the task's parameter types and encoded, as the worker will decode
-// them (not as the caller's types).
+// The rule for every argument that travels (submit, a batch, map, an initializer): the value
+// is converted to its parameter's type, decayed, and encoded as that, because the worker
+// decodes into the parameter's type, not the caller's (3 for a double parameter travels as
+// 3.0). A value that already has that type is encoded where it is, without a copy.
+template <typename Arg, typename Value>
+decltype(auto) as_parameter(Value&& value) {
+  using Parameter = std::decay_t<Arg>;
+  if constexpr (std::is_same_v<std::remove_cvref_t<Value>, Parameter>) {
+    return static_cast<const Parameter&>(value);
+  } else {
+    return Parameter(std::forward<Value>(value));
+  }
+}
+
+// The values encoded by that rule for a function of parameters `Args`.
 template <typename... Args, typename... Values>
 Payload encode_arguments(Values&&... values) {
   Payload args;
   if constexpr (sizeof...(Args) > 0) {
-    encode_values(args, static_cast<const std::decay_t<Args>&>(
-                            std::decay_t<Args>(std::forward<Values>(values)))...);
+    encode_values(args, as_parameter<Args>(std::forward<Values>(values))...);
   }
   return args;
 }
@@ -141,6 +153,51 @@ class Task<R (*)(Args...)> {
 template <typename R, typename... Args>
 Task(const char*, R (*)(Args...)) -> Task<R (*)(Args...)>;
 
+namespace detail {
+// What submit() accepts as the task to call: a Task handle, or a registered function itself
+// (a function, or a pointer to one).
+template <typename F>
+struct CallSignature {};
+template <typename R, typename... Args>
+struct CallSignature<Task<R (*)(Args...)>> {
+  using Result = R;
+};
+template <typename R, typename... Args>
+struct CallSignature<R (*)(Args...)> {
+  using Result = R;
+};
+template <typename R, typename... Args>
+struct CallSignature<R(Args...)> {
+  using Result = R;
+};
+template <typename F>
+concept TaskCallable = requires {
+  typename CallSignature<std::remove_cvref_t<F>>::Result;
+};
+template <typename F>
+using CallResult = typename CallSignature<std::remove_cvref_t<F>>::Result;
+
+// A call ready to queue: the task, its name (the Task handle's or the registry's, which outlive
+// the call), its encoded arguments.
+struct EncodedCall {
+  TaskId function = 0;
+  const std::string* name = nullptr;
+  Payload args;
+};
+
+template <typename R, typename... Args, typename... Values>
+EncodedCall encode_call(const Task<R (*)(Args...)>& task, Values&&... values) {
+  static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
+  return {task.id(), &task.name(), encode_arguments<Args...>(std::forward<Values>(values)...)};
+}
+// Throws UnknownTask if no FORKPOOL_TASK registered `function`.
+template <typename R, typename... Args, typename... Values>
+EncodedCall encode_call(R (*function)(Args...), Values&&... values) {
+  static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
+  const TaskEntry& entry = registered_task(reinterpret_cast<ErasedFunction>(function));
+  return {entry.id, &entry.name, encode_arguments<Args...>(std::forward<Values>(values)...)};
+}
+}  // namespace detail
 
 }  // namespace forkpool
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "forkpool/errors.h"
+#include "serialization/error_reply.h"
 
 namespace forkpool::orchestrator {
 namespace {
@@ -29,7 +30,12 @@ TEST(RetryPolicy, TheCallersAndThePoolsAreNot) {
   EXPECT_FALSE(retryable(error(MessageTooLarge(100, 10))));
   EXPECT_FALSE(retryable(error(UnknownTask("no such task"))));
   EXPECT_FALSE(retryable(error(HandshakeError("another build"))));
-  EXPECT_FALSE(retryable(error(RemoteError("forkpool::UnknownTask", "no such task", "t", 1, 2))));
+  // What a worker's "no such task" reply becomes on the parent's side.
+  const std::string name = "t";
+  EXPECT_FALSE(retryable(serialization::exception_for(serialization::NoSuchTask{7, false},
+                                                      {name, 1, 2})));
+  EXPECT_FALSE(retryable(serialization::exception_for(serialization::ResultTooLarge{100, 10},
+                                                      {name, 1, 2})));
   EXPECT_FALSE(retryable(error(std::runtime_error("not a forkpool error"))));
 }
 

@@ -641,10 +641,14 @@ TEST(BoundedIArchiveTest, HugeStringLengthInHelloIsRefusedWithoutAllocating) {
 }
 
 TEST(BoundedIArchiveTest, HugeStringLengthAnywhereIsRefusedWithoutAllocating) {
-  // ErrorReply: the second string's length follows the first string.
-  const serialization::ErrorReply error{"std::runtime_error", "message"};
+  // ErrorReply of a task that threw: its kind byte, then two strings, the second's length
+  // after the first.
+  const serialization::TaskThrew error{"std::runtime_error", "message"};
   const Payload error_payload = serialization::encode(error);
-  const std::size_t message_length_offset = sizeof(std::uint64_t) + error.type_name.size();
+  constexpr std::size_t kTypeNameLengthOffset = 1;
+  const std::size_t message_length_offset =
+      kTypeNameLengthOffset + sizeof(std::uint64_t) + error.type_name.size();
+  ASSERT_EQ(read_u64(error_payload, kTypeNameLengthOffset), error.type_name.size());
   ASSERT_EQ(read_u64(error_payload, message_length_offset), error.message.size());
   // LogLine: an int32 level, then the text.
   const Payload log_payload = serialization::encode(serialization::LogLine{2, "text"});
@@ -656,8 +660,8 @@ TEST(BoundedIArchiveTest, HugeStringLengthAnywhereIsRefusedWithoutAllocating) {
   for (std::uint64_t length : {kOneGiB, kTwoTo63, kSizeMax}) {
     const std::string what = " length " + std::to_string(length);
     expect_refused_without_allocating(
-        with_u64(error_payload, 0, length), [](const Payload& p) { decode_error(p); },
-        "ErrorReply type_name" + what);
+        with_u64(error_payload, kTypeNameLengthOffset, length),
+        [](const Payload& p) { decode_error(p); }, "ErrorReply type_name" + what);
     expect_refused_without_allocating(
         with_u64(error_payload, message_length_offset, length),
         [](const Payload& p) { decode_error(p); }, "ErrorReply message" + what);
@@ -783,7 +787,7 @@ std::vector<Decoder> decoders() {
       {"decode_hello", [](std::span<const char> b) { decode_hello(b); },
        serialization::encode(hello)},
       {"decode_error", [](std::span<const char> b) { decode_error(b); },
-       serialization::encode(serialization::ErrorReply{"E", "boom"})},
+       serialization::encode(serialization::TaskThrew{"E", "boom"})},
       {"decode_log", [](std::span<const char> b) { decode_log(b); },
        serialization::encode(serialization::LogLine{3, "line"})},
       {"vector<string>", [](std::span<const char> b) { decoded<std::vector<std::string>>(b); },

@@ -78,10 +78,10 @@ TEST(ChunkTest, DamagedChunksAreProtocolErrors) {
     EXPECT_THROW(decode_args(cut), ProtocolError) << "cut to " << size;
   }
   Payload none = chunk;
-  store_le(none.data(), 0, 4);
+  store_le(none.data(), std::uint32_t{0});
   EXPECT_THROW(decode_args(none), ProtocolError);
   Payload huge = chunk;
-  store_le(huge.data(), kMaxChunkCalls + 1, 4);  // refused before anything is allocated
+  store_le(huge.data(), std::uint32_t{kMaxChunkCalls + 1});  // refused before anything is allocated
   EXPECT_THROW(decode_args(huge), ProtocolError);
 
   Payload result;
@@ -92,7 +92,7 @@ TEST(ChunkTest, DamagedChunksAreProtocolErrors) {
   EXPECT_THROW(decode_chunk_result<int>(result, 2), ProtocolError);  // not the calls sent
   // A result that claims more outcomes than it has bytes is refused before they are allocated.
   Payload claims = result;
-  store_le(claims.data(), kMaxChunkCalls, 4);
+  store_le(claims.data(), kMaxChunkCalls);
   EXPECT_THROW(decode_chunk_result<int>(claims, kMaxChunkCalls), ProtocolError);
   for (std::size_t size = 0; size < result.size(); ++size) {
     const Payload cut(result.begin(), result.begin() + size);

@@ -122,7 +122,7 @@ TEST_P(StartMethodTest, UnknownTaskIsAnErrorReplyNotACrash) {
     writer.write_frame(static_cast<std::uint8_t>(Kind::kTask), 0, 5,
                        serialization::encode_task(12345, {}));
     auto error = serialization::decode_error(expect_frame(reader, Kind::kError).payload);
-    EXPECT_EQ(error.type_name, "forkpool::UnknownTask");
+    EXPECT_EQ(error, serialization::ErrorReply(serialization::NoSuchTask{12345, false}));
     worker.to_worker.reset();  // EOF ends the worker
     EXPECT_EQ(worker.child.wait(), ExitStatus::exited(0));
   }

@@ -246,10 +246,18 @@ inline constexpr bool kPlainBytes =
 template <typename... T>
 void encode_values(Payload& out, const T&... values) {
   if constexpr (kPlainBytes<T...>) {
-    const std::size_t at = out.size();
-    out.resize(at + (sizeof(T) + ...));
-    char* p = out.data() + at;
+    char bytes[(sizeof(T) + ...)];
+    char* p = bytes;
     ((std::memcpy(p, &values, sizeof(T)), p += sizeof(T)), ...);
+    // Not resize() and memcpy into the vector: growing a Payload from unknown size inlines a
+    // loop that moves the old bytes, and GCC 12 at -O3 warns (-Wstringop-overflow, falsely)
+    // about that loop when the vector is empty, in every client build that submits in a
+    // loop. An empty payload (every call's arguments) takes the bytes without moving any.
+    if (out.empty()) {
+      out.assign(bytes, bytes + sizeof bytes);
+    } else {
+      out.insert(out.end(), bytes, bytes + sizeof bytes);
+    }
   } else {
     PayloadStreambuf buffer(out);
     boost::archive::binary_oarchive archive(buffer, kArchiveFlags);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "forkpool/detail/archive.h"
+#include "forkpool/detail/little_endian.h"
 #include "forkpool/detail/payload.h"
 #include "forkpool/errors.h"
 
@@ -33,17 +34,6 @@ namespace forkpool::detail {
 inline constexpr std::uint32_t kMaxChunkCalls = 65536;
 inline constexpr std::size_t kChunkArgsPrefix = 4;
 inline constexpr std::size_t kChunkResultPrefix = 24;
-
-inline void store_le(char* out, std::uint64_t value, std::size_t bytes) {
-  for (std::size_t i = 0; i < bytes; ++i) out[i] = static_cast<char>(value >> (8 * i));
-}
-inline std::uint64_t load_le(const char* in, std::size_t bytes) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    value |= std::uint64_t{static_cast<unsigned char>(in[i])} << (8 * i);
-  }
-  return value;
-}
 
 [[noreturn]] inline void refuse_chunk(const char* what, const std::string& why) {
   throw ProtocolError(std::string("cannot decode ") + what + ": " + why);
@@ -69,7 +59,7 @@ class ChunkArgsWriter {
   std::size_t bytes() const { return out_.size() - start_; }
   void finish() {
     archive_.reset();
-    store_le(out_.data() + start_, count_, 4);
+    store_le(out_.data() + start_, count_);
   }
 
  private:
@@ -87,7 +77,7 @@ std::uint32_t decode_chunk_args(std::span<const char> in, ReadOne&& read_one) {
   if (in.size() < kChunkArgsPrefix) {
     refuse_chunk("map chunk arguments", "shorter than its count");
   }
-  const auto count = static_cast<std::uint32_t>(load_le(in.data(), 4));
+  const auto count = load_le<std::uint32_t>(in.data());
   if (count == 0 || count > kMaxChunkCalls) {
     refuse_chunk("map chunk arguments",
                         "a count of " + std::to_string(count) + " calls is out of range");
@@ -105,8 +95,8 @@ class ChunkResultWriter {
   ChunkResultWriter(Payload& out, std::int32_t pid, std::uint64_t task_id)
       : out_(out), started_(std::chrono::steady_clock::now()) {
     out_.resize(kChunkResultPrefix);
-    store_le(out_.data() + 4, static_cast<std::uint32_t>(pid), 4);
-    store_le(out_.data() + 16, task_id, 8);
+    store_le(out_.data() + 4, pid);
+    store_le(out_.data() + 16, task_id);
     archive_.emplace(buffer_, kArchiveFlags);
   }
   template <typename R>
@@ -129,8 +119,8 @@ class ChunkResultWriter {
     archive_.reset();
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::steady_clock::now() - started_);
-    store_le(out_.data(), count_, 4);
-    store_le(out_.data() + 8, static_cast<std::uint64_t>(ns.count()), 8);
+    store_le(out_.data(), count_);
+    store_le(out_.data() + 8, static_cast<std::int64_t>(ns.count()));
   }
 
  private:
@@ -164,7 +154,7 @@ ChunkResult<R> decode_chunk_result(std::span<const char> in, std::uint32_t expec
     refuse_chunk("map chunk result", "shorter than its header");
   }
   ChunkResult<R> result;
-  const auto count = static_cast<std::uint32_t>(load_le(in.data(), 4));
+  const auto count = load_le<std::uint32_t>(in.data());
   if (count != expected) {
     refuse_chunk("map chunk result", "it holds " + std::to_string(count) +
                                                 " outcomes for " + std::to_string(expected) +
@@ -177,9 +167,9 @@ ChunkResult<R> decode_chunk_result(std::span<const char> in, std::uint32_t expec
                                          std::to_string(in.size() - kChunkResultPrefix) +
                                          " bytes");
   }
-  result.pid = static_cast<std::int32_t>(load_le(in.data() + 4, 4));
-  result.elapsed = std::chrono::nanoseconds(static_cast<std::int64_t>(load_le(in.data() + 8, 8)));
-  result.task_id = load_le(in.data() + 16, 8);
+  result.pid = load_le<std::int32_t>(in.data() + 4);
+  result.elapsed = std::chrono::nanoseconds(load_le<std::int64_t>(in.data() + 8));
+  result.task_id = load_le<std::uint64_t>(in.data() + 16);
   result.outcomes.resize(count);
   decode_with(in.subspan(kChunkResultPrefix), "map chunk result", [&](BoundedIArchive& archive) {
     for (ChunkOutcome<R>& outcome : result.outcomes) {
