@@ -26,9 +26,12 @@ namespace detail {
 class BatchState;
 }
 
+// Calls queued to travel together to one worker; Pool::batch() makes one.
 class Batch {
  public:
+  // Movable, not copyable: one owner sends the calls.
   Batch(Batch&&) noexcept;
+  // Sends the calls this batch held, then takes the other's.
   Batch& operator=(Batch&&) noexcept;
   Batch(const Batch&) = delete;
   Batch& operator=(const Batch&) = delete;
@@ -41,6 +44,7 @@ class Batch {
   Future<R> submit(const Task<R (*)(Args...)>& task, Values&&... values) {
     return submit(TaskOptions{}, task, std::forward<Values>(values)...);
   }
+  // The same with the registered function itself; UnknownTask if it is not registered.
   template <typename R, typename... Args, typename... Values>
   Future<R> submit(R (*function)(Args...), Values&&... values) {
     return submit(TaskOptions{}, function, std::forward<Values>(values)...);
@@ -52,6 +56,7 @@ class Batch {
     return Future<R>(add(task.id(), &task.name(),
                          detail::encode_arguments<Args...>(std::forward<Values>(values)...), call));
   }
+  // The same with the registered function itself.
   template <typename R, typename... Args, typename... Values>
   Future<R> submit(const TaskOptions& call, R (*function)(Args...), Values&&... values) {
     static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
@@ -65,6 +70,7 @@ class Batch {
   // few Batch frames as Options::max_frame allows. Idempotent. Throws what Pool::submit()
   // would (PoolClosed, PoolBroken, QueueFull), and then every call's future fails with it too.
   void send();
+  // True once the batch has been sent.
   bool sent() const;
   // Calls queued and not cancelled (all of them, before send()).
   std::size_t size() const;
