@@ -72,6 +72,20 @@ TEST(Main, VerboseWinsOverTheEnvironment) {
   EXPECT_NE(run_stderr("", "-v --verbose").text.find("log level trace"), std::string::npos);
 }
 
+// A job that kills its worker (the shell's parent): forkpool run reports the lost job itself,
+// and shows the pool's own warning about the death only when debug detail was asked for.
+TEST(Main, RunShowsThePoolsWarningsOnlyWhenVerbose) {
+  const std::string job = "run 'kill -9 $PPID' ::: 1 2>&1 >/dev/null";
+  const Output quiet = shell("FORKPOOL_LOG=", job);
+  EXPECT_EQ(quiet.exit_code, 1);
+  EXPECT_NE(quiet.text.find("was lost: worker pid"), std::string::npos) << quiet.text;
+  EXPECT_EQ(quiet.text.find("[warning]"), std::string::npos) << quiet.text;
+  const Output verbose = shell("FORKPOOL_LOG=", "-v " + job);
+  EXPECT_EQ(verbose.exit_code, 1);
+  EXPECT_NE(verbose.text.find("was lost: worker pid"), std::string::npos) << verbose.text;
+  EXPECT_NE(verbose.text.find("[warning] forkpool: worker pid"), std::string::npos) << verbose.text;
+}
+
 TEST(Main, AnUnknownLevelIsOneLineAndTheJobsStillRun) {
   const Output out = shell("FORKPOOL_LOG=chatty", "run echo ::: job 2>&1");
   EXPECT_EQ(out.exit_code, 0);
