@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <optional>
 #include <string_view>
 
@@ -37,6 +38,14 @@ const char* const kBenchUsage =
 namespace {
 
 constexpr unsigned kMaxWorkers = 250;  // resolve_jobs()'s largest number of job slots
+
+// bench's own options that take a value; --help and -h are its flags.
+constexpr std::string_view kValueOptions[] = {"--workers", "--runs", "--json", "--csv", "--plot"};
+
+bool is_value_option(std::string_view name) {
+  return std::find(std::begin(kValueOptions), std::end(kValueOptions), name) !=
+         std::end(kValueOptions);
+}
 
 bool is_digits(std::string_view s) {
   return !s.empty() && s.size() <= 9 &&
@@ -111,6 +120,12 @@ std::vector<unsigned> parse_worker_list(const std::string& text) {
   return counts;
 }
 
+std::vector<OptionName> bench_option_names() {
+  std::vector<OptionName> names{{"--help", false}, {"-h", false}};
+  for (std::string_view name : kValueOptions) names.push_back({std::string(name), true});
+  return names;
+}
+
 BenchOptions parse_bench_options(std::span<const std::string> args) {
   BenchOptions o;
   std::vector<std::string> job_words;
@@ -132,8 +147,7 @@ BenchOptions parse_bench_options(std::span<const std::string> args) {
       value = name.substr(eq + 1);
       name.resize(eq);
     }
-    if (name != "--workers" && name != "--runs" && name != "--json" && name != "--csv" &&
-        name != "--plot") {
+    if (!is_value_option(name)) {
       break;  // not ours: forkpool run's parser gets this word and the rest, whole
     }
     if (!value) {

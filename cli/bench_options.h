@@ -37,4 +37,8 @@ std::vector<unsigned> parse_worker_list(const std::string& text);
 // `forkpool bench --help`.
 extern const char* const kBenchUsage;
 
+// bench's own options, as parse_bench_options() reads them (the job's options are forkpool
+// run's: run_option_names()).
+std::vector<OptionName> bench_option_names();
+
 }  // namespace forkpool::cli

@@ -252,8 +252,11 @@ class Runner {
       wake_.notify_one();
     });
     // The runner reports each job a dead worker took with it, in its own words; the pool's
-    // warnings about the same deaths would say it twice (and on Ctrl-C, once per worker).
-    task_logger().set_level(spdlog::level::err);
+    // warnings about the same deaths would say it twice (and on Ctrl-C, once per worker);
+    // unless FORKPOOL_LOG or -v asked for debug detail.
+    if (!task_logger().should_log(spdlog::level::debug)) {
+      task_logger().set_level(spdlog::level::err);
+    }
     const unsigned workers = workers_needed();
     if (workers == 0) return exit_status();  // no job at all
     // Spawned workers are fresh execs of this program: nothing of the runner's memory or

@@ -559,4 +559,17 @@ unsigned resolve_jobs(const std::string& spec, unsigned cpus) {
 
 unsigned available_cpus() { return orchestrator::usable_cpus(); }
 
+std::vector<OptionName> run_option_names() {
+  ParseState unused;
+  std::vector<OptionName> names;
+  for (const OptionSpec& spec : option_table(unused)) {
+    const bool takes_value = spec.arity == Arity::kValue;
+    if (spec.short_name != 0) names.push_back({std::string("-") + spec.short_name, takes_value});
+    for (std::string_view name : spec.long_names) {
+      names.push_back({"--" + std::string(name), takes_value});
+    }
+  }
+  return names;
+}
+
 }  // namespace forkpool::cli

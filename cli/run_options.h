@@ -132,4 +132,14 @@ std::optional<double> parse_duration(const std::string& text);
 // `forkpool run --help`.
 extern const char* const kRunUsage;
 
+// One spelling of an option the parser accepts ("-j", "--jobs", "--max-procs", ...).
+struct OptionName {
+  std::string name;
+  bool takes_value = false;
+};
+
+// Every spelling parse_run_options() accepts, read from its own table: what the manual page
+// and the shell completion are checked against, so that they cannot drift from the parser.
+std::vector<OptionName> run_option_names();
+
 }  // namespace forkpool::cli

@@ -1,5 +1,6 @@
 # Installs the built project to a temporary prefix, configures examples/ against it with
-# find_package(forkpool), builds it and runs it.
+# find_package(forkpool), builds its demo and runs it. (In the plain build, deb_test.cmake
+# does this and more, from the Debian package.)
 file(REMOVE_RECURSE "${WORK_DIR}")
 execute_process(COMMAND ${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${WORK_DIR}/prefix"
                 RESULT_VARIABLE rc)
@@ -12,7 +13,8 @@ if(SANITIZE)
   list(APPEND flags "-DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE}"
                     "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE}")
 endif()
-# Configures and builds the project in `source` against the installed package, in `build`.
+# Configures and builds the project in `source` against the installed package, in `build`; any
+# further arguments go to `cmake --build` (--target ...).
 function(build_against_package what source build)
   execute_process(COMMAND ${CMAKE_COMMAND} -S "${source}" -B "${build}" -G Ninja
                           "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix" -DCMAKE_BUILD_TYPE=Release
@@ -21,13 +23,14 @@ function(build_against_package what source build)
   if(rc)
     message(FATAL_ERROR "configuring ${what} against the installed package failed: ${rc}")
   endif()
-  execute_process(COMMAND ${CMAKE_COMMAND} --build "${build}" RESULT_VARIABLE rc)
+  execute_process(COMMAND ${CMAKE_COMMAND} --build "${build}" ${ARGN} RESULT_VARIABLE rc)
   if(rc)
     message(FATAL_ERROR "building ${what} failed: ${rc}")
   endif()
 endfunction()
 
-build_against_package("examples/" "${SOURCE_DIR}/examples" "${WORK_DIR}/build")
+build_against_package("examples/" "${SOURCE_DIR}/examples" "${WORK_DIR}/build"
+                      --target forkpool_example)
 execute_process(COMMAND "${WORK_DIR}/build/forkpool_example" --tasks 50
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("${out}")

@@ -26,9 +26,12 @@ namespace detail {
 class BatchState;
 }
 
+// Calls queued to travel together to one worker; Pool::batch() makes one.
 class Batch {
  public:
+  // Movable, not copyable: one owner sends the calls.
   Batch(Batch&&) noexcept;
+  // Sends the calls this batch held, then takes the other's.
   Batch& operator=(Batch&&) noexcept;
   Batch(const Batch&) = delete;
   Batch& operator=(const Batch&) = delete;
@@ -54,6 +57,7 @@ class Batch {
   // few Batch frames as Options::max_frame allows. Idempotent. Throws what Pool::submit()
   // would (PoolClosed, PoolBroken, QueueFull), and then every call's future fails with it too.
   void send();
+  // True once the batch has been sent.
   bool sent() const;
   // Calls queued and not cancelled (all of them, before send()).
   std::size_t size() const;

@@ -15,8 +15,10 @@
 
 namespace forkpool {
 
+// The base of every error forkpool throws; catch it to catch them all.
 class Error : public std::runtime_error {
  public:
+  // `message` is what what() returns: one sentence a user can act on.
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 
   // For a task submitted with retries: why each earlier attempt failed, oldest first. what()
@@ -40,6 +42,7 @@ class Error : public std::runtime_error {
       full_ += i + 1 < earlier_attempts_.size() ? ";" : ")";
     }
   }
+  // The message, followed by the earlier attempts' reasons when there were any.
   const char* what() const noexcept override {
     return full_.empty() ? std::runtime_error::what() : full_.c_str();
   }
@@ -53,21 +56,29 @@ class Error : public std::runtime_error {
 // nobody decodes a wait status twice (after folly's ProcessReturnCode).
 class ExitStatus {
  public:
+  // A process that exited with `code`.
   static ExitStatus exited(int code) { return ExitStatus(code, 0, false); }
+  // A process killed by `signal`.
   static ExitStatus signaled(int signal, bool core_dumped) {
     return ExitStatus(0, signal, core_dumped);
   }
   // Decodes a status from waitpid(2).
   static ExitStatus from_wait_status(int status);
 
+  // True if the process exited (with any code).
   bool is_exited() const { return signal_ == 0; }
+  // True if a signal killed the process.
   bool is_signaled() const { return signal_ != 0; }
+  // The exit code.
   int exit_code() const { return code_; }  // 0 unless is_exited()
-  int signal() const { return signal_; }   // 0 unless is_signaled()
+  // The signal that killed the process.
+  int signal() const { return signal_; }  // 0 unless is_signaled()
+  // True if the signal dumped core.
   bool core_dumped() const { return core_; }
   // "exited with code 3", "killed by signal 11 (SIGSEGV, core dumped)".
   std::string str() const;
 
+  // Equal when they describe the same end.
   bool operator==(const ExitStatus&) const = default;
 
  private:
@@ -80,41 +91,50 @@ class ExitStatus {
 // Something on a pipe was not a valid frame or message. The worker that sent it is dropped.
 class ProtocolError : public Error {
  public:
+  // what() is "protocol error: " and `message`.
   explicit ProtocolError(const std::string& message) : Error("protocol error: " + message) {}
 
  protected:
   struct Raw {};
+  // For subclasses that word their whole message themselves.
   ProtocolError(Raw, const std::string& message) : Error(message) {}
 };
 
 // The stream ended inside a frame.
 class TruncatedFrame : public ProtocolError {
  public:
+  // The frame's length in bytes, and how many of them arrived.
   TruncatedFrame(std::size_t expected, std::size_t got)
       : ProtocolError(Raw{}, "truncated frame: the stream ended after " + std::to_string(got) +
                                  " of " + std::to_string(expected) + " bytes"),
         expected(expected),
         got(got) {}
+  // The frame's length in bytes.
   std::size_t expected;
+  // The bytes of it that arrived.
   std::size_t got;
 };
 
 // A frame had started but no byte arrived for the stall timeout.
 class StalledFrame : public ProtocolError {
  public:
+  // The frame's length in bytes, how many arrived, and the stall timeout.
   StalledFrame(std::size_t expected, std::size_t got, double seconds)
       : ProtocolError(Raw{}, "stalled frame: no progress for " + std::to_string(seconds) +
                                  " s after " + std::to_string(got) + " of " +
                                  std::to_string(expected) + " bytes"),
         expected(expected),
         got(got) {}
+  // The frame's length in bytes.
   std::size_t expected;
+  // The bytes of it that arrived.
   std::size_t got;
 };
 
 // The payload does not match the checksum in the frame header; it was never decoded.
 class CorruptFrame : public ProtocolError {
  public:
+  // `detail` says what did not match.
   explicit CorruptFrame(const std::string& detail)
       : ProtocolError(Raw{}, "corrupt frame: " + detail) {}
 };
@@ -122,12 +142,15 @@ class CorruptFrame : public ProtocolError {
 // An argument or a result does not fit in one frame (Options::max_frame).
 class MessageTooLarge : public Error {
  public:
+  // The message's size and the limit, in bytes.
   MessageTooLarge(std::size_t size, std::size_t max)
       : Error("message too large: " + std::to_string(size) + " bytes exceeds max_frame of " +
               std::to_string(max) + " bytes; raise Options::max_frame or send less"),
         size(size),
         max(max) {}
+  // The message's size in bytes.
   std::size_t size;
+  // The limit, Options::max_frame.
   std::size_t max;
 };
 
@@ -140,6 +163,7 @@ class PeerGone : public Error {
 // A task threw. The original exception's type and message survive the process boundary.
 class RemoteError : public Error {
  public:
+  // What the worker reported about the exception, and which task threw it where.
   RemoteError(std::string type_name, std::string message, std::string task_name,
               std::uint64_t task_id, pid_t worker_pid)
       : Error("task '" + task_name + "' (id " + std::to_string(task_id) + ") on worker pid " +
@@ -149,16 +173,22 @@ class RemoteError : public Error {
         task_name(std::move(task_name)),
         task_id(task_id),
         worker_pid(worker_pid) {}
+  // The exception's type, demangled ("std::invalid_argument").
   std::string type_name;
+  // The exception's what().
   std::string message;
+  // The task's registered name.
   std::string task_name;
+  // The call's id.
   std::uint64_t task_id;
+  // The worker it ran on.
   pid_t worker_pid;
 };
 
 // The worker running a task died before it answered.
 class WorkerDied : public Error {
  public:
+  // The dead worker, how it ended, the task it took with it, and more facts if known.
   WorkerDied(pid_t pid, ExitStatus status, std::uint64_t task_id, std::string task_name,
              std::string detail = {})
       : Error("worker pid " + std::to_string(pid) + " " + status.str() + " while running task '" +
@@ -168,9 +198,13 @@ class WorkerDied : public Error {
         status(status),
         task_id(task_id),
         task_name(std::move(task_name)) {}
+  // The dead worker's pid.
   pid_t pid;
+  // How the worker ended.
   ExitStatus status;
+  // The call's id.
   std::uint64_t task_id;
+  // The task's registered name.
   std::string task_name;
 };
 
@@ -178,6 +212,7 @@ class WorkerDied : public Error {
 // was stopped (SIGTERM, then SIGKILL) and replaced.
 class TaskTimeout : public Error {
  public:
+  // The task, the worker it ran on, and the timeout in seconds.
   TaskTimeout(std::uint64_t task_id, std::string task_name, pid_t worker_pid, double seconds)
       : Error("task '" + task_name + "' (id " + std::to_string(task_id) + ") on worker pid " +
               std::to_string(worker_pid) + " timed out after " + std::to_string(seconds) +
@@ -186,8 +221,11 @@ class TaskTimeout : public Error {
         task_name(std::move(task_name)),
         worker_pid(worker_pid),
         seconds(seconds) {}
+  // The call's id.
   std::uint64_t task_id;
+  // The task's registered name.
   std::string task_name;
+  // The worker it ran on.
   pid_t worker_pid;
   double seconds;  // the timeout
 };
@@ -195,14 +233,18 @@ class TaskTimeout : public Error {
 // Future::cancel() or Pool::cancel_all() was called before the task finished.
 class TaskCancelled : public Error {
  public:
+  // The task, and whether it had started.
   TaskCancelled(std::uint64_t task_id, std::string task_name, bool was_running)
       : Error("task '" + task_name + "' (id " + std::to_string(task_id) + ") was cancelled " +
               (was_running ? "while it ran" : "before it started")),
         task_id(task_id),
         task_name(std::move(task_name)),
         was_running(was_running) {}
+  // The call's id.
   std::uint64_t task_id;
+  // The task's registered name.
   std::string task_name;
+  // True if the task had started on a worker.
   bool was_running;
 };
 
@@ -210,29 +252,34 @@ class TaskCancelled : public Error {
 // Nothing was queued.
 class QueueFull : public Error {
  public:
+  // `capacity` is Options::queue_capacity.
   explicit QueueFull(std::size_t capacity)
       : Error("queue full: " + std::to_string(capacity) +
               " tasks are already waiting (Options::queue_capacity); retry later or use "
               "OnFull::kBlock"),
         capacity(capacity) {}
+  // Options::queue_capacity.
   std::size_t capacity;
 };
 
 // The pool was closed or terminated before the task could finish, or after it stopped intake.
 class PoolClosed : public Error {
  public:
+  // `why` completes "pool closed: ".
   explicit PoolClosed(const std::string& why) : Error("pool closed: " + why) {}
 };
 
 // Workers kept dying (a crash loop) or could not be started; the pool stopped respawning.
 class PoolBroken : public Error {
  public:
+  // `why` names the last death or failed start.
   explicit PoolBroken(const std::string& why) : Error("pool broken: " + why) {}
 };
 
 // A worker answered the handshake with another protocol version or task registry.
 class HandshakeError : public Error {
  public:
+  // `why` says what differed.
   explicit HandshakeError(const std::string& why) : Error("worker handshake refused: " + why) {}
 };
 
@@ -248,6 +295,7 @@ class BatchSent : public Error {
 // A function was submitted that is not registered with FORKPOOL_TASK.
 class UnknownTask : public Error {
  public:
+  // `what` names the function.
   explicit UnknownTask(const std::string& what) : Error(what) {}
 };
 

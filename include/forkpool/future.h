@@ -12,17 +12,21 @@
 
 namespace forkpool {
 
+// The result of a task that runs in a worker: Pool::submit() returns one. Copies share the task.
 template <typename R>
 class Future {
  public:
   Future() = default;
+  // Made by the pool; not for users.
   explicit Future(std::shared_ptr<detail::FutureState> state) : state_(std::move(state)) {}
 
   // False for a default-constructed Future.
   bool valid() const { return state_ != nullptr; }
+  // Where the task is: pending, running, value, error or cancelled.
   FutureStatus status() const { return state_->status(); }
   // True once the task has a value or an error.
   bool ready() const { return state_->ready(); }
+  // Blocks until the task settles.
   void wait() const { state_->wait(); }
   // True if the task settled within `timeout`.
   template <typename Rep, typename Period>

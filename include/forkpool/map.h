@@ -40,6 +40,7 @@ class MapResults {
   using Encode = void (*)(detail::ChunkArgsWriter&, Input);
 
  public:
+  // Made by Pool::map and Pool::map_unordered; sends nothing until begin().
   template <typename Arg>
   MapResults(Pool& pool, const Task<R (*)(Arg)>& task, View view, const MapOptions& options)
       : pool_(&pool),
@@ -70,29 +71,40 @@ class MapResults {
     }
   }
 
+  // An input iterator over the results; comparing with end() waits for the next one.
   class iterator {
    public:
+    // The task's result type.
     using value_type = R;
+    // Required of an iterator; never used.
     using difference_type = std::ptrdiff_t;
     iterator() = default;
+    // Made by begin().
     explicit iterator(MapResults* owner) : owner_(owner) {}
+    // The current result; throws the call's error if it failed.
     const R& operator*() const { return owner_->current(); }
+    // The same, as a pointer.
     const R* operator->() const { return &owner_->current(); }
+    // Moves to the next result, sending more chunks as the window allows.
     iterator& operator++() {
       owner_->advance();
       return *this;
     }
+    // The same, postfix.
     void operator++(int) { ++*this; }
+    // True once every result has been read; waits for the next one otherwise.
     bool operator==(std::default_sentinel_t) const { return owner_->done(); }
 
    private:
     MapResults* owner_ = nullptr;
   };
 
+  // Sends the first chunks; iterate once.
   iterator begin() {
     fill();
     return iterator(this);
   }
+  // The end of the results.
   std::default_sentinel_t end() { return {}; }
 
  private:

@@ -14,6 +14,7 @@
 
 namespace forkpool {
 
+// How the pool starts its workers (Options::start_method).
 enum class StartMethod {
   // A single-threaded zygote, forked when the pool starts (while the constructing thread
   // waits), forks every worker and every respawn. Workers start from the process image as it
@@ -39,10 +40,12 @@ inline const char* to_string(StartMethod method) {
   return "unknown";
 }
 
+// When a pool stops respawning workers that keep dying or failing to start (PoolBroken).
 struct CrashLoopPolicy {
   // Stop respawning after this many worker deaths in a row, within `window`, with no task
   // completing in between.
   int deaths = 10;
+  // The time within which those deaths count.
   std::chrono::milliseconds window = std::chrono::seconds(5);
   // Stop starting workers after this many in a row fail to start (exit, or say no Hello
   // within Options::handshake_timeout) with no handshake and no task completing in between.
@@ -69,7 +72,9 @@ struct Initializer {
 // Per-call settings: pool.submit(forkpool::TaskOptions{.timeout = 2s, .retries = 1}, task, ...).
 // An unset field takes the pool's Options.
 struct TaskOptions {
+  // Replaces Options::task_timeout for this call.
   std::optional<std::chrono::milliseconds> timeout;
+  // Replaces Options::retries for this call.
   std::optional<int> retries;
 };
 
@@ -86,11 +91,13 @@ struct MapOptions {
   std::size_t window = 0;
 };
 
+// How a Pool runs: built with designated initializers, Pool pool({.workers = 4}).
 // Every member has an initializer, `{}` at least: GCC 12 warns (-Wmissing-field-initializers,
 // in -Wextra) about each member without one that a client's `Pool({.workers = 4})` leaves out.
 struct Options {
   // Worker processes; 0 means the CPUs this process may use (affinity mask and cgroup quota).
   unsigned workers = 0;
+  // How workers start; see StartMethod.
   StartMethod start_method = StartMethod::kForkserver;
   // For kSpawn: the program to exec; empty means this program (/proc/self/exe).
   std::string worker_executable{};
@@ -110,12 +117,14 @@ struct Options {
   std::chrono::milliseconds handshake_timeout = std::chrono::seconds(60);
   // How long close() waits for workers to exit after Shutdown before killing them.
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);
+  // When to stop respawning dying workers.
   CrashLoopPolicy crash_loop{};
   // Tasks a worker may hold at once: one running, the rest waiting in its pipe so it never
   // idles for a round trip. Applies only to small task frames, and only while tasks are
   // measured to take less than `pipeline_below` on average (a task queued behind another in
   // a worker's pipe waits for it). 1 turns it off; at most 6.
   std::size_t pipeline_depth = 4;
+  // The average task time below which pipeline_depth applies.
   std::chrono::microseconds pipeline_below = std::chrono::milliseconds(1);
   // Chunks kept in flight by map() and map_unordered(); 0 means four per worker.
   std::size_t map_window = 0;
@@ -143,11 +152,13 @@ struct Options {
   // starts workers again, up to `workers`, when tasks wait. The most recently idle worker is
   // reused first, so the ones left idle are the ones that retire.
   std::chrono::milliseconds idle_timeout{0};
+  // Workers that idle_timeout never retires.
   unsigned min_workers = 0;
 
   // Tasks that may wait in the pool (not yet sent to a worker); 0 means no limit. When full,
   // submit() blocks or throws QueueFull, as on_full says; nothing is dropped.
   std::size_t queue_capacity = 0;
+  // What submit() does when the queue is full.
   OnFull on_full = OnFull::kBlock;
 
   // Run by every worker before its first task.

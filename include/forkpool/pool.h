@@ -35,7 +35,10 @@ class PoolCore;
 template <typename R, typename View, bool Ordered>
 class MapResults;
 
+// Counts since the pool started (Pool::stats()): every submitted task ends in one of completed,
+// failed or cancelled.
 struct PoolStats {
+  // Tasks submitted, map chunks counted by call.
   std::uint64_t submitted = 0;
   std::uint64_t completed = 0;  // settled with a value or a task's own exception
   std::uint64_t failed = 0;     // settled with WorkerDied, ProtocolError, PoolClosed, ...
@@ -44,6 +47,7 @@ struct PoolStats {
   std::uint64_t timed_out = 0;  // attempts that ran past their timeout
   std::uint64_t retried = 0;    // attempts run again after a failure
   std::uint64_t worker_deaths = 0;  // workers that died unasked (not stopped, recycled or retired)
+  // Worker processes started, replacements included.
   std::uint64_t workers_started = 0;
   std::uint64_t workers_stopped = 0;  // stopped after a timeout or an unacknowledged cancel
   std::uint64_t workers_recycled = 0;  // replaced after max_tasks_per_worker
@@ -58,6 +62,7 @@ Initializer initializer(const Task<R (*)(Args...)>& task, Values&&... values) {
                      detail::encode_arguments<Args...>(std::forward<Values>(values)...)};
 }
 
+// A pool of worker processes that run registered tasks; see the file comment.
 class Pool {
  public:
   // Starts the workers (in the background: submit() may be called at once).
@@ -119,6 +124,7 @@ class Pool {
   std::vector<pid_t> worker_pids() const;
   // The number of workers the pool keeps.
   unsigned workers() const;
+  // What the pool has done so far; see PoolStats.
   PoolStats stats() const;
   // Describes how workers start ("forkserver (zygote pid 123)", "spawn /path", ...).
   std::string start_description() const;

@@ -30,23 +30,26 @@ namespace forkpool {
 // A sweep that cannot start: no worker counts, a count of 0, no runs.
 class SweepError : public Error {
  public:
+  // `message` completes "sweep: ".
   explicit SweepError(const std::string& message) : Error("sweep: " + message) {}
 };
 
 // The wall times measured for one worker count, one per run, in seconds.
 struct SweepMeasurement {
-  unsigned workers = 0;
-  std::vector<double> seconds;
+  unsigned workers = 0;         // the worker count
+  std::vector<double> seconds;  // one wall time per run
 };
 
 // One row of the report.
 struct SweepRow {
-  unsigned workers = 0;
+  unsigned workers = 0;         // the worker count
   std::vector<double> seconds;  // every run, in the order they ran
   double median = 0;            // of `seconds`; the mean of the middle two for an even count
-  double min = 0, max = 0;
-  double q1 = 0, q3 = 0;       // quartiles, linearly interpolated (R's type 7)
-  double jobs_per_second = 0;  // jobs / median
+  double min = 0;               // the fastest run
+  double max = 0;               // the slowest run
+  double q1 = 0;                // the first quartile, linearly interpolated (R's type 7)
+  double q3 = 0;                // the third quartile, likewise
+  double jobs_per_second = 0;   // jobs / median
   // Over one worker: the 1-worker median / this median. Without a 1-worker row, the smallest
   // count is taken to scale perfectly (its median times its count stands in for one worker).
   double speedup = 0;
@@ -56,6 +59,7 @@ struct SweepRow {
 // Throughput within this fraction of the best counts as "as good".
 inline constexpr double kRecommendTolerance = 0.05;
 
+// A sweep's results and recommendation, with its table, JSON, CSV and SVG forms.
 struct SweepReport {
   std::string label;           // what was measured (the command line, the task's name)
   std::size_t jobs = 0;        // jobs (tasks) in one run of the batch
@@ -100,11 +104,14 @@ std::vector<unsigned> normalize_worker_counts(std::vector<unsigned> counts);
 // Where a sweep is, for a progress line: about to run `run` (1-based) of `runs` with
 // `workers` workers, the `count_index`-th (1-based) of `counts` worker counts.
 struct SweepProgress {
-  unsigned workers = 0;
-  std::size_t count_index = 0, counts = 0;
-  unsigned run = 0, runs = 0;
+  unsigned workers = 0;         // the worker count about to be measured
+  std::size_t count_index = 0;  // its place among the counts, from 1
+  std::size_t counts = 0;       // how many counts the sweep measures
+  unsigned run = 0;             // the run about to start, from 1
+  unsigned runs = 0;            // runs per count
 };
 
+// What sweep_workers() measures and how.
 struct SweepOptions {
   std::vector<unsigned> workers;  // empty: default_worker_counts()
   unsigned runs = 3;              // timed runs of the whole batch per worker count
@@ -119,12 +126,15 @@ struct SweepOptions {
 // holds the rows measured before it (a sweep over failing work is meaningless, so it stops).
 class SweepFailed : public Error {
  public:
+  // The worker count being measured, the task's error, and the rows measured before it.
   SweepFailed(unsigned workers, const std::string& cause, SweepReport partial)
       : Error("sweep stopped: a task failed with " + std::to_string(workers) +
               (workers == 1 ? " worker: " : " workers: ") + cause),
         workers(workers),
         partial_(std::move(partial)) {}
+  // The rows measured before the failure.
   const SweepReport& report() const { return partial_; }
+  // The worker count whose run failed.
   unsigned workers;
 
  private:

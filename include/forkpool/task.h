@@ -78,16 +78,21 @@ class Task;
 template <typename R, typename... Args>
 class Task<R (*)(Args...)> {
  public:
+  // The function's return type.
   using Result = R;
+  // The function's type.
   using Function = R (*)(Args...);
 
+  // Registers `function` as `name`; FORKPOOL_TASK calls it before main().
   Task(const char* name, Function function) : name_(name), id_(detail::task_id_of(name)) {
     detail::TaskRegistry::instance().add(detail::TaskEntry{
         name_, id_, typeid(Function).name(), reinterpret_cast<detail::ErasedFunction>(function),
         &invoke, &invoke_chunk});
   }
 
+  // The name it was registered with.
   const std::string& name() const { return name_; }
+  // The id that identifies the task on the wire (a hash of its name).
   detail::TaskId id() const { return id_; }
 
   // Runs in the worker: decodes the arguments, calls, encodes the result. A decoding failure
@@ -146,10 +151,13 @@ class Task<R (*)(Args...)> {
     }
   }
 
+  // The registered name.
   std::string name_;
+  // The wire id.
   detail::TaskId id_;
 };
 
+// Deduces a Task's type from its function.
 template <typename R, typename... Args>
 Task(const char*, R (*)(Args...)) -> Task<R (*)(Args...)>;
 
