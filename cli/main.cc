@@ -9,6 +9,7 @@
 
 #include "cli/bench_command.h"
 #include "cli/run_command.h"
+#include "cli/standard_fds.h"
 #include "cli/worker_command.h"
 #include "forkpool/worker.h"
 
@@ -32,6 +33,8 @@ options:
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First: a closed 0, 1 or 2 would be taken by the next descriptor anything opens.
+  forkpool::cli::make_standard_fds_valid();
   // forkpool run's (and bench's) workers are spawned copies of this program.
   if (auto code = forkpool::worker_main_if_requested(argc, argv)) return *code;
   if (argc < 2) {
