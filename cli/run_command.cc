@@ -390,7 +390,9 @@ class Runner {
         job = std::move(retry_.front());
         retry_.pop_front();
       } else {
-        if (held_bytes_ >= held_output_limit_) return;
+        // Only output that is actually held back can hold back a job: with nothing held (a
+        // limit of 0, or every earlier job printed) the next job always starts.
+        if (!held_.empty() && held_bytes_ >= held_output_limit_) return;
         if (!input_left()) return;
         job.input = std::move(*std::exchange(peeked_, std::nullopt));
         job.order = next_order_++;
