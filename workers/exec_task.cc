@@ -244,6 +244,8 @@ class Job {
   Job(const ExecRequest& request, StopWindow& signals) : request_(request), signals_(signals) {}
 
   ExecResult run() {
+    // Started (on the first job) before the job's pipes exist, so it never holds a copy.
+    workers::JobGuard& guard = workers::JobGuard::of_this_process();
     const bool piped = request_.output != ExecRequest::kInherit;
     workers::PosixSpawnLauncher launcher;
     launcher.new_process_group = true;
@@ -291,7 +293,6 @@ class Job {
     child_out.reset();
     child_err.reset();
     pid_ = process->id();
-    workers::JobGuard& guard = workers::JobGuard::of_this_process();
     guard.watch(pid_);
     try {
       pidfd_ = io::Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));

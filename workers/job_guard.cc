@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -24,8 +25,18 @@ namespace {
 [[noreturn]] void guard_main(int read_fd) {
   // Hold nothing but the pipe: a kept copy of the worker's protocol pipe or of a job's output
   // pipe would hide their EOF from whoever waits for it.
-  if (read_fd > 0) ::syscall(SYS_close_range, 0u, static_cast<unsigned>(read_fd - 1), 0u);
-  ::syscall(SYS_close_range, static_cast<unsigned>(read_fd + 1), ~0u, 0u);
+  const bool below =
+      read_fd == 0 || ::syscall(SYS_close_range, 0u, static_cast<unsigned>(read_fd - 1), 0u) == 0;
+  const bool above = ::syscall(SYS_close_range, static_cast<unsigned>(read_fd + 1), ~0u, 0u) == 0;
+  if (!below || !above) {
+    // A kernel before 5.9: one close(2) per possible descriptor, once per worker.
+    rlimit limit{};
+    const int most = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < (1u << 20)
+                         ? static_cast<int>(limit.rlim_cur)
+                         : 1 << 16;
+    for (int fd = 0; fd < most; ++fd)
+      if (fd != read_fd) ::close(fd);
+  }
   // A terminal's Ctrl-C or a group-wide TERM is for the worker, which stops its job itself;
   // the guard must outlive the worker to do its part, so it ends only by EOF (or SIGKILL).
   struct sigaction ignore {};
