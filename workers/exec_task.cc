@@ -74,7 +74,8 @@ class StopWindow {
     char stale[64];
     while (::read(g_wake_read, stale, sizeof stale) > 0) {
     }
-    g_stop_signal = 0;
+    // A signal caught on another thread just as the last window closed: it still ends us.
+    if (g_stop_signal != 0) die();
     g_job_running = 1;
     const pid_t parent = ::getppid();
     ::prctl(PR_GET_PDEATHSIG, &previous_death_signal_);
