@@ -42,7 +42,9 @@ void write_to_fd(int fd, std::string_view data, bool guard_sigpipe) {
 }  // namespace
 
 void write_stdout(std::string_view data) {
-  write_to_fd(STDOUT_FILENO, data, /*guard_sigpipe=*/false);
+  if (data.empty()) return;
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  if (!io::write_all(STDOUT_FILENO, std::span(&iov, 1), std::nullopt)) throw StdoutClosed();
 }
 
 void write_stderr(std::string_view data) noexcept {

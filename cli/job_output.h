@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -24,8 +25,14 @@ class LinePrefixer {
   bool at_line_start_ = true;
 };
 
-// Writes everything to stdout. A reader that went away ends this process with SIGPIPE, as it
-// would end GNU parallel or xargs; the workers then take their jobs down with them.
+// Thrown by write_stdout when stdout's reader went away (EPIPE): the run stops, cleans up and
+// exits 141, as GNU parallel does (the status a shell shows for death by SIGPIPE).
+class StdoutClosed : public std::runtime_error {
+ public:
+  StdoutClosed() : std::runtime_error("stdout's reader went away") {}
+};
+
+// Writes everything to stdout. Throws StdoutClosed if its reader went away.
 void write_stdout(std::string_view data);
 // Writes to stderr, and drops the message if stderr cannot take it (/dev/full, a closed pipe):
 // an unwritable stderr loses messages, never the run.

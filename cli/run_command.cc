@@ -498,10 +498,7 @@ class Runner {
     }
     if (stopping_) return;
     if (result.output_closed) {
-      // --line-buffer output met a stdout whose reader is gone: as GNU parallel does, stop
-      // and exit 141, as if SIGPIPE had ended us.
-      std::lock_guard lock(mutex_);
-      if (stop_signal_ == 0) stop_signal_ = SIGPIPE;
+      stdout_gone();  // the worker's --line-buffer output met a stdout whose reader is gone
       return;
     }
     bool failed = lost || result.timed_out || result.exit_code != 0 || result.signal != 0;
@@ -515,7 +512,11 @@ class Runner {
 
     // GNU parallel's Exitval: -1 for a job it killed on timeout (or lost here).
     const int exitval = (lost || result.timed_out) ? -1 : result.exit_code;
-    job_log_.write(seq, result, exitval, job.command);
+    try {
+      job_log_.write(seq, result, exitval, job.command);
+    } catch (const StdoutClosed&) {
+      stdout_gone();  // --joblog -
+    }
     if (settings_.discard_output) {
       if (failed)
         failures_.push_back(
@@ -560,9 +561,23 @@ class Runner {
     flush_ordered_output(false);
   }
 
-  static void write_output(const Output& o) {
-    o.out.write_to(STDOUT_FILENO, o.prefix);
+  void write_output(const Output& o) {
+    if (stdout_gone_) return;
+    try {
+      o.out.write_to(STDOUT_FILENO, o.prefix);
+    } catch (const StdoutClosed&) {
+      stdout_gone();
+      return;
+    }
     o.err.write_to(STDERR_FILENO, o.prefix);
+  }
+
+  // Stdout's reader went away: nothing more can be delivered. Stop as on a signal (every job
+  // stopped, the temporary files removed) and exit 141, SIGPIPE's status, as GNU parallel.
+  void stdout_gone() {
+    stdout_gone_ = true;
+    std::lock_guard lock(mutex_);
+    if (stop_signal_ == 0) stop_signal_ = SIGPIPE;
   }
 
   // -k: prints held output in job order, up to the first job still running. At the end of a
@@ -747,6 +762,7 @@ class Runner {
   std::uint64_t next_to_print_ = 0;
   std::map<std::uint64_t, Output> held_;
   std::string spool_dir_;  // while run() runs
+  bool stdout_gone_ = false;
   std::size_t held_bytes_ = 0;
   const std::size_t held_output_limit_ = held_output_limit();
   std::optional<Clock::time_point> last_start_;
@@ -796,6 +812,8 @@ int run_command(std::span<const std::string> args) {
   } catch (const UsageError& e) {
     std::fprintf(stderr, "forkpool run: %s\n", e.what());
     return kExitForkpoolError;
+  } catch (const StdoutClosed&) {
+    return 128 + SIGPIPE;  // --dry-run's reader went away
   } catch (const std::exception& e) {
     std::fprintf(stderr, "forkpool run: %s\n", e.what());
     return kExitForkpoolError;

@@ -82,6 +82,21 @@ TEST(RunHostile, LineBufferExits141WhenItsReaderGoesAway) {
       << processes_with(token);
 }
 
+// Grouped and -k output meets the gone reader in forkpool itself: it stops, removes its
+// temporary files (a job's output past 1 MiB goes through one) and exits 141.
+TEST(RunHostile, GroupedOutputExits141AndCleansUpWhenItsReaderGoesAway) {
+  TempDir dir;
+  for (const std::string options : {"", "-k"}) {
+    Outcome o = run_script(dir,
+                           "mkdir -p tmp; \"$F\" run " + options +
+                               " 'seq 1000000 # {}' ::: 1 2 | head -1; "
+                               "echo \"status=${PIPESTATUS[0]}\"; ls -A tmp",
+                           {"TMPDIR=" + dir.path() + "/tmp"});
+    ASSERT_FALSE(o.hung) << options;
+    EXPECT_EQ(o.out, "1\nstatus=141\n") << options << "\n" << o.err;
+  }
+}
+
 // ---- Item 2: a worker killed with SIGKILL -------------------------------------------------
 
 pid_t parent_of(pid_t pid) {
