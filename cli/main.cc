@@ -11,6 +11,7 @@
 #include "cli/bench_command.h"
 #include "cli/logging.h"
 #include "cli/run_command.h"
+#include "cli/standard_fds.h"
 #include "cli/worker_command.h"
 #include "forkpool/worker.h"
 #include "serialization/messages.h"
@@ -57,6 +58,8 @@ int count_verbose(int argc, char** argv, int& verbosity) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First: a closed 0, 1 or 2 would be taken by the next descriptor anything opens.
+  forkpool::cli::make_standard_fds_valid();
   // forkpool run's (and bench's) workers are spawned copies of this program.
   if (auto code = forkpool::worker_main_if_requested(argc, argv)) return *code;
   int verbosity = 0;

@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cli/job_output.h"
 #include "cli/job_source.h"
 #include "cli/run_options.h"
 #include "cli/shell_words.h"
@@ -48,31 +49,37 @@ using namespace std::chrono_literals;
 
 constexpr int kExitForkpoolError = 255;
 
-// ---- Output --------------------------------------------------------------------------------
+// ---- Output ----------------------------------------------------------------------------------
 
-// Writes everything. A closed stdout ends this process with SIGPIPE, as it would end GNU
-// parallel or xargs; the workers then take their jobs down with them.
-void write_fd(int fd, std::string_view data) {
-  if (data.empty()) return;
-  iovec iov{const_cast<char*>(data.data()), data.size()};
-  io::write_all(fd, std::span(&iov, 1), std::nullopt, /*guard_sigpipe=*/false);
-}
+// A job's stdout or stderr past this size goes from the worker to a file, not into its result
+// frame: neither process then holds more than about this much of any job's output in memory,
+// whatever its size (GNU parallel keeps all job output in temporary files).
+constexpr std::size_t kSpoolOver = std::size_t{1} << 20;
 
-// Every line of `text`, an unfinished last line too, preceded by `prefix`.
-std::string prefix_lines(std::string_view text, std::string_view prefix) {
-  if (prefix.empty() || text.empty()) return std::string(text);
-  std::string out;
-  out.reserve(text.size() + prefix.size() * 8);
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t nl = text.find('\n', start);
-    std::size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
-    out.append(prefix);
-    out.append(text.substr(start, end - start));
-    start = end;
+// A private directory for the spooled output of one run, removed with whatever a worker that
+// died midway left in it.
+class SpoolDir {
+ public:
+  SpoolDir() {
+    const char* tmp = ::getenv("TMPDIR");
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/forkpool-run-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::system_error(errno, std::generic_category(),
+                              "cannot create a directory for job output in " + pattern);
+    path_ = std::move(pattern);
   }
-  return out;
-}
+  ~SpoolDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  SpoolDir(const SpoolDir&) = delete;
+  SpoolDir& operator=(const SpoolDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // ---- The job log ---------------------------------------------------------------------------
 
@@ -110,27 +117,36 @@ class JobLog {
   JobLog(const std::string& path, bool append) {
     if (path == "-") {
       fd_ = STDOUT_FILENO;
-      write_fd(fd_, kJobLogHeader);
+      write_stdout(kJobLogHeader);
       return;
     }
     const bool existed = ::access(path.c_str(), F_OK) == 0;
-    owned_ = io::Fd(::open(path.c_str(),
-                           O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666));
+    owned_ = io::Fd(
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666));
     if (!owned_)
       throw UsageError("cannot write the job log '" + path + "': " + std::strerror(errno));
     fd_ = owned_.get();
-    if (!(append && existed)) write_fd(fd_, kJobLogHeader);
+    if (!(append && existed)) write_line(kJobLogHeader);
   }
   void write(std::uint64_t seq, const ExecResult& r, int exitval, const std::string& command) {
     if (fd_ < 0) return;
     char head[160];
     std::snprintf(head, sizeof head, "%llu\t:\t%.3f\t%10.3f\t0\t%zu\t%d\t%d\t",
-                  static_cast<unsigned long long>(seq), r.start_time, r.duration, r.out.size(),
-                  exitval, r.signal);
-    write_fd(fd_, std::string(head) + command + "\n");
+                  static_cast<unsigned long long>(seq), r.start_time, r.duration,
+                  static_cast<std::size_t>(r.out_size), exitval, r.signal);
+    write_line(std::string(head) + command + "\n");
   }
 
  private:
+  void write_line(std::string_view line) {
+    if (fd_ == STDOUT_FILENO) {
+      write_stdout(line);
+      return;
+    }
+    iovec iov{const_cast<char*>(line.data()), line.size()};
+    io::write_all(fd_, std::span(&iov, 1), std::nullopt);
+  }
+
   io::Fd owned_;
   int fd_ = -1;
 };
@@ -240,7 +256,7 @@ class Runner {
       std::string line = templ_.command(*job, 1);
       const std::string tag = templ_.tag(*job, 1);
       if (!tag.empty()) line = tag + "\t" + line;
-      write_fd(STDOUT_FILENO, line + "\n");
+      write_stdout(line + "\n");
     }
     return 0;
   }
@@ -262,11 +278,15 @@ class Runner {
     // Spawned workers are fresh execs of this program: nothing of the runner's memory or
     // threads is copied into them (and a ThreadSanitizer build delivers their signals, which
     // it does not in children forked from a multi-threaded process).
+    SpoolDir spool;
+    spool_dir_ = spool.path();
+    // Each worker stops its job's process group before it dies of SIGTERM, SIGINT or SIGHUP:
+    // the handlers are this program's choice, made in its workers, not the library's.
     Pool pool({.workers = workers,
                .start_method = StartMethod::kSpawn,
-               // Job output travels whole in one frame; a gigabyte is the limit, past which
-               // that job fails with MessageTooLarge.
-               .max_frame = std::size_t{1} << 30});
+               // Job output past kSpoolOver travels as a file, not in the frame.
+               .max_frame = std::size_t{1} << 30,
+               .initializer = initializer(exec_stop_handlers_task)});
     pool_ = &pool;
     for (;;) {
       if (stop_requested()) {
@@ -293,6 +313,7 @@ class Runner {
     show_progress(true);
     pool.close();
     pool_ = nullptr;
+    held_.clear();  // before the spool directory goes
     if (stop_signal_ != 0) return 128 + stop_signal_;
     return exit_status();
   }
@@ -393,7 +414,9 @@ class Runner {
         job = std::move(retry_.front());
         retry_.pop_front();
       } else {
-        if (held_bytes_ >= held_output_limit_) return;
+        // Only output that is actually held back can hold back a job: with nothing held (a
+        // limit of 0, or every earlier job printed) the next job always starts.
+        if (!held_.empty() && held_bytes_ >= held_output_limit_) return;
         if (!input_left()) return;
         job.input = std::move(*std::exchange(peeked_, std::nullopt));
         job.order = next_order_++;
@@ -414,16 +437,22 @@ class Runner {
                      "PARALLEL_PID=" + std::to_string(::getpid())};
       request.timeout = timeout_for_next_job();
       switch (options_.output) {
-        case OutputMode::kGroup: request.output = ExecRequest::kCapture; break;
+        case OutputMode::kGroup:
+          request.output = ExecRequest::kCapture;
+          break;
         case OutputMode::kLineBuffer:
           // With -k, the output order is the job order: grouping gives the same bytes.
           request.output = options_.keep_order ? ExecRequest::kCapture : ExecRequest::kLines;
           request.line_prefix = job.tag.empty() ? "" : job.tag + "\t";
           break;
-        case OutputMode::kUngroup: request.output = ExecRequest::kInherit; break;
+        case OutputMode::kUngroup:
+          request.output = ExecRequest::kInherit;
+          break;
       }
       if (!options_.results.empty() || settings_.discard_output)
         request.output = ExecRequest::kCapture;
+      request.spool_over = kSpoolOver;
+      request.spool_dir = spool_dir_;
       last_start_ = Clock::now();
       ++total_started_;
       const std::uint64_t seq = job.input.seq;
@@ -458,10 +487,12 @@ class Runner {
     free_slots_.insert(job.slot);
 
     ExecResult result;
+    Output output;
     bool lost = false;
     std::string lost_reason;
     try {
       result = job.future.get();
+      output = take_output(result);
     } catch (const std::exception& e) {
       if (stopping_) return;  // we stopped it
       lost = true;
@@ -469,7 +500,11 @@ class Runner {
       report("job " + std::to_string(seq) + " (" + job.command + ") " + lost_reason);
     }
     if (stopping_) return;
-    const bool failed = lost || result.timed_out || result.exit_code != 0 || result.signal != 0;
+    if (result.output_closed) {
+      stdout_gone();  // the worker's --line-buffer output met a stdout whose reader is gone
+      return;
+    }
+    bool failed = lost || result.timed_out || result.exit_code != 0 || result.signal != 0;
     if (failed && job.tries < options_.retries) {
       retry_.push_back(std::move(job));
       return;
@@ -480,40 +515,72 @@ class Runner {
 
     // GNU parallel's Exitval: -1 for a job it killed on timeout (or lost here).
     const int exitval = (lost || result.timed_out) ? -1 : result.exit_code;
-    job_log_.write(seq, result, exitval, job.command);
+    try {
+      job_log_.write(seq, result, exitval, job.command);
+    } catch (const StdoutClosed&) {
+      stdout_gone();  // --joblog -
+    }
     if (settings_.discard_output) {
       if (failed)
-        failures_.push_back({job.command, failure_reason(result, lost_reason), result.err});
+        failures_.push_back(
+            {job.command, failure_reason(result, lost_reason), output.err.head(1 << 20)});
     } else if (!options_.results.empty()) {
       // GNU parallel 20221122 writes the output under --results DIR instead of printing it.
-      write_results(job, result);
+      // Output that cannot be saved is lost: that job failed, whatever its exit code.
+      if (!write_results(job, output)) failed = true;
     } else {
-      deliver_output(job, std::move(result));
+      deliver_output(job, std::move(output));
     }
     count(job, failed, exitval, result.signal);
   }
 
-  void deliver_output(const RunningJob& job, ExecResult result) {
+  struct Output {
+    JobStream out, err;
+    std::string prefix;  // --tag: before every line of both
+    std::size_t size() const { return out.size() + err.size(); }
+  };
+
+  // The job's output, from the result or from the files a worker spooled it to (opened and
+  // unlinked here). Throws std::system_error if a spooled file cannot be opened.
+  static Output take_output(ExecResult& result) {
+    Output o;
+    o.out = result.out_file.empty() ? JobStream(std::move(result.out))
+                                    : JobStream::spooled(result.out_file, result.out_size);
+    o.err = result.err_file.empty() ? JobStream(std::move(result.err))
+                                    : JobStream::spooled(result.err_file, result.err_size);
+    return o;
+  }
+
+  void deliver_output(const RunningJob& job, Output out) {
     if (options_.output == OutputMode::kUngroup) return;
     if (options_.output == OutputMode::kLineBuffer && !options_.keep_order) return;
-    const std::string prefix = job.tag.empty() ? "" : job.tag + "\t";
-    Output out{prefix_lines(result.out, prefix), prefix_lines(result.err, prefix)};
+    out.prefix = job.tag.empty() ? "" : job.tag + "\t";
     if (!options_.keep_order) {
       write_output(out);
       return;
     }
-    held_bytes_ += out.out.size() + out.err.size();
+    held_bytes_ += out.size();
     held_.emplace(job.order, std::move(out));
     flush_ordered_output(false);
   }
 
-  struct Output {
-    std::string out, err;
-  };
+  void write_output(const Output& o) {
+    if (stdout_gone_) return;
+    try {
+      o.out.write_to(STDOUT_FILENO, o.prefix);
+    } catch (const StdoutClosed&) {
+      stdout_gone();
+      return;
+    }
+    o.err.write_to(STDERR_FILENO, o.prefix);
+  }
 
-  static void write_output(const Output& o) {
-    write_fd(STDOUT_FILENO, o.out);
-    write_fd(STDERR_FILENO, o.err);
+  // Stdout's reader went away: nothing more can be delivered. Stop as on a signal (every job
+  // stopped, the temporary files removed) and exit 141, SIGPIPE's status, as GNU parallel.
+  void stdout_gone() {
+    stdout_gone_ = true;
+    std::lock_guard lock(mutex_);
+    if (stop_signal_ == 0) stop_signal_ = SIGPIPE;
   }
 
   // -k: prints held output in job order, up to the first job still running. At the end of a
@@ -521,7 +588,7 @@ class Runner {
   void flush_ordered_output(bool everything) {
     while (!held_.empty() && (everything || held_.begin()->first == next_to_print_)) {
       auto node = held_.extract(held_.begin());
-      held_bytes_ -= node.mapped().out.size() + node.mapped().err.size();
+      held_bytes_ -= node.mapped().size();
       write_output(node.mapped());
       next_to_print_ = node.key() + 1;
     }
@@ -529,19 +596,23 @@ class Runner {
     // is no gap to step over except where a stopped run killed a job.
   }
 
-  void write_results(const RunningJob& job, const ExecResult& result) {
+  // Writes seq, stdout and stderr under --results; false (and one message) if any of them
+  // could not be written.
+  bool write_results(const RunningJob& job, const Output& output) {
     namespace fs = std::filesystem;
     const fs::path dir = fs::path(options_.results) / templ_.results_subdir(job.input);
     std::error_code ec;
     fs::create_directories(dir, ec);
-    auto put = [&](const char* name, std::string_view data) {
-      std::ofstream f(dir / name, std::ios::binary | std::ios::trunc);
-      f.write(data.data(), static_cast<std::streamsize>(data.size()));
-      if (!f) report("cannot write " + (dir / name).string() + ": " + std::strerror(errno));
+    auto put = [&](const char* name, const JobStream& data) {
+      const std::string path = (dir / name).string();
+      io::Fd f(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+      if (f && data.copy_to(f.get())) return true;
+      report("cannot save the output of job " + std::to_string(job.input.seq) + " (" + job.command +
+             ") in " + path + ": " + std::strerror(errno));
+      return false;
     };
-    put("seq", std::to_string(job.input.seq));
-    put("stdout", result.out);
-    put("stderr", result.err);
+    return put("seq", JobStream(std::to_string(job.input.seq))) && put("stdout", output.out) &&
+           put("stderr", output.err);
   }
 
   // Counts the job and applies --halt (GNU parallel's should_we_halt).
@@ -571,8 +642,9 @@ class Runner {
     if (halt.condition == HaltPolicy::Condition::kSuccess) {
       halt_status_ = 0;
     } else if (halt.percent) {
-      halt_status_ = static_cast<int>(std::ceil(
-          static_cast<double>(total_failed_) / static_cast<double>(std::max<std::uint64_t>(total_jobs_, 1)) * 100));
+      halt_status_ = static_cast<int>(
+          std::ceil(static_cast<double>(total_failed_) /
+                    static_cast<double>(std::max<std::uint64_t>(total_jobs_, 1)) * 100));
     } else if (halt.threshold == 1) {
       // Bash's 128+N for a signal, as GNU parallel emulates it.
       halt_status_ = exitval != 0 ? exitval : (signal != 0 ? signal + 128 : 0);
@@ -592,8 +664,9 @@ class Runner {
     if (input_failed_) return kExitForkpoolError;
     if (halt_status_) return *halt_status_ & 0xff;
     if (options_.halt.when != HaltPolicy::When::kNever && options_.halt.percent) {
-      return static_cast<int>(std::ceil(static_cast<double>(total_failed_) /
-                                        static_cast<double>(std::max<std::uint64_t>(total_started_, 1)) * 100));
+      return static_cast<int>(
+          std::ceil(static_cast<double>(total_failed_) /
+                    static_cast<double>(std::max<std::uint64_t>(total_started_, 1)) * 100));
     }
     return static_cast<int>(std::min<std::uint64_t>(total_failed_, 101));
   }
@@ -643,22 +716,24 @@ class Runner {
       line += "[" + std::string(filled, '#') + std::string(width - filled, ' ') + "] ";
       line += std::to_string(static_cast<int>(done * 100)) + "% ";
     }
-    line += std::to_string(total_completed_) + (total_jobs_ ? "/" + std::to_string(total_jobs_) : "") +
-            " done, " + std::to_string(running_.size()) + " running, " +
-            std::to_string(total_failed_) + " failed";
+    line += std::to_string(total_completed_) +
+            (total_jobs_ ? "/" + std::to_string(total_jobs_) : "") + " done, " +
+            std::to_string(running_.size()) + " running, " + std::to_string(total_failed_) +
+            " failed";
     if (options_.eta && total_jobs_ > 0 && total_completed_ > 0) {
       const double per_job = elapsed / static_cast<double>(total_completed_);
-      const double left = per_job * static_cast<double>(total_jobs_ - std::min(total_jobs_, total_completed_));
+      const double left =
+          per_job * static_cast<double>(total_jobs_ - std::min(total_jobs_, total_completed_));
       char eta[48];
       std::snprintf(eta, sizeof eta, ", ETA %.0fs", left);
       line += eta;
     }
     line += final ? "\n" : "\033[K";
-    write_fd(STDERR_FILENO, line);
+    write_stderr(line);
   }
 
   void report(const std::string& message) const {
-    write_fd(STDERR_FILENO, settings_.program + ": " + message + "\n");
+    write_stderr(settings_.program + ": " + message + "\n");
   }
 
   static std::string failure_reason(const ExecResult& result, const std::string& lost_reason) {
@@ -689,6 +764,8 @@ class Runner {
   std::uint64_t next_order_ = 0;
   std::uint64_t next_to_print_ = 0;
   std::map<std::uint64_t, Output> held_;
+  std::string spool_dir_;  // while run() runs
+  bool stdout_gone_ = false;
   std::size_t held_bytes_ = 0;
   const std::size_t held_output_limit_ = held_output_limit();
   std::optional<Clock::time_point> last_start_;
@@ -738,6 +815,8 @@ int run_command(std::span<const std::string> args) {
   } catch (const UsageError& e) {
     std::fprintf(stderr, "forkpool run: %s\n", e.what());
     return kExitForkpoolError;
+  } catch (const StdoutClosed&) {
+    return 128 + SIGPIPE;  // --dry-run's reader went away
   } catch (const std::exception& e) {
     std::fprintf(stderr, "forkpool run: %s\n", e.what());
     return kExitForkpoolError;

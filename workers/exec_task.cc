@@ -1,11 +1,11 @@
 // The built-in exec task (include/forkpool/exec.h): posix_spawn through the Boost.Process v2
 // launcher, one poll(2) loop over the job's output pipes, its pidfd and a self-pipe that
 // signals wake, and GNU parallel's termination sequence for timeouts and shutdowns.
-#include "forkpool/exec.h"
-
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,9 +21,11 @@
 #include <string_view>
 #include <system_error>
 
+#include "forkpool/exec.h"
 #include "io/fd.h"
 #include "io/pipe.h"
 #include "io/syscalls.h"
+#include "workers/job_guard.h"
 #include "workers/posix_spawn_launcher.h"
 
 extern char** environ;
@@ -34,14 +36,25 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// --- Signals that end the worker while a job runs -------------------------------------------
+// --- Signals that end the worker while a job runs (opt-in) ------------------------------------
 
-// The write end of the self-pipe, and the first terminating signal seen. Written by the
-// handler, read by the poll loop.
-int g_wake_write = -1;
+// Set once by install_exec_stop_handlers(); read by the handler and the poll loop.
+int g_wake_read = -1, g_wake_write = -1;
+// Whether run_exec is between starting a job and handing back its result, and the first
+// terminating signal seen meanwhile.
+volatile sig_atomic_t g_job_running = 0;
 volatile sig_atomic_t g_stop_signal = 0;
 
+constexpr std::array kStopSignals = {SIGTERM, SIGINT, SIGHUP};
+
+// Only async-signal-safe calls. Between jobs there is nothing to clean up: die as without a
+// handler. During a job, wake the poll loop, which terminates the job's group first.
 extern "C" void on_stop_signal(int signal) {
+  if (g_job_running == 0) {
+    ::signal(signal, SIG_DFL);
+    ::raise(signal);  // delivered when the handler returns (the signal is blocked in it)
+    return;
+  }
   if (g_stop_signal == 0) g_stop_signal = signal;
   const int saved = errno;
   const char byte = 0;
@@ -49,44 +62,46 @@ extern "C" void on_stop_signal(int signal) {
   errno = saved;
 }
 
-constexpr std::array kStopSignals = {SIGTERM, SIGINT, SIGHUP};
+bool stop_handlers_installed() { return g_wake_read >= 0; }
 
-// While a job runs, a terminating signal (or the parent's death, delivered as SIGTERM) wakes
-// the poll loop instead of killing this process at once, so the job's process group can be
-// terminated first; afterwards the worker dies of the signal as it would have.
-class StopSignals {
+// One job's span of the stop handlers, when they are installed: the job is marked running,
+// and the parent's death is delivered as SIGTERM (a spawned worker's own setting is SIGKILL,
+// which leaves the job to the guard, without the grace of GNU parallel's sequence).
+class StopWindow {
  public:
-  // Per job, not per process: a forked worker closes every descriptor it did not ask for.
-  StopSignals() : wake_(io::Pipe::create()) {
-    io::set_nonblocking(wake_.read.get(), true);
-    io::set_nonblocking(wake_.write.get(), true);
-    g_wake_write = wake_.write.get();
-    g_stop_signal = 0;
-    struct sigaction action{};
-    action.sa_handler = on_stop_signal;
-    sigemptyset(&action.sa_mask);
-    for (std::size_t i = 0; i < kStopSignals.size(); ++i)
-      ::sigaction(kStopSignals[i], &action, &previous_[i]);
+  StopWindow() {
+    if (!stop_handlers_installed()) return;
+    char stale[64];
+    while (::read(g_wake_read, stale, sizeof stale) > 0) {
+    }
+    // A signal caught on another thread just as the last window closed: it still ends us.
+    if (g_stop_signal != 0) die();
+    g_job_running = 1;
     const pid_t parent = ::getppid();
     ::prctl(PR_GET_PDEATHSIG, &previous_death_signal_);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     // The parent may have died before the prctl: then no signal will come.
     if (::getppid() != parent) on_stop_signal(SIGTERM);
   }
-  ~StopSignals() {
-    ::prctl(PR_SET_PDEATHSIG, previous_death_signal_);
-    for (std::size_t i = 0; i < kStopSignals.size(); ++i)
-      ::sigaction(kStopSignals[i], &previous_[i], nullptr);
-    g_wake_write = -1;
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
+  ~StopWindow() { close(); }
+  StopWindow(const StopWindow&) = delete;
+  StopWindow& operator=(const StopWindow&) = delete;
 
-  int wake_fd() const { return wake_.read.get(); }
+  int wake_fd() const { return g_wake_read; }
   int stop_signal() const { return g_stop_signal; }
 
+  // Ends the window; a signal that came during it now ends this process.
+  void close() {
+    if (!stop_handlers_installed() || g_job_running == 0) return;
+    ::prctl(PR_SET_PDEATHSIG, previous_death_signal_);
+    // In this order: a signal after the store kills at once, one before it is in g_stop_signal.
+    g_job_running = 0;
+    if (g_stop_signal != 0) die();
+  }
+
+ private:
   // After the job is gone: die of the signal that asked us to stop.
-  [[noreturn]] void die() {
+  [[noreturn]] static void die() {
     const int signal = g_stop_signal;
     ::signal(signal, SIG_DFL);
     sigset_t set;
@@ -97,28 +112,85 @@ class StopSignals {
     ::_exit(128 + signal);
   }
 
- private:
-  io::Pipe wake_;
-  std::array<struct sigaction, kStopSignals.size()> previous_{};
   int previous_death_signal_ = 0;
 };
 
 // --- Output --------------------------------------------------------------------------------
 
-// Writes to this process's own stdout or stderr; a reader that went away (EPIPE) is not the
-// job's problem, so the rest of the output is dropped.
-void write_out(int fd, std::string_view a, std::string_view b = {}) {
+// Writes to this process's own stdout or stderr. Returns false if the bytes could not be
+// written: the reader went away (EPIPE, without SIGPIPE), or another error (a full disk).
+bool write_out(int fd, std::string_view a, std::string_view b = {}) {
   iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
-  io::write_all(fd, std::span(iov, b.empty() ? 1 : 2), std::nullopt);
+  try {
+    return io::write_all(fd, std::span(iov, b.empty() ? 1 : 2), std::nullopt);
+  } catch (const std::system_error&) {
+    return false;
+  }
 }
 
 // One of the job's output streams, read from a non-blocking pipe.
 struct Stream {
   io::Fd fd;
   int target = -1;     // kLines: where whole lines go
-  std::string buffer;  // kCapture: everything; kLines: the unfinished line
+  std::string buffer;  // kCapture: everything (until spooled); kLines: the unfinished line
+  io::Fd spool;        // kCapture past ExecRequest::spool_over: the file
+  std::string spool_path;
+  std::uint64_t size = 0;  // kCapture: bytes read
+  bool refused = false;    // kLines: the target refused a write; the rest is dropped
   bool open() const { return fd.valid(); }
+  // A spool file not handed to the caller (the job failed midway) is not left behind.
+  ~Stream() {
+    if (!spool_path.empty()) ::unlink(spool_path.c_str());
+  }
 };
+
+// Moves the buffered bytes into a new file in `dir`, where the rest will follow.
+void start_spool(Stream& s, const std::string& dir) {
+  std::string path = dir + "/job-XXXXXX";
+  s.spool = io::Fd(::mkostemp(path.data(), O_CLOEXEC));
+  if (!s.spool) throw std::system_error(errno, std::generic_category(), "mkstemp in " + dir);
+  s.spool_path = std::move(path);
+}
+
+void spool_write(Stream& s, std::string_view data) {
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  io::write_all(s.spool.get(), std::span(&iov, 1), std::nullopt);
+}
+
+// kLines: writes every whole line in the buffer (a line ends at '\n' or '\r', as --tag
+// counts them), preceded by the prefix. A refused write drops the rest of the stream.
+void write_lines(Stream& s, const ExecRequest& request) {
+  std::size_t start = 0;
+  for (std::size_t end;
+       !s.refused && (end = s.buffer.find_first_of("\n\r", start)) != std::string::npos;
+       start = end + 1) {
+    if (!write_out(s.target, request.line_prefix,
+                   std::string_view(s.buffer).substr(start, end + 1 - start)))
+      s.refused = true;
+  }
+  s.buffer.erase(0, s.refused ? s.buffer.size() : start);
+}
+
+// Takes in one chunk read from the job.
+void take(Stream& s, const ExecRequest& request, std::string_view chunk) {
+  if (request.output == ExecRequest::kLines) {
+    if (s.refused) return;
+    s.buffer.append(chunk);
+    write_lines(s, request);
+    return;
+  }
+  s.size += chunk.size();
+  if (!s.spool && request.spool_over > 0 && s.buffer.size() + chunk.size() > request.spool_over) {
+    start_spool(s, request.spool_dir);
+    spool_write(s, s.buffer);
+    std::string().swap(s.buffer);
+  }
+  if (s.spool) {
+    spool_write(s, chunk);
+  } else {
+    s.buffer.append(chunk);
+  }
+}
 
 // Reads what the pipe holds: one chunk, or everything up to EAGAIN or EOF. At EOF the pipe
 // is closed and, in kLines mode, an unfinished last line is written out.
@@ -132,19 +204,12 @@ void drain(Stream& s, const ExecRequest& request, bool until_eof_or_empty) {
       s.fd.reset();
       break;
     }
-    s.buffer.append(chunk, static_cast<std::size_t>(n));
-    if (request.output == ExecRequest::kLines) {
-      std::size_t start = 0;
-      for (std::size_t nl; (nl = s.buffer.find('\n', start)) != std::string::npos; start = nl + 1)
-        write_out(s.target, request.line_prefix,
-                  std::string_view(s.buffer).substr(start, nl + 1 - start));
-      s.buffer.erase(0, start);
-    }
+    take(s, request, std::string_view(chunk, static_cast<std::size_t>(n)));
     if (!until_eof_or_empty) return;
   }
   // EOF: an unfinished last line is still a line to the reader.
-  if (request.output == ExecRequest::kLines && !s.buffer.empty()) {
-    write_out(s.target, request.line_prefix, s.buffer);
+  if (request.output == ExecRequest::kLines && !s.buffer.empty() && !s.refused) {
+    if (!write_out(s.target, request.line_prefix, s.buffer)) s.refused = true;
     s.buffer.clear();
   }
 }
@@ -177,9 +242,11 @@ namespace bp = boost::process::v2;
 
 class Job {
  public:
-  Job(const ExecRequest& request, StopSignals& signals) : request_(request), signals_(signals) {}
+  Job(const ExecRequest& request, StopWindow& signals) : request_(request), signals_(signals) {}
 
   ExecResult run() {
+    // Started (on the first job) before the job's pipes exist, so it never holds a copy.
+    workers::JobGuard& guard = workers::JobGuard::of_this_process();
     const bool piped = request_.output != ExecRequest::kInherit;
     workers::PosixSpawnLauncher launcher;
     launcher.new_process_group = true;
@@ -227,10 +294,20 @@ class Job {
     child_out.reset();
     child_err.reset();
     pid_ = process->id();
-    pidfd_ = io::Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
-    if (!pidfd_) throw std::system_error(errno, std::generic_category(), "pidfd_open");
-
-    wait_for_exit(started);
+    guard.watch(pid_);
+    try {
+      pidfd_ = io::Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+      if (!pidfd_) throw std::system_error(errno, std::generic_category(), "pidfd_open");
+      wait_for_exit(started);
+    } catch (...) {
+      // Nobody would be left to wait for the job or read its output.
+      ::kill(-pid_, SIGKILL);
+      guard.forget(pid_);
+      process->wait();
+      throw;
+    }
+    // Before the reap: until then the group's number cannot be given to anyone else.
+    guard.forget(pid_);
     process->wait();  // reaps; EINTR is retried inside
     const int status = process->native_exit_code();
     result.duration = std::chrono::duration<double>(Clock::now() - started).count();
@@ -244,9 +321,14 @@ class Job {
       result.exit_code = WEXITSTATUS(status);
     }
     result.timed_out = timed_out_;
+    result.output_closed = out_.refused;
     if (request_.output == ExecRequest::kCapture) {
+      result.out_size = out_.size;
+      result.err_size = err_.size;
       result.out = std::move(out_.buffer);
       result.err = std::move(err_.buffer);
+      result.out_file = std::exchange(out_.spool_path, {});
+      result.err_file = std::exchange(err_.spool_path, {});
     }
     return result;
   }
@@ -256,7 +338,7 @@ class Job {
   // signal or the timeout starts the termination sequence on the job's process group.
   void wait_for_exit(Clock::time_point started) {
     std::optional<Clock::time_point> timeout_at;
-    if (request_.timeout > 0)
+    if (request_.timeout > 0 && request_.timeout <= kMaxExecTimeout)
       timeout_at = started + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(request_.timeout));
     // Each step's signal, and how long the job has to exit before the next step.
@@ -267,7 +349,8 @@ class Job {
     for (;;) {
       const auto now = Clock::now();
       if (!next_step_at && step == 0) {
-        if (signals_.stop_signal() != 0) next_step_at = now;
+        // A reader of our stdout that went away reads nothing more of this job either.
+        if (signals_.stop_signal() != 0 || out_.refused) next_step_at = now;
         if (timeout_at && now >= *timeout_at) {
           next_step_at = now;
           timed_out_ = true;
@@ -289,7 +372,7 @@ class Job {
       pollfd fds[4];
       nfds_t n = 0;
       fds[n++] = {pidfd_.get(), POLLIN, 0};
-      fds[n++] = {signals_.wake_fd(), POLLIN, 0};
+      fds[n++] = {signals_.wake_fd(), POLLIN, 0};  // -1 without stop handlers: ignored
       if (out_.open()) fds[n++] = {out_.fd.get(), POLLIN, 0};
       if (err_.open()) fds[n++] = {err_.fd.get(), POLLIN, 0};
       const int ready = ::poll(fds, n, timeout);
@@ -302,7 +385,7 @@ class Job {
   }
 
   const ExecRequest& request_;
-  StopSignals& signals_;
+  StopWindow& signals_;
   Stream out_, err_;
   pid_t pid_ = -1;
   io::Fd pidfd_;
@@ -312,11 +395,27 @@ class Job {
 }  // namespace
 
 ExecResult run_exec(ExecRequest request) {
-  StopSignals signals;
-  Job job(request, signals);
+  StopWindow window;
+  Job job(request, window);
   ExecResult result = job.run();
-  if (signals.stop_signal() != 0) signals.die();
+  window.close();  // a stop signal that came meanwhile ends this process here
   return result;
+}
+
+void install_exec_stop_handlers() {
+  if (stop_handlers_installed()) return;
+  io::Pipe wake = io::Pipe::create();
+  io::set_nonblocking(wake.read.get(), true);
+  io::set_nonblocking(wake.write.get(), true);
+  g_wake_write = wake.write.release();  // for the life of the process, as the handlers
+  g_wake_read = wake.read.release();
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  for (int s : kStopSignals) sigaddset(&action.sa_mask, s);
+  for (int s : kStopSignals)
+    if (::sigaction(s, &action, nullptr) != 0)
+      throw std::system_error(errno, std::generic_category(), "sigaction");
 }
 
 }  // namespace forkpool

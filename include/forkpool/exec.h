@@ -6,6 +6,8 @@
 //   if (r.exit_code != 0 || r.signal != 0) ...
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,14 +41,25 @@ struct ExecRequest {
   std::string line_prefix;
   // Seconds; 0 is none. When it passes, the job's process group gets SIGTERM, SIGTERM again
   // after 200 ms, again after 100 ms, then SIGKILL after 50 ms (GNU parallel's sequence).
+  // Anything above kMaxExecTimeout (or not a number) is no timeout at all.
   double timeout = 0;
+  // kCapture: once a stream passes `spool_over` bytes (0: never), it goes to a file in
+  // `spool_dir` (which must exist, on a file system the caller can read) instead of into the
+  // result, so that output of any size costs neither process more than about `spool_over`
+  // bytes of memory. See ExecResult::out_file.
+  std::size_t spool_over = 0;
+  std::string spool_dir;
 
   // Boost.Serialization's hook: the fields travel in this order.
   template <typename Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & command & argv & shell & env & output & line_prefix & timeout;
+    ar& command& argv& shell& env& output& line_prefix& timeout& spool_over& spool_dir;
   }
 };
+
+// About 31 years: far below where a steady_clock time point overflows (about 292 years of
+// nanoseconds from boot), far above any real job.
+inline constexpr double kMaxExecTimeout = 1e9;
 
 // How a job ended, with its output.
 struct ExecResult {
@@ -57,22 +70,54 @@ struct ExecResult {
   std::string out;  // kCapture only
   // The job's stderr (kCapture only).
   std::string err;
+  // kCapture with ExecRequest::spool_over: when not empty, that stream is in this file instead
+  // (`out` or `err` is then empty). The caller owns the file and removes it.
+  std::string out_file;
+  std::string err_file;
+  std::uint64_t out_size = 0;  // kCapture: the stream's size, in memory or in its file
+  std::uint64_t err_size = 0;
+  // kLines: this process's stdout refused the output (its reader went away, or another write
+  // error). The job's process group was then terminated as for a stop signal, and the rest of
+  // its output dropped: nobody is left to read it.
+  bool output_closed = false;
   double start_time = 0;  // seconds since the epoch, when the job was started
   double duration = 0;    // seconds, start to exit
 
   // Boost.Serialization's hook: the fields travel in this order.
   template <typename Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & exit_code & signal & timed_out & out & err & start_time & duration;
+    ar& exit_code& signal& timed_out& out& err& out_file& err_file& out_size& err_size&
+        output_closed& start_time& duration;
   }
 };
 
 // Runs `request` in this process and waits for it. The job is the leader of a new process
-// group, and it and its group are terminated (SIGTERM, then SIGKILL) if this process gets
-// SIGTERM, SIGINT or SIGHUP, or its parent dies, while the job runs; this process then dies
-// of that signal. Throws std::system_error if the job cannot be started at all.
+// group. Throws std::system_error if the job cannot be started at all.
+//
+// Installs no signal handler. The first call starts this process's job guard
+// (workers/job_guard.h): a detached helper process, and one descriptor that this process keeps
+// open for the rest of its life. If this process dies while a job runs, however it dies
+// (SIGKILL, the OOM killer), the guard SIGKILLs the job's process group, children included.
 ExecResult run_exec(ExecRequest request);
 
 FORKPOOL_TASK(exec_task, run_exec);
+
+// The caller's choice, process-wide, for a process that exists to run jobs (a worker): from now
+// on SIGTERM, SIGINT and SIGHUP -- and the death of the parent, delivered as SIGTERM -- arriving
+// while run_exec runs a job first terminate the job's process group with GNU parallel's
+// sequence (SIGTERM, then SIGKILL), then this process dies of that signal. Arriving between
+// jobs, they kill this process at once, as without handlers. Installs handlers for those three
+// signals for the rest of the process's life, and replaces any there were; calling it again
+// does nothing. `forkpool run` installs them in each of its workers (through the
+// exec_stop_handlers_task initializer). Throws std::system_error.
+void install_exec_stop_handlers();
+
+// install_exec_stop_handlers() as a task, for Options::initializer:
+//   Pool pool({.initializer = forkpool::initializer(forkpool::exec_stop_handlers_task)});
+inline int install_exec_stop_handlers_for_task() {
+  install_exec_stop_handlers();
+  return 0;
+}
+FORKPOOL_TASK(exec_stop_handlers_task, install_exec_stop_handlers_for_task);
 
 }  // namespace forkpool

@@ -144,6 +144,10 @@ const std::vector<CompatCase>& cases() {
       {"TagStderr", "--tag -k 'echo o; echo e >&2' ::: a b", nullptr, kStderr},
       {"TagWithoutTrailingNewline", "--tag -k 'printf abc' ::: a b"},
       {"TagString", "--tagstring '<{#}:{}>' -k 'echo x; echo y' ::: a b"},
+      // A carriage return ends a line for --tag too: "a\r\n" is TAG a\r TAG \n.
+      {"TagCarriageReturn", R"~(--tag -k 'printf "a\rb\r\nc\rd\n"; printf "x\ry"' ::: 1 2)~"},
+      {"TagCarriageReturnLineBuffer",
+       R"~(--line-buffer --tag -j1 'printf "a\rb\r\n\r\rc\n"' ::: 1 2)~"},
 
       // Several arguments per job.
       {"MaxArgs", "-n2 -k echo ::: a b c d e"},
@@ -185,6 +189,15 @@ const std::vector<CompatCase>& cases() {
        kJoblog},
       // 1000% of the 0.1 s jobs is about 1 s: a generous margin for the jobs that must live.
       {"TimeoutPercent", "-k -j1 --timeout 1000% 'sleep {}; echo {}' ::: 0.1 0.1 0.1 5 0.1"},
+      // Past about 9.2e9 s the deadline overflowed and every job was killed at once.
+      {"TimeoutEnormous", "-k --timeout 99999999999 'echo {}' ::: a b c"},
+
+      // Standard descriptors closed or unwritable: every job still runs.
+      {"StderrOnDevFull", "-j2 -k 'echo err{} >&2; echo out{}' ::: $(seq 10) 2>/dev/full"},
+      {"StderrClosed", "-j2 -k 'echo err{} >&2; echo out{}' ::: $(seq 10) 2>&-"},
+      {"StdoutClosed", "-j2 -k 'echo err{} >&2; echo out{}' ::: $(seq 10) >&-", nullptr,
+       kStderr},
+      {"StdinClosed", "-k 'cat; echo x{}' ::: 1 2 <&-"},
 
       // --halt.
       {"HaltNowFail", "-j1 --halt now,fail=1 'echo {}; exit {}' ::: 0 0 1 0 0"},

@@ -33,6 +33,12 @@ bool parallel_setting(const std::string& name) {
   return name.rfind("PARALLEL", 0) == 0;
 }
 
+bool parallel_or_tmpdir_setting(const std::string& name) {
+  return parallel_setting(name) || name == "TMPDIR";
+}
+
+// forkpool's temporary directory goes in the test's own: a run the test kills with SIGKILL
+// cannot remove it, and it must not be left in /tmp.
 Launch forkpool_launch(const TempDir& dir, const std::vector<std::string>& args) {
   Launch l;
   l.argv = {FORKPOOL_BINARY, "run"};
@@ -40,8 +46,16 @@ Launch forkpool_launch(const TempDir& dir, const std::vector<std::string>& args)
   l.dir = dir.path();
   l.stdout_path = dir / ".stdout";
   l.stderr_path = dir / ".stderr";
-  l.env = environment_with(parallel_setting, {});
+  l.env = environment_with(parallel_or_tmpdir_setting, {"TMPDIR=" + dir.path()});
   return l;
+}
+
+// The temporary directories forkpool runs left in `dir`.
+int spool_dirs_in(const TempDir& dir) {
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    n += entry.path().filename().string().rfind("forkpool-run-", 0) == 0 ? 1 : 0;
+  return n;
 }
 
 Outcome run_forkpool(const TempDir& dir, const std::vector<std::string>& args,
@@ -298,6 +312,7 @@ TEST_P(RunSignalTest, StopsItsJobsAndExits128PlusSignal) {
     // Interrupted means no new jobs either.
     EXPECT_FALSE(exists(run.dir / "started_3"));
     EXPECT_FALSE(exists(run.dir / "started_4"));
+    EXPECT_EQ(spool_dirs_in(run.dir), 0) << "the temporary directory outlived the run";
   }
   leaks.check();
 }

@@ -7,11 +7,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "forkpool/exec.h"
 #include "orchestrator/fault_tasks.h"
 #include "support/files.h"
 #include "support/leak_check.h"
@@ -254,6 +257,46 @@ std::vector<Fault> faults() {
          EXPECT_THROW(s.pool.submit(identity_task, 1), PoolClosed);
          EXPECT_TRUE(s.pool.worker_pids().empty());
          s.pool_closed = true;
+       }},
+      {"sigkill_worker_with_exec_children", no_change,
+       // The OOM killer's way: the worker dies at once, no handler runs. The exec job and its
+       // background children must die with it (the job guard, workers/job_guard.h).
+       [](Scene& s) {
+         TempDir dir;
+         const std::string pids = dir.path() + "/pids";
+         ExecRequest job{.command = "sleep 300 & a=$!; sleep 301 & echo $$ $a $! > " + pids +
+                                    ".new && mv " + pids + ".new " + pids + "; wait"};
+         auto f = s.pool.submit(exec_task, job);
+         // True if that process has ended (gone, or a zombie waiting for init).
+         auto ended = [](pid_t pid) {
+           std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+           std::string line;
+           if (!std::getline(stat, line)) return true;
+           const auto paren = line.rfind(')');
+           return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+         };
+         auto within_deadline = [](auto condition) {
+           const auto end = std::chrono::steady_clock::now() + kDeadline;
+           while (!condition() && std::chrono::steady_clock::now() < end)
+             std::this_thread::sleep_for(5ms);
+           return condition();
+         };
+         ASSERT_TRUE(within_deadline([&] { return !read_file(pids).empty(); }));
+         pid_t shell = 0, first = 0, second = 0;
+         std::istringstream(read_file(pids)) >> shell >> first >> second;
+         ASSERT_GT(second, 0);
+         pid_t victim = 0;
+         for (pid_t pid : s.pool.worker_pids())
+           if (pid != s.bystander_pid) victim = pid;
+         ASSERT_GT(victim, 0);
+         ASSERT_EQ(::kill(victim, SIGKILL), 0);
+         expect_error<WorkerDied>(error_of(f), [&](const WorkerDied& e) {
+           EXPECT_EQ(e.pid, victim);
+           EXPECT_EQ(e.status, ExitStatus::signaled(SIGKILL, false));
+         });
+         for (pid_t pid : {shell, first, second})
+           EXPECT_TRUE(within_deadline([&] { return ended(pid); })) << "pid " << pid << " lives on";
+         expect_worker_replaced(s.pool, victim);
        }},
   };
 }

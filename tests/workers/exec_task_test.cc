@@ -1,8 +1,6 @@
 // The built-in exec task: output, exit status and signals, direct exec and its fallback to the
 // shell, the environment, timeouts that reach the whole process group, line mode, and a worker
 // stopped by a signal taking its job down with it.
-#include "forkpool/exec.h"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -12,10 +10,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <thread>
 
+#include "forkpool/exec.h"
 #include "forkpool/pool.h"
 #include "support/child_process.h"
 #include "support/files.h"
@@ -66,7 +66,12 @@ bool wait_for_line(const std::string& path, std::string& line) {
   return false;
 }
 
+// The job guard's descriptor is kept for the life of the process (forkpool/exec.h): a test
+// that counts descriptors starts the guard before it takes its census.
+void start_the_job_guard() { run_exec(shell("true")); }
+
 TEST(ExecTask, CapturesBothStreamsAndTheExitCode) {
+  start_the_job_guard();
   LeakCheck leaks;
   ExecResult r = run_exec(shell("printf 'a\\nb'; echo oops >&2; exit 3"));
   EXPECT_EQ(r.out, "a\nb");
@@ -88,8 +93,8 @@ TEST(ExecTask, ReportsTheSignalThatEndedTheJob) {
 
 TEST(ExecTask, BinaryOutputArrivesWhole) {
   // 3 MiB with every byte value, larger than any pipe buffer, through both streams at once.
-  ExecResult r = run_exec(shell(
-      "head -c 3145728 /dev/zero | tr '\\0' '\\377'; head -c 1048576 /dev/zero >&2"));
+  ExecResult r = run_exec(
+      shell("head -c 3145728 /dev/zero | tr '\\0' '\\377'; head -c 1048576 /dev/zero >&2"));
   ASSERT_EQ(r.out.size(), 3145728u);
   EXPECT_EQ(r.out.find_first_not_of('\377'), std::string::npos);
   ASSERT_EQ(r.err.size(), 1048576u);
@@ -128,6 +133,7 @@ TEST(ExecTask, AddsAndReplacesEnvironmentVariables) {
 }
 
 TEST(ExecTask, ATimeoutTerminatesTheWholeProcessGroup) {
+  start_the_job_guard();
   LeakCheck leaks;
   // The background sleep is the job's grandchild: only a signal to the group reaches it.
   ExecRequest r = shell("sleep 300 & echo $!; wait");
@@ -185,15 +191,20 @@ TEST(ExecTask, InheritModeLeavesTheOutputToTheJob) {
   EXPECT_EQ(read_file(out), "straight\n");
 }
 
-// A worker told to stop while its job runs stops the job's whole group first, then dies of
-// the signal, for each of the signals a terminal or a supervisor sends.
+// With the stop handlers installed, a worker told to stop while its job runs stops the job's
+// whole group first, then dies of the signal, for each of the signals a terminal or a
+// supervisor sends.
 class ExecStopSignal : public ::testing::TestWithParam<int> {};
 
 TEST_P(ExecStopSignal, TakesTheJobAndItsChildrenDown) {
   TempDir dir;
-  const std::string pids = dir.path() + "/pids";
+  const std::string pids = dir.path() + "/pids", trapped = dir.path() + "/trapped";
   ForkedChild child = fork_child([&] {
-    run_exec(shell("sleep 300 & echo $$ $! > " + pids + "; wait"));
+    install_exec_stop_handlers();
+    // The job learns of its end by a SIGTERM it can trap (without the handlers the guard's
+    // SIGKILL would end it, untrappable).
+    run_exec(shell("trap 'echo term > " + trapped + "; exit 1' TERM; sleep 300 & echo $$ $! > " +
+                   pids + "; wait"));
     return 0;  // not reached: the signal ends this process
   });
   std::string line;
@@ -206,10 +217,136 @@ TEST_P(ExecStopSignal, TakesTheJobAndItsChildrenDown) {
   EXPECT_EQ(child.wait(), ExitStatus::signaled(GetParam(), false));
   EXPECT_TRUE(gone_within(job, 30s));
   EXPECT_TRUE(gone_within(grandchild, 30s));
+  EXPECT_EQ(read_file(trapped), "term\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, ExecStopSignal, ::testing::Values(SIGTERM, SIGINT, SIGHUP),
                          [](const auto& info) { return std::string(sigabbrev_np(info.param)); });
+
+// The signals a process catches, from the SigCgt line of /proc/PID/status.
+std::string caught_signals(const std::string& status) {
+  const auto at = status.find("SigCgt:");
+  return at == std::string::npos ? "" : status.substr(at, status.find('\n', at) - at);
+}
+
+TEST(ExecTask, InstallsNoSignalHandler) {
+  const std::string before = caught_signals(read_file("/proc/self/status"));
+  ASSERT_FALSE(before.empty());
+  // Read by the job while run_exec waits for it: the caller's handlers, unchanged.
+  ExecResult during = run_exec(shell("cat /proc/$PPID/status"));
+  EXPECT_EQ(caught_signals(during.out), before);
+  EXPECT_EQ(caught_signals(read_file("/proc/self/status")), before);
+}
+
+// However the process that runs a job dies -- here SIGKILL, as the OOM killer sends, with no
+// handler that could run -- its job guard takes the job's whole process group with it.
+TEST(ExecTask, AJobAndItsChildrenDieWithAProcessKilledBySigkill) {
+  TempDir dir;
+  const std::string pids = dir.path() + "/pids";
+  ForkedChild child = fork_child([&] {
+    run_exec(shell("sleep 300 & a=$!; sleep 301 & echo $$ $a $! > " + pids + "; wait"));
+    return 0;  // not reached
+  });
+  std::string line;
+  ASSERT_TRUE(wait_for_line(pids, line));
+  pid_t job = 0, first = 0, second = 0;
+  std::istringstream(line) >> job >> first >> second;
+  ASSERT_GT(second, 0) << line;
+  ::kill(child.pid(), SIGKILL);
+  EXPECT_EQ(child.wait(), ExitStatus::signaled(SIGKILL, false));
+  EXPECT_TRUE(gone_within(job, 30s));
+  EXPECT_TRUE(gone_within(first, 30s));
+  EXPECT_TRUE(gone_within(second, 30s));
+}
+
+// Between jobs the stop handlers do not delay a signal: the process dies of it at once.
+TEST(ExecTask, StopHandlersBetweenJobsLetTheSignalKill) {
+  TempDir dir;
+  const std::string ready = dir.path() + "/ready";
+  ForkedChild child = fork_child([&] {
+    install_exec_stop_handlers();
+    install_exec_stop_handlers();  // a second call changes nothing
+    run_exec(shell("echo done > " + ready));
+    // Idle now: wait for ever (the test's signal ends this).
+    for (;;) ::pause();
+    return 0;
+  });
+  std::string line;
+  ASSERT_TRUE(wait_for_line(ready, line));
+  ::kill(child.pid(), SIGTERM);
+  EXPECT_EQ(child.wait(), ExitStatus::signaled(SIGTERM, false));
+}
+
+TEST(ExecTask, AnEnormousTimeoutIsNoTimeout) {
+  // 1e11 s overflowed the clock: every job timed out at once. Above kMaxExecTimeout, or not
+  // a number, there is no timeout.
+  for (double timeout : {99999999999.0, 1e300, std::numeric_limits<double>::infinity(),
+                         std::numeric_limits<double>::quiet_NaN(), kMaxExecTimeout * 1.5}) {
+    ExecRequest r = shell("echo ok");
+    r.timeout = timeout;
+    ExecResult result = run_exec(r);
+    EXPECT_FALSE(result.timed_out) << timeout;
+    EXPECT_EQ(result.out, "ok\n") << timeout;
+    EXPECT_EQ(result.signal, 0) << timeout;
+  }
+  ExecRequest tiny = shell("sleep 300");
+  tiny.timeout = 1e-9;  // small is still a timeout
+  EXPECT_TRUE(run_exec(tiny).timed_out);
+}
+
+// Past spool_over a stream goes to a file, byte for byte; below it, into the result.
+TEST(ExecTask, OutputPastTheSpoolLimitGoesToAFile) {
+  start_the_job_guard();
+  LeakCheck leaks;
+  TempDir dir;
+  ExecRequest r = shell("head -c 3000000 /dev/zero | tr '\\0' '\\377'; echo small >&2");
+  r.spool_over = 100000;
+  r.spool_dir = dir.path();
+  ExecResult result = run_exec(r);
+  EXPECT_EQ(result.out, "");
+  ASSERT_FALSE(result.out_file.empty());
+  EXPECT_EQ(result.out_file.rfind(dir.path() + "/", 0), 0u) << result.out_file;
+  EXPECT_EQ(result.out_size, 3000000u);
+  const std::string spooled = read_file(result.out_file);
+  ASSERT_EQ(spooled.size(), 3000000u);
+  EXPECT_EQ(spooled.find_first_not_of('\377'), std::string::npos);
+  EXPECT_EQ(result.err, "small\n");
+  EXPECT_TRUE(result.err_file.empty());
+  EXPECT_EQ(result.err_size, 6u);
+  ::unlink(result.out_file.c_str());
+  leaks.check();
+}
+
+// In line mode a stdout nobody reads any more ends the job instead of spinning on EPIPE.
+TEST(ExecTask, LineModeStopsTheJobWhenStdoutsReaderIsGone) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  ::close(pipe_fds[0]);  // the reader is gone before the first line
+  ForkedChild child = fork_child([&] {
+    ::dup2(pipe_fds[1], STDOUT_FILENO);
+    ExecRequest r = shell("yes");  // never ends by itself
+    r.output = ExecRequest::kLines;
+    ExecResult result = run_exec(r);
+    return result.output_closed && result.signal == SIGTERM ? 0 : 1;
+  });
+  ::close(pipe_fds[1]);
+  EXPECT_EQ(child.wait().str(), kExitedCleanly);
+}
+
+TEST(ExecTask, LineModeEndsALineAtACarriageReturnToo) {
+  TempDir dir;
+  const std::string out = dir.path() + "/out";
+  ForkedChild child = fork_child([&] {
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, STDOUT_FILENO);
+    ExecRequest r = shell("printf 'a\\rb\\r\\nc'");
+    r.output = ExecRequest::kLines;
+    r.line_prefix = "t\t";
+    return run_exec(r).exit_code;
+  });
+  EXPECT_EQ(child.wait().str(), kExitedCleanly);
+  EXPECT_EQ(read_file(out), "t\ta\rt\tb\rt\t\nt\tc");
+}
 
 TEST(ExecTask, RunsInAPoolWorker) {
   LeakCheck leaks;

@@ -1,0 +1,126 @@
+// Job output on its way out: --tag prefixes, writes to stdout and stderr, spooled files.
+#include "cli/job_output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "io/syscalls.h"
+
+namespace forkpool::cli {
+
+void LinePrefixer::append(std::string_view text, std::string& out) {
+  if (prefix_.empty()) {
+    out.append(text);
+    return;
+  }
+  std::size_t start = 0;
+  while (start < text.size()) {
+    if (at_line_start_) out.append(prefix_);
+    const std::size_t end = text.find_first_of("\n\r", start);
+    const std::size_t stop = end == std::string_view::npos ? text.size() : end + 1;
+    out.append(text.substr(start, stop - start));
+    at_line_start_ = end != std::string_view::npos;
+    start = stop;
+  }
+}
+
+namespace {
+
+void write_to_fd(int fd, std::string_view data, bool guard_sigpipe) {
+  if (data.empty()) return;
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  io::write_all(fd, std::span(&iov, 1), std::nullopt, guard_sigpipe);
+}
+
+}  // namespace
+
+void write_stdout(std::string_view data) {
+  if (data.empty()) return;
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  if (!io::write_all(STDOUT_FILENO, std::span(&iov, 1), std::nullopt)) throw StdoutClosed();
+}
+
+void write_stderr(std::string_view data) noexcept {
+  try {
+    write_to_fd(STDERR_FILENO, data, /*guard_sigpipe=*/true);
+  } catch (const std::exception&) {
+    // ENOSPC, EBADF, EIO...: the message is lost, the run goes on.
+  }
+}
+
+JobStream JobStream::spooled(const std::string& path, std::size_t size) {
+  JobStream s;
+  s.file_ = io::Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!s.file_) throw std::system_error(errno, std::generic_category(), "open " + path);
+  ::unlink(path.c_str());
+  s.size_ = size;
+  return s;
+}
+
+template <typename Sink>
+void JobStream::for_each_chunk(Sink sink) const {
+  if (!file_) {
+    for (std::size_t at = 0; at < bytes_.size(); at += std::size_t{1} << 20)
+      sink(std::string_view(bytes_).substr(at, std::size_t{1} << 20));
+    return;
+  }
+  if (::lseek(file_.get(), 0, SEEK_SET) < 0)
+    throw std::system_error(errno, std::generic_category(), "lseek");
+  std::vector<char> chunk(std::size_t{1} << 20);
+  for (;;) {
+    const std::size_t n = io::read_once(file_.get(), chunk, std::nullopt).value_or(0);
+    if (n == 0) return;
+    sink(std::string_view(chunk.data(), n));
+  }
+}
+
+void JobStream::write_to(int fd, const std::string& prefix) const {
+  LinePrefixer prefixer(prefix);
+  std::string prefixed;
+  for_each_chunk([&](std::string_view chunk) {
+    std::string_view out = chunk;
+    if (!prefix.empty()) {
+      prefixed.clear();
+      prefixer.append(chunk, prefixed);
+      out = prefixed;
+    }
+    if (fd == STDOUT_FILENO) {
+      write_stdout(out);
+    } else {
+      write_stderr(out);
+    }
+  });
+}
+
+bool JobStream::copy_to(int out) const {
+  bool ok = true;
+  for_each_chunk([&](std::string_view chunk) {
+    if (!ok || chunk.empty()) return;
+    iovec iov{const_cast<char*>(chunk.data()), chunk.size()};
+    try {
+      ok = io::write_all(out, std::span(&iov, 1), std::nullopt);
+      if (!ok) errno = EPIPE;
+    } catch (const std::system_error& e) {
+      errno = e.code().value();
+      ok = false;
+    }
+  });
+  return ok;
+}
+
+std::string JobStream::head(std::size_t max) const {
+  std::string text;
+  for_each_chunk([&](std::string_view chunk) {
+    if (text.size() < max) text.append(chunk.substr(0, max - text.size()));
+  });
+  return text;
+}
+
+}  // namespace forkpool::cli

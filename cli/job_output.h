@@ -1,0 +1,71 @@
+// How a finished job's output reaches forkpool's stdout and stderr: --tag prefixes, the
+// writes themselves, and output that a worker spooled to a file instead of sending it.
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "io/fd.h"
+
+namespace forkpool::cli {
+
+// GNU parallel 20221122's --tag: the prefix starts the output and every line, where a line
+// ends at '\n' or at '\r' (so "a\r\n" becomes TAG "a\r" TAG "\n"). The state carries from one
+// append to the next, so output can be prefixed a chunk at a time.
+class LinePrefixer {
+ public:
+  explicit LinePrefixer(std::string prefix) : prefix_(std::move(prefix)) {}
+  // Appends `text` to `out`, each line preceded by the prefix.
+  void append(std::string_view text, std::string& out);
+
+ private:
+  std::string prefix_;
+  bool at_line_start_ = true;
+};
+
+// Thrown by write_stdout when stdout's reader went away (EPIPE): the run stops, cleans up and
+// exits 141, as GNU parallel does (the status a shell shows for death by SIGPIPE).
+class StdoutClosed : public std::runtime_error {
+ public:
+  StdoutClosed() : std::runtime_error("stdout's reader went away") {}
+};
+
+// Writes everything to stdout. Throws StdoutClosed if its reader went away.
+void write_stdout(std::string_view data);
+// Writes to stderr, and drops the message if stderr cannot take it (/dev/full, a closed pipe):
+// an unwritable stderr loses messages, never the run.
+void write_stderr(std::string_view data) noexcept;
+
+// One stream of a finished job's output: the bytes themselves, or the file a worker spooled
+// them to. The file is opened and unlinked as soon as the result arrives, so nothing is left
+// on disk however the run ends from then on.
+class JobStream {
+ public:
+  JobStream() = default;
+  explicit JobStream(std::string bytes) : bytes_(std::move(bytes)), size_(bytes_.size()) {}
+  // Opens and unlinks `path`, a file of `size` bytes. Throws std::system_error.
+  static JobStream spooled(const std::string& path, std::size_t size);
+
+  std::size_t size() const { return size_; }
+
+  // Writes every byte, each line preceded by `prefix`, to stdout (or stderr: errors dropped),
+  // a bounded chunk at a time.
+  void write_to(int fd, const std::string& prefix) const;
+  // Writes every byte unchanged to the open file `out`; false on a write error (errno set).
+  bool copy_to(int out) const;
+  // The first `max` bytes, for a failure message.
+  std::string head(std::size_t max) const;
+
+ private:
+  // Calls `sink(chunk)` for the bytes in order, in chunks of at most 1 MiB.
+  template <typename Sink>
+  void for_each_chunk(Sink sink) const;
+
+  std::string bytes_;
+  io::Fd file_;
+  std::size_t size_ = 0;
+};
+
+}  // namespace forkpool::cli

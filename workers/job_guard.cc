@@ -1,0 +1,126 @@
+// The guard process behind JobGuard (workers/job_guard.h).
+#include "workers/job_guard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <climits>
+#include <cstdint>
+#include <span>
+
+#include "io/syscalls.h"
+
+namespace forkpool::workers {
+namespace {
+
+// The guard's whole life. It runs in a child forked from a possibly multi-threaded process,
+// so from here on only async-signal-safe calls: read, kill, close_range, sigaction, _exit.
+[[noreturn]] void guard_main(int read_fd) {
+  // Hold nothing but the pipe: a kept copy of the worker's protocol pipe or of a job's output
+  // pipe would hide their EOF from whoever waits for it.
+  const bool below =
+      read_fd == 0 || ::syscall(SYS_close_range, 0u, static_cast<unsigned>(read_fd - 1), 0u) == 0;
+  const bool above = ::syscall(SYS_close_range, static_cast<unsigned>(read_fd + 1), ~0u, 0u) == 0;
+  if (!below || !above) {
+    // A kernel before 5.9: one close(2) per possible descriptor, once per worker.
+    rlimit limit{};
+    const int most = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < (1u << 20)
+                         ? static_cast<int>(limit.rlim_cur)
+                         : 1 << 16;
+    for (int fd = 0; fd < most; ++fd)
+      if (fd != read_fd) ::close(fd);
+  }
+  // A terminal's Ctrl-C or a group-wide TERM is for the worker, which stops its job itself;
+  // the guard must outlive the worker to do its part, so it ends only by EOF (or SIGKILL).
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2})
+    ::sigaction(s, &ignore, nullptr);
+  std::array<pid_t, 64> groups{};  // 0: a free slot; a worker runs one job at a time
+  std::int32_t message = 0;
+  std::size_t have = 0;
+  for (;;) {
+    const ssize_t n =
+        ::read(read_fd, reinterpret_cast<char*>(&message) + have, sizeof message - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EOF: the worker is gone
+    have += static_cast<std::size_t>(n);
+    if (have < sizeof message) continue;
+    have = 0;
+    const pid_t pgid = message > 0 ? message : -message;
+    for (pid_t& slot : groups) {
+      if (message > 0 && slot == 0) {
+        slot = pgid;
+        break;
+      }
+      if (message < 0 && slot == pgid) {
+        slot = 0;
+        break;
+      }
+    }
+  }
+  for (pid_t pgid : groups)
+    if (pgid > 0) ::kill(-pgid, SIGKILL);
+  ::_exit(0);
+}
+
+// Forks the guard as a grandchild that init adopts; returns the write end, or -1.
+int start_guard() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
+  const pid_t middle = ::fork();
+  if (middle == 0) {
+    // Between fork and exit: async-signal-safe calls only.
+    ::close(fds[1]);
+    if (::fork() == 0) guard_main(fds[0]);
+    ::_exit(0);
+  }
+  ::close(fds[0]);
+  if (middle < 0) {
+    ::close(fds[1]);
+    return -1;
+  }
+  int status = 0;
+  while (::waitpid(middle, &status, 0) < 0 && errno == EINTR) {
+  }
+  return fds[1];
+}
+
+}  // namespace
+
+JobGuard& JobGuard::of_this_process() {
+  // One guard per process: a forked child (a worker forked from a process that ran jobs) has
+  // a copy of this object but not the guard's attention, so it starts its own. The copied
+  // write end is not closed: in a forked worker that descriptor number may already be reused.
+  static JobGuard guard;
+  static pid_t owner = 0;
+  if (owner != ::getpid()) {
+    owner = ::getpid();
+    guard.write_fd_ = start_guard();
+  }
+  return guard;
+}
+
+void JobGuard::watch(pid_t pgid) { send(static_cast<int>(pgid)); }
+void JobGuard::forget(pid_t pgid) { send(-static_cast<int>(pgid)); }
+
+void JobGuard::send(int message) {
+  if (write_fd_ < 0) return;
+  const std::int32_t m = message;
+  iovec iov{const_cast<std::int32_t*>(&m), sizeof m};
+  try {
+    // A guard that was killed from outside only costs the protection, never the job.
+    if (!io::write_all(write_fd_, std::span(&iov, 1), std::nullopt)) write_fd_ = -1;
+  } catch (const std::exception&) {
+    write_fd_ = -1;
+  }
+}
+
+}  // namespace forkpool::workers

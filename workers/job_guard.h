@@ -1,0 +1,42 @@
+// JobGuard: kills the process groups of the jobs an exec task runs when the process that runs
+// them dies, however it dies (SIGKILL, the OOM killer, a crash).
+//
+// Each exec job leads its own process group. The first job a process runs forks a tiny guard
+// process (once per process, never per job) that is detached from it: the guard is a grandchild
+// whose middle process exits at once, so it is adopted by init (or the nearest subreaper) and
+// is never a child this process must reap. The two share one pipe; this process tells the
+// guard each job's process group as it starts and again when it has ended, and holds the
+// pipe's write end (close-on-exec, so jobs never inherit it) for the rest of its life. When
+// this process dies the kernel closes that end, the guard reads EOF, SIGKILLs every group it
+// still holds, and exits. A guard that finds this process gone by any other path does the
+// same; while this process lives the guard only waits in read(2).
+//
+// Limits: a job process that leaves its process group (setsid, setpgid: a nested job
+// control shell, a daemon) is beyond its reach; so is anything started in the microseconds
+// between the job's spawn and the message that names its group.
+#pragma once
+
+#include <sys/types.h>
+
+namespace forkpool::workers {
+
+class JobGuard {
+ public:
+  // The guard of this process, started by the first call (after a fork, the child starts its
+  // own). If the guard cannot be started (fork fails), jobs run unguarded and this returns a
+  // guard whose calls do nothing.
+  static JobGuard& of_this_process();
+
+  // Tells the guard that process group `pgid` is a running job's / has ended. Only called
+  // while the group's leader is not yet reaped, so the number cannot have been reused.
+  void watch(pid_t pgid);
+  void forget(pid_t pgid);
+
+ private:
+  JobGuard() = default;
+  void send(int message);
+
+  int write_fd_ = -1;  // kept open for the life of the process, on purpose
+};
+
+}  // namespace forkpool::workers
