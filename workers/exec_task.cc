@@ -27,6 +27,7 @@
 #include "io/syscalls.h"
 #include "workers/job_guard.h"
 #include "workers/posix_spawn_launcher.h"
+#include "workers/stop_plan.h"
 
 extern char** environ;
 
@@ -34,6 +35,7 @@ namespace forkpool {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using workers::StopPlan;
 using std::chrono::milliseconds;
 
 // --- Signals that end the worker while a job runs (opt-in) ------------------------------------
@@ -341,29 +343,26 @@ class Job {
     if (request_.timeout > 0 && request_.timeout <= kMaxExecTimeout)
       timeout_at = started + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(request_.timeout));
-    // Each step's signal, and how long the job has to exit before the next step.
-    static constexpr std::array<std::pair<int, int>, 4> kSequence = {
-        {{SIGTERM, 200}, {SIGTERM, 100}, {SIGTERM, 50}, {SIGKILL, -1}}};
-    std::size_t step = 0;
-    std::optional<Clock::time_point> next_step_at;  // set while terminating
+    // GNU parallel's sequence: each signal, and how long the job has to exit before the next.
+    StopPlan stop{{SIGTERM, milliseconds(200)},
+                  {SIGTERM, milliseconds(100)},
+                  {SIGTERM, milliseconds(50)},
+                  {SIGKILL}};
     for (;;) {
       const auto now = Clock::now();
-      if (!next_step_at && step == 0) {
+      if (!stop.started()) {
         // A reader of our stdout that went away reads nothing more of this job either.
-        if (signals_.stop_signal() != 0 || out_.refused) next_step_at = now;
-        if (timeout_at && now >= *timeout_at) {
-          next_step_at = now;
-          timed_out_ = true;
+        const bool timed_out = timeout_at && now >= *timeout_at;
+        if (signals_.stop_signal() != 0 || out_.refused || timed_out) {
+          timed_out_ = timed_out;
+          ::kill(-pid_, stop.start(now).signal);
         }
+      } else if (auto step = stop.due(now)) {
+        ::kill(-pid_, step->signal);
       }
-      if (next_step_at && now >= *next_step_at) {
-        ::kill(-pid_, kSequence[step].first);
-        const int wait = kSequence[step].second;
-        ++step;
-        next_step_at.reset();
-        if (wait >= 0) next_step_at = now + milliseconds(wait);
-      }
-      const auto wake_at = step == 0 ? timeout_at : next_step_at;
+      std::optional<Clock::time_point> wake_at = timeout_at;
+      if (stop.started()) wake_at.reset();
+      if (stop.pending()) wake_at = stop.deadline();
       int timeout = -1;
       if (wake_at) {
         auto left = std::chrono::ceil<milliseconds>(*wake_at - now).count();
