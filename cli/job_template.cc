@@ -475,7 +475,7 @@ void CompiledTemplate::Length::push(const std::vector<std::string>& record, std:
 }
 
 std::size_t CompiledTemplate::Length::total(std::size_t records, std::size_t columns_of_first) const {
-  long long recargs = static_cast<long long>(records * columns_of_first);
+  long long recargs = static_cast<long long>(records) * static_cast<long long>(columns_of_first);
   long long len = static_cast<long long>(t_.noncontext_length_ + t_.words_) - 1;
   if (mode_.context) {
     len += recargs * static_cast<long long>(t_.context_length_);

@@ -253,10 +253,8 @@ class Runner {
 
   int dry_run() {
     while (auto job = next_input()) {
-      std::string line = templ_.command(*job, 1);
       const std::string tag = templ_.tag(*job, 1);
-      if (!tag.empty()) line = tag + "\t" + line;
-      write_stdout(line + "\n");
+      write_stdout((tag.empty() ? "" : tag + "\t") + templ_.command(*job, 1) + "\n");
     }
     return 0;
   }

@@ -269,6 +269,7 @@ class Job {
     }
     const std::vector<std::string> env = job_environment(request_.env);
     std::vector<const char*> envp;
+    envp.reserve(env.size() + 1);
     for (const auto& e : env) envp.push_back(e.c_str());
     envp.push_back(nullptr);
     launcher.env = envp.data();
@@ -393,7 +394,7 @@ class Job {
 
 }  // namespace
 
-ExecResult run_exec(ExecRequest request) {
+ExecResult run_exec(const ExecRequest& request) {
   StopWindow window;
   Job job(request, window);
   ExecResult result = job.run();

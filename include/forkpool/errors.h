@@ -190,7 +190,7 @@ class WorkerDied : public Error {
  public:
   // The dead worker, how it ended, the task it took with it, and more facts if known.
   WorkerDied(pid_t pid, ExitStatus status, std::uint64_t task_id, std::string task_name,
-             std::string detail = {})
+             const std::string& detail = {})
       : Error("worker pid " + std::to_string(pid) + " " + status.str() + " while running task '" +
               task_name + "' (id " + std::to_string(task_id) + ")" +
               (detail.empty() ? std::string() : "; " + detail)),

@@ -98,7 +98,7 @@ struct ExecResult {
 // (workers/job_guard.h): a detached helper process, and one descriptor that this process keeps
 // open for the rest of its life. If this process dies while a job runs, however it dies
 // (SIGKILL, the OOM killer), the guard SIGKILLs the job's process group, children included.
-ExecResult run_exec(ExecRequest request);
+ExecResult run_exec(const ExecRequest& request);
 
 FORKPOOL_TASK(exec_task, run_exec);
 

@@ -156,7 +156,7 @@ std::vector<unsigned> sweep_counts(const SweepOptions& options);
 // at once), and what Pool throws.
 template <typename R, typename Arg, typename Inputs>
 SweepReport sweep_workers(const Task<R (*)(Arg)>& task, const Inputs& inputs,
-                          SweepOptions options = {}) {
+                          const SweepOptions& options = {}) {
   using Clock = std::chrono::steady_clock;
   const std::vector<unsigned> counts = detail::sweep_counts(options);
   const std::string label = options.label.empty() ? task.name() : options.label;
