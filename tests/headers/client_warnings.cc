@@ -5,10 +5,10 @@
 // loops, through submit(), a batch, map() and an initializer, with Options built the
 // documented way.
 // Compiled, never run.
-#include "forkpool/forkpool.h"
-
 #include <cstdint>
 #include <vector>
+
+#include "forkpool/forkpool.h"
 
 namespace {
 int square(int x) { return x * x; }
