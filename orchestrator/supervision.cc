@@ -90,12 +90,13 @@ std::optional<PoolCore::Clock::time_point> PoolCore::retire_idle(Clock::time_poi
   while (!idle_.empty() && live > options_.min_workers) {
     WorkerSlot* oldest = idle_.front();
     const auto at = StopPlan::after(oldest->idle_since, options_.idle_timeout);
-    if (now < at) return at;
+    if (now < at) return next ? earliest(*next, at) : at;
     ++stats_.workers_retired;
     retire_worker(*oldest, now);
     --live;
-    if (oldest->stop.pending()) next = earliest(next.value_or(oldest->stop.deadline()),
-                                                oldest->stop.deadline());
+    if (oldest->stop.pending()) {
+      next = next ? earliest(*next, oldest->stop.deadline()) : oldest->stop.deadline();
+    }
   }
   return next;
 }
