@@ -72,9 +72,10 @@ void PoolCore::escalate(WorkerSlot& slot, Clock::time_point now) {
   const std::optional<workers::StopStep> step = slot.stop.due(now);
   if (!step) return;
   if (slot.state == WorkerSlot::State::kCancelling) {
-    task_logger().warn("forkpool: worker pid {} did not stop a cancelled task within {} ms; "
-                       "stopping the worker",
-                       slot.child.pid(), options_.cancel_grace.count());
+    task_logger().warn(
+        "forkpool: worker pid {} did not stop a cancelled task within {} ms; "
+        "stopping the worker",
+        slot.child.pid(), options_.cancel_grace.count());
     ++stats_.workers_stopped;
     idle_.erase(std::remove(idle_.begin(), idle_.end(), &slot), idle_.end());
     slot.state = WorkerSlot::State::kLeaving;
@@ -109,8 +110,7 @@ void PoolCore::time_out(WorkerSlot& slot, Clock::time_point now, Settlements& ou
   head.payload = {};
   ++stats_.timed_out;
   const double seconds = std::chrono::duration<double>(task.timeout).count();
-  auto error =
-      std::make_exception_ptr(TaskTimeout(task.id, *task.name, slot.child.pid(), seconds));
+  auto error = std::make_exception_ptr(TaskTimeout(task.id, *task.name, slot.child.pid(), seconds));
   task_logger().warn("forkpool: {}", what_of(error));
   if (fail_task(std::move(task), error, out)) ++stats_.failed;
   stop_worker(slot, now);
