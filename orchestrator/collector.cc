@@ -130,8 +130,8 @@ void PoolCore::start_worker(Lock& lock) {
     lock.lock();
   } catch (...) {
     if (!lock.owns_lock()) lock.lock();
-    failed = "cannot start a worker (" + start_description_ + "): " +
-             what_of(std::current_exception());
+    failed =
+        "cannot start a worker (" + start_description_ + "): " + what_of(std::current_exception());
   }
   if (failed.empty() && !started.child.pidfd()) {
     failed = "this kernel has no pidfd_open; forkpool needs Linux 5.3 or later";
@@ -288,8 +288,7 @@ void PoolCore::become_ready(WorkerSlot& slot, Settlements& out) {
 
 std::string PoolCore::hello_refusal(const io::Frame& frame) const {
   const serialization::Hello hello = serialization::decode_hello(frame.payload);
-  const std::string who =
-      "worker pid " + std::to_string(hello.pid) + " (" + hello.build_id + ")";
+  const std::string who = "worker pid " + std::to_string(hello.pid) + " (" + hello.build_id + ")";
   if (hello.protocol_version != serialization::kProtocolVersion) {
     return who + " speaks protocol " + std::to_string(hello.protocol_version) +
            ", this pool speaks " + std::to_string(serialization::kProtocolVersion);
@@ -317,9 +316,9 @@ void PoolCore::handle_hello(WorkerSlot& slot, const io::Frame& frame, Settlement
   }
   try {
     // Answer with our own Hello: the worker adopts this pool's frame limit.
-    slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kHello), 0, 0,
-                            serialization::encode(serialization::hello_from_this_process(
-                                slot.id, options_.max_frame)));
+    slot.writer.write_frame(
+        static_cast<std::uint8_t>(Kind::kHello), 0, 0,
+        serialization::encode(serialization::hello_from_this_process(slot.id, options_.max_frame)));
     // handshake_timeout bounds the wait for Hello only; an initializer may take its time.
     slot.handshake_deadline = Clock::time_point::max();
     if (options_.initializer.function != 0) {

@@ -12,9 +12,9 @@ class CrashLoop {
  public:
   using Clock = std::chrono::steady_clock;
   enum class Verdict {
-    kRespawn,             // keep replacing workers
-    kFailedStarts,        // CrashLoopPolicy::start_failures workers in a row never said Hello
-    kDeaths,              // CrashLoopPolicy::deaths deaths within the window, no task completed
+    kRespawn,       // keep replacing workers
+    kFailedStarts,  // CrashLoopPolicy::start_failures workers in a row never said Hello
+    kDeaths,        // CrashLoopPolicy::deaths deaths within the window, no task completed
   };
 
   explicit CrashLoop(CrashLoopPolicy policy) : policy_(policy) {}

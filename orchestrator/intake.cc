@@ -17,8 +17,7 @@ std::shared_ptr<detail::FutureState> PoolCore::new_state() {
 }
 
 std::shared_ptr<detail::FutureState> PoolCore::submit(detail::TaskId function,
-                                                      const std::string* name,
-                                                      detail::Payload args,
+                                                      const std::string* name, detail::Payload args,
                                                       const TaskOptions& call, bool chunk) {
   auto state = new_state();
   std::vector<Call> calls;
@@ -64,9 +63,10 @@ void PoolCore::enqueue(std::vector<Call>& calls, bool batch) {
       ++stats_.submitted;
       if (payloads[i].size() > options_.max_frame) {
         ++stats_.failed;
-        out.push_back({std::move(call.state), {},
-                       std::make_exception_ptr(
-                           MessageTooLarge(payloads[i].size(), options_.max_frame))});
+        out.push_back(
+            {std::move(call.state),
+             {},
+             std::make_exception_ptr(MessageTooLarge(payloads[i].size(), options_.max_frame))});
         continue;
       }
       PendingTask task{next_task_id_++, call.name, std::move(payloads[i]), std::move(call.state)};
@@ -126,8 +126,10 @@ bool PoolCore::cancel_locked(const detail::FutureState* target, Settlements& out
                              [&](const PendingTask& t) { return t.state.get() == target; });
   if (queued != queue_.end()) {
     ++stats_.cancelled;
-    out.push_back({std::move(queued->state), {},
-                   std::make_exception_ptr(TaskCancelled(queued->id, *queued->name, false)), true});
+    out.push_back({std::move(queued->state),
+                   {},
+                   std::make_exception_ptr(TaskCancelled(queued->id, *queued->name, false)),
+                   true});
     queue_.erase(queued);
     room_made();
     if (state_ != State::kRunning) wake_.signal();  // closing: the pool may be idle now
@@ -150,8 +152,10 @@ void PoolCore::cancel_in_flight(WorkerSlot& slot, std::size_t index, Settlements
   const bool running = index == 0;
   ++stats_.cancelled;
   // The entry stays, without its future, until the worker answers for it or dies.
-  out.push_back({std::move(task.state), {},
-                 std::make_exception_ptr(TaskCancelled(task.id, *task.name, running)), true});
+  out.push_back({std::move(task.state),
+                 {},
+                 std::make_exception_ptr(TaskCancelled(task.id, *task.name, running)),
+                 true});
   task.payload = {};
   task.retries_left = 0;
   if (!slot.serving()) return;  // it is going anyway

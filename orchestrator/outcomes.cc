@@ -126,8 +126,8 @@ void PoolCore::release_in_flight(WorkerSlot& slot, const ExitStatus& status, Set
     slot.in_flight.pop_front();
     std::exception_ptr error = slot.failure;
     if (!error) {
-      error = std::make_exception_ptr(
-          WorkerDied(slot.child.pid(), status, running.id, *running.name));
+      error =
+          std::make_exception_ptr(WorkerDied(slot.child.pid(), status, running.id, *running.name));
     }
     task_logger().warn("forkpool: {}", what_of(error));
     if (fail_task(std::move(running), error, out)) ++stats_.failed;
@@ -144,9 +144,10 @@ void PoolCore::release_in_flight(WorkerSlot& slot, const ExitStatus& status, Set
       queue_.push_front(std::move(waiting));
     } else {
       ++stats_.failed;
-      out.push_back({std::move(waiting.state), {},
-                     std::make_exception_ptr(
-                         PoolBroken(broken_.empty() ? "terminated" : broken_))});
+      out.push_back(
+          {std::move(waiting.state),
+           {},
+           std::make_exception_ptr(PoolBroken(broken_.empty() ? "terminated" : broken_))});
     }
     slot.in_flight.pop_back();
   }

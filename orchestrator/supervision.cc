@@ -72,9 +72,10 @@ void PoolCore::escalate(WorkerSlot& slot, Clock::time_point now) {
   const std::optional<workers::StopStep> step = slot.stop.due(now);
   if (!step) return;
   if (slot.state == WorkerSlot::State::kCancelling) {
-    task_logger().warn("forkpool: worker pid {} did not stop a cancelled task within {} ms; "
-                       "stopping the worker",
-                       slot.child.pid(), options_.cancel_grace.count());
+    task_logger().warn(
+        "forkpool: worker pid {} did not stop a cancelled task within {} ms; "
+        "stopping the worker",
+        slot.child.pid(), options_.cancel_grace.count());
     ++stats_.workers_stopped;
     idle_.erase(std::remove(idle_.begin(), idle_.end(), &slot), idle_.end());
     slot.state = WorkerSlot::State::kLeaving;
@@ -90,12 +91,13 @@ std::optional<PoolCore::Clock::time_point> PoolCore::retire_idle(Clock::time_poi
   while (!idle_.empty() && live > options_.min_workers) {
     WorkerSlot* oldest = idle_.front();
     const auto at = StopPlan::after(oldest->idle_since, options_.idle_timeout);
-    if (now < at) return at;
+    if (now < at) return next ? earliest(*next, at) : at;
     ++stats_.workers_retired;
     retire_worker(*oldest, now);
     --live;
-    if (oldest->stop.pending()) next = earliest(next.value_or(oldest->stop.deadline()),
-                                                oldest->stop.deadline());
+    if (oldest->stop.pending()) {
+      next = next ? earliest(*next, oldest->stop.deadline()) : oldest->stop.deadline();
+    }
   }
   return next;
 }
@@ -108,8 +110,7 @@ void PoolCore::time_out(WorkerSlot& slot, Clock::time_point now, Settlements& ou
   head.payload = {};
   ++stats_.timed_out;
   const double seconds = std::chrono::duration<double>(task.timeout).count();
-  auto error =
-      std::make_exception_ptr(TaskTimeout(task.id, *task.name, slot.child.pid(), seconds));
+  auto error = std::make_exception_ptr(TaskTimeout(task.id, *task.name, slot.child.pid(), seconds));
   task_logger().warn("forkpool: {}", what_of(error));
   if (fail_task(std::move(task), error, out)) ++stats_.failed;
   stop_worker(slot, now);

@@ -29,7 +29,7 @@ namespace forkpool::workers {
 inline constexpr int kAsk = 0;
 
 struct StopStep {
-  int signal = SIGKILL;              // a signal number, or kAsk
+  int signal = SIGKILL;                // a signal number, or kAsk
   std::chrono::milliseconds grace{0};  // how long to wait before the next step
 };
 
@@ -69,8 +69,8 @@ class StopPlan {
 
   // now + grace, saturating: a grace too long for the clock is never, not an overflow.
   static Clock::time_point after(Clock::time_point now, std::chrono::milliseconds grace) {
-    const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
-        Clock::time_point::max() - now);
+    const auto room =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now);
     return grace >= room ? Clock::time_point::max() : now + grace;
   }
 

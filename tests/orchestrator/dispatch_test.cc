@@ -101,7 +101,7 @@ class DispatchTest : public StartCaseTest {
   Options big_frame_options() const {
     Options o = options(2);
     o.stall_timeout = std::chrono::minutes(10);  // the stopped worker is not given up on
-    o.max_frame = 2 * kBig;                       // room for the argument and its encoding
+    o.max_frame = 2 * kBig;                      // room for the argument and its encoding
     return o;
   }
 };
@@ -151,7 +151,8 @@ TEST_P(DispatchTest, ABigArgumentTheCollectorDispatchesStallsNoOtherResult) {
     StoppedWorker stopped(stays_idle);
     // The most recently idle worker takes the task, dies of it, and the collector sends the
     // retry to the one idle worker left: the stopped one.
-    auto big = pool.submit(byte_count_dying_once_task, dir / "marker", std::vector<char>(kBig, 'x'));
+    auto big =
+        pool.submit(byte_count_dying_once_task, dir / "marker", std::vector<char>(kBig, 'x'));
     ASSERT_TRUE(eventually([&] { return pool.stats().retried == 1; }));
     ASSERT_TRUE(eventually([&] { return big.status() == FutureStatus::kRunning; }));
 
