@@ -18,7 +18,7 @@ class BatchState {
   explicit BatchState(std::weak_ptr<orchestrator::CancelLink> link) : link_(std::move(link)) {}
 
   std::shared_ptr<FutureState> add(TaskId function, const std::string* name, Payload args,
-                                   const TaskOptions& options, std::weak_ptr<BatchState> self) {
+                                   const TaskOptions& options, const std::weak_ptr<BatchState>& self) {
     std::lock_guard lock(mutex_);
     if (sent_) throw BatchSent();
     auto state = std::make_shared<FutureState>();

@@ -160,7 +160,7 @@ void PoolCore::stop_reading(WorkerSlot& slot) {
   slot.reading = false;
 }
 
-void PoolCore::drop_worker(WorkerSlot& slot, std::exception_ptr why) {
+void PoolCore::drop_worker(WorkerSlot& slot, const std::exception_ptr& why) {
   if (why && !slot.failure) slot.failure = why;
   // A worker the pool asked to go stays asked: its death is still no crash.
   if (slot.state != WorkerSlot::State::kLeaving) slot.state = WorkerSlot::State::kKilled;

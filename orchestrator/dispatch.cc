@@ -242,7 +242,7 @@ bool PoolCore::send_pipelined(WorkerSlot& slot, PendingTask task, Settlements& o
   return true;
 }
 
-void PoolCore::unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks, std::exception_ptr error,
+void PoolCore::unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks, const std::exception_ptr& error,
                       Settlements& out) {
   bool requeue = true;
   try {

@@ -87,7 +87,7 @@ void PoolCore::after_reply(WorkerSlot& slot, Clock::time_point now, Settlements&
   changed_.notify_all();
 }
 
-bool PoolCore::fail_task(PendingTask task, std::exception_ptr error, Settlements& out) {
+bool PoolCore::fail_task(PendingTask task, const std::exception_ptr& error, Settlements& out) {
   const bool accepting =
       broken_.empty() && (state_ == State::kRunning || state_ == State::kClosing);
   if (should_retry(task.retries_left, accepting, error)) {

@@ -120,7 +120,7 @@ void PoolCore::room_made() {
   if (blocked_submitters_ > 0) room_.notify_all();
 }
 
-void PoolCore::kill_all(std::exception_ptr error, Settlements& out) {
+void PoolCore::kill_all(const std::exception_ptr& error, Settlements& out) {
   state_ = State::kTerminating;
   fail_queue(error, out);
   for (auto& [id, slot] : slots_) {
@@ -139,7 +139,7 @@ void PoolCore::kill_all(std::exception_ptr error, Settlements& out) {
   changed_.notify_all();
 }
 
-void PoolCore::fail_queue(std::exception_ptr error, Settlements& out) {
+void PoolCore::fail_queue(const std::exception_ptr& error, Settlements& out) {
   for (PendingTask& task : queue_) {
     ++stats_.failed;
     out.push_back({std::move(task.state), {}, error});

@@ -134,9 +134,9 @@ class PoolCore {
   bool start_wanted() const;
   void room_made();
   void break_pool(const std::string& why, Settlements& out);
-  void fail_queue(std::exception_ptr error, Settlements& out);
+  void fail_queue(const std::exception_ptr& error, Settlements& out);
   // Fails every unfinished task with `error` and kills every worker.
-  void kill_all(std::exception_ptr error, Settlements& out);
+  void kill_all(const std::exception_ptr& error, Settlements& out);
   static void settle(Settlements& settlements);
 
   // intake.cc.
@@ -167,7 +167,7 @@ class PoolCore {
   // The frame did not reach the worker: its tasks go back to the front of the queue in order
   // (a worker that died or stalls has not started them), or fail with the error (anything
   // else); the worker is dropped.
-  void unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks, std::exception_ptr error,
+  void unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks, const std::exception_ptr& error,
               Settlements& out);
   // Marks the first task in the worker's pipe as running.
   void start_head(WorkerSlot& slot, Clock::time_point now);
@@ -187,7 +187,7 @@ class PoolCore {
   std::string hello_refusal(const io::Frame& frame) const;
   void handle_initialized(WorkerSlot& slot, io::Frame& frame, Settlements& out);
   void become_ready(WorkerSlot& slot, Settlements& out);
-  void drop_worker(WorkerSlot& slot, std::exception_ptr why);
+  void drop_worker(WorkerSlot& slot, const std::exception_ptr& why);
   void stop_reading(WorkerSlot& slot);
   // Lets the constructor return (under the mutex).
   void release_constructor();
@@ -202,7 +202,7 @@ class PoolCore {
                                         const io::Frame& frame) const;
   void after_reply(WorkerSlot& slot, Clock::time_point now, Settlements& out);
   // Settles a failed attempt (true), or queues the task again if it has retries left (false).
-  bool fail_task(PendingTask task, std::exception_ptr error, Settlements& out);
+  bool fail_task(PendingTask task, const std::exception_ptr& error, Settlements& out);
   void record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
   void release_in_flight(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
   void judge_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);

@@ -4,7 +4,7 @@
 
 namespace forkpool::orchestrator {
 
-bool retryable(std::exception_ptr error) {
+bool retryable(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const TaskCancelled&) {
@@ -26,11 +26,11 @@ bool retryable(std::exception_ptr error) {
   }
 }
 
-bool should_retry(int retries_left, bool pool_accepting, std::exception_ptr error) {
+bool should_retry(int retries_left, bool pool_accepting, const std::exception_ptr& error) {
   return retries_left > 0 && pool_accepting && retryable(error);
 }
 
-std::string what_of(std::exception_ptr error) {
+std::string what_of(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
@@ -40,7 +40,7 @@ std::string what_of(std::exception_ptr error) {
   }
 }
 
-void set_earlier_attempts(std::exception_ptr error, std::vector<std::string> attempts) {
+void set_earlier_attempts(const std::exception_ptr& error, std::vector<std::string> attempts) {
   try {
     std::rethrow_exception(error);
   } catch (Error& e) {
