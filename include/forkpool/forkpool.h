@@ -10,4 +10,5 @@
 #include "forkpool/pool.h"
 #include "forkpool/sweep.h"
 #include "forkpool/task.h"
+#include "forkpool/wait.h"
 #include "forkpool/worker.h"
