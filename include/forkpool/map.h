@@ -171,19 +171,22 @@ class MapResults {
     if (!reading_) {
       if constexpr (Ordered) {
         reading_ = in_flight_.begin()->first;
-        if (observer_) {
-          collect(false);  // report what came back meanwhile
-          while (!decoded(in_flight_.at(*reading_))) collect(true);
-        }
+        if (observer_) collect(false);  // report what came back meanwhile
       } else {
-        if (back_.empty()) collect(true);
+        if (observer_) collect(false);  // report what came back meanwhile
+        while (back_.empty()) collect(true);
         reading_ = back_.front();
         back_.pop_front();
       }
       position_ = 0;
     }
     Chunk& chunk = in_flight_.at(*reading_);
-    if (!decoded(chunk)) decode(chunk);
+    if (Ordered && observer_) {
+      // Every chunk goes through collect(), so each is reported once, in the order they came.
+      while (!decoded(chunk)) collect(true);
+    } else if (!decoded(chunk)) {
+      decode(chunk);
+    }
     return chunk;
   }
 
@@ -203,8 +206,10 @@ class MapResults {
     while (!arrived_.empty()) {
       const std::uint64_t seq = arrived_.front();
       arrived_.pop_front();
+      auto chunk = in_flight_.find(seq);
+      if (chunk == in_flight_.end() || decoded(chunk->second)) continue;
       if constexpr (!Ordered) back_.push_back(seq);
-      decode(in_flight_.at(seq));
+      decode(chunk->second);
     }
   }
 
