@@ -43,10 +43,7 @@ void FutureState::run_callback(const std::function<void()>& callback, const void
   callback();
 }
 
-void FutureState::set_owner(const void* owner) {
-  std::lock_guard lock(mutex_);
-  owner_ = owner;
-}
+void FutureState::set_owner(const void* owner) { owner_.store(owner, std::memory_order_release); }
 
 void FutureState::set_running() {
   std::lock_guard lock(mutex_);
@@ -85,7 +82,7 @@ bool FutureState::settle(FutureStatus status, Payload payload, std::exception_pt
     payload_ = std::move(payload);
     error_ = std::move(error);
     callback = std::move(on_settled_);
-    owner = owner_;
+    owner = owner_.load(std::memory_order_acquire);
     // Under the mutex: once unwatch() has taken it, no push can reach a set being destroyed.
     for (const Watcher& watcher : watchers_) watcher.set->push(watcher.index);
     watchers_.clear();
@@ -103,7 +100,7 @@ void FutureState::on_settled(std::function<void()> callback) {
       on_settled_ = std::move(callback);
       return;
     }
-    owner = owner_;
+    owner = owner_.load(std::memory_order_acquire);
   }
   run_callback(callback, owner);
 }
@@ -133,7 +130,7 @@ void FutureState::prepare_wait() const {
   const void* owner = nullptr;
   {
     std::lock_guard lock(mutex_);
-    if (!is_settled(status_)) owner = owner_;
+    if (!is_settled(status_)) owner = owner_.load(std::memory_order_acquire);
   }
   if (in_ready_callback_of(owner)) {
     throw UsageError(

@@ -1,6 +1,7 @@
 // The state a Future shares with the pool. Implementation detail; not part of the stable API.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -85,7 +86,9 @@ class FutureState {
   std::function<void()> on_settled_;
   std::function<bool()> canceller_;
   std::function<void()> before_wait_;
-  const void* owner_ = nullptr;
+  // Atomic, not under the mutex: set once per submit, on the hot path, after the pool may
+  // already see the state; read under the mutex, after the caller's on_settled() took it.
+  std::atomic<const void*> owner_{nullptr};
   std::vector<Watcher> watchers_;
 };
 
