@@ -279,6 +279,44 @@ void BM_PoolMap(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolMap)->Arg(10'000)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+// BM_PoolSubmits, read back through as_completed (a watcher on every future) instead of get()
+// in order: the cost of waiting on many futures at once.
+void BM_PoolSubmitsAsCompleted(benchmark::State& state) {
+  const auto count = static_cast<int>(state.range(0));
+  forkpool::Pool pool({.workers = 2});
+  pool.submit(noop_task, 0).get();
+  std::vector<forkpool::Future<int>> futures;
+  futures.reserve(static_cast<std::size_t>(count));
+  for (auto _ : state) {
+    futures.clear();
+    for (int i = 0; i < count; ++i) futures.push_back(pool.submit(noop_task, i));
+    for (auto& f : forkpool::as_completed(futures)) benchmark::DoNotOptimize(f.get());
+  }
+  pool.close();
+  state.SetItemsProcessed(state.iterations() * count);
+}
+BENCHMARK(BM_PoolSubmitsAsCompleted)->Arg(10'000)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// BM_PoolMap with a progress observer: its items/s reads directly against BM_PoolMap.
+void BM_PoolMapProgress(benchmark::State& state) {
+  const auto count = static_cast<int>(state.range(0));
+  forkpool::Pool pool({.workers = 2});
+  pool.submit(noop_task, 0).get();
+  for (auto _ : state) {
+    std::int64_t sum = 0;
+    std::size_t reported = 0;
+    auto results = pool.map(noop_task, std::views::iota(0, count));
+    results.on_progress([&](const forkpool::MapProgress& p) { reported = p.completed; });
+    for (int value : results) sum += value;
+    if (sum != std::int64_t{count} * (count - 1) / 2 || reported != std::size_t(count)) {
+      state.SkipWithError("wrong sum or progress");
+    }
+  }
+  pool.close();
+  state.SetItemsProcessed(state.iterations() * count);
+}
+BENCHMARK(BM_PoolMapProgress)->Arg(10'000)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 // Every pool closed: this process has no child left, not even a zombie. WNOWAIT looks without
 // reaping.
 bool has_children() {

@@ -15,13 +15,15 @@ namespace detail {
 // cancel a call the batch still holds.
 class BatchState {
  public:
-  explicit BatchState(std::weak_ptr<orchestrator::CancelLink> link) : link_(std::move(link)) {}
+  BatchState(std::weak_ptr<orchestrator::CancelLink> link, const void* owner)
+      : link_(std::move(link)), owner_(owner) {}
 
   std::shared_ptr<FutureState> add(TaskId function, const std::string* name, Payload args,
                                    const TaskOptions& options, const std::weak_ptr<BatchState>& self) {
     std::lock_guard lock(mutex_);
     if (sent_) throw BatchSent();
     auto state = std::make_shared<FutureState>();
+    state->set_owner(owner_);
     FutureState* target = state.get();
     state->set_canceller([self, link = link_, target, name] {
       if (auto batch = self.lock()) {
@@ -117,6 +119,7 @@ class BatchState {
 
   mutable std::mutex mutex_;
   std::weak_ptr<orchestrator::CancelLink> link_;
+  const void* owner_;  // the pool's, for FutureState::set_owner
   std::vector<orchestrator::Call> calls_;
   std::size_t size_ = 0;
   bool sent_ = false;
@@ -126,7 +129,7 @@ class BatchState {
 }  // namespace detail
 
 Batch Pool::batch() {
-  return Batch(std::make_shared<detail::BatchState>(core_->cancel_link()));
+  return Batch(std::make_shared<detail::BatchState>(core_->cancel_link(), core_.get()));
 }
 
 Batch::Batch(std::shared_ptr<detail::BatchState> state) : state_(std::move(state)) {}

@@ -1,12 +1,49 @@
 #include "forkpool/detail/future_state.h"
 
+#include "forkpool/errors.h"
+
 namespace forkpool::detail {
 
 namespace {
 bool is_settled(FutureStatus s) {
   return s == FutureStatus::kValue || s == FutureStatus::kError || s == FutureStatus::kCancelled;
 }
+
+// The on_ready callbacks running in this thread, innermost first: a callback may cancel another
+// future, whose callback then runs inside it. Per thread, because a callback runs in the
+// collector or in whichever caller settled the future (cancel(), submit(), terminate()).
+struct CallbackFrame {
+  const void* owner;
+  const CallbackFrame* outer;
+};
+thread_local const CallbackFrame* t_callbacks = nullptr;
+
+class InCallback {
+ public:
+  explicit InCallback(const void* owner) : frame_{owner, t_callbacks} { t_callbacks = &frame_; }
+  ~InCallback() { t_callbacks = frame_.outer; }
+  InCallback(const InCallback&) = delete;
+  InCallback& operator=(const InCallback&) = delete;
+
+ private:
+  CallbackFrame frame_;
+};
 }  // namespace
+
+bool in_ready_callback_of(const void* owner) {
+  if (owner == nullptr) return false;
+  for (const CallbackFrame* frame = t_callbacks; frame != nullptr; frame = frame->outer) {
+    if (frame->owner == owner) return true;
+  }
+  return false;
+}
+
+void FutureState::run_callback(const std::function<void()>& callback, const void* owner) {
+  InCallback marker(owner);
+  callback();
+}
+
+void FutureState::set_owner(const void* owner) { owner_.store(owner, std::memory_order_release); }
 
 void FutureState::set_running() {
   std::lock_guard lock(mutex_);
@@ -37,6 +74,7 @@ bool FutureState::cancel() {
 
 bool FutureState::settle(FutureStatus status, Payload payload, std::exception_ptr error) {
   std::function<void()> callback;
+  const void* owner = nullptr;
   {
     std::lock_guard lock(mutex_);
     if (is_settled(status_)) return false;
@@ -44,21 +82,41 @@ bool FutureState::settle(FutureStatus status, Payload payload, std::exception_pt
     payload_ = std::move(payload);
     error_ = std::move(error);
     callback = std::move(on_settled_);
+    owner = owner_.load(std::memory_order_acquire);
+    // Under the mutex: once unwatch() has taken it, no push can reach a set being destroyed.
+    for (const Watcher& watcher : watchers_) watcher.set->push(watcher.index);
+    watchers_.clear();
   }
   settled_.notify_all();
-  if (callback) callback();
+  if (callback) run_callback(callback, owner);
   return true;
 }
 
 void FutureState::on_settled(std::function<void()> callback) {
+  const void* owner = nullptr;
   {
     std::lock_guard lock(mutex_);
     if (!is_settled(status_)) {
       on_settled_ = std::move(callback);
       return;
     }
+    owner = owner_.load(std::memory_order_acquire);
   }
-  callback();
+  run_callback(callback, owner);
+}
+
+void FutureState::watch(ReadySet* set, std::size_t index) {
+  std::lock_guard lock(mutex_);
+  if (is_settled(status_)) {
+    set->push(index);
+  } else {
+    watchers_.push_back({set, index});
+  }
+}
+
+void FutureState::unwatch(ReadySet* set) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(watchers_, [&](const Watcher& watcher) { return watcher.set == set; });
 }
 
 FutureStatus FutureState::status() const {
@@ -68,8 +126,23 @@ FutureStatus FutureState::status() const {
 
 bool FutureState::ready() const { return is_settled(status()); }
 
-void FutureState::wait() const {
+void FutureState::prepare_wait() const {
+  const void* owner = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (!is_settled(status_)) owner = owner_.load(std::memory_order_acquire);
+  }
+  if (in_ready_callback_of(owner)) {
+    throw UsageError(
+        "waiting for an unfinished task inside an on_ready callback of the same pool would "
+        "never end (the callback may hold up the thread that settles it); wait after the "
+        "callback returns, or in another thread");
+  }
   if (before_wait_) before_wait_();
+}
+
+void FutureState::wait() const {
+  prepare_wait();
   std::unique_lock lock(mutex_);
   settled_.wait(lock, [&] { return is_settled(status_); });
 }

@@ -299,6 +299,24 @@ class UnknownTask : public Error {
   explicit UnknownTask(const std::string& what) : Error(what) {}
 };
 
+// The library was called against its contract: get() on a default-constructed Future, or a
+// wait for, close() of or destruction of a pool inside an on_ready callback of that pool's own
+// futures (which would hang or join the thread that runs the callback). Nothing was changed.
+class UsageError : public Error {
+ public:
+  explicit UsageError(const std::string& what) : Error("forkpool usage error: " + what) {}
+};
+
+// The pool would need more of a process resource than its limit allows (RLIMIT_NOFILE for the
+// pipes and pidfd of every worker); refused up front, before any worker starts.
+class ResourceLimit : public Error {
+ public:
+  ResourceLimit(const std::string& what, std::uint64_t needed, std::uint64_t limit)
+      : Error(what), needed(needed), limit(limit) {}
+  std::uint64_t needed;
+  std::uint64_t limit;
+};
+
 inline ExitStatus ExitStatus::from_wait_status(int status) {
   if (WIFSIGNALED(status)) return signaled(WTERMSIG(status), WCOREDUMP(status));
   return exited(WEXITSTATUS(status));

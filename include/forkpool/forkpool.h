@@ -10,4 +10,5 @@
 #include "forkpool/options.h"
 #include "forkpool/pool.h"
 #include "forkpool/task.h"
+#include "forkpool/wait.h"
 #include "forkpool/worker.h"

@@ -9,10 +9,25 @@
 
 #include "forkpool/detail/archive.h"
 #include "forkpool/detail/future_state.h"
+#include "forkpool/errors.h"
 
 namespace forkpool {
 
 // The result of a task that runs in a worker: Pool::submit() returns one. Copies share the task.
+template <typename R>
+class Future;
+
+namespace detail {
+// How forkpool's own templates (wait.h) reach a future's state.
+struct FutureAccess {
+  template <typename R>
+  static const std::shared_ptr<FutureState>& state(const Future<R>& future) {
+    return future.state_;
+  }
+};
+}  // namespace detail
+
+// Every member but valid() throws UsageError on a default-constructed Future, which has no task.
 template <typename R>
 class Future {
  public:
@@ -23,40 +38,42 @@ class Future {
   // False for a default-constructed Future.
   bool valid() const { return state_ != nullptr; }
   // Where the task is: pending, running, value, error or cancelled.
-  FutureStatus status() const { return state_->status(); }
+  FutureStatus status() const { return state().status(); }
   // True once the task has a value or an error.
-  bool ready() const { return state_->ready(); }
-  // Blocks until the task settles.
-  void wait() const { state_->wait(); }
+  bool ready() const { return state().ready(); }
+  // Blocks until the task settles. Throws UsageError inside an on_ready callback of a future
+  // of the same pool while this task is unfinished: the wait could never end.
+  void wait() const { state().wait(); }
   // True if the task settled within `timeout`.
   template <typename Rep, typename Period>
   bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    return state_->wait_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
+    return state().wait_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
   }
 
   // Calls `callback` once when the task settles: at once, in this thread, if it already has;
   // otherwise in whichever thread settles it, after the pool's lock is released: usually the
   // pool's collector thread (a result, a worker's death, a timeout), but the caller's thread
   // for cancel(), Pool::cancel_all() and Pool::terminate(), and a submitting thread whose task
-  // could not be sent. It holds that thread up, so it must be quick and must not wait for or
-  // submit to the pool (signal a condition variable, push to a queue). One callback per
-  // future; a later call replaces one that has not run. For waiting on many futures at once,
-  // in completion order.
-  void on_ready(std::function<void()> callback) const { state_->on_settled(std::move(callback)); }
+  // could not be sent. It holds that thread up, so it must be quick, must not throw, and must
+  // not wait for, submit to, close or destroy the pool (signal a condition variable, push to a
+  // queue); waiting, close() and destroying the pool are refused there with UsageError. get()
+  // of this future, which has settled, is fine. One callback per future; a later call replaces
+  // one that has not run. To wait on many futures at once, see forkpool/wait.h.
+  void on_ready(std::function<void()> callback) const { state().on_settled(std::move(callback)); }
 
   // Cancels the task: a queued task is removed; a running one is asked to stop (Cancel; the
   // task may poll forkpool::this_task::cancelled()), and its worker is stopped and replaced
   // if it does not within Options::cancel_grace. The future settles at once with
   // TaskCancelled and status kCancelled. True if this call cancelled it; false if it had
   // already settled.
-  bool cancel() const { return state_->cancel(); }
+  bool cancel() const { return state().cancel(); }
 
   // Waits, then returns the value or throws the task's error: RemoteError for an exception in
   // the task, WorkerDied, TaskTimeout, TaskCancelled, PoolClosed, MessageTooLarge,
   // ProtocolError. May be called again; each call decodes the value afresh.
   R get() const {
     wait();
-    const detail::Payload& payload = state_->payload_or_throw();
+    const detail::Payload& payload = state().payload_or_throw();
     if constexpr (!std::is_void_v<R>) {
       R value{};
       detail::decode_values(payload, "task result", value);
@@ -65,6 +82,17 @@ class Future {
   }
 
  private:
+  friend struct detail::FutureAccess;
+
+  detail::FutureState& state() const {
+    if (!state_) {
+      throw UsageError(
+          "this Future is default-constructed and has no task; assign it the result of "
+          "Pool::submit() or Batch::submit() first (valid() tells)");
+    }
+    return *state_;
+  }
+
   std::shared_ptr<detail::FutureState> state_;
 };
 

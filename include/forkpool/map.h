@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -30,6 +31,13 @@
 #include "forkpool/task.h"
 
 namespace forkpool {
+
+// How far a map has got: running totals, given to MapResults::on_progress's observer.
+struct MapProgress {
+  std::size_t completed = 0;  // calls that returned a value
+  std::size_t failed = 0;     // calls that threw, or whose chunk failed (worker died, timeout, ...)
+  std::optional<std::size_t> total;  // every input, if the input range knows its size
+};
 
 // An input range: iterate it once. Ordered: results in input order; otherwise each chunk's
 // results as soon as that chunk is back.
@@ -58,6 +66,7 @@ class MapResults {
         max_chunk_bytes_(std::max<std::size_t>(pool.max_frame() / 2, 1)) {
     if constexpr (std::ranges::sized_range<View>) {
       remaining_ = static_cast<std::size_t>(std::ranges::size(view_));
+      progress_.total = remaining_;
     }
   }
   // Not movable: the input iterator points into the owned view. Returned by Pool::map as a
@@ -99,8 +108,19 @@ class MapResults {
     MapResults* owner_ = nullptr;
   };
 
+  // Calls `observer` with the running totals each time a chunk of results is back: in the
+  // thread that iterates, when it next waits for a result or moves on to the next chunk (for
+  // map(), also for chunks that came back ahead of their turn). Its exceptions reach that
+  // thread. Counting costs one lock per chunk, not per call. Throws UsageError once iteration
+  // has begun.
+  void on_progress(std::function<void(const MapProgress&)> observer) {
+    if (started_) throw UsageError("MapResults::on_progress() must be called before iterating");
+    observer_ = std::move(observer);
+  }
+
   // Sends the first chunks; iterate once.
   iterator begin() {
+    started_ = true;
     fill();
     return iterator(this);
   }
@@ -129,8 +149,10 @@ class MapResults {
   }
 
   void send_chunk() {
-    const std::size_t want = detail::plan_chunk(
-        {.fixed = fixed_chunk_, .per_call = per_call_, .remaining = remaining_, .workers = workers_});
+    const std::size_t want = detail::plan_chunk({.fixed = fixed_chunk_,
+                                                 .per_call = per_call_,
+                                                 .remaining = remaining_,
+                                                 .workers = workers_});
     detail::Payload args;
     detail::ChunkArgsWriter writer(args);
     while (writer.count() < want && next_ != std::ranges::end(view_) &&
@@ -143,7 +165,7 @@ class MapResults {
     const std::uint64_t seq = next_seq_++;
     Chunk chunk{pool_->submit_chunk(function_, name_, std::move(args), writer.count()),
                 writer.count()};
-    if constexpr (!Ordered) {
+    if (!Ordered || observer_) {
       chunk.state->on_settled([arrivals = arrivals_, seq] {
         {
           std::lock_guard lock(arrivals->mutex);
@@ -162,17 +184,46 @@ class MapResults {
     if (!reading_) {
       if constexpr (Ordered) {
         reading_ = in_flight_.begin()->first;
+        if (observer_) collect(false);  // report what came back meanwhile
       } else {
-        std::unique_lock lock(arrivals_->mutex);
-        arrivals_->arrived.wait(lock, [&] { return !arrivals_->chunks.empty(); });
-        reading_ = arrivals_->chunks.front();
-        arrivals_->chunks.pop_front();
+        if (observer_) collect(false);  // report what came back meanwhile
+        while (back_.empty()) collect(true);
+        reading_ = back_.front();
+        back_.pop_front();
       }
       position_ = 0;
     }
     Chunk& chunk = in_flight_.at(*reading_);
-    if (!chunk.result && !chunk.error) decode(chunk);
+    if (Ordered && observer_) {
+      // Every chunk goes through collect(), so each is reported once, in the order they came.
+      while (!decoded(chunk)) collect(true);
+    } else if (!decoded(chunk)) {
+      decode(chunk);
+    }
     return chunk;
+  }
+
+  static bool decoded(const Chunk& chunk) { return chunk.result || chunk.error; }
+
+  // Decodes the chunks that came back (waiting for one if `wait`), in the order they did. Each
+  // leaves `arrived_` before it is decoded, so an observer that throws loses none.
+  void collect(bool wait) {
+    {
+      std::unique_lock lock(arrivals_->mutex);
+      if (wait && arrived_.empty()) {
+        arrivals_->arrived.wait(lock, [&] { return !arrivals_->chunks.empty(); });
+      }
+      arrived_.insert(arrived_.end(), arrivals_->chunks.begin(), arrivals_->chunks.end());
+      arrivals_->chunks.clear();
+    }
+    while (!arrived_.empty()) {
+      const std::uint64_t seq = arrived_.front();
+      arrived_.pop_front();
+      auto chunk = in_flight_.find(seq);
+      if (chunk == in_flight_.end() || decoded(chunk->second)) continue;
+      if constexpr (!Ordered) back_.push_back(seq);
+      decode(chunk->second);
+    }
   }
 
   void decode(Chunk& chunk) {
@@ -181,10 +232,24 @@ class MapResults {
       chunk.result = detail::decode_chunk_result<R>(chunk.state->payload_or_throw(), chunk.calls);
     } catch (...) {
       chunk.error = std::current_exception();
+      report(chunk);
       return;
     }
     const auto per_call = chunk.result->elapsed / chunk.calls;
     per_call_ = per_call_ ? (*per_call_ * 3 + per_call) / 4 : per_call;
+    report(chunk);
+  }
+
+  void report(const Chunk& chunk) {
+    if (!observer_) return;
+    if (chunk.error) {
+      progress_.failed += chunk.calls;
+    } else {
+      for (const detail::ChunkOutcome<R>& outcome : chunk.result->outcomes) {
+        ++(outcome.value ? progress_.completed : progress_.failed);
+      }
+    }
+    observer_(progress_);
   }
 
   const R& current() {
@@ -219,11 +284,16 @@ class MapResults {
   std::size_t max_chunk_bytes_;
   std::optional<std::size_t> remaining_;  // inputs not yet sent, if the view knows its size
   std::optional<std::chrono::nanoseconds> per_call_;  // measured in the workers
-  std::map<std::uint64_t, Chunk> in_flight_;  // by the order they were sent
+  std::map<std::uint64_t, Chunk> in_flight_;          // by the order they were sent
   std::uint64_t next_seq_ = 0;
   std::optional<std::uint64_t> reading_;
   std::size_t position_ = 0;  // in the chunk being read
   std::shared_ptr<Arrivals> arrivals_ = std::make_shared<Arrivals>();
+  std::deque<std::uint64_t> arrived_;  // taken from arrivals_, not yet decoded
+  std::deque<std::uint64_t> back_;     // map_unordered: decoded, in the order they came back
+  bool started_ = false;
+  std::function<void(const MapProgress&)> observer_;
+  MapProgress progress_;
 };
 
 }  // namespace forkpool

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "orchestrator/test_tasks.h"
@@ -136,6 +138,85 @@ TEST(FutureState, OnSettledRunsOnceWhenSettled) {
   EXPECT_EQ(calls, 1);
   state.on_settled([&] { calls += 10; });  // already settled: runs now
   EXPECT_EQ(calls, 11);
+}
+
+// Watchers (what wait_any and as_completed use) beside the one callback: each watching set hears
+// of the settle once, a state that settled already reports at once, and an unwatched set hears
+// nothing.
+TEST(FutureState, EveryWatcherHearsOfTheSettleOnceUntilUnwatched) {
+  detail::FutureState state;
+  detail::ReadySet first;
+  detail::ReadySet second;
+  detail::ReadySet dropped;
+  const auto now = std::chrono::steady_clock::now;
+  int callbacks = 0;
+  state.on_settled([&] { ++callbacks; });
+  state.watch(&first, 3);
+  state.watch(&second, 5);
+  state.watch(&dropped, 7);
+  state.unwatch(&dropped);
+  EXPECT_EQ(first.pop_until(now()), std::nullopt);
+  EXPECT_TRUE(state.set_value({}));
+  EXPECT_EQ(first.pop_until(now()), 3u);
+  EXPECT_EQ(second.pop_until(now()), 5u);
+  EXPECT_EQ(dropped.pop_until(now()), std::nullopt);
+  EXPECT_EQ(callbacks, 1);
+  EXPECT_FALSE(state.set_error(std::make_exception_ptr(PoolClosed("late"))));
+  EXPECT_EQ(first.pop_until(now()), std::nullopt);  // once only
+  state.watch(&dropped, 9);                         // settled already: at once
+  EXPECT_EQ(dropped.pop_until(now()), 9u);
+}
+
+// The marker is set only inside a callback, names its owner, and covers a callback that runs
+// nested inside another's.
+TEST(FutureState, ACallbackRunsMarkedAsItsOwnersAndNestedOnesToo) {
+  int pool_a = 0;
+  int pool_b = 0;
+  detail::FutureState outer;
+  detail::FutureState inner;
+  outer.set_owner(&pool_a);
+  inner.set_owner(&pool_b);
+  std::vector<bool> seen;
+  inner.on_settled([&] {
+    seen.push_back(detail::in_ready_callback_of(&pool_a));
+    seen.push_back(detail::in_ready_callback_of(&pool_b));
+  });
+  outer.on_settled([&] {
+    seen.push_back(detail::in_ready_callback_of(&pool_a));
+    seen.push_back(detail::in_ready_callback_of(&pool_b));
+    inner.set_value({});
+  });
+  EXPECT_FALSE(detail::in_ready_callback_of(&pool_a));
+  outer.set_value({});
+  EXPECT_EQ(seen, (std::vector<bool>{true, false, true, true}));
+  EXPECT_FALSE(detail::in_ready_callback_of(&pool_a));
+  EXPECT_FALSE(detail::in_ready_callback_of(&pool_b));
+  EXPECT_FALSE(detail::in_ready_callback_of(nullptr));
+}
+
+// wait() on an unsettled state of the same owner inside a callback is refused; of another owner,
+// or on a settled one, it is not.
+TEST(FutureState, WaitInsideACallbackOfTheSameOwnerIsRefused) {
+  int pool = 0;
+  detail::FutureState done;
+  detail::FutureState pending;
+  detail::FutureState foreign;
+  done.set_owner(&pool);
+  pending.set_owner(&pool);
+  std::vector<std::string> seen;
+  done.on_settled([&] {
+    done.wait();
+    try {
+      pending.wait();
+      seen.push_back("waited");
+    } catch (const UsageError&) {
+      seen.push_back("refused");
+    }
+    EXPECT_FALSE(foreign.wait_for(std::chrono::nanoseconds(0)));  // bounded: allowed
+    seen.push_back(foreign.ready() ? "ready" : "pending");
+  });
+  done.set_value({});
+  EXPECT_EQ(seen, (std::vector<std::string>{"refused", "pending"}));
 }
 
 // Waiting on many futures in completion order, the use on_ready exists for: every task's

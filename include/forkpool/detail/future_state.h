@@ -1,13 +1,16 @@
 // The state a Future shares with the pool. Implementation detail; not part of the stable API.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <vector>
 
 #include "forkpool/detail/payload.h"
+#include "forkpool/detail/ready_set.h"
 
 namespace forkpool {
 
@@ -15,6 +18,11 @@ namespace forkpool {
 enum class FutureStatus { kPending, kRunning, kValue, kError, kCancelled };
 
 namespace detail {
+
+// True if this thread is running an on_ready callback (or one nested inside it) of a future
+// whose state has `owner` (FutureState::set_owner). The pool refuses to wait, close or be
+// destroyed there: the thread may be its collector, which alone can settle the future or end.
+bool in_ready_callback_of(const void* owner);
 
 class FutureState {
  public:
@@ -32,12 +40,21 @@ class FutureState {
   // Run by wait(), wait_for() and so get() before they wait: a call of a batch not yet sent
   // sends its batch, instead of waiting for ever. Set once, before the caller sees the future.
   void set_before_wait(std::function<void()> hook) { before_wait_ = std::move(hook); }
+  // The pool whose collector settles this state (any stable address that names it). Set before
+  // the caller sees the future; on_ready callbacks then run marked as that pool's.
+  void set_owner(const void* owner);
 
   // Caller side.
   FutureStatus status() const;
   bool ready() const;
+  // Throws UsageError, instead of waiting for ever, inside an on_ready callback of the same
+  // pool while the state has not settled.
   void wait() const;
+  // Bounded, so not refused inside a callback (a zero timeout polls).
   bool wait_for(std::chrono::nanoseconds timeout) const;
+  // What wait() does before it blocks: the UsageError check, then the before-wait hook (which
+  // sends an unsent batch). For waiting on many states through a ReadySet.
+  void prepare_wait() const;
   // REQUIRES: ready(). The result bytes, or rethrows the error.
   const Payload& payload_or_throw() const;
   // Calls `callback` once when the state settles: at once, in this thread, if it already
@@ -48,9 +65,19 @@ class FutureState {
   // Asks the pool to cancel the task. True if this call cancelled it; false if it had already
   // settled (or was never submitted to a pool).
   bool cancel();
+  // Pushes `index` into `set` once the state settles (at once if it has). Any number of sets
+  // may watch one state. REQUIRES: unwatch(set) before `set` is destroyed.
+  void watch(ReadySet* set, std::size_t index);
+  void unwatch(ReadySet* set);
 
  private:
+  struct Watcher {
+    ReadySet* set;
+    std::size_t index;
+  };
   bool settle(FutureStatus status, Payload payload, std::exception_ptr error);
+  // Runs an on_ready callback marked as this state's owner's (in_ready_callback_of).
+  static void run_callback(const std::function<void()>& callback, const void* owner);
 
   mutable std::mutex mutex_;
   mutable std::condition_variable settled_;
@@ -60,6 +87,10 @@ class FutureState {
   std::function<void()> on_settled_;
   std::function<bool()> canceller_;
   std::function<void()> before_wait_;
+  // Atomic, not under the mutex: set once per submit, on the hot path, after the pool may
+  // already see the state; read under the mutex, after the caller's on_settled() took it.
+  std::atomic<const void*> owner_{nullptr};
+  std::vector<Watcher> watchers_;
 };
 
 }  // namespace detail
