@@ -64,8 +64,8 @@ constexpr std::string_view kRawStartChildFlag = "--raw-start-child";
 
 // Every section, in the order they run. bench/compare asks for this list (--list-sections),
 // so a section added here appears in its table too.
-const std::vector<std::string> kSections = {"throughput", "map",  "batch", "roundtrip",
-                                            "bandwidth",  "cpu",  "start", "death"};
+const std::vector<std::string> kSections = {"throughput", "map", "batch", "roundtrip",
+                                            "bandwidth",  "cpu", "start", "death"};
 
 constexpr std::string_view kUsage =
     "usage: core_bench [--quick] [--only throughput,map,batch,roundtrip,bandwidth,cpu,start,\n"

@@ -20,13 +20,13 @@ std::string shell_quote(std::string_view value);
 
 // What a replacement string does to its argument.
 enum class Transform {
-  kNone,      // {}
-  kDot,       // {.}   s:\.[^/.]*$::
-  kBase,      // {/}   s:.*/::
-  kDir,       // {//}  File::Basename::dirname
-  kBaseDot,   // {/.}  {/} then {.}
-  kSeq,       // {#}
-  kSlot,      // {%}
+  kNone,     // {}
+  kDot,      // {.}   s:\.[^/.]*$::
+  kBase,     // {/}   s:.*/::
+  kDir,      // {//}  File::Basename::dirname
+  kBaseDot,  // {/.}  {/} then {.}
+  kSeq,      // {#}
+  kSlot,     // {%}
 };
 
 std::string apply_transform(std::string value, Transform transform);

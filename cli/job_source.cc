@@ -36,7 +36,8 @@ class ValuesReader final : public RecordReader {
   ValuesReader(const std::vector<std::string>& values, char separator) {
     for (const std::string& value : values) {
       std::size_t start = 0;
-      for (std::size_t sep; (sep = value.find(separator, start)) != std::string::npos; start = sep + 1) {
+      for (std::size_t sep; (sep = value.find(separator, start)) != std::string::npos;
+           start = sep + 1) {
         records_.push_back(value.substr(start, sep - start));
       }
       records_.push_back(value.substr(start));
@@ -225,9 +226,11 @@ struct JobSource::Impl {
       : opts(options),
         separator(options.null_separated ? '\0' : '\n'),
         command(options.command, true),
-        length(command, render_mode(options, command), options.colsep.has_value(), options.args_per_job.no_args),
+        length(command, render_mode(options, command), options.colsep.has_value(),
+               options.args_per_job.no_args),
         max_args(options.args_per_job.max_args),
-        slots(options.job_slots != 0 ? options.job_slots : resolve_jobs(options.jobs, available_cpus())) {
+        slots(options.job_slots != 0 ? options.job_slots
+                                     : resolve_jobs(options.jobs, available_cpus())) {
     if (options.colsep) splitter.emplace(*options.colsep);
     std::vector<InputSource> given = options.sources;
     if (given.empty()) {
@@ -252,7 +255,8 @@ struct JobSource::Impl {
     }
   }
 
-  static internal::RenderMode render_mode(const RunOptions& o, const internal::CompiledTemplate& t) {
+  static internal::RenderMode render_mode(const RunOptions& o,
+                                          const internal::CompiledTemplate& t) {
     internal::RenderMode mode;
     mode.quote_words = o.quote;
     mode.quote_values = !o.quote && !t.replacement_leads();
@@ -341,7 +345,8 @@ struct JobSource::Impl {
         continue;
       }
       std::vector<std::string> parts = splitter->split(v);
-      columns.insert(columns.end(), std::make_move_iterator(parts.begin()), std::make_move_iterator(parts.end()));
+      columns.insert(columns.end(), std::make_move_iterator(parts.begin()),
+                     std::make_move_iterator(parts.end()));
     }
     return columns;
   }
@@ -402,8 +407,8 @@ struct JobSource::Impl {
         std::string shown;
         for (const std::string& v : job.args.front()) shown += (shown.empty() ? "" : " ") + v;
         if (shown.size() > 50) shown = shown.substr(0, 50) + "...";
-        throw UsageError("command line too long (" + std::to_string(len) + " >= " +
-                         std::to_string(opts.max_line_length) + ") at input " +
+        throw UsageError("command line too long (" + std::to_string(len) +
+                         " >= " + std::to_string(opts.max_line_length) + ") at input " +
                          std::to_string(records_taken + 1) + ": " + shown);
       }
       if (max_args != 0 && job.args.size() >= max_args) break;

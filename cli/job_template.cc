@@ -181,11 +181,16 @@ std::string trim_space(std::string_view value) {
 
 std::string apply_transform(std::string value, Transform transform) {
   switch (transform) {
-    case Transform::kDot: return strip_extension(value);
-    case Transform::kBase: return strip_to_basename(value);
-    case Transform::kDir: return perl_dirname(value);
-    case Transform::kBaseDot: return strip_extension(strip_to_basename(value));
-    default: return value;
+    case Transform::kDot:
+      return strip_extension(value);
+    case Transform::kBase:
+      return strip_to_basename(value);
+    case Transform::kDir:
+      return perl_dirname(value);
+    case Transform::kBaseDot:
+      return strip_extension(strip_to_basename(value));
+    default:
+      return value;
   }
 }
 
@@ -264,8 +269,9 @@ CompiledTemplate::CompiledTemplate(const std::vector<std::string>& words, bool a
     for (Token& t : per_word[w]) {
       if (t.kind == Token::Kind::kReplacement) {
         group_has_marker = true;
-        auto found = std::find_if(counts_.begin(), counts_.end(),
-                                  [&](const Count& c) { return is_equal(c.replacement, t.replacement); });
+        auto found = std::find_if(counts_.begin(), counts_.end(), [&](const Count& c) {
+          return is_equal(c.replacement, t.replacement);
+        });
         if (found == counts_.end()) {
           counts_.push_back(Count{t.replacement, 1});
         } else {
@@ -311,7 +317,8 @@ struct RenderContext {
 };
 
 // The value of one replacement string for `arg`; nullopt when it renders as nothing.
-std::optional<std::string> value_for(const Replacement& r, const std::string* arg, const RenderContext& rc) {
+std::optional<std::string> value_for(const Replacement& r, const std::string* arg,
+                                     const RenderContext& rc) {
   if (r.transform == Transform::kSeq) return std::to_string(rc.seq);
   if (r.transform == Transform::kSlot) return std::to_string(rc.slot);
   if (arg == nullptr) return std::nullopt;
@@ -320,7 +327,8 @@ std::optional<std::string> value_for(const Replacement& r, const std::string* ar
 }
 
 // The value of `r` when the current argument (for {} {.} ...) is `arg`.
-std::optional<std::string> render_one(const Replacement& r, const std::string* arg, const RenderContext& rc) {
+std::optional<std::string> render_one(const Replacement& r, const std::string* arg,
+                                      const RenderContext& rc) {
   if (r.positional()) {
     std::optional<std::size_t> i = flat_index(r.position, rc.flat.size());
     if (!i) return std::string();  // an argument that does not exist is "", never ''
@@ -336,7 +344,8 @@ void push_token_text(const Token& t, std::vector<Piece>& out) {
   out.push_back(Piece{false, t.kind == Token::Kind::kEmpty ? std::string() : t.text});
 }
 
-void render_plain(const std::vector<Token>& tokens, const RenderContext& rc, std::vector<Piece>& out) {
+void render_plain(const std::vector<Token>& tokens, const RenderContext& rc,
+                  std::vector<Piece>& out) {
   for (const Token& t : tokens) {
     if (t.kind == Token::Kind::kWordBreak) {
       out.push_back(Piece{true, ""});
@@ -355,7 +364,8 @@ void render_plain(const std::vector<Token>& tokens, const RenderContext& rc, std
 
 // -X / -N: each run of tokens between spaces that holds a replacement string is repeated
 // once per argument.
-void render_context(const std::vector<Token>& tokens, const RenderContext& rc, std::vector<Piece>& out) {
+void render_context(const std::vector<Token>& tokens, const RenderContext& rc,
+                    std::vector<Piece>& out) {
   std::vector<const Token*> group;
   auto flush = [&] {
     bool has_replacement = std::any_of(group.begin(), group.end(), [](const Token* t) {
@@ -444,7 +454,8 @@ std::string CompiledTemplate::render(const JobInput& job, unsigned slot, const R
   return out;
 }
 
-CompiledTemplate::Length::Length(const CompiledTemplate& t, const RenderMode& mode, bool trim, bool no_args)
+CompiledTemplate::Length::Length(const CompiledTemplate& t, const RenderMode& mode, bool trim,
+                                 bool no_args)
     : t_(t), mode_(mode), trim_(trim), no_args_(no_args), lengths_(t.counts_.size(), 0) {}
 
 void CompiledTemplate::Length::reset() { std::fill(lengths_.begin(), lengths_.end(), 0); }
@@ -460,7 +471,8 @@ void CompiledTemplate::Length::push(const std::vector<std::string>& record, std:
   };
   for (std::size_t k = 0; k < t_.counts_.size(); ++k) {
     const Replacement& r = t_.counts_[k].replacement;
-    bool positional = !r.position.empty() || r.transform == Transform::kSeq || r.transform == Transform::kSlot;
+    bool positional =
+        !r.position.empty() || r.transform == Transform::kSeq || r.transform == Transform::kSlot;
     if (positional) {
       // The position counts within this record here (not the flat list), as GNU does.
       long long p = r.position.empty() ? 1 : std::strtoll(r.position.c_str(), nullptr, 10);
@@ -474,7 +486,8 @@ void CompiledTemplate::Length::push(const std::vector<std::string>& record, std:
   }
 }
 
-std::size_t CompiledTemplate::Length::total(std::size_t records, std::size_t columns_of_first) const {
+std::size_t CompiledTemplate::Length::total(std::size_t records,
+                                            std::size_t columns_of_first) const {
   long long recargs = static_cast<long long>(records) * static_cast<long long>(columns_of_first);
   long long len = static_cast<long long>(t_.noncontext_length_ + t_.words_) - 1;
   if (mode_.context) {
@@ -486,7 +499,8 @@ std::size_t CompiledTemplate::Length::total(std::size_t records, std::size_t col
   } else {
     len += static_cast<long long>(t_.context_length_);
     for (std::size_t k = 0; k < lengths_.size(); ++k) {
-      len += (recargs - 1 + static_cast<long long>(lengths_[k])) * static_cast<long long>(t_.counts_[k].uses);
+      len += (recargs - 1 + static_cast<long long>(lengths_[k])) *
+             static_cast<long long>(t_.counts_[k].uses);
     }
   }
   if (mode_.quote_words) len *= 3;
@@ -499,7 +513,8 @@ std::size_t CompiledTemplate::Length::upper_bound(std::size_t records, std::size
   // A value grows at most fivefold when quoted (' is '"'"') plus its quotes, {//} may turn
   // "" into ".", and {#} adds up to 20 digits per record.
   const std::size_t per_use = 5 * bytes + 3 * columns + 21 * records + recargs;
-  std::size_t len = t_.noncontext_length_ + t_.words_ + t_.context_length_ * std::max<std::size_t>(recargs, 1) +
+  std::size_t len = t_.noncontext_length_ + t_.words_ +
+                    t_.context_length_ * std::max<std::size_t>(recargs, 1) +
                     t_.context_groups_ * (recargs + 1);
   for (const Count& c : t_.counts_) len += per_use * c.uses;
   return mode_.quote_words ? 3 * len : len;
@@ -516,14 +531,30 @@ std::string perl_to_posix_regex(const std::string& perl) {
     if (c == '\\' && i + 1 < perl.size()) {
       char d = perl[++i];
       switch (d) {
-        case 't': out += '\t'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 'f': out += '\f'; break;
-        case 'e': out += '\x1b'; break;
-        case 's': out += in_bracket ? "[:space:]" : "[[:space:]]"; break;
-        case 'd': out += in_bracket ? "0-9" : "[0-9]"; break;
-        case 'w': out += in_bracket ? "[:alnum:]_" : "[[:alnum:]_]"; break;
+        case 't':
+          out += '\t';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'e':
+          out += '\x1b';
+          break;
+        case 's':
+          out += in_bracket ? "[:space:]" : "[[:space:]]";
+          break;
+        case 'd':
+          out += in_bracket ? "0-9" : "[0-9]";
+          break;
+        case 'w':
+          out += in_bracket ? "[:alnum:]_" : "[[:alnum:]_]";
+          break;
         case 'S':
         case 'D':
         case 'W':
@@ -616,8 +647,8 @@ std::vector<std::string> ColumnSplitter::split(const std::string& line) const {
 struct CommandTemplate::Impl {
   Impl(const RunOptions& o)
       : command(o.command, true),
-        tagstring(o.tagstring ? std::optional<internal::CompiledTemplate>(std::in_place,
-                                                                          std::vector<std::string>{*o.tagstring}, false)
+        tagstring(o.tagstring ? std::optional<internal::CompiledTemplate>(
+                                    std::in_place, std::vector<std::string>{*o.tagstring}, false)
                               : std::nullopt) {
     command_mode.quote_words = o.quote;
     command_mode.quote_values = !o.quote && !command.replacement_leads();
@@ -633,7 +664,8 @@ struct CommandTemplate::Impl {
   bool trim = false;
 };
 
-CommandTemplate::CommandTemplate(const RunOptions& options) : impl_(std::make_unique<Impl>(options)) {}
+CommandTemplate::CommandTemplate(const RunOptions& options)
+    : impl_(std::make_unique<Impl>(options)) {}
 CommandTemplate::~CommandTemplate() = default;
 CommandTemplate::CommandTemplate(CommandTemplate&&) noexcept = default;
 
@@ -658,11 +690,20 @@ std::string CommandTemplate::results_subdir(const JobInput& job) const {
       std::string value = job.no_args ? std::string(1, '\0') + "noarg" : record[col];
       for (char c : value) {
         switch (c) {
-          case '\\': out += "\\\\"; break;
-          case '\t': out += "\\t"; break;
-          case '\0': out += "\\0"; break;
-          case '/': out += "\\_"; break;
-          default: out += c;
+          case '\\':
+            out += "\\\\";
+            break;
+          case '\t':
+            out += "\\t";
+            break;
+          case '\0':
+            out += "\\0";
+            break;
+          case '/':
+            out += "\\_";
+            break;
+          default:
+            out += c;
         }
       }
     }

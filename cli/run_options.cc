@@ -54,7 +54,8 @@ const char* const kRunUsage =
 namespace {
 
 bool is_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 // "12" or "12.5": GNU parallel's /^\d+(\.\d+)?$/.
@@ -80,13 +81,26 @@ std::size_t parse_count(std::string_view option, std::string_view value) {
   std::size_t multiplier = 1;
   if (!value.empty() && !std::isdigit(static_cast<unsigned char>(value.back()))) {
     switch (value.back()) {
-      case 'k': multiplier = 1000; break;
-      case 'K': multiplier = 1024; break;
-      case 'm': multiplier = 1000 * 1000; break;
-      case 'M': multiplier = 1024 * 1024; break;
-      case 'g': multiplier = 1000 * 1000 * 1000; break;
-      case 'G': multiplier = 1024 * 1024 * 1024; break;
-      default: bad_value(option, value, "expected a non-negative whole number");
+      case 'k':
+        multiplier = 1000;
+        break;
+      case 'K':
+        multiplier = 1024;
+        break;
+      case 'm':
+        multiplier = 1000 * 1000;
+        break;
+      case 'M':
+        multiplier = 1024 * 1024;
+        break;
+      case 'g':
+        multiplier = 1000 * 1000 * 1000;
+        break;
+      case 'G':
+        multiplier = 1024 * 1024 * 1024;
+        break;
+      default:
+        bad_value(option, value, "expected a non-negative whole number");
     }
     digits.remove_suffix(1);
   }
@@ -108,7 +122,8 @@ HaltPolicy parse_halt(const std::string& value) {
   if (spec == "2") spec = "now,fail=1";
   if (spec == "-1") spec = "soon,success=1";
   if (spec == "-2") spec = "now,success=1";
-  if (spec.size() > 1 && spec.back() == '%' && is_digits(std::string_view(spec).substr(0, spec.size() - 1))) {
+  if (spec.size() > 1 && spec.back() == '%' &&
+      is_digits(std::string_view(spec).substr(0, spec.size() - 1))) {
     spec = "soon,fail=" + spec;
   }
   // GNU parallel splits on both separators: when, condition, threshold.
@@ -251,35 +266,67 @@ std::vector<OptionSpec> option_table(ParseState& st) {
   using O = RunOptions;
   using S = const std::string&;
   return {
-      {{"jobs", "max-procs", "maxprocs"}, 'j', Arity::kValue,
-       [](O& o, S n, S v) { check_jobs(n, v); o.jobs = v; }},
-      {{}, 'P', Arity::kValue, [](O& o, S n, S v) { check_jobs(n, v); o.jobs = v; }},
+      {{"jobs", "max-procs", "maxprocs"},
+       'j',
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         check_jobs(n, v);
+         o.jobs = v;
+       }},
+      {{},
+       'P',
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         check_jobs(n, v);
+         o.jobs = v;
+       }},
       {{"keep-order", "keeporder"}, 'k', Arity::kFlag, [](O& o, S, S) { o.keep_order = true; }},
-      {{"no-keep-order", "nokeeporder", "nok", "no-k"}, 0, Arity::kFlag,
+      {{"no-keep-order", "nokeeporder", "nok", "no-k"},
+       0,
+       Arity::kFlag,
        [](O& o, S, S) { o.keep_order = false; }},
-      {{"group"}, 0, Arity::kFlag,
-       [&st](O& o, S n, S) { set_output(o, OutputMode::kGroup, st.output_mode, st.output_seen, n); }},
-      {{"line-buffer", "line-buffered", "linebuffer", "linebuffered", "lb"}, 0, Arity::kFlag,
+      {{"group"},
+       0,
+       Arity::kFlag,
+       [&st](O& o, S n, S) {
+         set_output(o, OutputMode::kGroup, st.output_mode, st.output_seen, n);
+       }},
+      {{"line-buffer", "line-buffered", "linebuffer", "linebuffered", "lb"},
+       0,
+       Arity::kFlag,
        [&st](O& o, S n, S) {
          set_output(o, OutputMode::kLineBuffer, st.output_mode, st.output_seen, n);
        }},
-      {{"ungroup"}, 'u', Arity::kFlag,
-       [&st](O& o, S n, S) { set_output(o, OutputMode::kUngroup, st.output_mode, st.output_seen, n); }},
+      {{"ungroup"},
+       'u',
+       Arity::kFlag,
+       [&st](O& o, S n, S) {
+         set_output(o, OutputMode::kUngroup, st.output_mode, st.output_seen, n);
+       }},
       {{"tag"}, 0, Arity::kFlag, [](O& o, S, S) { o.tag = true; }},
       {{"tag-string", "tagstring"}, 0, Arity::kValue, [&st](O&, S, S v) { st.tagstring = v; }},
       {{"null"}, '0', Arity::kFlag, [](O& o, S, S) { o.null_separated = true; }},
       {{"col-sep", "colsep"}, 'C', Arity::kValue, [](O& o, S, S v) { o.colsep = v; }},
       {{"quote"}, 'q', Arity::kFlag, [](O& o, S, S) { o.quote = true; }},
-      {{"max-args", "maxargs"}, 'n', Arity::kValue,
-       [&st](O&, S n, S v) { st.max_args = parse_count(n, v); st.max_args_given = true; }},
-      {{"max-replace-args", "maxreplaceargs"}, 'N', Arity::kValue,
+      {{"max-args", "maxargs"},
+       'n',
+       Arity::kValue,
+       [&st](O&, S n, S v) {
+         st.max_args = parse_count(n, v);
+         st.max_args_given = true;
+       }},
+      {{"max-replace-args", "maxreplaceargs"},
+       'N',
+       Arity::kValue,
        [&st](O&, S n, S v) {
          st.max_replace_args = parse_count(n, v);
          st.max_replace_args_given = true;
        }},
       {{}, 'X', Arity::kFlag, [&st](O&, S, S) { st.x = true; }},
       {{}, 'm', Arity::kFlag, [&st](O&, S, S) { st.m = true; }},
-      {{"max-chars", "maxchars"}, 's', Arity::kValue,
+      {{"max-chars", "maxchars"},
+       's',
+       Arity::kValue,
        [](O& o, S n, S v) {
          std::size_t chars = parse_count(n, v);
          if (chars == 0) bad_value(n, v, "expected a positive whole number");
@@ -287,30 +334,43 @@ std::vector<OptionSpec> option_table(ParseState& st) {
          o.max_line_length = std::min(chars, kDefaultMaxLineLength);
        }},
       {{"dry-run", "dryrun", "dr"}, 0, Arity::kFlag, [](O& o, S, S) { o.dry_run = true; }},
-      {{"joblog", "jl"}, 0, Arity::kValue,
+      {{"joblog", "jl"},
+       0,
+       Arity::kValue,
        [](O& o, S n, S v) {
          if (v.empty()) bad_value(n, v, "expected a file name");
          o.joblog = v;
        }},
       {{"resume"}, 0, Arity::kFlag, [](O& o, S, S) { o.resume = true; }},
-      {{"resume-failed", "resumefailed"}, 0, Arity::kFlag, [](O& o, S, S) { o.resume_failed = true; }},
-      {{"retries"}, 0, Arity::kValue,
+      {{"resume-failed", "resumefailed"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) { o.resume_failed = true; }},
+      {{"retries"},
+       0,
+       Arity::kValue,
        [](O& o, S n, S v) {
          std::size_t retries = parse_count(n, v);
          if (retries > 1000000) bad_value(n, v, "too large");
          o.retries = static_cast<unsigned>(retries);
        }},
       {{"timeout"}, 0, Arity::kValue, [](O& o, S, S v) { o.timeout = parse_timeout(v); }},
-      {{"halt", "halt-on-error", "haltonerror"}, 0, Arity::kValue,
+      {{"halt", "halt-on-error", "haltonerror"},
+       0,
+       Arity::kValue,
        [](O& o, S, S v) { o.halt = parse_halt(v); }},
-      {{"delay"}, 0, Arity::kValue,
+      {{"delay"},
+       0,
+       Arity::kValue,
        [](O& o, S n, S v) {
          std::optional<double> d = parse_duration(v);
          if (!d) bad_value(n, v, "expected seconds (e.g. 0.5, 2s, 1m)");
          o.delay = *d;
        }},
       {{"shuf"}, 0, Arity::kFlag, [](O& o, S, S) { o.shuffle = true; }},
-      {{"results", "result", "res"}, 0, Arity::kValue,
+      {{"results", "result", "res"},
+       0,
+       Arity::kValue,
        [](O& o, S n, S v) {
          if (v.empty()) bad_value(n, v, "expected a directory");
          o.results = v;
@@ -318,7 +378,10 @@ std::vector<OptionSpec> option_table(ParseState& st) {
       {{"bar"}, 0, Arity::kFlag, [](O& o, S, S) { o.bar = true; }},
       {{"eta"}, 0, Arity::kFlag, [](O& o, S, S) { o.eta = true; }},
       {{"progress"}, 0, Arity::kFlag, [](O& o, S, S) { o.progress = true; }},
-      {{"arg-file", "argfile"}, 'a', Arity::kValue, [&st](O&, S, S v) { st.arg_files.push_back(v); }},
+      {{"arg-file", "argfile"},
+       'a',
+       Arity::kValue,
+       [&st](O&, S, S v) { st.arg_files.push_back(v); }},
       {{"will-cite", "willcite", "nn", "nonotice", "no-notice"}, 0, Arity::kFlag, [](O&, S, S) {}},
       {{"help"}, 'h', Arity::kFlag, [](O& o, S, S) { o.help = true; }},
   };
@@ -360,7 +423,8 @@ void split_command_and_sources(std::span<const std::string> words, RunOptions& o
     s.path = file;
     sources.push_back(std::move(s));
   }
-  bool any_separator = std::any_of(words.begin(), words.end(), [](const std::string& w) { return is_separator(w); });
+  bool any_separator =
+      std::any_of(words.begin(), words.end(), [](const std::string& w) { return is_separator(w); });
   if (!any_separator) {
     o.command.assign(words.begin(), words.end());
   } else {
@@ -435,16 +499,26 @@ std::optional<double> parse_duration(const std::string& text) {
   if (text.empty()) return std::nullopt;
   while (i < text.size()) {
     std::size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
     std::string number = text.substr(start, i - start);
     if (!is_decimal(number) || i == text.size()) return std::nullopt;
     double unit = 0;
     switch (std::tolower(static_cast<unsigned char>(text[i]))) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      default: return std::nullopt;
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        return std::nullopt;
     }
     total += to_double(number) * unit;
     ++i;

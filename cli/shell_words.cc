@@ -10,21 +10,21 @@ namespace {
 // absent: whitespace, quotes, backslash, $ ` ; & | < > ( ) * ? [ ] ~ # ! { } and '='
 // (checked separately: only a first word with '=' is an assignment).
 bool plain(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.' || c == '/' || c == ',' || c == ':' || c == '+' ||
-         c == '@' || c == '%' || c == '^' || c == '=';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '/' || c == ',' || c == ':' || c == '+' || c == '@' ||
+         c == '%' || c == '^' || c == '=';
 }
 
 // dash's builtins and reserved words.
 constexpr std::array<std::string_view, 46> kShellOwn = {
-    ".",     ":",    "[",      "alias",  "bg",      "break",  "cd",     "chdir",
-    "command", "continue", "echo", "eval", "exec",  "exit",   "export", "fc",
-    "fg",    "getopts", "hash", "jobs",  "kill",    "local",  "printf", "pwd",
-    "read",  "readonly", "return", "set", "shift",  "test",   "times",  "trap",
-    "type",  "ulimit", "umask", "unalias", "unset", "wait",   "!",      "case",
-    "do",    "done",  "elif",   "else",   "esac",   "fi"};
-constexpr std::array<std::string_view, 7> kKeywords = {"for", "if", "in", "then", "until",
-                                                       "while", "time"};
+    ".",       ":",        "[",      "alias",   "bg",    "break", "cd",     "chdir",
+    "command", "continue", "echo",   "eval",    "exec",  "exit",  "export", "fc",
+    "fg",      "getopts",  "hash",   "jobs",    "kill",  "local", "printf", "pwd",
+    "read",    "readonly", "return", "set",     "shift", "test",  "times",  "trap",
+    "type",    "ulimit",   "umask",  "unalias", "unset", "wait",  "!",      "case",
+    "do",      "done",     "elif",   "else",    "esac",  "fi"};
+constexpr std::array<std::string_view, 7> kKeywords = {"for",   "if",    "in",  "then",
+                                                       "until", "while", "time"};
 
 bool shell_own(std::string_view word) {
   return std::find(kShellOwn.begin(), kShellOwn.end(), word) != kShellOwn.end() ||

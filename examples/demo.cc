@@ -22,7 +22,10 @@ struct RangeReport {
   int worker_pid = 0;
   template <typename Archive>
   void serialize(Archive& ar, unsigned) {
+    // Archive operators, not declarations: clang-format would write `ar& x&`.
+    // clang-format off
     ar & first & primes & worker_pid;
+    // clang-format on
   }
 };
 
@@ -50,7 +53,8 @@ int main(int argc, char** argv) {
   unsigned workers = 0;  // 0: the CPUs this process may use
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--tasks") == 0) tasks = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--workers") == 0) workers = static_cast<unsigned>(std::atoi(argv[i + 1]));
+    if (std::strcmp(argv[i], "--workers") == 0)
+      workers = static_cast<unsigned>(std::atoi(argv[i + 1]));
   }
   const long length = 20000;
   const auto start = std::chrono::steady_clock::now();
@@ -85,9 +89,10 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%d tasks: %d ok, %d failed\n", tasks, ok, failed);
   std::printf("primes counted in the %d completed ranges: %ld\n", ok, primes);
-  std::printf("%u workers, %zu distinct worker pids served results, %llu worker deaths, "
-              "%llu workers started, %.2f s\n",
-              pool.workers(), pids.size(), static_cast<unsigned long long>(stats.worker_deaths),
-              static_cast<unsigned long long>(stats.workers_started), seconds);
+  std::printf(
+      "%u workers, %zu distinct worker pids served results, %llu worker deaths, "
+      "%llu workers started, %.2f s\n",
+      pool.workers(), pids.size(), static_cast<unsigned long long>(stats.worker_deaths),
+      static_cast<unsigned long long>(stats.workers_started), seconds);
   return failed == 1 ? 0 : 1;
 }

@@ -70,7 +70,8 @@ void chunk_message(std::span<const char> payload, const char* name) {
   const HeapBudget budget(payload.size(), name);
   try {
     std::vector<std::string> calls;
-    detail::decode_chunk_args(payload, [&](detail::BoundedIArchive& in) { in >> calls.emplace_back(); });
+    detail::decode_chunk_args(payload,
+                              [&](detail::BoundedIArchive& in) { in >> calls.emplace_back(); });
   } catch (const ProtocolError&) {
   }
   try {
@@ -131,8 +132,8 @@ constexpr std::array kDecoders = {
 std::span<const Decoder> all_decoders() { return kDecoders; }
 
 std::span<const Decoder> value_decoders() {
-  return std::span(kDecoders).subspan(
-      kMessageDecoders, kDecoders.size() - kMessageDecoders - kLaterMessageDecoders);
+  return std::span(kDecoders).subspan(kMessageDecoders,
+                                      kDecoders.size() - kMessageDecoders - kLaterMessageDecoders);
 }
 
 void decode_as_values(std::span<const char> payload) {

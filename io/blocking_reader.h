@@ -3,8 +3,9 @@
 // There is deliberately no read_some()/readinto()-style partial read here: callers get a whole
 // span or a whole frame, or an error. Small reads go through a private buffer (several small
 // frames then cost one read(2)); the caller only ever sees whole frames, and must ask
-// buffered() before waiting on the descriptor again, since buffered bytes make no fd readable. Mercurial's worker learned why: its unpickler began
-// calling readinto() on an unbuffered pipe and decoded partial objects.
+// buffered() before waiting on the descriptor again, since buffered bytes make no fd readable.
+// Mercurial's worker learned why: its unpickler began calling readinto() on an unbuffered pipe and
+// decoded partial objects.
 #pragma once
 
 #include <chrono>

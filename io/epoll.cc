@@ -37,7 +37,8 @@ std::size_t Epoll::wait(std::span<epoll_event> out, Deadline wait) {
   for (;;) {
     int timeout = -1;
     if (wait) {
-      auto left = *wait - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+      auto left =
+          *wait - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
       // Clamped: a wait of weeks must not wrap around into a negative (infinite) timeout.
       timeout = static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(
           left.count(), 0, std::numeric_limits<int>::max()));

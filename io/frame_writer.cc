@@ -22,10 +22,9 @@ void FrameWriter::write_frame(std::uint8_t kind, std::uint8_t flags, std::uint64
   header.checksum = frame_checksum(payload);
   header.task_id = task_id;
   HeaderBytes raw = encode_header(header);
-  iovec iov[2] = {{raw.data(), raw.size()},
-                  {const_cast<char*>(payload.data()), payload.size()}};
-  if (!write_all(fd_->get(), std::span<iovec>(iov, payload.empty() ? 1 : 2),
-                 options_.stall_timeout, options_.guard_sigpipe)) {
+  iovec iov[2] = {{raw.data(), raw.size()}, {const_cast<char*>(payload.data()), payload.size()}};
+  if (!write_all(fd_->get(), std::span<iovec>(iov, payload.empty() ? 1 : 2), options_.stall_timeout,
+                 options_.guard_sigpipe)) {
     throw PeerGone();
   }
 }

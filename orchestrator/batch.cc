@@ -1,8 +1,8 @@
 #include "forkpool/batch.h"
 
 #include <algorithm>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "forkpool/pool.h"
@@ -19,7 +19,8 @@ class BatchState {
       : link_(std::move(link)), owner_(owner) {}
 
   std::shared_ptr<FutureState> add(TaskId function, const std::string* name, Payload args,
-                                   const TaskOptions& options, const std::weak_ptr<BatchState>& self) {
+                                   const TaskOptions& options,
+                                   const std::weak_ptr<BatchState>& self) {
     std::lock_guard lock(mutex_);
     if (sent_) throw BatchSent();
     auto state = std::make_shared<FutureState>();
@@ -81,8 +82,9 @@ class BatchState {
     {
       std::lock_guard lock(mutex_);
       if (!sent_) {
-        auto it = std::find_if(calls_.begin(), calls_.end(),
-                               [&](const orchestrator::Call& c) { return c.state.get() == target; });
+        auto it = std::find_if(calls_.begin(), calls_.end(), [&](const orchestrator::Call& c) {
+          return c.state.get() == target;
+        });
         if (it == calls_.end()) return false;
         unsent = std::move(it->state);
         calls_.erase(it);

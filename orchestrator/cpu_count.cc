@@ -73,8 +73,10 @@ unsigned usable_cpus() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = static_cast<unsigned>(CPU_COUNT(&set));
   if (cpus == 0) cpus = std::max(1u, std::thread::hardware_concurrency());
-  if (auto limit = cgroup_v2_limit()) cpus = std::min(cpus, *limit);
-  else if (auto v1 = cgroup_v1_limit()) cpus = std::min(cpus, *v1);
+  if (auto limit = cgroup_v2_limit())
+    cpus = std::min(cpus, *limit);
+  else if (auto v1 = cgroup_v1_limit())
+    cpus = std::min(cpus, *v1);
   return std::max(1u, cpus);
 }
 

@@ -242,8 +242,8 @@ bool PoolCore::send_pipelined(WorkerSlot& slot, PendingTask task, Settlements& o
   return true;
 }
 
-void PoolCore::unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks, const std::exception_ptr& error,
-                      Settlements& out) {
+void PoolCore::unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks,
+                      const std::exception_ptr& error, Settlements& out) {
   bool requeue = true;
   try {
     std::rethrow_exception(error);

@@ -106,9 +106,12 @@ void PoolCore::time_out(WorkerSlot& slot, Clock::time_point now, Settlements& ou
   PendingTask& head = slot.in_flight.front();
   // The entry stays, let go (without its future, frame or history), so a late reply for it is
   // dropped.
-  PendingTask task = std::exchange(
-      head, PendingTask{.id = head.id, .name = head.name, .timeout = head.timeout,
-                        .retries_left = head.retries_left, .flags = head.flags, .batch = head.batch});
+  PendingTask task = std::exchange(head, PendingTask{.id = head.id,
+                                                     .name = head.name,
+                                                     .timeout = head.timeout,
+                                                     .retries_left = head.retries_left,
+                                                     .flags = head.flags,
+                                                     .batch = head.batch});
   ++stats_.timed_out;
   const double seconds = std::chrono::duration<double>(task.timeout).count();
   auto error = std::make_exception_ptr(TaskTimeout(task.id, *task.name, slot.child.pid(), seconds));

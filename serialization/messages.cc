@@ -19,15 +19,24 @@ namespace {
 // nullptr for a byte that names no kind (9 included: it was Heartbeat).
 const char* name_of_known(std::uint8_t kind) {
   switch (static_cast<Kind>(kind)) {
-    case Kind::kHello: return "Hello";
-    case Kind::kTask: return "Task";
-    case Kind::kBatch: return "Batch";
-    case Kind::kResult: return "Result";
-    case Kind::kError: return "Error";
-    case Kind::kLog: return "Log";
-    case Kind::kCancel: return "Cancel";
-    case Kind::kCancelAck: return "CancelAck";
-    case Kind::kShutdown: return "Shutdown";
+    case Kind::kHello:
+      return "Hello";
+    case Kind::kTask:
+      return "Task";
+    case Kind::kBatch:
+      return "Batch";
+    case Kind::kResult:
+      return "Result";
+    case Kind::kError:
+      return "Error";
+    case Kind::kLog:
+      return "Log";
+    case Kind::kCancel:
+      return "Cancel";
+    case Kind::kCancelAck:
+      return "CancelAck";
+    case Kind::kShutdown:
+      return "Shutdown";
   }
   return nullptr;
 }
@@ -81,8 +90,8 @@ std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
   // Every entry has a header of its own: a count the bytes cannot hold is refused before the
   // entries are allocated.
   if (count > rest.size() / batch_entry_size(0)) {
-    throw ProtocolError("cannot decode Batch: " + std::to_string(count) + " entries cannot fit in " +
-                        std::to_string(rest.size()) + " bytes");
+    throw ProtocolError("cannot decode Batch: " + std::to_string(count) +
+                        " entries cannot fit in " + std::to_string(rest.size()) + " bytes");
   }
   std::vector<BatchEntry> entries;
   entries.reserve(count);
@@ -132,7 +141,8 @@ Hello decode_hello(std::span<const char> payload) {
 
 LogLine decode_log(std::span<const char> payload) {
   LogLine l;
-  detail::decode_with(payload, "Log", [&](detail::BoundedIArchive& in) { in >> l.level >> l.text; });
+  detail::decode_with(payload, "Log",
+                      [&](detail::BoundedIArchive& in) { in >> l.level >> l.text; });
   return l;
 }
 

@@ -1,10 +1,10 @@
 #include "forkpool/detail/task_registry.h"
 
-#include "forkpool/errors.h"
-
 #include <xxhash.h>
 
 #include <algorithm>
+
+#include "forkpool/errors.h"
 
 namespace forkpool::detail {
 

@@ -35,8 +35,8 @@ namespace forkpool {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using workers::StopPlan;
 using std::chrono::milliseconds;
+using workers::StopPlan;
 
 // --- Signals that end the worker while a job runs (opt-in) ------------------------------------
 

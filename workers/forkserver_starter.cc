@@ -55,7 +55,8 @@ bool send_request(int socket, const Request& request, int fd0, int fd1) {
   const int fds[2] = {fd0, fd1};
   std::memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
   for (;;) {
-    if (::sendmsg(socket, &m.msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof request)) return true;
+    if (::sendmsg(socket, &m.msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof request))
+      return true;
     if (errno != EINTR) return false;
   }
 }

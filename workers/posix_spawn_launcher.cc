@@ -21,5 +21,4 @@ std::string find_in_path(const std::string& name) {
   return name;
 }
 
-
 }  // namespace forkpool::workers

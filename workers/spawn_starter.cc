@@ -38,10 +38,9 @@ StartedWorker SpawnStarter::start(std::uint32_t worker_id) {
     args.assign(config_.command.begin() + 1, config_.command.end());
     launcher.redirect = {{child_in.get(), STDIN_FILENO}, {child_out.get(), STDOUT_FILENO}};
   } else {
-    args = {kWorkerFlag, "--fds=" + std::to_string(kSpawnTasksFd) + "," +
-                             std::to_string(kSpawnResultsFd),
-            "--worker-id=" + std::to_string(worker_id),
-            "--parent=" + std::to_string(::getpid()),
+    args = {kWorkerFlag,
+            "--fds=" + std::to_string(kSpawnTasksFd) + "," + std::to_string(kSpawnResultsFd),
+            "--worker-id=" + std::to_string(worker_id), "--parent=" + std::to_string(::getpid()),
             "--max-frame=" + std::to_string(config_.max_frame)};
     launcher.redirect = {{child_in.get(), kSpawnTasksFd}, {child_out.get(), kSpawnResultsFd}};
   }

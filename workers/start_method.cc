@@ -9,9 +9,12 @@ namespace forkpool::workers {
 std::unique_ptr<WorkerStarter> make_starter(const StarterConfig& config) {
   if (!config.command.empty()) return std::make_unique<SpawnStarter>(config);
   switch (config.method) {
-    case StartMethod::kFork: return std::make_unique<ForkStarter>(config);
-    case StartMethod::kForkserver: return std::make_unique<ForkserverStarter>(config);
-    case StartMethod::kSpawn: return std::make_unique<SpawnStarter>(config);
+    case StartMethod::kFork:
+      return std::make_unique<ForkStarter>(config);
+    case StartMethod::kForkserver:
+      return std::make_unique<ForkserverStarter>(config);
+    case StartMethod::kSpawn:
+      return std::make_unique<SpawnStarter>(config);
   }
   return nullptr;
 }

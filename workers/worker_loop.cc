@@ -123,8 +123,8 @@ class Worker {
   // Reads the frames already in the pipe (or in the reader's buffer) without waiting for more.
   // The parent writes small frames whole, so a frame that has begun is all there.
   void read_available() {
-    while (!ended_ &&
-           (reader_.buffered() != 0 || io::poll_one(tasks_fd_, POLLIN, std::chrono::milliseconds(0)))) {
+    while (!ended_ && (reader_.buffered() != 0 ||
+                       io::poll_one(tasks_fd_, POLLIN, std::chrono::milliseconds(0)))) {
       auto frame = reader_.read_frame();
       if (!frame) {
         ended_ = true;
@@ -143,7 +143,8 @@ class Worker {
         // Each call becomes a task of its own: run, cancelled and answered one by one.
         for (const auto& entry : serialization::decode_batch(frame.payload)) {
           tasks_.push_back(io::Frame{static_cast<std::uint8_t>(Kind::kTask), entry.flags,
-                                     entry.task_id, io::Payload(entry.task.begin(), entry.task.end())});
+                                     entry.task_id,
+                                     io::Payload(entry.task.begin(), entry.task.end())});
         }
         return;
       case Kind::kCancel: {
@@ -242,8 +243,10 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
     while (auto frame = worker.next_task()) {
       auto [kind, reply] = run_task(*frame, channel.max_frame());
       // A cancelled task's result is not wanted: say it stopped instead.
-      if (worker.finish_task()) channel.send(Kind::kCancelAck, frame->task_id, {});
-      else channel.send(kind, frame->task_id, reply);
+      if (worker.finish_task())
+        channel.send(Kind::kCancelAck, frame->task_id, {});
+      else
+        channel.send(kind, frame->task_id, reply);
     }
   } catch (const PeerGone&) {
     code = kWorkerExitParentGone;

@@ -30,9 +30,12 @@ std::optional<int> worker_main_if_requested(int argc, char** argv) {
   int tasks_fd = workers::kSpawnTasksFd, results_fd = workers::kSpawnResultsFd;
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (option_value(arg, "--parent=", value)) parent = value;
-    else if (option_value(arg, "--worker-id=", value)) worker_id = value;
-    else if (option_value(arg, "--max-frame=", value)) max_frame = value;
+    if (option_value(arg, "--parent=", value))
+      parent = value;
+    else if (option_value(arg, "--worker-id=", value))
+      worker_id = value;
+    else if (option_value(arg, "--max-frame=", value))
+      max_frame = value;
     else if (arg.substr(0, 6) == "--fds=") {
       std::sscanf(argv[i] + 6, "%d,%d", &tasks_fd, &results_fd);
     }

@@ -2,10 +2,9 @@
 // fields, and reads from what() as one sentence a user can act on.
 #pragma once
 
+#include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-
-#include <string.h>
 
 #include <cstdint>
 #include <stdexcept>
@@ -288,8 +287,9 @@ class HandshakeError : public Error {
 class BatchSent : public Error {
  public:
   BatchSent()
-      : Error("this batch has been sent (by send(), or by waiting on one of its futures) and "
-              "takes no more calls; start another with pool.batch()") {}
+      : Error(
+            "this batch has been sent (by send(), or by waiting on one of its futures) and "
+            "takes no more calls; start another with pool.batch()") {}
 };
 
 // A function was submitted that is not registered with FORKPOOL_TASK.
@@ -326,8 +326,10 @@ inline std::string ExitStatus::str() const {
   if (is_exited()) return "exited with code " + std::to_string(code_);
   const char* abbrev = ::sigabbrev_np(signal_);
   std::string text = "killed by signal " + std::to_string(signal_);
-  if (abbrev != nullptr) text += std::string(" (SIG") + abbrev + (core_ ? ", core dumped)" : ")");
-  else if (core_) text += " (core dumped)";
+  if (abbrev != nullptr)
+    text += std::string(" (SIG") + abbrev + (core_ ? ", core dumped)" : ")");
+  else if (core_)
+    text += " (core dumped)";
   return text;
 }
 

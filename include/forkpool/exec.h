@@ -53,7 +53,10 @@ struct ExecRequest {
   // Boost.Serialization's hook: the fields travel in this order.
   template <typename Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& command& argv& shell& env& output& line_prefix& timeout& spool_over& spool_dir;
+    // Archive operators, not declarations: clang-format would write `ar& x&`.
+    // clang-format off
+    ar & command & argv & shell & env & output & line_prefix & timeout & spool_over & spool_dir;
+    // clang-format on
   }
 };
 
@@ -86,8 +89,11 @@ struct ExecResult {
   // Boost.Serialization's hook: the fields travel in this order.
   template <typename Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& exit_code& signal& timed_out& out& err& out_file& err_file& out_size& err_size&
-        output_closed& start_time& duration;
+    // Archive operators, not declarations: clang-format would write `ar& x&`.
+    // clang-format off
+    ar & exit_code & signal & timed_out & out & err & out_file & err_file & out_size & err_size
+      & output_closed & start_time & duration;
+    // clang-format on
   }
 };
 

@@ -33,9 +33,12 @@ enum class StartMethod {
 // "forkserver", "fork", "spawn".
 inline const char* to_string(StartMethod method) {
   switch (method) {
-    case StartMethod::kForkserver: return "forkserver";
-    case StartMethod::kFork: return "fork";
-    case StartMethod::kSpawn: return "spawn";
+    case StartMethod::kForkserver:
+      return "forkserver";
+    case StartMethod::kFork:
+      return "fork";
+    case StartMethod::kSpawn:
+      return "spawn";
   }
   return "unknown";
 }
@@ -64,9 +67,9 @@ enum class OnFull {
 // A worker whose initializer throws or exits counts as failing to start
 // (CrashLoopPolicy::start_failures).
 struct Initializer {
-  std::uint64_t function = 0;          // the task's id; 0 means none
-  const std::string* name = nullptr;   // the registry's copy of its name
-  detail::Payload args;                // the encoded arguments
+  std::uint64_t function = 0;         // the task's id; 0 means none
+  const std::string* name = nullptr;  // the registry's copy of its name
+  detail::Payload args;               // the encoded arguments
 };
 
 // Per-call settings: pool.submit(forkpool::TaskOptions{.timeout = 2s, .retries = 1}, task, ...).

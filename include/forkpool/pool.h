@@ -3,7 +3,8 @@
 //   forkpool::Pool pool({.workers = 4});
 //   auto f = pool.submit(square_task, 7);          // Future<int>
 //   for (int y : pool.map(square_task, inputs)) …   // in order, bounded in flight
-//   pool.close();                                   // finishes queued work; the destructor does it too
+//   pool.close();                                   // finishes queued work; the destructor does it
+//   too
 #pragma once
 
 #include <sys/types.h>
@@ -40,16 +41,16 @@ class MapResults;
 struct PoolStats {
   // Tasks submitted, map chunks counted by call.
   std::uint64_t submitted = 0;
-  std::uint64_t completed = 0;  // settled with a value or a task's own exception
-  std::uint64_t failed = 0;     // settled with WorkerDied, ProtocolError, PoolClosed, ...
-  std::uint64_t requeued = 0;  // waited in the pipe of a worker that died; ran elsewhere
-  std::uint64_t cancelled = 0;  // settled by cancel() or cancel_all()
-  std::uint64_t timed_out = 0;  // attempts that ran past their timeout
-  std::uint64_t retried = 0;    // attempts run again after a failure
+  std::uint64_t completed = 0;      // settled with a value or a task's own exception
+  std::uint64_t failed = 0;         // settled with WorkerDied, ProtocolError, PoolClosed, ...
+  std::uint64_t requeued = 0;       // waited in the pipe of a worker that died; ran elsewhere
+  std::uint64_t cancelled = 0;      // settled by cancel() or cancel_all()
+  std::uint64_t timed_out = 0;      // attempts that ran past their timeout
+  std::uint64_t retried = 0;        // attempts run again after a failure
   std::uint64_t worker_deaths = 0;  // workers that died unasked (not stopped, recycled or retired)
   // Worker processes started, replacements included.
   std::uint64_t workers_started = 0;
-  std::uint64_t workers_stopped = 0;  // stopped after a timeout or an unacknowledged cancel
+  std::uint64_t workers_stopped = 0;   // stopped after a timeout or an unacknowledged cancel
   std::uint64_t workers_recycled = 0;  // replaced after max_tasks_per_worker
   std::uint64_t workers_retired = 0;   // exited after idle_timeout
 };
@@ -134,14 +135,13 @@ class Pool {
   friend class MapResults;
 
   std::shared_ptr<detail::FutureState> submit_encoded(detail::TaskId function,
-                                                      const std::string* name,
-                                                      detail::Payload args,
+                                                      const std::string* name, detail::Payload args,
                                                       const TaskOptions& call = {});
   // A map chunk of `calls` calls (detail/chunk.h); a pool task_timeout applies to each call,
   // so the chunk's is `calls` times as long.
   std::shared_ptr<detail::FutureState> submit_chunk(detail::TaskId function,
-                                                    const std::string* name,
-                                                    detail::Payload chunk, std::size_t calls);
+                                                    const std::string* name, detail::Payload chunk,
+                                                    std::size_t calls);
   std::size_t map_window() const;
   std::size_t max_frame() const;
 

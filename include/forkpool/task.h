@@ -129,8 +129,8 @@ class Task<R (*)(Args...)> {
           std::apply([&](auto&... a) { function(static_cast<Args&&>(a)...); }, calls[i]);
           writer.no_value();
         } else {
-          writer.value(
-              std::apply([&](auto&... a) { return function(static_cast<Args&&>(a)...); }, calls[i]));
+          writer.value(std::apply([&](auto&... a) { return function(static_cast<Args&&>(a)...); },
+                                  calls[i]));
         }
       } catch (...) {
         writer.current_error();
@@ -140,8 +140,8 @@ class Task<R (*)(Args...)> {
   }
 
   template <std::size_t... I>
-  static void call(Function function, std::tuple<std::decay_t<Args>...>& args,
-                   detail::Payload& out, std::index_sequence<I...>) {
+  static void call(Function function, std::tuple<std::decay_t<Args>...>& args, detail::Payload& out,
+                   std::index_sequence<I...>) {
     // static_cast<Args&&> moves by-value and rvalue-reference parameters and binds lvalue
     // references to the decoded object.
     if constexpr (std::is_void_v<R>) {
@@ -212,4 +212,5 @@ EncodedCall encode_call(R (*function)(Args...), Values&&... values) {
 // Registers `fn` under the name `name` and defines `name` as its handle. Use it at namespace
 // scope, once per task, in a source file that the program links (the workers run the same
 // program, so they have the same registry).
-#define FORKPOOL_TASK(name, fn) inline const ::forkpool::Task name{#name, &fn}
+#define FORKPOOL_TASK(name, fn) \
+  inline const ::forkpool::Task name { #name, &fn }

@@ -1,6 +1,8 @@
 // JobSource and CommandTemplate: input order, linking, files and stdin, -0, --colsep,
 // -n/-N/-X/-m, replacement strings, quoting, --tag, --results layout, streaming — and,
 // above all, the same command lines as GNU parallel's --dry-run, byte for byte.
+#include "cli/job_source.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -23,7 +25,6 @@
 #include <vector>
 
 #include "cli/job_internal.h"
-#include "cli/job_source.h"
 #include "support/files.h"
 
 namespace forkpool::cli {
@@ -32,7 +33,6 @@ namespace {
 using Words = std::vector<std::string>;
 using forkpool::testing::TempDir;
 namespace fs = std::filesystem;
-
 
 // Stdin replaced by a file for the life of the object (JobSource reads fd 0 for "-").
 class StdinFrom {
@@ -146,17 +146,20 @@ const std::vector<DiffCase>& diff_cases() {
       {{"--colsep", " +", "echo", "{-1}"}, "a  b   c\n"},
       {{"--colsep", ",", "echo", "{}", ":::", "p,q", ":::", "r,s"}, ""},
       // Replacement strings.
-      {{"echo", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", ":::", "dir/sub/file.tar.gz", "file",
-        "noext/", ".hidden", "/abs", "", "a//b", "//", "a.b/c"},
+      {{"echo", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", ":::", "dir/sub/file.tar.gz",
+        "file", "noext/", ".hidden", "/abs", "", "a//b", "//", "a.b/c"},
        ""},
-      {{"echo", "{1}", "{2}", "{-1}", "{1.}", "{2/}", "{1//}", "{-1/.}", "{3}", "{0}", "{-3}", "{1 }",
-        ":::", "a/b.c", ":::", "d/e.f"},
+      {{"echo", "{1}", "{2}", "{-1}", "{1.}", "{2/}", "{1//}", "{-1/.}", "{3}", "{0}", "{-3}",
+        "{1 }", ":::", "a/b.c", ":::", "d/e.f"},
        ""},
       {{"echo", "{", "{abc}", "{1", "{}}", "{{}}", "a{}b{}", "{+/}", "{#}{%}", ":::", "x"}, ""},
       {{"echo", "{=", ":::", "x"}, ""},
       // Quoting.
-      {{"echo", ":::", "it's", "a b", "", "$x", "*", "~", "a=b", "'", "''x''", "-_.+/Az09", "@%^:,"}, ""},
-      {{"echo", ":::", "\xc3\xbc", "\xe2\x82\xac", "\xff", "tab\there", "back\\slash", "\"dq\""}, ""},
+      {{"echo", ":::", "it's", "a b", "", "$x", "*", "~", "a=b", "'", "''x''", "-_.+/Az09",
+        "@%^:,"},
+       ""},
+      {{"echo", ":::", "\xc3\xbc", "\xe2\x82\xac", "\xff", "tab\there", "back\\slash", "\"dq\""},
+       ""},
       {{"echo", ":::", "$(rm -rf /)", "`id`", "a;b", "a|b", "a&b", "<>", "!", "#", "?", "[x]"}, ""},
       {{"{}", ":::", "echo a b"}, ""},
       {{"{}", "{}", ":::", "a b"}, ""},
@@ -193,8 +196,10 @@ const std::vector<DiffCase>& diff_cases() {
       {{"-X", "-N2", "echo", "x{}y", ":::", "a", "b", "c", "d", "e"}, ""},
       {{"-n0", "echo", "x", ":::", "a", "b"}, ""},
       {{"-N0", "echo", "{#}", ":::", "a", "b"}, ""},
-      {{"-s", "30", "-m", "echo", ":::", "aaaa", "bbbb", "cccc", "dddd", "eeee", "ffff", "gggg"}, ""},
-      {{"-s", "40", "-X", "echo", "x{}y", ":::", "aaaa", "bbbb", "cccc", "dddd", "eeee", "ffff"}, ""},
+      {{"-s", "30", "-m", "echo", ":::", "aaaa", "bbbb", "cccc", "dddd", "eeee", "ffff", "gggg"},
+       ""},
+      {{"-s", "40", "-X", "echo", "x{}y", ":::", "aaaa", "bbbb", "cccc", "dddd", "eeee", "ffff"},
+       ""},
       {{"-s", "60", "-m", "-q", "echo", ":::", "a b", "c", "d e", "f", "g"}, ""},
       {{"-m", "echo"}, "1\n2\n3\n4\n5\n"},
   };
@@ -243,7 +248,8 @@ TEST(CommandTemplate, DryRunMatchesGnuParallelByteForByte) {
       StdinFrom redirect(stdin_of[i]);
       actual = dry_run(words_of[i]);
     }
-    EXPECT_EQ(actual, expected[i]) << "parallel --dry-run -j1 " << ::testing::PrintToString(diff_cases()[i].words);
+    EXPECT_EQ(actual, expected[i])
+        << "parallel --dry-run -j1 " << ::testing::PrintToString(diff_cases()[i].words);
     EXPECT_FALSE(expected[i].empty()) << "GNU parallel printed nothing: is it working?";
   }
 }
@@ -272,9 +278,11 @@ std::vector<std::vector<std::vector<std::string>>> args_of(const std::vector<Job
 }
 
 TEST(JobSource, CrossesSourcesWithTheLastVaryingFastest) {
-  std::vector<JobInput> jobs = all_jobs(options({"echo", ":::", "a", "b", ":::", "1", "2", ":::", "x"}));
+  std::vector<JobInput> jobs =
+      all_jobs(options({"echo", ":::", "a", "b", ":::", "1", "2", ":::", "x"}));
   using R = std::vector<std::vector<std::string>>;
-  std::vector<R> expected = {{{"a", "1", "x"}}, {{"a", "2", "x"}}, {{"b", "1", "x"}}, {{"b", "2", "x"}}};
+  std::vector<R> expected = {
+      {{"a", "1", "x"}}, {{"a", "2", "x"}}, {{"b", "1", "x"}}, {{"b", "2", "x"}}};
   EXPECT_EQ(args_of(jobs), expected);
   for (std::size_t i = 0; i < jobs.size(); ++i) EXPECT_EQ(jobs[i].seq, i + 1);
 }
@@ -283,12 +291,14 @@ TEST(JobSource, LinkedSourcesOfUnequalLengthStopAtTheShortest) {
   using R = std::vector<std::vector<std::string>>;
   EXPECT_EQ(args_of(all_jobs(options({"e", ":::", "a", "b", "c", ":::+", "1", "2"}))),
             (std::vector<R>{{{"a", "1"}}, {{"b", "2"}}}));
-  EXPECT_EQ(args_of(all_jobs(options({"e", ":::", "a", ":::+", "1", "2", "3"}))), (std::vector<R>{{{"a", "1"}}}));
+  EXPECT_EQ(args_of(all_jobs(options({"e", ":::", "a", ":::+", "1", "2", "3"}))),
+            (std::vector<R>{{{"a", "1"}}}));
 }
 
 TEST(JobSource, AnEmptySourceNextToOthersIsOneEmptyValue) {
   using R = std::vector<std::vector<std::string>>;
-  EXPECT_EQ(args_of(all_jobs(options({"e", ":::", "a", "b", ":::"}))), (std::vector<R>{{{"a", ""}}, {{"b", ""}}}));
+  EXPECT_EQ(args_of(all_jobs(options({"e", ":::", "a", "b", ":::"}))),
+            (std::vector<R>{{{"a", ""}}, {{"b", ""}}}));
   TempDir dir;
   std::string empty = dir.file("empty", "");
   EXPECT_TRUE(all_jobs(options({"e", "::::", empty})).empty());
@@ -317,7 +327,8 @@ TEST(JobSource, NullSeparatedRecordsKeepNewlines) {
   TempDir dir;
   std::string f = dir.file("f", std::string("a\nb\0c\0\0", 7));
   using R = std::vector<std::vector<std::string>>;
-  EXPECT_EQ(args_of(all_jobs(options({"-0", "cat", "::::", f}))), (std::vector<R>{{{"a\nb"}}, {{"c"}}, {{""}}}));
+  EXPECT_EQ(args_of(all_jobs(options({"-0", "cat", "::::", f}))),
+            (std::vector<R>{{{"a\nb"}}, {{"c"}}, {{""}}}));
 }
 
 TEST(JobSource, ColumnsSplitOnTheColsepRegexAndKeepEmptyFields) {
@@ -326,7 +337,8 @@ TEST(JobSource, ColumnsSplitOnTheColsepRegexAndKeepEmptyFields) {
             (std::vector<R>{{{"a", "", "b", ""}}, {{"", "x"}}, {{""}}}));
   EXPECT_EQ(args_of(all_jobs(options({"-C", "\\t", "e", ":::", "p\tq", ":::", "r"}))),
             (std::vector<R>{{{"p", "q", "r"}}}));
-  EXPECT_EQ(args_of(all_jobs(options({"-C", "\\s+", "e", ":::", "a \t b"}))), (std::vector<R>{{{"a", "b"}}}));
+  EXPECT_EQ(args_of(all_jobs(options({"-C", "\\s+", "e", ":::", "a \t b"}))),
+            (std::vector<R>{{{"a", "b"}}}));
   // Values are trimmed only when rendered (GNU parallel trims under --colsep).
   RunOptions o = options({"-C", ",", "echo", "{2}", ":::", "a , b "});
   JobSource source(o);
@@ -348,8 +360,10 @@ TEST(JobSource, MissingOrUnreadableFileIsUsageErrorFromTheConstructor) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {{"e", "::::", dir.path() + "/missing"}, "cannot open '" + dir.path() + "/missing': No such file or directory"},
-      {{"-a", dir.path() + "/missing", "e"}, "cannot open '" + dir.path() + "/missing': No such file or directory"},
+      {{"e", "::::", dir.path() + "/missing"},
+       "cannot open '" + dir.path() + "/missing': No such file or directory"},
+      {{"-a", dir.path() + "/missing", "e"},
+       "cannot open '" + dir.path() + "/missing': No such file or directory"},
       {{"e", "::::", dir.path()}, "cannot open '" + dir.path() + "': Is a directory"},
       // The good source before the bad one does not matter: nothing runs.
       {{"e", ":::", "a", "::::", dir.path() + "/nope"}, "cannot open '" + dir.path() + "/nope'"},
@@ -621,11 +635,14 @@ TEST(CommandTemplate, ResultsSubdirIsGnuParallelsLayout) {
 }
 
 TEST(CommandTemplate, PerlExpressionsAreUsageErrors) {
-  for (const Words& words : {Words{"echo", "{= s/a/b/ =}"}, Words{"echo", "{=", "1", "=}"}, Words{"echo", "x{==}"}}) {
+  for (const Words& words :
+       {Words{"echo", "{= s/a/b/ =}"}, Words{"echo", "{=", "1", "=}"}, Words{"echo", "x{==}"}}) {
     std::string message = usage_error_of([&] { CommandTemplate t(options(words)); });
     EXPECT_NE(message.find("perl expressions"), std::string::npos) << message;
   }
-  std::string message = usage_error_of([] { CommandTemplate t(options({"--tagstring", "{=1=}", "echo"})); });
+  std::string message = usage_error_of([] {
+    CommandTemplate t(options({"--tagstring", "{=1=}", "echo"}));
+  });
   EXPECT_EQ(message, "perl expressions are not supported: '{=1=}'");
   message = usage_error_of([] { CommandTemplate t(options({"echo", "a{=", "s/a/b/", "=}b"})); });
   EXPECT_EQ(message, "perl expressions are not supported: '{= s/a/b/ =}'");

@@ -47,11 +47,11 @@ enum Check : unsigned {
 
 struct CompatCase {
   const char* name;
-  const char* args;                     // shell text after the tool's name
-  const char* stdin_file = nullptr;     // a fixture file in the working directory, or /dev/null
+  const char* args;                  // shell text after the tool's name
+  const char* stdin_file = nullptr;  // a fixture file in the working directory, or /dev/null
   unsigned checks = 0;
-  const char* first_run = nullptr;      // run first with the same tool (e.g. to write a joblog
-                                        // for --resume); its stdout and status are compared too
+  const char* first_run = nullptr;  // run first with the same tool (e.g. to write a joblog
+                                    // for --resume); its stdout and status are compared too
   // Where forkpool is known to differ: the case is skipped with this reason (but still runs
   // when GNU parallel is on both sides). Remove it once forkpool is fixed.
   const char* known_failure = nullptr;
@@ -173,8 +173,8 @@ const std::vector<CompatCase>& cases() {
       {"JoblogKilledJob", "-j1 --joblog log 'echo {}; kill -9 $$' ::: a", nullptr, kJoblog},
       {"Resume", "-j1 --resume --joblog log 'echo {}; exit {}' ::: 0 1 0 2 0", nullptr, kJoblog,
        "-j1 --joblog log 'echo {}; exit {}' ::: 0 1 0"},
-      {"ResumeFailed", "-j1 --resume-failed --joblog log 'echo {}; exit {}' ::: 0 1 0 2 0",
-       nullptr, kJoblog, "-j1 --joblog log 'echo {}; exit {}' ::: 0 1 0"},
+      {"ResumeFailed", "-j1 --resume-failed --joblog log 'echo {}; exit {}' ::: 0 1 0 2 0", nullptr,
+       kJoblog, "-j1 --joblog log 'echo {}; exit {}' ::: 0 1 0"},
       {"RetriesGiveUp", "-j1 --joblog log --retries 3 'echo try{}; exit 1' ::: a", nullptr,
        kJoblog},
       {"RetriesSucceedOnSecondTry",
@@ -195,8 +195,7 @@ const std::vector<CompatCase>& cases() {
       // Standard descriptors closed or unwritable: every job still runs.
       {"StderrOnDevFull", "-j2 -k 'echo err{} >&2; echo out{}' ::: $(seq 10) 2>/dev/full"},
       {"StderrClosed", "-j2 -k 'echo err{} >&2; echo out{}' ::: $(seq 10) 2>&-"},
-      {"StdoutClosed", "-j2 -k 'echo err{} >&2; echo out{}' ::: $(seq 10) >&-", nullptr,
-       kStderr},
+      {"StdoutClosed", "-j2 -k 'echo err{} >&2; echo out{}' ::: $(seq 10) >&-", nullptr, kStderr},
       {"StdinClosed", "-k 'cat; echo x{}' ::: 1 2 <&-"},
 
       // --halt.
@@ -272,8 +271,8 @@ void write_fixtures(const std::string& dir) {
 bool inherited_setting(const std::string& name) {
   // GNU parallel reads PARALLEL (default options) and the job variables; a run inside a
   // parallel job must not leak them into both tools.
-  return name.rfind("PARALLEL", 0) == 0 || name == "HOME" || name == "TMPDIR" ||
-         name == "LC_ALL" || name == "LANG" || name == "LANGUAGE";
+  return name.rfind("PARALLEL", 0) == 0 || name == "HOME" || name == "TMPDIR" || name == "LC_ALL" ||
+         name == "LANG" || name == "LANGUAGE";
 }
 
 struct ToolRun {
@@ -345,8 +344,7 @@ class RunCompatTest : public ::testing::TestWithParam<CompatCase> {
     std::filesystem::remove_all(work);
     std::filesystem::remove_all(base_ / "home");
     std::filesystem::create_directory(work);
-    std::filesystem::copy(home_template_, base_ / "home",
-                          std::filesystem::copy_options::recursive);
+    std::filesystem::copy(home_template_, base_ / "home", std::filesystem::copy_options::recursive);
     write_fixtures(work);
     auto run = [&](const char* args) {
       Launch l;
@@ -382,10 +380,9 @@ std::string sorted_lines(const std::string& text) {
 // GNU parallel writes them: Starttime as "%.3f" seconds since the epoch (and close to now),
 // JobRuntime as "%10.3f".
 std::string joblog_without_times(const std::string& log, const char* who) {
-  const double now = static_cast<double>(
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const double now = static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
   std::string out;
   for (const std::string& line : split_lines(log)) {
     std::vector<std::string> f;
@@ -444,8 +441,9 @@ TEST_P(RunCompatTest, SameOutputAndStatusAsGnuParallel) {
   ASSERT_FALSE(got.main.hung) << "hung: still running after " << kDeadline.count() << " s";
   // Both must at least have exited: a crash is never what GNU parallel does.
   ASSERT_NE(want.main.exit_code, -1) << "GNU parallel was killed: status " << want.main.status;
-  EXPECT_EQ(got.main.exit_code, want.main.exit_code)
-      << "exit status; stderr:\n" << got.main.err << "GNU parallel's stderr:\n" << want.main.err;
+  EXPECT_EQ(got.main.exit_code, want.main.exit_code) << "exit status; stderr:\n"
+                                                     << got.main.err << "GNU parallel's stderr:\n"
+                                                     << want.main.err;
   if (c.checks & kExitOnly) return;
 
   if (c.first_run != nullptr) {
@@ -472,8 +470,8 @@ TEST_P(RunCompatTest, SameOutputAndStatusAsGnuParallel) {
   }
   if (c.checks & kResults) {
     ASSERT_FALSE(want.results.empty()) << "GNU parallel wrote no results";
-    EXPECT_TRUE(got.results == want.results)
-        << "--results tree:\n" << describe_tree_difference(want.results, got.results);
+    EXPECT_TRUE(got.results == want.results) << "--results tree:\n"
+                                             << describe_tree_difference(want.results, got.results);
   }
 }
 

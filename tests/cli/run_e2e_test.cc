@@ -141,9 +141,8 @@ TEST(RunE2e, GroupedOutputNeverInterleaves) {
     EXPECT_TRUE(jobs_seen.insert(job).second) << "job " << job << " appears in two blocks";
     for (int i = 0; i < kLinesPerJob; ++i) {
       const ParsedLine& l = lines[block * kLinesPerJob + static_cast<std::size_t>(i)];
-      ASSERT_TRUE(l.job == job && l.line == i)
-          << "block " << block << " (job " << job << "), line " << i << ": got job" << l.job
-          << " line" << l.line;
+      ASSERT_TRUE(l.job == job && l.line == i) << "block " << block << " (job " << job << "), line "
+                                               << i << ": got job" << l.job << " line" << l.line;
     }
   }
   EXPECT_EQ(jobs_seen, (std::set<int>{1, 2, 3, 4, 5, 6, 7, 8}));
@@ -184,11 +183,13 @@ TEST(RunE2e, NothingIsLostWhenJobsFailTimeOutOrAreKilled) {
   // Each job prints its name first; then it succeeds, fails, SIGKILLs its own shell, or
   // hangs far longer than --timeout (and its `sleep` must be killed with it, or the job's
   // output pipe would stay open for 30 s).
-  const std::string job = "case {} in ok*) echo {};; fail*) echo {}; exit 1;; "
-                          "kill*) echo {}; kill -9 $$;; "
-                          "hang*) echo {}; sleep 30." + token + "; echo never;; esac";
-  Outcome o = run_forkpool(dir, {"-k", "-j4", "--timeout", "2", job, ":::", "ok1", "fail1",
-                                 "kill1", "hang1", "ok2", "ok3", "fail2", "ok4"});
+  const std::string job =
+      "case {} in ok*) echo {};; fail*) echo {}; exit 1;; "
+      "kill*) echo {}; kill -9 $$;; "
+      "hang*) echo {}; sleep 30." +
+      token + "; echo never;; esac";
+  Outcome o = run_forkpool(dir, {"-k", "-j4", "--timeout", "2", job, ":::", "ok1", "fail1", "kill1",
+                                 "hang1", "ok2", "ok3", "fail2", "ok4"});
   ASSERT_FALSE(o.hung);
   EXPECT_EQ(o.out, "ok1\nfail1\nkill1\nhang1\nok2\nok3\nfail2\nok4\n");
   EXPECT_EQ(o.exit_code, 4) << "two failures, one kill, one timeout; stderr:\n" << o.err;
@@ -281,8 +282,7 @@ struct SleepingRun {
     forkpool.emplace(forkpool_launch(dir, {"-j2", job, ":::", "1", "2", "3", "4"}));
   }
   bool first_two_started() {
-    return eventually([&] { return exists(dir / "started_1") && exists(dir / "started_2"); },
-                      30s);
+    return eventually([&] { return exists(dir / "started_1") && exists(dir / "started_2"); }, 30s);
   }
 };
 
@@ -306,9 +306,11 @@ TEST_P(RunSignalTest, StopsItsJobsAndExits128PlusSignal) {
         << "wait status " << *status << " (exit code "
         << (WIFEXITED(*status) ? WEXITSTATUS(*status) : -1) << ")";
     EXPECT_TRUE(eventually([&] { return processes_with(run.token).empty(); }, 20s))
-        << "jobs left running:\n" << processes_with(run.token);
+        << "jobs left running:\n"
+        << processes_with(run.token);
     EXPECT_TRUE(eventually([&] { return running(descendants).empty(); }, 20s))
-        << "processes forkpool started are still running:\n" << running(descendants);
+        << "processes forkpool started are still running:\n"
+        << running(descendants);
     // Interrupted means no new jobs either.
     EXPECT_FALSE(exists(run.dir / "started_3"));
     EXPECT_FALSE(exists(run.dir / "started_4"));
@@ -337,9 +339,11 @@ TEST(RunE2e, JobsAndWorkersDieWhenForkpoolIsKilled) {
     // Nothing can clean up after a SIGKILL but the children themselves (a parent-death
     // signal, or EOF on a pipe from forkpool): give them time, but not five minutes.
     EXPECT_TRUE(eventually([&] { return processes_with(run.token).empty(); }, 30s))
-        << "jobs left running:\n" << processes_with(run.token);
+        << "jobs left running:\n"
+        << processes_with(run.token);
     EXPECT_TRUE(eventually([&] { return running(descendants).empty(); }, 30s))
-        << "processes forkpool started are still running:\n" << running(descendants);
+        << "processes forkpool started are still running:\n"
+        << running(descendants);
   }
   leaks.check();
 }
@@ -452,8 +456,7 @@ TEST(RunE2e, ProgressGoesToStderrOnlyWhenAsked) {
   EXPECT_NE(bar.err.find("ETA"), std::string::npos) << bar.err;
   Outcome progress = run_forkpool(dir, {"--progress", "-k", "sh -c 'exit {}'", ":::", "0", "1"});
   EXPECT_EQ(progress.exit_code, 1);
-  EXPECT_NE(progress.err.find("2 done, 0 running, 1 failed\n"), std::string::npos)
-      << progress.err;
+  EXPECT_NE(progress.err.find("2 done, 0 running, 1 failed\n"), std::string::npos) << progress.err;
   Outcome quiet = run_forkpool(dir, {"-k", "echo", ":::", "a"});
   EXPECT_EQ(quiet.out, "a\n");
   EXPECT_EQ(quiet.err, "");

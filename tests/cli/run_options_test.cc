@@ -1,12 +1,12 @@
 // parse_run_options(): GNU parallel's option grammar, the split into command and input
 // sources, value checks with one-line messages; resolve_jobs() and the duration, --halt and
 // --timeout forms.
+#include "cli/run_options.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
-
-#include "cli/run_options.h"
 
 namespace forkpool::cli {
 namespace {
@@ -31,11 +31,20 @@ TEST(RunOptions, ParsesJobsForms) {
     std::string jobs;
   };
   const std::vector<Case> cases = {
-      {{"echo"}, "100%"},           {{"-j2", "echo"}, "2"},         {{"-j", "2", "echo"}, "2"},
-      {{"--jobs", "3", "echo"}, "3"}, {{"--jobs=4", "echo"}, "4"},    {{"-P", "5", "echo"}, "5"},
-      {{"-P6", "echo"}, "6"},       {{"--max-procs", "7"}, "7"},    {{"-j", "+1", "echo"}, "+1"},
-      {{"-j", "-1", "echo"}, "-1"}, {{"-j", "50%", "echo"}, "50%"}, {{"-j", "12.5%"}, "12.5%"},
-      {{"-j0", "echo"}, "0"},       {{"-kj", "8", "echo"}, "8"},
+      {{"echo"}, "100%"},
+      {{"-j2", "echo"}, "2"},
+      {{"-j", "2", "echo"}, "2"},
+      {{"--jobs", "3", "echo"}, "3"},
+      {{"--jobs=4", "echo"}, "4"},
+      {{"-P", "5", "echo"}, "5"},
+      {{"-P6", "echo"}, "6"},
+      {{"--max-procs", "7"}, "7"},
+      {{"-j", "+1", "echo"}, "+1"},
+      {{"-j", "-1", "echo"}, "-1"},
+      {{"-j", "50%", "echo"}, "50%"},
+      {{"-j", "12.5%"}, "12.5%"},
+      {{"-j0", "echo"}, "0"},
+      {{"-kj", "8", "echo"}, "8"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(parse(c.words).jobs, c.jobs) << testing::PrintToString(c.words);
@@ -158,17 +167,25 @@ TEST(RunOptions, SplitsCommandAndSources) {
       {{"-a", "f", "-a", "-", "cmd", "x"},
        {"cmd", "x"},
        {{K::kFile, {}, "f", false}, {K::kFile, {}, "-", false}}},
-      {{"-a", "f", "echo", ":::", "v"}, {"echo"}, {{K::kFile, {}, "f", false}, {K::kValues, {"v"}, "", false}}},
+      {{"-a", "f", "echo", ":::", "v"},
+       {"echo"},
+       {{K::kFile, {}, "f", false}, {K::kValues, {"v"}, "", false}}},
       // GNU parallel counts :::+ flags without the -a files, so with -a the link lands one
       // source early: here -a f is paired with (a b), and (1 2) is crossed.
       {{"-a", "f", "echo", ":::", "a", "b", ":::+", "1", "2"},
        {"echo"},
-       {{K::kFile, {}, "f", false}, {K::kValues, {"a", "b"}, "", true}, {K::kValues, {"1", "2"}, "", false}}},
+       {{K::kFile, {}, "f", false},
+        {K::kValues, {"a", "b"}, "", true},
+        {K::kValues, {"1", "2"}, "", false}}},
       // A separator ending the words, before any other, is dropped (stdin is read)...
       {{"echo", ":::"}, {"echo"}, {}},
       // ... but after another separator it opens an empty source.
-      {{"echo", ":::", "a", ":::"}, {"echo"}, {{K::kValues, {"a"}, "", false}, {K::kValues, {}, "", false}}},
-      {{"echo", ":::", ":::", "b"}, {"echo"}, {{K::kValues, {}, "", false}, {K::kValues, {"b"}, "", false}}},
+      {{"echo", ":::", "a", ":::"},
+       {"echo"},
+       {{K::kValues, {"a"}, "", false}, {K::kValues, {}, "", false}}},
+      {{"echo", ":::", ":::", "b"},
+       {"echo"},
+       {{K::kValues, {}, "", false}, {K::kValues, {"b"}, "", false}}},
       {{"--", "-x", ":::", "a"}, {"-x"}, {{K::kValues, {"a"}, "", false}}},
       {{"-k", "-", "a"}, {"-", "a"}, {}},
       // Options end at the command: later dashes belong to it.
@@ -200,12 +217,17 @@ TEST(RunOptions, HaltForms) {
     bool percent;
   };
   const std::vector<Case> cases = {
-      {"never", W::kNever, C::kFail, 1, false},      {"0", W::kNever, C::kFail, 1, false},
-      {"1", W::kSoon, C::kFail, 1, false},           {"2", W::kNow, C::kFail, 1, false},
-      {"-1", W::kSoon, C::kSuccess, 1, false},       {"-2", W::kNow, C::kSuccess, 1, false},
-      {"now,fail=1", W::kNow, C::kFail, 1, false},   {"soon,fail=3", W::kSoon, C::kFail, 3, false},
+      {"never", W::kNever, C::kFail, 1, false},
+      {"0", W::kNever, C::kFail, 1, false},
+      {"1", W::kSoon, C::kFail, 1, false},
+      {"2", W::kNow, C::kFail, 1, false},
+      {"-1", W::kSoon, C::kSuccess, 1, false},
+      {"-2", W::kNow, C::kSuccess, 1, false},
+      {"now,fail=1", W::kNow, C::kFail, 1, false},
+      {"soon,fail=3", W::kSoon, C::kFail, 3, false},
       {"now,success=30%", W::kNow, C::kSuccess, 30, true},
-      {"soon,done=5", W::kSoon, C::kDone, 5, false}, {"5%", W::kSoon, C::kFail, 5, true},
+      {"soon,done=5", W::kSoon, C::kDone, 5, false},
+      {"5%", W::kSoon, C::kFail, 5, true},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.spec);
@@ -224,9 +246,9 @@ TEST(RunOptions, TimeoutAndDelayForms) {
     double seconds;
     bool percent;
   };
-  const std::vector<Case> timeouts = {{"10", 10, false},   {"2.5", 2.5, false}, {"200%", 200, true},
-                                      {"1m", 60, false},   {"1h30m", 5400, false}, {"2d", 172800, false},
-                                      {"1.5S", 1.5, false}};
+  const std::vector<Case> timeouts = {
+      {"10", 10, false},      {"2.5", 2.5, false},   {"200%", 200, true}, {"1m", 60, false},
+      {"1h30m", 5400, false}, {"2d", 172800, false}, {"1.5S", 1.5, false}};
   for (const Case& c : timeouts) {
     TimeoutSpec t = parse({"--timeout", c.spec, "x"}).timeout;
     EXPECT_EQ(t.value, c.seconds) << c.spec;
@@ -290,7 +312,8 @@ TEST(RunOptions, RejectsBadValuesInOneLineNamingOptionAndValue) {
     SCOPED_TRACE(testing::PrintToString(c.words) + " -> " + message);
     ASSERT_FALSE(message.empty());
     EXPECT_EQ(message.find('\n'), std::string::npos);
-    for (const std::string& part : c.parts) EXPECT_NE(message.find(part), std::string::npos) << part;
+    for (const std::string& part : c.parts)
+      EXPECT_NE(message.find(part), std::string::npos) << part;
   }
 }
 
@@ -308,14 +331,32 @@ TEST(RunOptions, ResolveJobsArithmetic) {
     unsigned slots;
   };
   const std::vector<Case> cases = {
-      {"1", 4, 1},     {"7", 4, 7},     {"100%", 4, 4},  {"50%", 4, 2},   {"50%", 2, 1},
-      {"51%", 2, 2},   {"74%", 2, 2},   {"1%", 2, 1},    {"0%", 8, 1},    {"12.5%", 8, 1},
-      {"150%", 4, 6},  {"+1", 4, 5},    {"+0", 3, 3},    {"-1", 4, 3},    {"-1", 2, 1},
-      {"-5", 2, 1},    {"-2", 2, 1},    {"0", 4, 250},   {"1000", 4, 250}, {"250", 1, 250},
+      {"1", 4, 1},
+      {"7", 4, 7},
+      {"100%", 4, 4},
+      {"50%", 4, 2},
+      {"50%", 2, 1},
+      {"51%", 2, 2},
+      {"74%", 2, 2},
+      {"1%", 2, 1},
+      {"0%", 8, 1},
+      {"12.5%", 8, 1},
+      {"150%", 4, 6},
+      {"+1", 4, 5},
+      {"+0", 3, 3},
+      {"-1", 4, 3},
+      {"-1", 2, 1},
+      {"-5", 2, 1},
+      {"-2", 2, 1},
+      {"0", 4, 250},
+      {"1000", 4, 250},
+      {"250", 1, 250},
       {"99999999999", 4, 250},
       // Beyond a double's range: as many or as few as allowed, never std::out_of_range.
-      {"+" + std::string(400, '9'), 4, 250},  {"-" + std::string(400, '9'), 4, 1},
-      {std::string(400, '9') + "%", 4, 250},  {"0." + std::string(400, '0') + "1%", 4, 1},
+      {"+" + std::string(400, '9'), 4, 250},
+      {"-" + std::string(400, '9'), 4, 1},
+      {std::string(400, '9') + "%", 4, 250},
+      {"0." + std::string(400, '0') + "1%", 4, 1},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(resolve_jobs(c.spec, c.cpus), c.slots) << c.spec << " of " << c.cpus;

@@ -17,7 +17,6 @@
 
 namespace forkpool::testing {
 
-
 // Everything one needs to start a child.
 struct Launch {
   std::vector<std::string> argv;  // argv[0] is the program (a path; no PATH search)

@@ -21,12 +21,44 @@ TEST(DirectArgv, PlainWordsAndSingleQuotesAreExecd) {
 }
 
 TEST(DirectArgv, AnythingTheShellWouldInterpretStaysWithTheShell) {
-  for (const char* command :
-       {"echo a", "printf x", "test -f a", "[ -f a ]", "cd /", "kill 1", "pwd", "read x",
-        "exit 3", "A=b cmd", "cmd a=b; x", "cat a | wc", "cat a > b", "cat < a", "cat a && b",
-        "cat $HOME", "cat `x`", "cat \"a\"", "cat a\\ b", "cat *.c", "cat ?", "cat [ab]",
-        "cat ~", "cat #x", "(cat)", "{ cat; }", "cat 'unclosed", "cat\ta", "if true", "for x",
-        "while :", "cat !x", "", "   ", "''", "time cat", "true --help", "false --version"}) {
+  for (const char* command : {"echo a",
+                              "printf x",
+                              "test -f a",
+                              "[ -f a ]",
+                              "cd /",
+                              "kill 1",
+                              "pwd",
+                              "read x",
+                              "exit 3",
+                              "A=b cmd",
+                              "cmd a=b; x",
+                              "cat a | wc",
+                              "cat a > b",
+                              "cat < a",
+                              "cat a && b",
+                              "cat $HOME",
+                              "cat `x`",
+                              "cat \"a\"",
+                              "cat a\\ b",
+                              "cat *.c",
+                              "cat ?",
+                              "cat [ab]",
+                              "cat ~",
+                              "cat #x",
+                              "(cat)",
+                              "{ cat; }",
+                              "cat 'unclosed",
+                              "cat\ta",
+                              "if true",
+                              "for x",
+                              "while :",
+                              "cat !x",
+                              "",
+                              "   ",
+                              "''",
+                              "time cat",
+                              "true --help",
+                              "false --version"}) {
     EXPECT_EQ(direct_argv(command), std::nullopt) << command;
   }
 }

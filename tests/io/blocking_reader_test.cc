@@ -31,14 +31,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using forkpool::testing::caught;
-using forkpool::testing::patterned;
-using forkpool::testing::view;
 using forkpool::testing::fork_child;
 using forkpool::testing::ForkedChild;
 using forkpool::testing::interrupt_while_blocked;
 using forkpool::testing::InterruptingSignal;
 using forkpool::testing::kExitedCleanly;
 using forkpool::testing::LeakCheck;
+using forkpool::testing::patterned;
+using forkpool::testing::view;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using Clock = std::chrono::steady_clock;

@@ -33,14 +33,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using forkpool::testing::caught;
-using forkpool::testing::patterned;
-using forkpool::testing::view;
 using forkpool::testing::fork_child;
 using forkpool::testing::ForkedChild;
 using forkpool::testing::interrupt_while_blocked;
 using forkpool::testing::InterruptingSignal;
 using forkpool::testing::kExitedCleanly;
 using forkpool::testing::LeakCheck;
+using forkpool::testing::patterned;
+using forkpool::testing::view;
 using Clock = std::chrono::steady_clock;
 
 // ---- Bytes -----------------------------------------------------------------------------------

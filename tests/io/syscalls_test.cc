@@ -29,13 +29,13 @@ namespace forkpool::io {
 namespace {
 
 using namespace std::chrono_literals;
-using forkpool::testing::patterned;
 using forkpool::testing::fork_child;
 using forkpool::testing::ForkedChild;
 using forkpool::testing::is_close_on_exec;
 using forkpool::testing::is_open;
 using forkpool::testing::kExitedCleanly;
 using forkpool::testing::LeakCheck;
+using forkpool::testing::patterned;
 using Clock = std::chrono::steady_clock;
 
 bool is_nonblocking(const Fd& fd) { return (::fcntl(fd.get(), F_GETFL) & O_NONBLOCK) != 0; }

@@ -41,7 +41,7 @@ TEST_P(BatchTest, GetOnAnUnsentBatchSendsItInsteadOfWaitingForEver) {
     Pool pool(options());
     Batch batch = pool.batch();
     auto a = batch.submit(identity_task, 1);
-    auto b = batch.submit(identity, 2);  // naming the function
+    auto b = batch.submit(identity, 2);    // naming the function
     EXPECT_EQ(get_within_deadline(b), 2);  // wait_for() sent it
     EXPECT_TRUE(batch.sent());
     EXPECT_EQ(a.get(), 1);
@@ -199,11 +199,13 @@ TEST_P(BatchTest, ABatchLargerThanOneFrameTravelsInSeveral) {
     std::vector<Future<std::string>> futures;
     // 40 calls of 10 KB each: about 400 KB, so at least seven frames of 64 KiB.
     for (int i = 0; i < 40; ++i) {
-      futures.push_back(batch.submit(echo_string_task, std::string(10000, static_cast<char>('a' + i % 26))));
+      futures.push_back(
+          batch.submit(echo_string_task, std::string(10000, static_cast<char>('a' + i % 26))));
     }
     batch.send();
     for (int i = 0; i < 40; ++i) {
-      EXPECT_EQ(get_within_deadline(futures[i]), std::string(10000, static_cast<char>('a' + i % 26)));
+      EXPECT_EQ(get_within_deadline(futures[i]),
+                std::string(10000, static_cast<char>('a' + i % 26)));
     }
     // One call alone too large for a frame fails alone.
     Batch mixed = pool.batch();

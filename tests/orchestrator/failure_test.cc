@@ -172,7 +172,9 @@ TEST_P(PoolFailureTest, AResultLargerThanMaxFrameFailsOnlyItsTask) {
 TEST_P(PoolFailureTest, UnregisteredFunctionIsAClearError) {
   {
     Pool pool(GetParam().options);
-    EXPECT_THROW(pool.submit(+[](int x) { return x; }, 1), UnknownTask);
+    EXPECT_THROW(pool.submit(
+                     +[](int x) { return x; }, 1),
+                 UnknownTask);
   }
   leaks_.check();
 }
@@ -200,8 +202,10 @@ TEST_P(PoolFailureTest, WorkersDieWithTheirParent) {
     for (int i = 0; i < 2; ++i) pool.submit(identity_task, i).get();  // the workers are up
     std::vector<pid_t> pids = pool.worker_pids();
     pids.resize(2, 0);
-    io::FrameWriter(report.write).write_frame(0, 0, 0, std::span<const char>(
-        reinterpret_cast<const char*>(pids.data()), pids.size() * sizeof(pid_t)));
+    io::FrameWriter(report.write)
+        .write_frame(0, 0, 0,
+                     std::span<const char>(reinterpret_cast<const char*>(pids.data()),
+                                           pids.size() * sizeof(pid_t)));
     for (;;) ::pause();  // killed by the test
   }
   report.write.reset();
@@ -226,8 +230,7 @@ TEST_P(PoolFailureTest, WorkersDieWithTheirParent) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllStartMethods, PoolFailureTest,
-                         ::testing::ValuesIn(all_start_cases(2)),
+INSTANTIATE_TEST_SUITE_P(AllStartMethods, PoolFailureTest, ::testing::ValuesIn(all_start_cases(2)),
                          [](const auto& info) { return info.param.name; });
 
 // A pool that cannot start workers breaks on its own time, maybe before the test's submit()

@@ -306,7 +306,9 @@ struct MatrixCase {
   Fault fault;
 };
 
-void PrintTo(const MatrixCase& c, std::ostream* out) { *out << c.start.name << "/" << c.fault.name; }
+void PrintTo(const MatrixCase& c, std::ostream* out) {
+  *out << c.start.name << "/" << c.fault.name;
+}
 
 std::vector<MatrixCase> matrix() {
   std::vector<MatrixCase> cases;

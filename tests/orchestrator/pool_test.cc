@@ -1,5 +1,6 @@
 // The Pool, for every way of starting workers: values, volume, large results, task errors.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <xxhash.h>
 
 #include <chrono>
@@ -8,8 +9,6 @@
 #include <ranges>
 #include <set>
 #include <sstream>
-
-#include <spdlog/sinks/ostream_sink.h>
 
 #include "orchestrator/start_case_test.h"
 
@@ -33,8 +32,9 @@ TEST_P(PoolTest, ValuesOfSeveralTypesComeBackRight) {
     EXPECT_EQ(get_within_deadline(pool.submit(iota_vector_task, 5)),
               (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
     EXPECT_TRUE(get_within_deadline(pool.submit(iota_vector_task, 0)).empty());
-    EXPECT_EQ(get_within_deadline(pool.submit(word_lengths_task, std::vector<std::string>{"a", "bcd"})),
-              (std::map<std::string, int>{{"a", 1}, {"bcd", 3}}));
+    EXPECT_EQ(
+        get_within_deadline(pool.submit(word_lengths_task, std::vector<std::string>{"a", "bcd"})),
+        (std::map<std::string, int>{{"a", 1}, {"bcd", 3}}));
     Point p{1, 2.5, "p", {7}};
     EXPECT_EQ(get_within_deadline(pool.submit(move_point_task, p, 3)),
               (Point{4, 2.5, "p", {7, 3}}));

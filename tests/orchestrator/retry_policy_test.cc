@@ -32,10 +32,10 @@ TEST(RetryPolicy, TheCallersAndThePoolsAreNot) {
   EXPECT_FALSE(retryable(error(HandshakeError("another build"))));
   // What a worker's "no such task" reply becomes on the parent's side.
   const std::string name = "t";
-  EXPECT_FALSE(retryable(serialization::exception_for(serialization::NoSuchTask{7, false},
-                                                      {name, 1, 2})));
-  EXPECT_FALSE(retryable(serialization::exception_for(serialization::ResultTooLarge{100, 10},
-                                                      {name, 1, 2})));
+  EXPECT_FALSE(
+      retryable(serialization::exception_for(serialization::NoSuchTask{7, false}, {name, 1, 2})));
+  EXPECT_FALSE(retryable(
+      serialization::exception_for(serialization::ResultTooLarge{100, 10}, {name, 1, 2})));
   EXPECT_FALSE(retryable(error(std::runtime_error("not a forkpool error"))));
 }
 

@@ -269,7 +269,8 @@ TEST_P(Supervision, TheFinalErrorKeepsEveryAttemptsReason) {
       EXPECT_EQ(e.message, "attempt 2 fails");
       ASSERT_EQ(e.earlier_attempts().size(), 1u);
       EXPECT_NE(e.earlier_attempts()[0].find("attempt 1 fails"), std::string::npos);
-      EXPECT_NE(std::string(e.what()).find("the last of 2 attempts"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("the last of 2 attempts"), std::string::npos)
+          << e.what();
     }
     // A task that dies is retried too, with WorkerDied as the reason.
     auto g = pool.submit(TaskOptions{.retries = 1}, fail_first_task, dir_.path() + "/d", 5, 1);

@@ -26,7 +26,10 @@ struct Point {
   bool operator==(const Point&) const = default;
   template <typename Archive>
   void serialize(Archive& ar, unsigned) {
+    // Archive operators, not declarations: clang-format would write `ar& x&`.
+    // clang-format off
     ar & x & y & label & tags;
+    // clang-format on
   }
 };
 
@@ -173,11 +176,11 @@ inline void PrintTo(const StartCase& c, std::ostream* out) { *out << c.name; }
 inline std::vector<StartCase> all_start_cases(unsigned workers) {
   return {
 #if !defined(__SANITIZE_ADDRESS__)
-      {"fork", {.workers = workers, .start_method = StartMethod::kFork}},
+    {"fork", {.workers = workers, .start_method = StartMethod::kFork}},
 #endif
-      {"forkserver", {.workers = workers, .start_method = StartMethod::kForkserver}},
-      {"spawn", {.workers = workers, .start_method = StartMethod::kSpawn}},
-      {"command", {.workers = workers, .worker_command = {"/proc/self/exe", "--stdio-worker"}}},
+        {"forkserver", {.workers = workers, .start_method = StartMethod::kForkserver}},
+        {"spawn", {.workers = workers, .start_method = StartMethod::kSpawn}},
+        {"command", {.workers = workers, .worker_command = {"/proc/self/exe", "--stdio-worker"}}},
   };
 }
 

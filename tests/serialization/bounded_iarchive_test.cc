@@ -8,9 +8,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cstdio>
 #include <deque>
 #include <fstream>
 #include <limits>
@@ -411,8 +411,7 @@ TEST(BoundedIArchiveTest, LargeDecodedBuffersAreAdvisedOntoHugePages) {
   const std::string text(std::size_t{24} << 20, 't');
   const auto text_back = round_trip(text);
   ASSERT_EQ(text_back, text);
-  EXPECT_NE(vm_flags_of(text_back.data() + text_back.size() / 2).find(" hg "),
-            std::string::npos);
+  EXPECT_NE(vm_flags_of(text_back.data() + text_back.size() / 2).find(" hg "), std::string::npos);
 
   // Decoding into a vector that is large enough already reuses its warm storage.
   std::vector<std::uint64_t> reused(numbers.size() + 10);

@@ -29,10 +29,11 @@ TEST(ChunkTest, ArgumentsRoundTrip) {
   const std::vector<std::string> values = {"a", "", std::string(1000, 'z'), "d"};
   const Payload chunk = chunk_of(values);
   std::vector<std::pair<std::string, int>> decoded;
-  EXPECT_EQ(decode_chunk_args(chunk, [&](BoundedIArchive& in) {
-              auto& [s, n] = decoded.emplace_back();
-              in >> s >> n;
-            }),
+  EXPECT_EQ(decode_chunk_args(chunk,
+                              [&](BoundedIArchive& in) {
+                                auto& [s, n] = decoded.emplace_back();
+                                in >> s >> n;
+                              }),
             4u);
   ASSERT_EQ(decoded.size(), 4u);
   for (std::size_t i = 0; i < values.size(); ++i) {

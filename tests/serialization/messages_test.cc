@@ -145,8 +145,10 @@ TEST(MessagesTest, EveryOtherByteIsAnUnknownKind) {
 
 TEST(MessagesTest, BatchRoundTrips) {
   const Payload batch = sample_batch();
-  EXPECT_EQ(batch.size(), kBatchCountSize + batch_entry_size(encode_task(11, encode_args({1, "one", {1.5}})).size()) +
-                              batch_entry_size(encode_task(12, encode_args({2, "two", {}})).size()));
+  EXPECT_EQ(batch.size(),
+            kBatchCountSize +
+                batch_entry_size(encode_task(11, encode_args({1, "one", {1.5}})).size()) +
+                batch_entry_size(encode_task(12, encode_args({2, "two", {}})).size()));
   const auto entries = decode_batch(batch);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[0].task_id, 7u);

@@ -49,7 +49,8 @@ void write_pid(const io::Fd& fd, pid_t pid) {
 
 Gate::Gate() {
   char pattern[] = "/tmp/forkpool-gate-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+  if (::mkdtemp(pattern) == nullptr)
+    throw std::system_error(errno, std::generic_category(), "mkdtemp");
   dir_ = pattern;
   ::mkfifo((dir_ + "/entered").c_str(), 0600);
   ::mkfifo((dir_ + "/release").c_str(), 0600);

@@ -2,9 +2,9 @@
 // StartMethod::kSpawn re-executes it, and then it serves as a worker instead of running tests.
 #include <gtest/gtest.h>
 
-#include "forkpool/worker.h"
-
 #include <string_view>
+
+#include "forkpool/worker.h"
 
 int main(int argc, char** argv) {
   if (auto code = forkpool::worker_main_if_requested(argc, argv)) return *code;

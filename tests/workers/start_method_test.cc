@@ -1,5 +1,7 @@
 // Every way of starting a worker, driven at the protocol level without a Pool: the worker says
 // Hello, answers tasks, keeps only its own descriptors, and exits on Shutdown or EOF.
+#include "workers/start_method.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -16,7 +18,6 @@
 #include "io/syscalls.h"
 #include "serialization/messages.h"
 #include "support/leak_check.h"
-#include "workers/start_method.h"
 
 namespace forkpool::workers {
 namespace {

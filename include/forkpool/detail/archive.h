@@ -211,9 +211,10 @@ void load(BoundedIArchive& archive, std::unordered_multiset<K, H, E, A>& set, un
 }
 
 // Boost's load of a vector of bitwise elements, with two changes: the count is checked against
-// the bytes its items need, and a large vector's storage is reserved and advised onto huge pages (see advise_huge_pages) before resize() touches it, so a
-// 64 MiB result decodes into 32 faulted pages instead of 16,384. More specialized than Boost's,
-// so overload resolution picks it for this archive.
+// the bytes its items need, and a large vector's storage is reserved and advised onto huge pages
+// (see advise_huge_pages) before resize() touches it, so a 64 MiB result decodes into 32 faulted
+// pages instead of 16,384. More specialized than Boost's, so overload resolution picks it for this
+// archive.
 template <typename U, typename A>
 void load(BoundedIArchive& archive, std::vector<U, A>& vector, unsigned int /*version*/,
           boost::mpl::true_ /*bitwise*/) {
@@ -239,8 +240,8 @@ void load(BoundedIArchive& archive, std::vector<U, A>& vector, unsigned int /*ve
 // costs more than encoding a small value, and a tiny task's arguments and result are that).
 // bool is left to the archive, whose decoder checks that the byte is 0 or 1.
 template <typename... T>
-inline constexpr bool kPlainBytes =
-    sizeof...(T) > 0 && ((std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) && ...);
+inline constexpr bool kPlainBytes = sizeof...(T) > 0 &&
+                                    ((std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)&&...);
 
 // Appends the archive of `values` to `out`.
 template <typename... T>

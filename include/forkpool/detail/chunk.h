@@ -80,12 +80,11 @@ std::uint32_t decode_chunk_args(std::span<const char> in, ReadOne&& read_one) {
   const auto count = load_le<std::uint32_t>(in.data());
   if (count == 0 || count > kMaxChunkCalls) {
     refuse_chunk("map chunk arguments",
-                        "a count of " + std::to_string(count) + " calls is out of range");
+                 "a count of " + std::to_string(count) + " calls is out of range");
   }
-  decode_with(in.subspan(kChunkArgsPrefix), "map chunk arguments",
-              [&](BoundedIArchive& archive) {
-                for (std::uint32_t i = 0; i < count; ++i) read_one(archive);
-              });
+  decode_with(in.subspan(kChunkArgsPrefix), "map chunk arguments", [&](BoundedIArchive& archive) {
+    for (std::uint32_t i = 0; i < count; ++i) read_one(archive);
+  });
   return count;
 }
 
@@ -156,16 +155,14 @@ ChunkResult<R> decode_chunk_result(std::span<const char> in, std::uint32_t expec
   ChunkResult<R> result;
   const auto count = load_le<std::uint32_t>(in.data());
   if (count != expected) {
-    refuse_chunk("map chunk result", "it holds " + std::to_string(count) +
-                                                " outcomes for " + std::to_string(expected) +
-                                                " calls");
+    refuse_chunk("map chunk result", "it holds " + std::to_string(count) + " outcomes for " +
+                                         std::to_string(expected) + " calls");
   }
   // Every outcome has at least its bool on the wire: a count the bytes cannot hold is refused
   // before the outcomes are allocated (found by fuzz/frame_fuzz).
   if (count > in.size() - kChunkResultPrefix) {
     refuse_chunk("map chunk result", std::to_string(count) + " outcomes cannot fit in " +
-                                         std::to_string(in.size() - kChunkResultPrefix) +
-                                         " bytes");
+                                         std::to_string(in.size() - kChunkResultPrefix) + " bytes");
   }
   result.pid = load_le<std::int32_t>(in.data() + 4);
   result.elapsed = std::chrono::nanoseconds(load_le<std::int64_t>(in.data() + 8));
@@ -210,8 +207,8 @@ inline std::size_t plan_chunk(const ChunkPlan& plan) {
   if (!plan.per_call) return 1;
   const double per_call_ns = std::max<double>(1.0, static_cast<double>(plan.per_call->count()));
   const auto target_ns = std::chrono::duration<double, std::nano>(kChunkTarget).count();
-  auto chunk = static_cast<std::size_t>(std::clamp(target_ns / per_call_ns, 1.0,
-                                                   static_cast<double>(kMaxAutoChunk)));
+  auto chunk = static_cast<std::size_t>(
+      std::clamp(target_ns / per_call_ns, 1.0, static_cast<double>(kMaxAutoChunk)));
   if (plan.remaining) {
     const std::size_t left = std::max<std::size_t>(*plan.remaining, 1);
     const double left_ns = per_call_ns * static_cast<double>(left);
