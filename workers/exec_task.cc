@@ -269,8 +269,9 @@ class Job {
     }
     const std::vector<std::string> env = job_environment(request_.env);
     std::vector<const char*> envp;
-    envp.reserve(env.size() + 1);
+    envp.reserve(env.size() + 2);
     for (const auto& e : env) envp.push_back(e.c_str());
+    if (const char* marker = guard.marker()) envp.push_back(marker);
     envp.push_back(nullptr);
     launcher.env = envp.data();
 
@@ -378,7 +379,14 @@ class Job {
       const int ready = ::poll(fds, n, timeout);
       if (ready < 0 && errno != EINTR)
         throw std::system_error(errno, std::generic_category(), "poll");
-      if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP))) return;
+      if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP))) {
+        // Being stopped, the job's leader is gone; what it started need not get the rest of
+        // the sequence. One of them may even have taken the first SIGTERM for the leader's: a
+        // shell's child between fork and exec still runs the shell's trap. Until the leader is
+        // reaped the group's number is still its own.
+        if (stop.started()) ::kill(-pid_, SIGKILL);
+        return;
+      }
       drain(out_, request_, false);
       drain(err_, request_, false);
     }

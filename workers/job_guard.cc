@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -13,12 +14,80 @@
 #include <array>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <span>
 
 #include "io/syscalls.h"
 
 namespace forkpool::workers {
 namespace {
+
+// "FORKPOOL_JOB_GUARD=<token>", unique to this process's guard: every job it runs carries it in
+// its environment, and so does everything the job starts, unless it clears its environment.
+char g_marker[64];
+
+// Whether /proc/<pid>/environ has the entry `marker` (NUL-separated entries, read in pieces).
+// Async-signal-safe: open, read and close only.
+bool carries_marker(const char* pid, const char* marker, std::size_t length) {
+  char path[64] = "/proc/";
+  std::size_t at = 6;
+  for (const char* c = pid; *c != '\0' && at + 9 < sizeof path; ++c) path[at++] = *c;
+  for (const char* c = "/environ"; *c != '\0'; ++c) path[at++] = *c;
+  path[at] = '\0';
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buffer[4096];
+  std::size_t matched = 0;  // bytes of `marker` matched at the start of this entry
+  bool alive = true;        // false once this entry differs from `marker`
+  bool found = false;
+  ssize_t n;
+  while (!found && (n = ::read(fd, buffer, sizeof buffer)) > 0) {
+    for (ssize_t i = 0; i < n && !found; ++i) {
+      if (buffer[i] == '\0') {
+        found = alive && matched == length;
+        matched = 0;
+        alive = true;
+      } else if (alive && matched < length && buffer[i] == marker[matched]) {
+        ++matched;
+      } else {
+        alive = false;
+      }
+    }
+  }
+  ::close(fd);
+  return found;
+}
+
+// SIGKILLs every process whose environment carries `marker`: what a job started before the
+// guard heard of its group (the spawn races the message), and what left the job's group.
+// Repeats while it finds any, since a process found may have forked meanwhile.
+void kill_marked(const char* marker) {
+  std::size_t length = 0;
+  while (marker[length] != '\0') ++length;
+  for (int pass = 0; pass < 16; ++pass) {
+    const int proc = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (proc < 0) return;
+    bool killed = false;
+    char entries[8192];
+    long n;
+    while ((n = ::syscall(SYS_getdents64, proc, entries, sizeof entries)) > 0) {
+      for (long off = 0; off < n;) {
+        const char* record = entries + off;
+        const auto reclen = *reinterpret_cast<const unsigned short*>(record + 16);
+        const char* name = record + 19;  // struct linux_dirent64: ino, off, reclen, type, name
+        off += reclen;
+        if (name[0] < '1' || name[0] > '9') continue;
+        pid_t pid = 0;
+        for (const char* c = name; *c >= '0' && *c <= '9'; ++c) pid = pid * 10 + (*c - '0');
+        if (pid == ::getpid() || !carries_marker(name, marker, length)) continue;
+        ::kill(pid, SIGKILL);
+        killed = true;
+      }
+    }
+    ::close(proc);
+    if (!killed) return;
+  }
+}
 
 // The guard's whole life. It runs in a child forked from a possibly multi-threaded process,
 // so from here on only async-signal-safe calls: read, kill, close_range, sigaction, _exit.
@@ -68,6 +137,7 @@ namespace {
   }
   for (pid_t pgid : groups)
     if (pgid > 0) ::kill(-pgid, SIGKILL);
+  kill_marked(g_marker);
   ::_exit(0);
 }
 
@@ -103,10 +173,16 @@ JobGuard& JobGuard::of_this_process() {
   static pid_t owner = 0;
   if (owner != ::getpid()) {
     owner = ::getpid();
+    std::uint64_t nonce = 0;
+    if (::getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != sizeof nonce) nonce = 0;
+    std::snprintf(g_marker, sizeof g_marker, "FORKPOOL_JOB_GUARD=%d-%016llx",
+                  static_cast<int>(owner), static_cast<unsigned long long>(nonce));
     guard.write_fd_ = start_guard();
   }
   return guard;
 }
+
+const char* JobGuard::marker() const { return write_fd_ < 0 ? nullptr : g_marker; }
 
 void JobGuard::watch(pid_t pgid) { send(static_cast<int>(pgid)); }
 void JobGuard::forget(pid_t pgid) { send(-static_cast<int>(pgid)); }

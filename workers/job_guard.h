@@ -11,9 +11,11 @@
 // still holds, and exits. A guard that finds this process gone by any other path does the
 // same; while this process lives the guard only waits in read(2).
 //
-// Limits: a job process that leaves its process group (setsid, setpgid: a nested job
-// control shell, a daemon) is beyond its reach; so is anything started in the microseconds
-// between the job's spawn and the message that names its group.
+// The spawn races the message that names the group: a worker killed in between would leave a
+// job the guard never heard of. So every job also carries marker() in its environment, and the
+// guard, after the groups it holds, SIGKILLs every process whose environment carries it (a
+// /proc scan, once, when the worker has died). Limits: a job process that both leaves its
+// process group (setsid, setpgid: a daemon) and clears its environment is beyond its reach.
 #pragma once
 
 #include <sys/types.h>
@@ -31,6 +33,9 @@ class JobGuard {
   // while the group's leader is not yet reaped, so the number cannot have been reused.
   void watch(pid_t pgid);
   void forget(pid_t pgid);
+  // The environment entry ("NAME=token") every job of this process carries, so that the guard
+  // also finds what was started before watch() reached it; nullptr when there is no guard.
+  const char* marker() const;
 
  private:
   JobGuard() = default;

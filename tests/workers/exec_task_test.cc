@@ -259,6 +259,28 @@ TEST(ExecTask, AJobAndItsChildrenDieWithAProcessKilledBySigkill) {
   EXPECT_TRUE(gone_within(second, 30s));
 }
 
+// A job's child outside the job's process group (here: its own session, as a daemon would
+// start one) is still found, through the environment entry every job carries; the same way
+// covers a job that started before the guard heard of its group.
+TEST(ExecTask, AJobsChildThatLeftTheGroupDiesWithAProcessKilledBySigkill) {
+  TempDir dir;
+  const std::string pids = dir.path() + "/pids";
+  ForkedChild child = fork_child([&] {
+    // The inner shell writes its pid once setsid has made it a session (and group) of its own.
+    run_exec(shell("setsid sh -c 'echo $$ > " + pids + "; exec sleep 302' & wait"));
+    return 0;  // not reached
+  });
+  std::string line;
+  ASSERT_TRUE(wait_for_line(pids, line));
+  pid_t escaped = 0;
+  std::istringstream(line) >> escaped;
+  ASSERT_GT(escaped, 0) << line;
+  ASSERT_EQ(::getpgid(escaped), escaped) << "it left the job's process group";
+  ::kill(child.pid(), SIGKILL);
+  EXPECT_EQ(child.wait(), ExitStatus::signaled(SIGKILL, false));
+  EXPECT_TRUE(gone_within(escaped, 30s));
+}
+
 // Between jobs the stop handlers do not delay a signal: the process dies of it at once.
 TEST(ExecTask, StopHandlersBetweenJobsLetTheSignalKill) {
   TempDir dir;
