@@ -27,6 +27,7 @@ void FrameWriter::write_frame(std::uint8_t kind, std::uint8_t flags, std::uint64
                  options_.guard_sigpipe)) {
     throw PeerGone();
   }
+  bytes_written_.fetch_add(raw.size() + payload.size(), std::memory_order_relaxed);
 }
 
 }  // namespace forkpool::io

@@ -1,6 +1,7 @@
 // FrameWriter: writes whole frames, header and payload in one writev(2) where possible.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -34,10 +35,14 @@ class FrameWriter {
   const WriterOptions& options() const { return options_; }
   // The peer may agree a different limit during the handshake.
   void set_max_frame(std::size_t max_frame) { options_.max_frame = max_frame; }
+  // Bytes of the whole frames written so far, headers included. Safe to read from another
+  // thread while one writes (relaxed: a count for statistics, ordering nothing).
+  std::uint64_t bytes_written() const { return bytes_written_.load(std::memory_order_relaxed); }
 
  private:
   const Fd* fd_;
   WriterOptions options_;
+  std::atomic<std::uint64_t> bytes_written_{0};
 };
 
 }  // namespace forkpool::io

@@ -181,6 +181,7 @@ void PoolCore::on_readable(std::uint32_t slot_id, Settlements& out) {
     error = std::current_exception();
   }
   Lock lock(mutex_);
+  if (frame) stats_.bytes_received += io::kFrameHeaderSize + frame->payload.size();
   if (error || !frame) {
     // Garbage, a truncated or stalled frame, or EOF: this worker can no longer answer.
     stop_reading(slot);
@@ -227,6 +228,7 @@ void PoolCore::on_exit(std::uint32_t slot_id, Settlements& out) {
   const ExitStatus status = slot.child.wait();  // it has exited: this only reaps
   idle_.erase(std::remove(idle_.begin(), idle_.end(), &slot), idle_.end());
   record_death(slot, status, out);
+  stats_.bytes_sent += slot.writer.bytes_written();  // stats() adds the live workers'
   slots_.erase(it);
   // Tell the waiter first: starting a replacement takes milliseconds it need not wait.
   lock.unlock();

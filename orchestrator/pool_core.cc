@@ -73,7 +73,14 @@ std::vector<pid_t> PoolCore::worker_pids() const {
 
 PoolStats PoolCore::stats() const {
   Lock lock(mutex_);
-  return stats_;
+  PoolStats now = stats_;
+  now.workers_alive = live_workers();
+  now.queued = queue_.size();
+  for (const auto& [id, slot] : slots_) {
+    for (const PendingTask& task : slot->in_flight) now.in_workers += task.state ? 1 : 0;
+    now.bytes_sent += slot->writer.bytes_written();
+  }
+  return now;
 }
 
 std::string PoolCore::start_description() const {

@@ -53,6 +53,14 @@ struct PoolStats {
   std::uint64_t workers_stopped = 0;   // stopped after a timeout or an unacknowledged cancel
   std::uint64_t workers_recycled = 0;  // replaced after max_tasks_per_worker
   std::uint64_t workers_retired = 0;   // exited after idle_timeout
+  // Now, rather than since the start: workers alive and not leaving; tasks waiting in the
+  // queue; tasks a worker holds (running, or waiting in its pipe).
+  std::uint64_t workers_alive = 0;
+  std::uint64_t queued = 0;
+  std::uint64_t in_workers = 0;
+  // Whole frames (headers included) written to workers and read from them.
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
 };
 
 // An Options::initializer: `task` called with `values` in every worker before its first task.

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "orchestrator/start_case_test.h"
+#include "support/gate.h"
 
 namespace forkpool::testing {
 namespace {
@@ -63,6 +64,34 @@ TEST_P(PoolTest, TenThousandTinyTasksAllComplete) {
     }
     EXPECT_EQ(sum, 9999LL * 10000 / 2);
     EXPECT_EQ(pool.stats().completed, 10000u);
+  }
+  leaks_.check();
+}
+
+TEST_P(PoolTest, StatsSayWhereTasksAreAndHowManyBytesMoved) {
+  {
+    Options o = options();
+    o.workers = 1;
+    Pool pool(o);
+    Gate gate;
+    Future<pid_t> running = pool.submit(gated_task, gate.dir());
+    gate.wait_entered();
+    std::vector<Future<int>> behind;
+    for (int i = 0; i < 3; ++i) behind.push_back(pool.submit(identity_task, i));
+    PoolStats now = pool.stats();
+    EXPECT_EQ(now.workers_alive, 1u);
+    EXPECT_GE(now.in_workers, 1u) << "the gated task runs in the worker";
+    EXPECT_EQ(now.queued + now.in_workers, 4u) << "each unfinished task is queued or in a worker";
+    const std::uint64_t task_frame = 24 + gate.dir().size();  // a header and the path, at least
+    EXPECT_GE(now.bytes_sent, task_frame);
+    gate.release();
+    EXPECT_GT(get_within_deadline(running), 0);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(get_within_deadline(behind[i]), i);
+    now = pool.stats();
+    EXPECT_EQ(now.queued, 0u);
+    EXPECT_EQ(now.in_workers, 0u);
+    EXPECT_GE(now.bytes_sent, task_frame + 3 * (24 + sizeof(int)));
+    EXPECT_GE(now.bytes_received, 4 * 24u) << "four Result frames at least";
   }
   leaks_.check();
 }
