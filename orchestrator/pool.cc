@@ -72,6 +72,7 @@ Options checked(Options options) {
 Pool::Pool(Options options)
     : core_(std::make_unique<orchestrator::PoolCore>(checked(std::move(options)))) {}
 
+// NOLINTNEXTLINE(bugprone-exception-escape): on purpose, as below
 Pool::~Pool() {
   // A destructor cannot hand an error back, and neither way on is right: closing would join
   // the thread running this (or wait on it), and returning would free the pool under it. So the

@@ -76,7 +76,9 @@ class Pool {
  public:
   // Starts the workers (in the background: submit() may be called at once).
   explicit Pool(Options options = {});
-  // close(): finishes queued work, then stops and reaps every worker.
+  // close(): finishes queued work, then stops and reaps every worker. Inside an on_ready
+  // callback of this pool it cannot, and ends the program with a UsageError that says so.
+  // NOLINTNEXTLINE(bugprone-exception-escape): that end is on purpose (see pool.cc)
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
