@@ -65,20 +65,6 @@ Outcome run_forkpool(const TempDir& dir, const std::vector<std::string>& args,
   return run_to_end(l, kDeadline);
 }
 
-// A number that no other process on the machine has in its command line: jobs carry it as an
-// argument (`sleep 300.<token>`), so that leftovers can be found in /proc and cleaned up.
-std::string unique_token() {
-  std::random_device rd;
-  return std::to_string(::getpid()) + std::to_string(100000 + rd() % 900000);
-}
-
-// Kills whatever still carries `token` when the test ends, passed or not, so that a failure
-// does not leave sleeping jobs behind for the rest of the suite.
-struct KillLeftovers {
-  std::string token;
-  ~KillLeftovers() { kill_processes_with(token); }
-};
-
 // ---- Output -----------------------------------------------------------------------------------
 
 TEST(RunE2e, BinaryOutputArrivesWholeAndInOrderWithKeepOrder) {

@@ -52,16 +52,6 @@ Outcome run_script(const TempDir& dir, const std::string& script,
   return run_to_end(l, deadline);
 }
 
-std::string unique_token() {
-  std::random_device rd;
-  return std::to_string(::getpid()) + std::to_string(100000 + rd() % 900000);
-}
-
-struct KillLeftovers {
-  std::string token;
-  ~KillLeftovers() { kill_processes_with(token); }
-};
-
 // ---- Item 1: a reader that goes away ------------------------------------------------------
 
 // GNU parallel exits 141 (SIGPIPE's status) when its stdout's reader is gone; forkpool with

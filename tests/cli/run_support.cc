@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -272,6 +273,11 @@ std::string processes_with(const std::string& token) {
     found += pid + ": " + c + "\n";
   }
   return found;
+}
+
+std::string unique_token() {
+  std::random_device rd;
+  return std::to_string(::getpid()) + std::to_string(100000 + rd() % 900000);
 }
 
 void kill_processes_with(const std::string& token) {

@@ -91,6 +91,17 @@ std::string processes_with(const std::string& token);
 // SIGKILLs every process whose command line contains `token`.
 void kill_processes_with(const std::string& token);
 
+// A number that no other process on the machine has in its command line: jobs carry it as an
+// argument (`sleep 300.<token>`), so that leftovers can be found in /proc and cleaned up.
+std::string unique_token();
+
+// Kills whatever still carries `token` when the test ends, passed or not, so that a failure
+// does not leave sleeping jobs behind for the rest of the suite.
+struct KillLeftovers {
+  std::string token;
+  ~KillLeftovers() { kill_processes_with(token); }
+};
+
 // A process identity that survives pid reuse: the pid and its start time in /proc/PID/stat.
 struct ProcessId {
   pid_t pid;
