@@ -249,24 +249,9 @@ class Job {
   ExecResult run() {
     // Started (on the first job) before the job's pipes exist, so it never holds a copy.
     workers::JobGuard& guard = workers::JobGuard::of_this_process();
-    const bool piped = request_.output != ExecRequest::kInherit;
     workers::PosixSpawnLauncher launcher;
     launcher.new_process_group = true;
-    io::Fd child_out, child_err;
-    if (piped) {
-      io::Pipe out = io::Pipe::create();
-      io::Pipe err = io::Pipe::create();
-      // Above 2, so that neither dup2 overwrites the other's source.
-      child_out = io::Fd::duplicate(out.write.get(), 10);
-      child_err = io::Fd::duplicate(err.write.get(), 10);
-      out_.fd = std::move(out.read);
-      err_.fd = std::move(err.read);
-      io::set_nonblocking(out_.fd.get(), true);
-      io::set_nonblocking(err_.fd.get(), true);
-      out_.target = STDOUT_FILENO;
-      err_.target = STDERR_FILENO;
-      launcher.redirect = {{child_out.get(), STDOUT_FILENO}, {child_err.get(), STDERR_FILENO}};
-    }
+    ChildEnds ends = redirect_output(launcher);
     const std::vector<std::string> env = job_environment(request_.env);
     std::vector<const char*> envp;
     envp.reserve(env.size() + 2);
@@ -279,25 +264,9 @@ class Job {
     ExecResult result;
     result.start_time = wall_clock_now();
     const auto started = Clock::now();
-    std::optional<bp::basic_process<boost::asio::io_context::executor_type>> process;
-    bp::error_code ec;
-    if (!request_.argv.empty()) {
-      std::vector<const char*> argv;
-      for (const auto& a : request_.argv) argv.push_back(a.c_str());
-      argv.push_back(nullptr);
-      process.emplace(launcher(context.get_executor(), ec,
-                               workers::find_in_path(request_.argv.front()), argv.data()));
-    }
-    if (request_.argv.empty() || ec) {
-      // The shell reports a missing or unrunnable program in its own words.
-      ec.clear();
-      const char* argv[] = {request_.shell.c_str(), "-c", request_.command.c_str(), nullptr};
-      process.emplace(launcher(context.get_executor(), ec, request_.shell, argv));
-      if (ec) throw std::system_error(ec, "cannot run " + request_.shell);
-    }
-    child_out.reset();
-    child_err.reset();
-    pid_ = process->id();
+    Process process = spawn(context, launcher);
+    ends = {};  // the job holds its own copies now
+    pid_ = process.id();
     guard.watch(pid_);
     try {
       pidfd_ = io::Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
@@ -307,18 +276,69 @@ class Job {
       // Nobody would be left to wait for the job or read its output.
       ::kill(-pid_, SIGKILL);
       guard.forget(pid_);
-      process->wait();
+      process.wait();
       throw;
     }
     // Before the reap: until then the group's number cannot be given to anyone else.
     guard.forget(pid_);
-    process->wait();  // reaps; EINTR is retried inside
-    const int status = process->native_exit_code();
+    process.wait();  // reaps; EINTR is retried inside
     result.duration = std::chrono::duration<double>(Clock::now() - started).count();
     // Output still in the pipes was written before the job exited; a background child that
     // keeps a pipe open is not waited for.
     drain(out_, request_, true);
     drain(err_, request_, true);
+    settle(result, process.native_exit_code());
+    return result;
+  }
+
+ private:
+  using Process = bp::basic_process<boost::asio::io_context::executor_type>;
+
+  // The write ends the job's stdout and stderr are dup2'ed from, open until it is started.
+  struct ChildEnds {
+    io::Fd out, err;
+  };
+
+  // With captured or forwarded output, the job writes into two pipes this process reads.
+  ChildEnds redirect_output(workers::PosixSpawnLauncher& launcher) {
+    ChildEnds ends;
+    if (request_.output == ExecRequest::kInherit) return ends;
+    io::Pipe out = io::Pipe::create();
+    io::Pipe err = io::Pipe::create();
+    // Above 2, so that neither dup2 overwrites the other's source.
+    ends.out = io::Fd::duplicate(out.write.get(), 10);
+    ends.err = io::Fd::duplicate(err.write.get(), 10);
+    out_.fd = std::move(out.read);
+    err_.fd = std::move(err.read);
+    io::set_nonblocking(out_.fd.get(), true);
+    io::set_nonblocking(err_.fd.get(), true);
+    out_.target = STDOUT_FILENO;
+    err_.target = STDERR_FILENO;
+    launcher.redirect = {{ends.out.get(), STDOUT_FILENO}, {ends.err.get(), STDERR_FILENO}};
+    return ends;
+  }
+
+  // The program itself when the request names one that can be run; else the command through
+  // the shell, which reports a missing or unrunnable program in its own words.
+  Process spawn(boost::asio::io_context& context, workers::PosixSpawnLauncher& launcher) {
+    bp::error_code ec;
+    if (!request_.argv.empty()) {
+      std::vector<const char*> argv;
+      for (const auto& a : request_.argv) argv.push_back(a.c_str());
+      argv.push_back(nullptr);
+      Process process = launcher(context.get_executor(), ec,
+                                 workers::find_in_path(request_.argv.front()), argv.data());
+      if (!ec) return process;
+      ec.clear();
+    }
+    const char* argv[] = {request_.shell.c_str(), "-c", request_.command.c_str(), nullptr};
+    Process process = launcher(context.get_executor(), ec, request_.shell, argv);
+    if (ec) throw std::system_error(ec, "cannot run " + request_.shell);
+    return process;
+  }
+
+  // The exit status and the output, into the result the caller gets.
+  void settle(ExecResult& result, int status) {
     if (WIFSIGNALED(status)) {
       result.signal = WTERMSIG(status);
     } else if (WIFEXITED(status)) {
@@ -334,10 +354,8 @@ class Job {
       result.out_file = std::exchange(out_.spool_path, {});
       result.err_file = std::exchange(err_.spool_path, {});
     }
-    return result;
   }
 
- private:
   // Polls output, exit and stop signals until the job has exited (not yet reaped). A stop
   // signal or the timeout starts the termination sequence on the job's process group.
   void wait_for_exit(Clock::time_point started) {
