@@ -91,60 +91,67 @@ Tree sample_tree() {
   return Tree{.label = "root", .children = {middle, leaf}};
 }
 
-}  // namespace
-}  // namespace forkpool::fuzz
+// The payloads both kinds of seed are made of.
+struct Samples {
+  Samples();
+  Payload hello;
+  Payload error;
+  Payload error_no_such_task;
+  Payload error_too_large;
+  Payload log;
+  Payload task;
+  Payload result;
+  Payload empty;
+};
 
-int main(int argc, char** argv) {
-  using namespace forkpool::fuzz;
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: make_seeds FRAME_DIR DECODE_DIR\n");
-    return 2;
-  }
-  const std::string frame_dir = argv[1];
-  const std::string decode_dir = argv[2];
+Samples::Samples() {
   namespace s = forkpool::serialization;
-  const Payload hello = s::encode(s::Hello{.pid = 4242,
-                                           .worker_id = 3,
-                                           .build_id = "forkpool protocol 1 seed",
-                                           .registry_hash = 0x1234567890abcdefull,
-                                           .max_frame = 1 << 20});
-  const Payload error =
-      s::encode(s::TaskThrew{.type_name = "std::runtime_error", .message = "boom"});
-  const Payload error_no_such_task =
+  hello = s::encode(s::Hello{.pid = 4242,
+                             .worker_id = 3,
+                             .build_id = "forkpool protocol 1 seed",
+                             .registry_hash = 0x1234567890abcdefull,
+                             .max_frame = 1 << 20});
+  error = s::encode(s::TaskThrew{.type_name = "std::runtime_error", .message = "boom"});
+  error_no_such_task =
       s::encode(s::NoSuchTask{.function = 0x0123456789abcdefull, .as_chunk = true});
-  const Payload error_too_large = s::encode(s::ResultTooLarge{.size = 1 << 21, .max = 1 << 20});
-  const Payload log = s::encode(s::LogLine{.level = 2, .text = "worker 3 started"});
-  const Payload task = s::encode_task(0x0123456789abcdefull, values(7, std::string("seven")));
-  const Payload result = values(std::vector<std::string>{"a", "bb", ""});
-  const Payload empty;
+  error_too_large = s::encode(s::ResultTooLarge{.size = 1 << 21, .max = 1 << 20});
+  log = s::encode(s::LogLine{.level = 2, .text = "worker 3 started"});
+  task = s::encode_task(0x0123456789abcdefull, values(7, std::string("seven")));
+  result = values(std::vector<std::string>{"a", "bb", ""});
+}
 
-  write(frame_dir + "/hello", frame({Kind::kHello, 0, hello}));
-  write(frame_dir + "/task", frame({Kind::kTask, 17, task}));
-  write(frame_dir + "/log", frame({Kind::kLog, 0, log}));
-  write(frame_dir + "/error", frame({Kind::kError, 18, error}));
-  write(frame_dir + "/error_no_such_task", frame({Kind::kError, 19, error_no_such_task}));
-  write(frame_dir + "/error_too_large", frame({Kind::kError, 20, error_too_large}));
+// Whole frames for frame_fuzz, one kind each, and a stream of several.
+void write_frame_seeds(const std::string& frame_dir, const Samples& p) {
+  write(frame_dir + "/hello", frame({Kind::kHello, 0, p.hello}));
+  write(frame_dir + "/task", frame({Kind::kTask, 17, p.task}));
+  write(frame_dir + "/log", frame({Kind::kLog, 0, p.log}));
+  write(frame_dir + "/error", frame({Kind::kError, 18, p.error}));
+  write(frame_dir + "/error_no_such_task", frame({Kind::kError, 19, p.error_no_such_task}));
+  write(frame_dir + "/error_too_large", frame({Kind::kError, 20, p.error_too_large}));
   const std::uint64_t strings_id = result_of("vector<string>");
-  write(frame_dir + "/result", frame({Kind::kResult, strings_id, result}));
+  write(frame_dir + "/result", frame({Kind::kResult, strings_id, p.result}));
   write(frame_dir + "/result_tree",
         frame({Kind::kResult, result_of("Tree (a recursive type)"), values(sample_tree())}));
   // Above 32 KiB, so that the reader reads the payload straight into the frame's buffer.
   write(frame_dir + "/result_large", frame({Kind::kResult, result_of("vector<int64_t>"),
                                             values(std::vector<std::int64_t>(5000, -2))}));
-  write(frame_dir + "/stream", frames({{Kind::kHello, 0, hello},
-                                       {Kind::kTask, strings_id, task},
-                                       {Kind::kLog, 0, log},
-                                       {Kind::kResult, strings_id, result},
-                                       {Kind::kCancelAck, strings_id, empty},
-                                       {Kind::kShutdown, 0, empty}}));
+  write(frame_dir + "/stream", frames({{Kind::kHello, 0, p.hello},
+                                       {Kind::kTask, strings_id, p.task},
+                                       {Kind::kLog, 0, p.log},
+                                       {Kind::kResult, strings_id, p.result},
+                                       {Kind::kCancelAck, strings_id, p.empty},
+                                       {Kind::kShutdown, 0, p.empty}}));
+}
 
-  write(decode_dir + "/hello", for_decoder("Hello", hello));
-  write(decode_dir + "/error", for_decoder("Error", error));
-  write(decode_dir + "/error_no_such_task", for_decoder("Error", error_no_such_task));
-  write(decode_dir + "/error_too_large", for_decoder("Error", error_too_large));
-  write(decode_dir + "/log", for_decoder("Log", log));
-  write(decode_dir + "/task", for_decoder("Task", task));
-  write(decode_dir + "/strings", for_decoder("vector<string>", result));
+// Inputs for decode_fuzz: a decoder's name and the payload it is to decode.
+void write_decoder_seeds(const std::string& decode_dir, const Samples& p) {
+  write(decode_dir + "/hello", for_decoder("Hello", p.hello));
+  write(decode_dir + "/error", for_decoder("Error", p.error));
+  write(decode_dir + "/error_no_such_task", for_decoder("Error", p.error_no_such_task));
+  write(decode_dir + "/error_too_large", for_decoder("Error", p.error_too_large));
+  write(decode_dir + "/log", for_decoder("Log", p.log));
+  write(decode_dir + "/task", for_decoder("Task", p.task));
+  write(decode_dir + "/strings", for_decoder("vector<string>", p.result));
   write(
       decode_dir + "/map",
       for_decoder("map<string, int>", values(std::map<std::string, int>{{"one", 1}, {"two", 2}})));
@@ -160,5 +167,19 @@ int main(int argc, char** argv) {
         for_decoder("Flags (a bool array)",
                     values(Flags{.bits = {true, false, true, false}, .count = 2})));
   write(decode_dir + "/tree", for_decoder("Tree (a recursive type)", values(sample_tree())));
+}
+
+}  // namespace
+}  // namespace forkpool::fuzz
+
+int main(int argc, char** argv) {
+  using namespace forkpool::fuzz;
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: make_seeds FRAME_DIR DECODE_DIR\n");
+    return 2;
+  }
+  const Samples samples;
+  write_frame_seeds(argv[1], samples);
+  write_decoder_seeds(argv[2], samples);
   return 0;
 }
