@@ -57,6 +57,9 @@ Gate::Gate() {
   // Held open for reading and writing for the gate's life: entries queue in the FIFO until
   // wait_entered() takes them, one at a time, and it never sees end-of-file between them.
   entered_ = open_or_throw(dir_ + "/entered", O_RDWR);
+  // The same for releases: a token written while no task holds the FIFO open stays in it
+  // until a task opens it, instead of vanishing when the last task that had it open closes.
+  release_ = open_or_throw(dir_ + "/release", O_RDWR);
 }
 
 Gate::~Gate() {
@@ -67,10 +70,7 @@ Gate::~Gate() {
 
 pid_t Gate::wait_entered() { return read_pid(entered_); }
 
-void Gate::release() {
-  io::Fd fd = open_or_throw(dir_ + "/release", O_WRONLY);  // blocks until the task waits
-  write_pid(fd, ::getpid());
-}
+void Gate::release() { write_pid(release_, ::getpid()); }
 
 void Gate::enter(const std::string& dir) {
   io::Fd fd = open_or_throw(dir + "/entered", O_WRONLY);

@@ -23,7 +23,8 @@ class Gate {
   // Blocks until a task has entered; returns that task's worker pid. Several tasks may enter
   // one gate: each call takes the next.
   pid_t wait_entered();
-  // Lets one task that waits in await_release() go on.
+  // Lets one task that waits in await_release(), or the next to call it, go on. Never blocks:
+  // each call leaves one token in the gate, which exactly one task takes.
   void release();
 
   // Task side.
@@ -33,6 +34,7 @@ class Gate {
  private:
   std::string dir_;
   io::Fd entered_;
+  io::Fd release_;
 };
 
 }  // namespace forkpool::testing
