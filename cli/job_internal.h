@@ -18,6 +18,9 @@ namespace forkpool::cli::internal {
 // '' that would start or end the result dropped).
 std::string shell_quote(std::string_view value);
 
+// Perl's \s (without Unicode rules): space, \t, \n, \v, \f, \r.
+inline bool is_perl_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 // What a replacement string does to its argument.
 enum class Transform {
   kNone,     // {}
@@ -105,6 +108,13 @@ class CompiledTemplate {
     Replacement replacement;
     std::size_t uses = 0;
   };
+  // Appends one command word's tokens (after a word break), counting its replacement strings
+  // and the lengths CommandLine::len() uses.
+  void append_word(std::vector<Token> word);
+  void count_replacement(const Replacement& r);
+  // GNU parallel: if "@command" =~ /^[^ \t\n=]*\257</, no value is quoted.
+  bool find_replacement_leads() const;
+
   std::vector<Token> tokens_;
   std::vector<Count> counts_;  // distinct replacement strings and how often each is used
   std::size_t words_ = 0;
