@@ -46,18 +46,23 @@ std::unordered_map<std::uint64_t, bool> read_job_log(const std::string& path) {
   return done;
 }
 
+bool has_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  return static_cast<bool>(std::getline(in, line));
+}
+
 JobLog::JobLog(const std::string& path, bool append) {
   if (path == "-") {
     fd_ = STDOUT_FILENO;
     write_stdout(kJobLogHeader);
     return;
   }
-  const bool existed = ::access(path.c_str(), F_OK) == 0;
   owned_ = io::Fd(
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666));
   if (!owned_) throw UsageError("cannot write the job log '" + path + "': " + std::strerror(errno));
   fd_ = owned_.get();
-  if (!(append && existed)) write_line(kJobLogHeader);
+  if (!append) write_line(kJobLogHeader);
 }
 
 void JobLog::write(std::uint64_t seq, const ExecResult& r, int exitval,

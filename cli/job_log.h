@@ -16,10 +16,14 @@ namespace forkpool::cli {
 // succeeded. A missing or unreadable file says nothing.
 std::unordered_map<std::uint64_t, bool> read_job_log(const std::string& path);
 
+// Whether `path` can be read and has at least one line (GNU parallel appends to such a log
+// on --resume, and starts a new one with a header otherwise).
+bool has_first_line(const std::string& path);
+
 class JobLog {
  public:
   JobLog() = default;  // logs nothing
-  // "-" is stdout. Appends (without a new header) when `append` and the file exists.
+  // "-" is stdout. With `append`, appends without writing a header.
   // Throws UsageError if the file cannot be opened for writing.
   JobLog(const std::string& path, bool append);
   // One line for a finished job. Throws StdoutClosed when logging to a stdout that is gone.

@@ -1,11 +1,29 @@
 #include "cli/option_table.h"
 
 #include <algorithm>
+#include <cctype>
+#include <set>
 
+#include "cli/gnu_options.h"
 #include "cli/option_values.h"
 
 namespace forkpool::cli {
 namespace {
+
+// GNU parallel 20221122 writes one CSV, TSV or JSON file for a --results name ending so, and
+// expands replacement strings in it; forkpool run has only the plain directory layout.
+void refuse_results_file(const std::string& option, const std::string& value) {
+  for (const char* suffix : {".csv", ".tsv", ".json"}) {
+    const std::string_view s(suffix);
+    if (value.size() >= s.size() && value.compare(value.size() - s.size(), s.size(), s) == 0)
+      throw UsageError(option + " " + value + ": CSV, TSV and JSON results are not supported; " +
+                       "give a directory");
+  }
+  const std::size_t open = value.find('{');
+  if (open != std::string::npos && value.find('}', open) != std::string::npos)
+    throw UsageError(option + " " + value +
+                     ": replacement strings in --results are not supported; give a directory");
+}
 
 void set_output(RunOptions& o, OutputMode mode, OutputMode& seen_mode, bool& seen,
                 const std::string& name) {
@@ -98,6 +116,7 @@ std::vector<OptionSpec> output_options([[maybe_unused]] ParseState& st) {
        Arity::kValue,
        [](O& o, S n, S v) {
          if (v.empty()) bad_value(n, v, "expected a directory");
+         refuse_results_file(n, v);
          o.results = v;
        }},
       {{"bar"}, 0, Arity::kFlag, [](O& o, S, S) { o.bar = true; }},
@@ -155,8 +174,10 @@ std::vector<OptionSpec> logging_options([[maybe_unused]] ParseState& st) {
        0,
        Arity::kValue,
        [](O& o, S n, S v) {
-         if (v.empty()) bad_value(n, v, "expected a file name");
-         o.joblog = v;
+         // GNU parallel appends to the log after a '+', and writes no header then.
+         o.joblog_append = !v.empty() && v[0] == '+';
+         o.joblog = o.joblog_append ? v.substr(1) : v;
+         if (o.joblog.empty()) bad_value(n, v, "expected a file name");
        }},
       {{"resume"}, 0, Arity::kFlag, [](O& o, S, S) { o.resume = true; }},
       {{"resume-failed", "resumefailed"},
@@ -173,6 +194,27 @@ std::vector<OptionSpec> other_options([[maybe_unused]] ParseState& st) {
   return {
       {{"will-cite", "willcite", "nn", "nonotice", "no-notice"}, 0, Arity::kFlag, [](O&, S, S) {}},
       {{"help"}, 'h', Arity::kFlag, [](O& o, S, S) { o.help = true; }},
+      // Locally a job inherits the whole environment: --env only has its checks (--env _).
+      {{"env"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v.empty()) bad_value(n, v, "expected a variable name");
+         for (std::size_t start = 0; start <= v.size();) {
+           const std::size_t comma = std::min(v.find(',', start), v.size());
+           o.env_names.push_back(v.substr(start, comma - start));
+           start = comma + 1;
+         }
+       },
+       false},
+      {{"record-env", "recordenv"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) { o.record_env = true; },
+       false},
+      // Read before parsing (default_option_groups()): nothing left to do here.
+      {{"plain"}, 0, Arity::kFlag, [](O&, S, S) {}, false},
+      {{"profile"}, 'J', Arity::kValue, [](O&, S, S) {}, false},
   };
 }
 
@@ -187,20 +229,85 @@ std::vector<OptionSpec> option_table(ParseState& st) {
   return table;
 }
 
-const OptionSpec* find_long(const std::vector<OptionSpec>& table, std::string_view name) {
-  for (const OptionSpec& spec : table) {
-    for (std::string_view n : spec.long_names) {
-      if (n == name) return &spec;
+namespace {
+
+// GNU parallel's option names: each name, and the index of the option it belongs to.
+const std::vector<std::pair<std::string, int>>& gnu_names() {
+  static const std::vector<std::pair<std::string, int>> names = [] {
+    std::vector<std::pair<std::string, int>> out;
+    int index = 0;
+    for (std::string_view spec : gnu_option_specs()) {
+      spec = spec.substr(0, spec.find_first_of("=:"));
+      for (std::size_t start = 0; start <= spec.size();) {
+        const std::size_t bar = std::min(spec.find('|', start), spec.size());
+        if (bar > start) out.emplace_back(std::string(spec.substr(start, bar - start)), index);
+        start = bar + 1;
+      }
+      ++index;
     }
-  }
-  return nullptr;
+    return out;
+  }();
+  return names;
 }
 
-const OptionSpec* find_short(const std::vector<OptionSpec>& table, char name) {
-  for (const OptionSpec& spec : table) {
-    if (spec.short_name == name) return &spec;
+std::optional<int> gnu_option_of(std::string_view name) {
+  for (const auto& [n, index] : gnu_names())
+    if (n == name) return index;
+  return std::nullopt;
+}
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+[[noreturn]] void not_supported(const std::string& shown) {
+  throw UsageError("option " + shown + " of GNU parallel is not supported by forkpool run");
+}
+
+}  // namespace
+
+const OptionSpec& resolve_long(const std::vector<OptionSpec>& table, std::string_view written) {
+  const std::string name = lowercase(written);
+  for (const OptionSpec& spec : table)
+    for (std::string_view n : spec.long_names)
+      if (n == name) return spec;
+  if (name.size() > 1 && gnu_option_of(name)) not_supported("--" + std::string(written));
+  // Abbreviations: the options whose names start with `name`.
+  std::set<std::string> hits;
+  std::set<int> owners;  // GNU parallel's option index, or -1 - forkpool's for its own
+  const OptionSpec* found = nullptr;
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    for (std::string_view n : table[i].long_names) {
+      if (n.substr(0, name.size()) != name) continue;
+      hits.emplace(n);
+      owners.insert(gnu_option_of(n).value_or(-1 - static_cast<int>(i)));
+      found = &table[i];
+    }
   }
-  return nullptr;
+  for (const auto& [n, index] : gnu_names()) {
+    if (n.size() < 2 || n.compare(0, name.size(), name) != 0) continue;
+    hits.insert(n);
+    owners.insert(index);
+  }
+  if (owners.empty() || name.empty())
+    throw UsageError("unknown option '--" + std::string(written) + "'");
+  if (owners.size() > 1) {
+    std::string list;
+    for (const std::string& h : hits) list += (list.empty() ? "" : ", ") + h;
+    throw UsageError("option --" + std::string(written) + " is ambiguous (" + list + ")");
+  }
+  if (found == nullptr) not_supported("--" + *hits.begin());
+  return *found;
+}
+
+const OptionSpec& resolve_short(const std::vector<OptionSpec>& table, char name) {
+  for (const OptionSpec& spec : table)
+    if (spec.short_name == name) return spec;
+  const std::string shown = std::string("-") + name;
+  if (gnu_option_of(std::string(1, name))) not_supported(shown);
+  throw UsageError("unknown option '" + shown + "'");
 }
 
 std::vector<OptionName> run_option_names() {

@@ -35,13 +35,21 @@ struct OptionSpec {
   Arity arity;
   // Called with the option as the user wrote it ("--jobs", "-j") and its value ("" for a flag).
   std::function<void(RunOptions&, const std::string& name, const std::string& value)> apply;
+  // False for options that concern `forkpool run` itself and mean nothing to a batch that
+  // forkpool bench runs: the parser lists them in RunOptions::run_only.
+  bool in_batch = true;
 };
 
 // Every option; the actions write to `st` as well as to RunOptions.
 std::vector<OptionSpec> option_table(ParseState& st);
 
-// The option spelled `name` (without "--"), or null.
-const OptionSpec* find_long(const std::vector<OptionSpec>& table, std::string_view name);
-const OptionSpec* find_short(const std::vector<OptionSpec>& table, char name);
+// The option `written` (after "--") names, resolved as GNU parallel's Getopt::Long resolves
+// it: case-insensitively, an exact name first, else a prefix of the names of exactly one
+// option (of all GNU parallel's options, so that an abbreviation means what it means there).
+// Throws UsageError for an unknown or ambiguous name, or one of GNU parallel's options that
+// forkpool run does not implement.
+const OptionSpec& resolve_long(const std::vector<OptionSpec>& table, std::string_view written);
+// The option -`name`. Throws UsageError as resolve_long() does.
+const OptionSpec& resolve_short(const std::vector<OptionSpec>& table, char name);
 
 }  // namespace forkpool::cli

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "cli/job_output.h"
+#include "cli/parallel_config.h"
 #include "cli/runner.h"
 
 namespace forkpool::cli {
@@ -28,9 +29,13 @@ BatchOutcome run_batch(RunOptions options, unsigned slots, const BatchSettings& 
 
 int run_command(std::span<const std::string> args) {
   try {
-    RunOptions options = parse_run_options(args);
+    RunOptions options = parse_run_options(args, default_option_groups(args));
     if (options.help) {
       std::fputs(kRunUsage, stdout);
+      return 0;
+    }
+    if (options.record_env) {
+      record_env();
       return 0;
     }
     const unsigned slots = resolve_jobs(options.jobs, available_cpus());

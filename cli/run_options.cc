@@ -79,9 +79,9 @@ class OptionParser {
       value = name.substr(eq + 1);
       name.resize(eq);
     }
-    const OptionSpec* spec = find_long(table_, name);
-    if (!spec) throw UsageError("unknown option '--" + name + "'");
+    const OptionSpec* spec = &resolve_long(table_, name);
     std::string shown = "--" + name;
+    if (!spec->in_batch) o_.run_only.push_back(shown);
     if (spec->arity == Arity::kFlag) {
       if (value) throw UsageError("option " + shown + " does not take a value");
       spec->apply(o_, shown, "");
@@ -94,9 +94,9 @@ class OptionParser {
   // A bundle of short options: -kq, -j2, -kj 2.
   void parse_short_bundle(const std::string& word) {
     for (std::size_t k = 1; k < word.size(); ++k) {
-      const OptionSpec* spec = find_short(table_, word[k]);
+      const OptionSpec* spec = &resolve_short(table_, word[k]);
       std::string shown = std::string("-") + word[k];
-      if (!spec) throw UsageError("unknown option '" + shown + "'");
+      if (!spec->in_batch) o_.run_only.push_back(shown);
       if (spec->arity == Arity::kFlag) {
         spec->apply(o_, shown, "");
         continue;
@@ -142,15 +142,22 @@ ArgsPerJob settle_args_per_job(const ParseState& st) {
 
 }  // namespace
 
-RunOptions parse_run_options(std::span<const std::string> args) {
+RunOptions parse_run_options(std::span<const std::string> args,
+                             const std::vector<std::vector<std::string>>& defaults) {
   RunOptions o;
   ParseState st;
+  std::vector<std::string> words;  // after the options: the command and the sources
+  for (const std::vector<std::string>& group : defaults) {
+    const std::size_t rest = OptionParser(group, o, st).parse();
+    words.insert(words.end(), group.begin() + static_cast<std::ptrdiff_t>(rest), group.end());
+  }
   const std::size_t command_start = OptionParser(args, o, st).parse();
+  words.insert(words.end(), args.begin() + static_cast<std::ptrdiff_t>(command_start), args.end());
   o.args_per_job = settle_args_per_job(st);
   if (o.tag && !st.tagstring) st.tagstring = "{}";
   if (st.tagstring) o.tagstring = unquote_printf(*st.tagstring);
   if (o.dry_run) o.output = OutputMode::kGroup;  // as GNU parallel: --dry-run forces --group
-  split_command_and_sources(args.subspan(command_start), o, st.arg_files);
+  split_command_and_sources(words, o, st.arg_files);
   return o;
 }
 

@@ -93,7 +93,8 @@ struct RunOptions {
   ArgsPerJob args_per_job;
   bool dry_run = false;  // --dry-run: print the commands, run nothing
 
-  std::string joblog;  // --joblog FILE ("" none, "-" stdout)
+  std::string joblog;          // --joblog FILE ("" none, "-" stdout), without a leading '+'
+  bool joblog_append = false;  // --joblog +FILE: append, without a header
   bool resume = false;
   bool resume_failed = false;
   unsigned retries = 0;  // --retries N: a failing job runs up to N times in all
@@ -108,15 +109,23 @@ struct RunOptions {
   bool progress = false;  // --progress
 
   bool help = false;  // --help / -h: the runner prints kRunUsage; parsing does not exit
+  std::vector<std::string> env_names;                   // --env NAME[,NAME...], in order
+  bool record_env = false;                              // --record-env
+  // The options given, as written, that only `forkpool run` itself honours (not run_batch).
+  std::vector<std::string> run_only;
   std::size_t max_line_length = kDefaultMaxLineLength;  // -s / --max-chars (lowers only)
   // The job slots JobSource assumes when -m / -X spread the last arguments over the slots
   // (GNU parallel does that at end of input). 0: resolve_jobs(jobs, usable CPUs).
   unsigned job_slots = 0;
 };
 
-// Parses the words after `run` (argv[2..]). Throws UsageError naming the offending option or
-// value. Does not touch the file system: files are opened when jobs are read.
-RunOptions parse_run_options(std::span<const std::string> args);
+// Parses the words after `run` (argv[2..]), after the `defaults` (default_option_groups():
+// the profiles, then $PARALLEL), as GNU parallel does: each group's options are parsed on
+// their own, and the words left after them come before the command line's own command.
+// Throws UsageError naming the offending option or value. Does not touch the file system:
+// files are opened when jobs are read.
+RunOptions parse_run_options(std::span<const std::string> args,
+                             const std::vector<std::vector<std::string>>& defaults = {});
 
 // The number of job slots for a -j value, given the CPUs this process may use:
 // "N" (0: as many as possible, capped), "N%", "+N", "-N" (at least 1). Throws UsageError.

@@ -7,7 +7,9 @@
 
 #include <cstdlib>
 
+#include "cli/caller_shell.h"
 #include "cli/job_output.h"
+#include "cli/parallel_config.h"
 #include "cli/progress_line.h"
 #include "cli/signal_watcher.h"
 #include "cli/spool_dir.h"
@@ -18,11 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string shell_path() {
-  const char* shell = ::getenv("PARALLEL_SHELL");
-  return shell && *shell ? shell : "/bin/sh";
-}
-
 }  // namespace
 
 Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
@@ -31,12 +28,19 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
       slots_(slots),
       templ_(options_),
       feed_(options_),
-      shell_(shell_path()),
+      shell_(caller_shell()),
+      skip_shell_(shell_can_be_skipped(shell_)),
       output_(options_.keep_order, held_output_limit(), [this] { stdout_gone(); }),
       tally_(options_.halt) {
   for (unsigned s = 1; s <= slots_; ++s) free_slots_.insert(s);
-  if (!options_.joblog.empty())
-    job_log_ = JobLog(options_.joblog, options_.resume || options_.resume_failed);
+  check_env_names(options_.env_names);
+  // As GNU parallel: a dry run writes no log; --joblog +FILE, or a resumed log that has a
+  // first line, is appended to without a header.
+  if (!options_.joblog.empty() && !options_.dry_run) {
+    const bool resuming = options_.resume || options_.resume_failed;
+    job_log_ = JobLog(options_.joblog,
+                      options_.joblog_append || (resuming && has_first_line(options_.joblog)));
+  }
   feed_.preload(slots_);
   tally_.set_total_jobs(feed_.total_jobs());
 }

@@ -89,6 +89,7 @@ class Runner {
   CommandTemplate templ_;
   JobFeed feed_;  // after options_: it keeps a reference to them
   std::string shell_;
+  bool skip_shell_;  // plain commands are exec'd without the shell
   JobLog job_log_;
 
   Pool* pool_ = nullptr;  // while run() runs

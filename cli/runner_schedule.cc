@@ -85,7 +85,7 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
   ExecRequest request;
   request.command = job.command;
   request.shell = shell_;
-  if (shell_ == "/bin/sh") {
+  if (skip_shell_) {
     if (auto argv = direct_argv(job.command)) request.argv = std::move(*argv);
   }
   request.env = {"PARALLEL_SEQ=" + std::to_string(job.input.seq),
