@@ -19,8 +19,8 @@ JobFeed::JobFeed(const RunOptions& options) : options_(options), source_(options
   }
 }
 
-void JobFeed::preload(unsigned slots) {
-  if (options_.bar || options_.eta || options_.shuffle || options_.halt.percent) {
+void JobFeed::preload(unsigned slots, bool read_all) {
+  if (read_all || options_.bar || options_.eta || options_.shuffle || options_.halt.percent) {
     // These need the number of jobs, as in GNU parallel: read all input first.
     while (auto job = source_.next()) preloaded_.push_back(std::move(*job));
     total_jobs_ = preloaded_.size();

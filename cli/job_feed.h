@@ -19,10 +19,11 @@ class JobFeed {
   explicit JobFeed(const RunOptions& options);
 
   // Reads ahead before the run starts: every job when the run needs their number (--bar,
-  // --eta, --shuf, --halt N%), else up to `slots` jobs when the input is at hand (values or
-  // regular files, never stdin or a pipe, where waiting for more would hold back the first
-  // job), so that `-j 0 echo ::: a b c` starts three workers, not 250. Throws UsageError.
-  void preload(unsigned slots);
+  // --eta, --shuf, --halt N%, or `read_all`), else up to `slots` jobs when the input is at hand
+  // (values or regular files, never stdin or a pipe, where waiting for more would hold back the
+  // first job), so that `-j 0 echo ::: a b c` starts three workers, not 250. `read_all` asks for
+  // every job whatever the options (total_jobs() in an expression). Throws UsageError.
+  void preload(unsigned slots, bool read_all);
 
   // The number of workers a run with `slots` job slots needs.
   unsigned workers_needed(unsigned slots) const;

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "cli/job_internal.h"
+#include "cli/replacement_strings.h"
 
 namespace forkpool::cli {
 namespace {
@@ -225,7 +226,8 @@ struct JobSource::Impl {
   explicit Impl(const RunOptions& options)
       : opts(options),
         separator(options.null_separated ? '\0' : '\n'),
-        command(options.command, true),
+        rpl(options),
+        command(merge_expression_words(options.command), true, rpl, expressions),
         length(command, render_mode(options, command), options.colsep.has_value(),
                options.args_per_job.no_args),
         max_args(options.args_per_job.max_args),
@@ -433,6 +435,9 @@ struct JobSource::Impl {
 
   const RunOptions opts;
   const char separator;
+  // The command as its length is measured (an expression's value counts as its argument's).
+  ReplacementStrings rpl;
+  std::vector<std::string> expressions;
   internal::CompiledTemplate command;
   internal::CompiledTemplate::Length length;
   std::optional<internal::ColumnSplitter> splitter;

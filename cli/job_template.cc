@@ -1,28 +1,38 @@
 // The command template and --tagstring of a run (CommandTemplate), built on the compiled
 // templates of job_internal.h, and the --results directory of a job.
+#include <algorithm>
 #include <optional>
 #include <string>
 
 #include "cli/job_internal.h"
 #include "cli/job_source.h"
+#include "cli/perl_evaluator.h"
+#include "cli/replacement_strings.h"
 
 namespace forkpool::cli {
 
 struct CommandTemplate::Impl {
   Impl(const RunOptions& o)
-      : command(o.command, true),
+      : rpl(o),
+        command(merge_expression_words(o.command), true, rpl, expressions),
         tagstring(o.tagstring ? std::optional<internal::CompiledTemplate>(
-                                    std::in_place, std::vector<std::string>{*o.tagstring}, false)
+                                    std::in_place, std::vector<std::string>{*o.tagstring}, false,
+                                    rpl, expressions)
                               : std::nullopt) {
+    if (!expressions.empty()) perl.emplace(expressions, o.job_slots);
     command_mode.quote_words = o.quote;
     command_mode.quote_values = !o.quote && !command.replacement_leads();
     command_mode.context = o.args_per_job.context;
     tag_mode.quote_values = false;
     tag_mode.context = o.args_per_job.context;
+    command_mode.perl = tag_mode.perl = perl ? &*perl : nullptr;
     trim = o.colsep.has_value();
   }
+  ReplacementStrings rpl;
+  std::vector<std::string> expressions;  // for perl, in the order it compiled them
   internal::CompiledTemplate command;
   std::optional<internal::CompiledTemplate> tagstring;
+  std::optional<PerlEvaluator> perl;  // only when an expression needs it
   internal::RenderMode command_mode;
   internal::RenderMode tag_mode;
   bool trim = false;
@@ -32,6 +42,16 @@ CommandTemplate::CommandTemplate(const RunOptions& options)
     : impl_(std::make_unique<Impl>(options)) {}
 CommandTemplate::~CommandTemplate() = default;
 CommandTemplate::CommandTemplate(CommandTemplate&&) noexcept = default;
+
+bool CommandTemplate::needs_total_jobs() const {
+  return std::any_of(
+      impl_->expressions.begin(), impl_->expressions.end(),
+      [](const std::string& e) { return e.find("total_jobs") != std::string::npos; });
+}
+
+void CommandTemplate::set_total_jobs(std::uint64_t total) {
+  impl_->command_mode.total_jobs = impl_->tag_mode.total_jobs = total;
+}
 
 std::string CommandTemplate::command(const JobInput& job, unsigned slot) const {
   return impl_->command.render(job, slot, impl_->command_mode, impl_->trim);

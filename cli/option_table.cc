@@ -162,6 +162,27 @@ std::vector<OptionSpec> input_options([[maybe_unused]] ParseState& st) {
          o.max_line_length = std::min(chars, kDefaultMaxLineLength);
        }},
       {{"quote"}, 'q', Arity::kFlag, [](O& o, S, S) { o.quote = true; }},
+      {{"plus"}, 0, Arity::kFlag, [](O& o, S, S) { o.replacements.plus = true; }},
+      {{}, 'I', Arity::kValue, [](O& o, S, S v) { o.replacements.replace = v; }},
+      {{"extensionreplace", "er"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.replacements.extension = v; }},
+      {{"basenamereplace", "bnr"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.replacements.basename = v; }},
+      {{"dirnamereplace", "dnr"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.replacements.dirname = v; }},
+      {{"basenameextensionreplace", "bner"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.replacements.basename_extension = v; }},
+      {{"seqreplace"}, 0, Arity::kValue, [](O& o, S, S v) { o.replacements.seq = v; }},
+      {{"slotreplace"}, 0, Arity::kValue, [](O& o, S, S v) { o.replacements.slot = v; }},
+      {{"rpl"}, 0, Arity::kValue, [](O& o, S, S v) { o.replacements.rpl.push_back(v); }},
   };
 }
 

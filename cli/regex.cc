@@ -54,4 +54,21 @@ std::optional<std::pair<std::size_t, std::size_t>> Regex::search(std::string_vie
   return std::make_pair(static_cast<std::size_t>(ovector[0]), static_cast<std::size_t>(ovector[1]));
 }
 
+std::vector<std::pair<std::size_t, std::size_t>> Regex::search_groups(std::string_view text,
+                                                                      std::size_t start) const {
+  std::vector<std::pair<std::size_t, std::size_t>> groups;
+  if (start > text.size()) return groups;
+  const int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
+                             start, 0, impl_->match, nullptr);
+  if (rc < 0) return groups;
+  const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(impl_->match);
+  const std::uint32_t count = pcre2_get_ovector_count(impl_->match);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const bool unset = ovector[2 * i] == PCRE2_UNSET;
+    groups.emplace_back(unset ? std::string_view::npos : ovector[2 * i],
+                        unset ? std::string_view::npos : ovector[2 * i + 1]);
+  }
+  return groups;
+}
+
 }  // namespace forkpool::cli

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace forkpool::cli {
 
@@ -30,6 +31,10 @@ class Regex {
   std::optional<std::pair<std::size_t, std::size_t>> search(std::string_view text,
                                                             std::size_t start = 0,
                                                             bool not_empty_at_start = false) const;
+  // As search(), with the capture groups: [0] is the whole match, [N] group N, an unset group
+  // {npos, npos}. Empty when there is no match.
+  std::vector<std::pair<std::size_t, std::size_t>> search_groups(std::string_view text,
+                                                                 std::size_t start = 0) const;
 
  private:
   struct Impl;

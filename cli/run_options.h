@@ -72,6 +72,19 @@ struct ArgsPerJob {
   bool no_args = false;
 };
 
+// How the replacement strings are spelled and what they do (see ReplacementStrings).
+struct ReplacementOptions {
+  bool plus = false;                              // --plus
+  std::optional<std::string> replace;             // -I STR, -i[STR], --replace[=STR]: {}
+  std::optional<std::string> extension;           // --extensionreplace, --er, -U: {.}
+  std::optional<std::string> basename;            // --basenamereplace, --bnr: {/}
+  std::optional<std::string> dirname;             // --dirnamereplace, --dnr: {//}
+  std::optional<std::string> basename_extension;  // --basenameextensionreplace, --bner: {/.}
+  std::optional<std::string> seq;                 // --seqreplace: {#}
+  std::optional<std::string> slot;                // --slotreplace: {%}
+  std::vector<std::string> rpl;                   // --rpl 'STRING PERL', in order
+};
+
 // GNU parallel's usable command-line length on Linux: (measured maximum - 3000) / 2. -m and
 // -X fill a command line up to this many bytes; -s / --max-chars may lower it.
 inline constexpr std::size_t kDefaultMaxLineLength = 63664;
@@ -90,6 +103,7 @@ struct RunOptions {
   bool null_separated = false;           // -0 / --null
   std::optional<std::string> colsep;     // --colsep REGEX (POSIX extended)
   bool quote = false;                    // -q / --quote
+  ReplacementOptions replacements;
   ArgsPerJob args_per_job;
   bool dry_run = false;  // --dry-run: print the commands, run nothing
 
@@ -109,8 +123,8 @@ struct RunOptions {
   bool progress = false;  // --progress
 
   bool help = false;  // --help / -h: the runner prints kRunUsage; parsing does not exit
-  std::vector<std::string> env_names;                   // --env NAME[,NAME...], in order
-  bool record_env = false;                              // --record-env
+  std::vector<std::string> env_names;  // --env NAME[,NAME...], in order
+  bool record_env = false;             // --record-env
   // The options given, as written, that only `forkpool run` itself honours (not run_batch).
   std::vector<std::string> run_only;
   std::size_t max_line_length = kDefaultMaxLineLength;  // -s / --max-chars (lowers only)

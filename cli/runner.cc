@@ -41,8 +41,9 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
     job_log_ = JobLog(options_.joblog,
                       options_.joblog_append || (resuming && has_first_line(options_.joblog)));
   }
-  feed_.preload(slots_);
+  feed_.preload(slots_, templ_.needs_total_jobs());
   tally_.set_total_jobs(feed_.total_jobs());
+  templ_.set_total_jobs(feed_.total_jobs());
 }
 
 int Runner::dry_run() {

@@ -2,81 +2,17 @@
 // CommandLine::replace_placeholders(): which text is a replacement string, and the lengths
 // CommandLine::len() works with.
 #include <algorithm>
-#include <array>
+#include <cctype>
 #include <string>
 
 #include "cli/job_internal.h"
+#include "cli/replacement_strings.h"
 
 namespace forkpool::cli::internal {
 namespace {
 
-struct RplName {
-  std::string_view text;  // without the leading '{'
-  Transform transform;
-};
-
-// Longest first, as GNU parallel substitutes them.
-constexpr std::array<RplName, 7> kPlain = {{{"//}", Transform::kDir},
-                                            {"/.}", Transform::kBaseDot},
-                                            {"#}", Transform::kSeq},
-                                            {"%}", Transform::kSlot},
-                                            {"/}", Transform::kBase},
-                                            {".}", Transform::kDot},
-                                            {"}", Transform::kNone}}};
-// {N...}: the suffixes a position may take ({N#} and {N%} are not replacement strings).
-constexpr std::array<RplName, 5> kPositional = {{{"//}", Transform::kDir},
-                                                 {"/.}", Transform::kBaseDot},
-                                                 {"/}", Transform::kBase},
-                                                 {".}", Transform::kDot},
-                                                 {"}", Transform::kNone}}};
-
-// Matches a replacement string at word[at] == '{'; returns its length, or 0.
-std::size_t match_replacement(std::string_view word, std::size_t at, Replacement& out) {
-  std::string_view rest = word.substr(at + 1);
-  for (const RplName& r : kPlain) {
-    if (rest.substr(0, r.text.size()) == r.text) {
-      out = Replacement{r.transform, ""};
-      return 1 + r.text.size();
-    }
-  }
-  std::size_t i = 0;
-  if (i < rest.size() && rest[i] == '-') ++i;
-  std::size_t digits_start = i;
-  while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') ++i;
-  if (i == digits_start) return 0;
-  std::string position(rest.substr(0, i));
-  while (i < rest.size() && is_perl_space(rest[i])) ++i;
-  for (const RplName& r : kPositional) {
-    if (rest.substr(i, r.text.size()) == r.text) {
-      out = Replacement{r.transform, position};
-      return 1 + i + r.text.size();
-    }
-  }
-  return 0;
-}
-
-// {= perl =} is GNU parallel's escape hatch into Perl; forkpool has no Perl to run it.
-void refuse_perl_expressions(const std::vector<std::string>& words) {
-  auto refuse = [](const std::string& expression) {
-    throw UsageError("perl expressions are not supported: '" + expression + "'");
-  };
-  for (std::size_t w = 0; w < words.size(); ++w) {
-    std::size_t open = words[w].find("{=");
-    if (open == std::string::npos) continue;
-    std::size_t close = words[w].find("=}", open + 2);
-    if (close != std::string::npos) refuse(words[w].substr(open, close + 2 - open));
-    // Like GNU parallel's merge_rpl_parts(), the closing =} may be in a later word.
-    std::string expression = words[w].substr(open);
-    for (std::size_t later = w + 1; later < words.size(); ++later) {
-      close = words[later].find("=}");
-      if (close != std::string::npos) refuse(expression + " " + words[later].substr(0, close + 2));
-      expression += " " + words[later];
-    }
-  }
-}
-
 bool is_equal(const Replacement& a, const Replacement& b) {
-  return a.transform == b.transform && a.position == b.position;
+  return a.transform == b.transform && a.position == b.position && a.perl == b.perl;
 }
 
 }  // namespace
@@ -85,30 +21,60 @@ bool Replacement::positional() const { return !position.empty() && position != "
 
 namespace {
 
-// One word of a template, split into text, whitespace and replacement strings.
-std::vector<Token> tokenize_word(const std::string& word) {
-  std::vector<Token> toks;
-  std::string text;
-  auto flush_text = [&] {
-    if (!text.empty()) toks.push_back(Token{Token::Kind::kText, std::move(text), {}});
-    text.clear();
-  };
-  for (std::size_t i = 0; i < word.size();) {
-    Replacement r;
-    std::size_t len = word[i] == '{' ? match_replacement(word, i, r) : 0;
-    if (len > 0) {
-      flush_text();
-      toks.push_back(Token{Token::Kind::kReplacement, "", r});
-      i += len;
-    } else if (is_perl_space(word[i])) {
-      flush_text();
-      toks.push_back(Token{Token::Kind::kSpace, std::string(1, word[i]), {}});
-      ++i;
-    } else {
-      text += word[i++];
+// A replacement as the Perl GNU parallel would run: its position, and either one of the
+// transforms forkpool does itself or an expression for perl.
+Replacement replacement_of(std::string_view code, std::vector<std::string>& expressions) {
+  // GNU parallel's Arg::replace(): s/^(-?\d+)? *//.
+  std::size_t i = (!code.empty() && code[0] == '-') ? 1 : 0;
+  const std::size_t digits = i;
+  while (i < code.size() && std::isdigit(static_cast<unsigned char>(code[i]))) ++i;
+  Replacement r;
+  if (i > digits) {
+    r.position = std::string(code.substr(0, i));
+  } else {
+    i = 0;
+  }
+  while (i < code.size() && code[i] == ' ') ++i;
+  const std::string_view body = code.substr(i);
+  static const std::pair<std::string_view, Transform> kBuiltin[] = {
+      {"", Transform::kNone},        {kPerlSeq, Transform::kSeq},
+      {kPerlSlot, Transform::kSlot}, {kPerlBase, Transform::kBase},
+      {kPerlDir, Transform::kDir},   {kPerlBaseDot, Transform::kBaseDot},
+      {kPerlDot, Transform::kDot}};
+  for (const auto& [perl, transform] : kBuiltin) {
+    if (body == perl) {
+      r.transform = transform;
+      return r;
     }
   }
-  flush_text();
+  r.transform = Transform::kPerl;
+  auto found = std::find(expressions.begin(), expressions.end(), body);
+  r.perl = static_cast<std::size_t>(found - expressions.begin());
+  if (found == expressions.end()) expressions.emplace_back(body);
+  return r;
+}
+
+// One word of a template, split into text, whitespace and replacement strings.
+std::vector<Token> tokenize_word(const std::string& word, const ReplacementStrings& rpl,
+                                 std::vector<std::string>& expressions) {
+  std::vector<Token> toks;
+  for (const WordPiece& piece : rpl.expand(word)) {
+    if (piece.expression) {
+      toks.push_back(Token{Token::Kind::kReplacement, "", replacement_of(piece.text, expressions)});
+      continue;
+    }
+    std::string text;
+    for (char c : piece.text) {
+      if (!is_perl_space(c)) {
+        text += c;
+        continue;
+      }
+      if (!text.empty()) toks.push_back(Token{Token::Kind::kText, std::move(text), {}});
+      text.clear();
+      toks.push_back(Token{Token::Kind::kSpace, std::string(1, c), {}});
+    }
+    if (!text.empty()) toks.push_back(Token{Token::Kind::kText, std::move(text), {}});
+  }
   return toks;
 }
 
@@ -119,10 +85,11 @@ bool has_replacement(const std::vector<Token>& toks) {
 
 }  // namespace
 
-CompiledTemplate::CompiledTemplate(const std::vector<std::string>& words, bool append_if_none) {
-  refuse_perl_expressions(words);
+CompiledTemplate::CompiledTemplate(const std::vector<std::string>& words, bool append_if_none,
+                                   const ReplacementStrings& rpl,
+                                   std::vector<std::string>& expressions) {
   std::vector<std::vector<Token>> per_word;
-  for (const std::string& word : words) per_word.push_back(tokenize_word(word));
+  for (const std::string& word : words) per_word.push_back(tokenize_word(word, rpl, expressions));
   if (append_if_none && std::none_of(per_word.begin(), per_word.end(), has_replacement))
     per_word.push_back({Token{Token::Kind::kReplacement, "", Replacement{}}});
   words_ = per_word.size();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/job_internal.h"
+#include "cli/perl_evaluator.h"
 
 namespace forkpool::cli::internal {
 namespace {
@@ -52,6 +53,11 @@ std::optional<std::string> value_for(const Replacement& r, const std::string* ar
   if (r.transform == Transform::kSeq) return std::to_string(rc.seq);
   if (r.transform == Transform::kSlot) return std::to_string(rc.slot);
   if (arg == nullptr) return std::nullopt;
+  if (r.transform == Transform::kPerl) {
+    PerlEvaluator::Value v = rc.mode.perl->eval(r.perl, rc.trim ? trim_space(*arg) : *arg, rc.seq,
+                                                rc.slot, rc.mode.total_jobs);
+    return (v.unquoted || !rc.mode.quote_values) ? v.text : shell_quote(v.text);
+  }
   std::string v = apply_transform(rc.trim ? trim_space(*arg) : *arg, r.transform);
   return rc.mode.quote_values ? shell_quote(v) : v;
 }

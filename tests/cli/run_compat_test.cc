@@ -260,6 +260,52 @@ const std::vector<CompatCase>& cases() {
        "-k -j2 'echo $PARALLEL_SEQ; test $PARALLEL_JOBSLOT -ge 1 && test $PARALLEL_JOBSLOT -le 2' "
        "::: a b c d"},
 
+      // --plus, the *replace options, --rpl: GNU parallel's replacement strings, Perl and all.
+      {"PlusPathForms",
+       "--plus -k echo {+/} {+.} {+..} {+...} {..} {...} {/..} {/...} :::: paths.txt"},
+      {"PlusBashLikeForms",
+       "--plus -k echo {:-x} {:2} {:1:2} {#a} {##a*b} {%c} {%%b*c} {/b/X} {//b/Y} {/#a/Z} "
+       "{/%c/W} {^a} {^^b} {,A} {,,B} ::: abcabc '' AbBa"},
+      {"PlusCounts", "--plus -j1 -k echo {##} {0#} {0%} ::: $(seq 12)"},
+      {"PlusPositional", "--plus -k echo {2+.} {1..} ::: a.b.c ::: d.e"},
+      {"PlusSlotIsAVariable", "--plus -j1 -k echo {slot} ::: a"},
+      {"NumberedSeqIsAPosition", "-k echo {1#} {2%} x ::: a b ::: c"},
+      {"ReplaceI", "-I XX -k echo XX {} ::: a 'b c'"},
+      {"ReplaceIDryRun", "-I ,, --dry-run -k echo ,, x,,y ::: 'a b'"},
+      {"AllReplaceOptions",
+       "--er EXT --bnr BASE --dnr DIR --bner BE --seqreplace SEQ --slotreplace SLOT -j1 -k "
+       "echo EXT BASE DIR BE SEQ SLOT {} :::: paths.txt"},
+      {"ExtensionReplaceRetiredShortForm", "-U ,e -k echo ,e {.} ::: a.b", nullptr, kExitOnly},
+      {"Rpl", "--rpl '{x} s/a/X/g' -k echo {x} {1x} ::: aa ba"},
+      {"RplWithGroups", R"~(--rpl '{r(\d)} $_ x= $$1' -k echo {r3} {1r2} ::: ab)~"},
+      {"RplOverridesBuiltin", "--rpl '{} s/a/b/' -k echo {} ::: a"},
+      {"RplLongestFirst", "--rpl '{a} s/$/1/' --rpl '{aa} s/$/2/' -k echo {a}{aa} ::: x"},
+
+      // {= perl =}, evaluated by one perl for the run.
+      {"PerlExpression", R"~(-k echo '{= s/a/b/ =}' '{= $_=$job->seq()*10 =}' ::: aa ba)~"},
+      {"PerlExpressionMetacharacters",
+       R"~(-k echo '{= $_ .= q{ ;|&$(x)`y` "z" '"'"'w'"'"'} =}' ::: a)~"},
+      {"PerlExpressionUnquoted", R"~(-k echo '{= $_ = "x  y"; uq() =}' ::: a)~"},
+      {"PerlExpressionPositional",
+       R"~(-k echo '{=2 tr/a-z/A-Z/ =}' '{=1 $_ = length $_ =}' ::: abc ::: def)~"},
+      {"PerlExpressionAcrossWords", "-k echo '{=' 's/a/b/' '=}' ::: a"},
+      {"PerlExpressionQ", R"~(-k echo '{= $_=Q($_) =}' ::: 'a b')~"},
+      {"PerlExpressionDryRun", R"~(--dry-run echo '{= s/x/$/ =}' ::: x 'y z')~"},
+      {"PerlExpressionTagstring", "--tagstring '{= $_=uc =}' -k echo ::: a b"},
+      {"PerlExpressionSlotAndSeq",
+       R"~(-j1 -k echo '{= $_=$job->slot() =}' '{= $_=slot()+seq() =}' ::: a b)~"},
+      {"PerlExpressionTotalJobs", "-k echo '{= $_=total_jobs() =}' ::: a b c"},
+      {"PerlExpressionContext", "-X -k echo 'p{= s/a/b/ =}' ::: a aa"},
+      {"PerlExpressionMultipleArgs", "-n2 -k echo '{= s/a/b/ =}' ::: a aa ab"},
+      {"PerlExpressionUnicode", "-k echo '{= s/é/E/ =}' '{= $_=length =}' ::: héllo"},
+      {"PerlExpressionEmptyResult", R"~(-k echo '[{= $_="" =}]' ::: a)~"},
+      {"PerlExpressionNewline", R"~(-k echo '{= $_.="\n2" =}' ::: a)~"},
+      {"PerlExpressionIsTheCommand", R"~(-k '{= $_="echo hi $_" =}' ::: a b)~"},
+      {"PerlExpressionKeepsState", R"~(-j1 -k echo '{= $_=++$n =}' ::: a b c)~"},
+      {"PerlExpressionWithColsep", "--colsep , -k echo '{=2 $_=uc =}' :::: cols.csv"},
+      {"PerlExpressionSyntaxError", "echo '{= s/( =}' ::: a", nullptr, kExitOnly},
+      {"PerlExpressionOnEmptyInput", "echo '{= s/a/b/ =}'", "empty.txt"},
+
       // Default options: $PARALLEL and profiles, and --plain to ignore them.
       {"ParallelEnvOptions", "echo ::: b a", nullptr, 0, nullptr, nullptr, "PARALLEL=-k --tag"},
       {"ParallelEnvCommandWords", "::: a b", nullptr, 0, nullptr, nullptr, "PARALLEL=-k echo pre"},

@@ -206,8 +206,10 @@ const std::vector<BadInput>& bad_inputs() {
       // A directory cannot be read as input, even by root.
       {"DirectoryAsArgumentFile", {"touch started-{}", "::::", "a-directory"}},
       {"UnreadableArgumentFile", {"touch started-{}", "::::", "unreadable.txt"}},
-      // GNU parallel's {= perl =} is not supported: refused rather than run as text.
-      {"PerlReplacementString", {"touch started-{= s/a/b/ =}", ":::", "a"}},
+      // A {= perl =} that perl cannot compile: refused before any job.
+      {"PerlReplacementStringSyntaxError", {"touch started-{= s/a/ =}", ":::", "a"}},
+      {"PerlReplacementStringInTagstring", {"--tagstring", "{= ( =}", "touch started", ":::", "a"}},
+      {"RplBadGroupRegex", {"--rpl", "{x(()} s/a/b/", "touch started", ":::", "a"}},
       {"HaltNonsense", {"--halt", "nonsense", "touch started", ":::", "a"}},
       {"JobsNonsense", {"-j", "nonsense", "touch started", ":::", "a"}},
       {"TimeoutNonsense", {"--timeout", "soon", "touch started", ":::", "a"}},
