@@ -6,15 +6,19 @@
 namespace forkpool::cli {
 namespace {
 
-bool is_separator(std::string_view word) {
-  return word == ":::" || word == ":::+" || word == "::::" || word == "::::+";
-}
+// ::: and :::: (or --arg-sep, --arg-file-sep), each also with a '+'.
+struct Separators {
+  std::string values, files;
+  bool is_files(std::string_view w) const { return w == files || w == files + "+"; }
+  bool is_values(std::string_view w) const { return w == values || w == values + "+"; }
+  bool is_separator(std::string_view w) const { return is_values(w) || is_files(w); }
+};
 
 // One group of values (after ::: or :::+) or files (after :::: or ::::+): a source per file.
-void add_group(const std::string& separator, std::vector<std::string> group,
+void add_group(const Separators& seps, const std::string& separator, std::vector<std::string> group,
                std::vector<InputSource>& sources, std::vector<bool>& link_flags) {
-  const bool linked = separator.back() == '+';
-  if (separator.rfind("::::", 0) == 0) {
+  const bool linked = separator == seps.values + "+" || separator == seps.files + "+";
+  if (seps.is_files(separator)) {
     for (std::string& file : group) {
       InputSource s;
       s.kind = InputSource::Kind::kFile;
@@ -43,15 +47,16 @@ void split_command_and_sources(std::span<const std::string> words, RunOptions& o
     s.path = file;
     sources.push_back(std::move(s));
   }
-  bool any_separator =
-      std::any_of(words.begin(), words.end(), [](const std::string& w) { return is_separator(w); });
+  const Separators seps{o.arg_sep, o.arg_file_sep};
+  bool any_separator = std::any_of(words.begin(), words.end(),
+                                   [&](const std::string& w) { return seps.is_separator(w); });
   if (!any_separator) {
     o.command.assign(words.begin(), words.end());
   } else {
     std::size_t next = 0;
     std::string arg = words[next++];
     while (next < words.size()) {
-      if (!is_separator(arg)) {
+      if (!seps.is_separator(arg)) {
         o.command.push_back(arg);
         arg = words[next++];
         continue;
@@ -62,30 +67,29 @@ void split_command_and_sources(std::span<const std::string> words, RunOptions& o
       std::optional<std::string> following;
       while (next < words.size()) {
         const std::string& w = words[next++];
-        if (is_separator(w)) {
+        if (seps.is_separator(w)) {
           following = w;
           break;
         }
         group.push_back(w);
       }
-      add_group(separator, std::move(group), sources, link_flags);
+      add_group(seps, separator, std::move(group), sources, link_flags);
       if (!following) break;
       arg = *following;
       // GNU parallel `redo`es here without re-testing the loop condition, so a separator
       // that ends the words still opens an (empty) source.
       if (next == words.size()) {
         InputSource s;
-        s.kind = arg.rfind("::::", 0) == 0 ? InputSource::Kind::kFile : InputSource::Kind::kValues;
-        if (s.kind == InputSource::Kind::kValues) {
-          sources.push_back(std::move(s));
-          link_flags.push_back(arg.back() == '+');
+        if (seps.is_values(arg)) {
+          sources.push_back(InputSource{});
+          link_flags.push_back(arg == seps.values + "+");
         }
         break;
       }
     }
   }
   for (std::size_t i = 0; i < sources.size(); ++i) {
-    sources[i].linked = i > 0 && i < link_flags.size() && link_flags[i];
+    sources[i].linked = i > 0 && ((i < link_flags.size() && link_flags[i]) || o.link);
   }
   o.sources = std::move(sources);
 }

@@ -110,6 +110,12 @@ std::vector<OptionSpec> output_options([[maybe_unused]] ParseState& st) {
          set_output(o, OutputMode::kUngroup, st.output_mode, st.output_seen, n);
        }},
       {{"tag"}, 0, Arity::kFlag, [](O& o, S, S) { o.tag = true; }},
+      {{"verbose"}, 't', Arity::kFlag, [](O& o, S, S) { o.verbose = true; }, false},
+      {{"shell-quote", "shellquote", "shell_quote"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) { ++o.shellquote; },
+       false},
       {{"tag-string", "tagstring"}, 0, Arity::kValue, [&st](O&, S, S v) { st.tagstring = v; }},
       {{"results", "result", "res"},
        0,
@@ -131,6 +137,35 @@ std::vector<OptionSpec> input_options([[maybe_unused]] ParseState& st) {
   using S = const std::string&;
   return {
       {{"null"}, '0', Arity::kFlag, [](O& o, S, S) { o.null_separated = true; }},
+      {{"delimiter"},
+       'd',
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         const std::string d = unquote_printf(v);
+         if (d.size() != 1)
+           bad_value(n, v, "only a single-character delimiter is supported (after \\n, \\t...)");
+         o.delimiter = d[0];
+       }},
+      {{}, 'E', Arity::kValue, [](O& o, S, S v) { o.end_of_file = v; }},
+      {{"no-run-if-empty", "norunifempty"},
+       'r',
+       Arity::kFlag,
+       [](O& o, S, S) { o.skip_blank = true; }},
+      {{"link", "xapply"}, 0, Arity::kFlag, [](O& o, S, S) { o.link = true; }},
+      {{"arg-sep", "argsep"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v.empty()) bad_value(n, v, "expected a separator");
+         o.arg_sep = v;
+       }},
+      {{"arg-file-sep", "argfilesep"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v.empty()) bad_value(n, v, "expected a separator");
+         o.arg_file_sep = v;
+       }},
       {{"col-sep", "colsep"}, 'C', Arity::kValue, [](O& o, S, S v) { o.colsep = v; }},
       {{"arg-file", "argfile"},
        'a',

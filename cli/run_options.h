@@ -101,6 +101,14 @@ struct RunOptions {
   bool tag = false;                      // --tag
   std::optional<std::string> tagstring;  // --tagstring STR (replacement strings allowed)
   bool null_separated = false;           // -0 / --null
+  std::optional<char> delimiter;         // -d / --delimiter: the record separator (wins over -0)
+  std::string end_of_file;               // -E: input ends at a record equal to it ("": never)
+  bool skip_blank = false;               // -r / --no-run-if-empty: skip blank records
+  bool link = false;                     // --link / --xapply: every source linked, as :::+
+  std::string arg_sep = ":::";           // --arg-sep
+  std::string arg_file_sep = "::::";     // --arg-file-sep
+  bool verbose = false;                  // -t / --verbose: each command on stderr first
+  unsigned shellquote = 0;               // --shellquote, repeatable: print commands quoted
   std::optional<std::string> colsep;     // --colsep REGEX (POSIX extended)
   bool quote = false;                    // -q / --quote
   ReplacementOptions replacements;

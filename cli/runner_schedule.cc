@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "cli/job_internal.h"
+#include "cli/job_output.h"
 #include "cli/runner.h"
 #include "cli/shell_words.h"
 #include "cli/spool_dir.h"
@@ -65,6 +67,7 @@ void Runner::start_jobs() {
     free_slots_.erase(free_slots_.begin());
     job.command = templ_.command(job.input, job.slot);
     job.tag = templ_.tag(job.input, job.slot);
+    if (options_.verbose) write_stderr(job.command + "\n");  // -t, as the job starts
     ++job.tries;
     const ExecRequest request = make_request(job);
     last_start_ = Clock::now();
@@ -87,6 +90,13 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
   request.shell = shell_;
   if (skip_shell_) {
     if (auto argv = direct_argv(job.command)) request.argv = std::move(*argv);
+  }
+  if (options_.shellquote > 0) {
+    // --shellquote: the job prints its command, quoted once per --shellquote.
+    std::string quoted = job.command;
+    for (unsigned i = 0; i < options_.shellquote; ++i) quoted = internal::shell_quote(quoted);
+    request.command = "printf '%s\\n' " + internal::shell_quote(quoted);
+    request.argv = {"printf", "%s\n", quoted};
   }
   request.env = {"PARALLEL_SEQ=" + std::to_string(job.input.seq),
                  "PARALLEL_JOBSLOT=" + std::to_string(job.slot),

@@ -306,6 +306,33 @@ const std::vector<CompatCase>& cases() {
       {"PerlExpressionSyntaxError", "echo '{= s/( =}' ::: a", nullptr, kExitOnly},
       {"PerlExpressionOnEmptyInput", "echo '{= s/a/b/ =}'", "empty.txt"},
 
+      // xargs-compatible flags.
+      {"DelimiterComma", "-d , -k echo '[{}]'", "cols.csv"},
+      {"DelimiterTabEscape", R"~(-d '\t' -k echo '[{}]' :::: cols.tsv)~"},
+      {"DelimiterWinsOverNull", "-0 -d , -k echo '[{}]' :::: cols.csv"},
+      {"DelimiterLongForm", "--delimiter , -k echo '[{}]' :::: cols.csv"},
+      {"DelimiterTwoCharsRefused", "-d ab -k echo ::: a", nullptr, kExitOnly, nullptr,
+       "multi-character -d is not implemented"},
+      {"EndOfFileString", "-E c -k echo :::: abc.txt"},
+      {"EndOfFileStringOnStdin", "-E b -k echo", "abc.txt"},
+      {"EndOfFileStringNeverMet", "-E zzz -k echo :::: abc.txt"},
+      {"EndOfFileStringZeroIsNone", "-E 0 -k echo ::: 0 1"},
+      {"NoRunIfEmpty", "-r -k echo '[{}]' :::: weird.txt"},
+      {"NoRunIfEmptyAllBlank", "-r echo never", "blanks.txt"},
+      {"NoRunIfEmptyLongForm", "--no-run-if-empty -k echo '[{}]'", "blanks.txt"},
+      {"Link", "--link -k echo {1}{2} ::: a b c ::: 1 2 3"},
+      {"LinkShorterWins", "--xapply -k echo {1}{2} ::: a b c ::: 1 2"},
+      {"LinkThreeSources", "--link -k echo {1}{2}{3} ::: a b ::: 1 2 ::: x y"},
+      {"ArgSep", "--arg-sep ,, -k echo ,, a '::: b'"},
+      {"ArgSepLinked", "--arg-sep ,, -k echo {1}{2} ,, a b ,,+ 1 2"},
+      {"ArgFileSep", "--arg-file-sep // -k echo // abc.txt"},
+      {"ArgFileSepKeepsValues", "--arg-file-sep // -k echo // abc.txt ::: x y"},
+      {"VerboseToStderr", "-t -j1 -k echo ::: a 'b c'", nullptr, kStderr},
+      {"VerboseLongForm", "--verbose -j1 -k 'echo {} >&2' ::: a", nullptr, kStderr},
+      {"ShellQuote", "--shellquote -k echo ::: 'a b' \"c'd\""},
+      {"ShellQuoteTwice", "--shellquote --shellquote -k echo {} x ::: 'a b'"},
+      {"ShellQuoteDryRun", "--shellquote --dry-run echo ::: 'a b'"},
+
       // Default options: $PARALLEL and profiles, and --plain to ignore them.
       {"ParallelEnvOptions", "echo ::: b a", nullptr, 0, nullptr, nullptr, "PARALLEL=-k --tag"},
       {"ParallelEnvCommandWords", "::: a b", nullptr, 0, nullptr, nullptr, "PARALLEL=-k echo pre"},
@@ -366,6 +393,7 @@ void write_fixtures(const std::string& dir) {
   write_file(dir + "/cols.csv", "x,,y,z\n1,2,,3\n");
   write_file(dir + "/empty.txt", "");
   write_file(dir + "/funcs.txt", "greet one\ntwice two\n");
+  write_file(dir + "/blanks.txt", "\n  \n\t\n");
   write_file(dir + "/profile", "-k --tag\n# a comment\n  # another\n--tagstring '<{}>'\n");
   write_file(dir + "/cmds.txt", "echo one\necho two; echo three\nexit 2\necho 'four  spaces'\n");
   std::string bin;
