@@ -11,12 +11,20 @@
 
 #include "cli/job_source.h"
 
+namespace forkpool::cli {
+class PerlEvaluator;
+class ReplacementStrings;
+}  // namespace forkpool::cli
+
 namespace forkpool::cli::internal {
 
 // GNU parallel's shell_quote_scalar_default(): values made only of [-_.+a-zA-Z0-9/] stay as
 // they are, "" becomes '', anything else is single-quoted with ' written as '"'"' (and the
 // '' that would start or end the result dropped).
 std::string shell_quote(std::string_view value);
+
+// Perl's \s (without Unicode rules): space, \t, \n, \v, \f, \r.
+inline bool is_perl_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 // What a replacement string does to its argument.
 enum class Transform {
@@ -27,6 +35,7 @@ enum class Transform {
   kBaseDot,  // {/.}  {/} then {.}
   kSeq,      // {#}
   kSlot,     // {%}
+  kPerl,     // any other: a Perl expression, run by the PerlEvaluator
 };
 
 std::string apply_transform(std::string value, Transform transform);
@@ -39,6 +48,7 @@ struct Replacement {
   Transform transform = Transform::kNone;
   // {N...}: N as written ("1", "-1", "01"). Empty: {} {.} ... which take every argument.
   std::string position;
+  std::size_t perl = 0;  // kPerl: the index of its expression
   bool positional() const;
 };
 
@@ -58,17 +68,22 @@ struct Token {
 
 // Where a template is used: the command line, or --tagstring (never quoted).
 struct RenderMode {
-  bool quote_values = true;  // shell-quote the substituted values
-  bool quote_words = false;  // -q: quote each finished word
-  bool context = false;      // -X / -N: repeat the word around {} per argument
+  bool quote_values = true;       // shell-quote the substituted values
+  bool quote_words = false;       // -q: quote each finished word
+  bool context = false;           // -X / -N: repeat the word around {} per argument
+  PerlEvaluator* perl = nullptr;  // for kPerl; REQUIRED when the template has any
+  std::uint64_t total_jobs = 0;   // total_jobs() in expressions
 };
 
 // A template (the command words, or the --tagstring) compiled once.
 class CompiledTemplate {
  public:
   // `append_if_none`: GNU parallel appends {} to a command that has no replacement string.
-  // Throws UsageError for {= perl =}.
-  CompiledTemplate(const std::vector<std::string>& words, bool append_if_none);
+  // Replacement strings are those of `rpl`; the Perl expressions that forkpool does not
+  // evaluate itself are appended to `expressions` (once each), and kPerl replacements index
+  // into it.
+  CompiledTemplate(const std::vector<std::string>& words, bool append_if_none,
+                   const ReplacementStrings& rpl, std::vector<std::string>& expressions);
 
   // True when a replacement string starts the command (before any space, tab, newline or
   // '='), e.g. "{}" or "{1}x": GNU parallel then quotes no value at all.
@@ -105,6 +120,13 @@ class CompiledTemplate {
     Replacement replacement;
     std::size_t uses = 0;
   };
+  // Appends one command word's tokens (after a word break), counting its replacement strings
+  // and the lengths CommandLine::len() uses.
+  void append_word(std::vector<Token> word);
+  void count_replacement(const Replacement& r);
+  // GNU parallel: if "@command" =~ /^[^ \t\n=]*\257</, no value is quoted.
+  bool find_replacement_leads() const;
+
   std::vector<Token> tokens_;
   std::vector<Count> counts_;  // distinct replacement strings and how often each is used
   std::size_t words_ = 0;

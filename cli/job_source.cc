@@ -14,6 +14,7 @@
 #include <random>
 
 #include "cli/job_internal.h"
+#include "cli/replacement_strings.h"
 
 namespace forkpool::cli {
 namespace {
@@ -58,7 +59,14 @@ class ValuesReader final : public RecordReader {
 // :::: FILE, -a FILE, or stdin ("-"), read in blocks and split on the record separator.
 class FileReader final : public RecordReader {
  public:
-  FileReader(const std::string& path, char separator) : path_(path), separator_(separator) {
+  // `end_of_file` (-E): a record equal to it ends the input. `skip_blank` (-r): records made
+  // only of whitespace are skipped. Both as GNU parallel's file reader applies them.
+  FileReader(const std::string& path, char separator, std::string end_of_file = "",
+             bool skip_blank = false)
+      : path_(path),
+        separator_(separator),
+        end_of_file_(std::move(end_of_file)),
+        skip_blank_(skip_blank) {
     if (path == "-") {
       fd_ = STDIN_FILENO;
       owned_ = false;
@@ -83,6 +91,22 @@ class FileReader final : public RecordReader {
   FileReader& operator=(const FileReader&) = delete;
 
   std::optional<std::string> next() override {
+    for (;;) {
+      std::optional<std::string> record = next_record();
+      if (!record) return record;
+      // Perl's truth: "" and "0" are no end-of-file string at all.
+      if (!end_of_file_.empty() && end_of_file_ != "0" && *record == end_of_file_) {
+        begin_ = buffer_.size();
+        eof_ = true;
+        return std::nullopt;
+      }
+      if (skip_blank_ && std::all_of(record->begin(), record->end(), internal::is_perl_space))
+        continue;
+      return record;
+    }
+  }
+
+  std::optional<std::string> next_record() {
     for (;;) {
       std::size_t sep = buffer_.find(separator_, begin_);
       if (sep != std::string::npos) {
@@ -136,6 +160,8 @@ class FileReader final : public RecordReader {
 
   std::string path_;
   char separator_;
+  std::string end_of_file_;
+  bool skip_blank_;
   int fd_ = -1;
   bool owned_ = true;
   bool seekable_ = false;
@@ -178,7 +204,10 @@ struct Source {
 // start (files, values) or, for a pipe, kept from its first pass.
 class SourceGroup {
  public:
-  explicit SourceGroup(std::vector<Source*> sources) : sources_(std::move(sources)) {}
+  // `wrap` (--link): the group lasts as long as its longest source, the shorter ones
+  // starting again from their first value, as GNU parallel's --link does.
+  SourceGroup(std::vector<Source*> sources, bool wrap)
+      : sources_(std::move(sources)), wrap_(wrap), ended_(sources_.size(), false) {}
 
   std::optional<std::vector<std::string>> next() {
     if (replaying_) {
@@ -186,8 +215,9 @@ class SourceGroup {
       return cache_[replay_index_++];
     }
     std::vector<std::string> tuple;
-    for (Source* s : sources_) {
-      std::optional<std::string> v = s->next();
+    for (std::size_t i = 0; i < sources_.size(); ++i) {
+      std::optional<std::string> v = sources_[i]->next();
+      if (!v && wrap_) v = wrap_around(i);
       if (!v) return std::nullopt;
       tuple.push_back(std::move(*v));
     }
@@ -209,10 +239,24 @@ class SourceGroup {
       return;
     }
     for (Source* s : sources_) s->rewind();
+    std::fill(ended_.begin(), ended_.end(), false);
   }
 
  private:
+  // Source i ran out: nothing if every source has, else its first value again.
+  std::optional<std::string> wrap_around(std::size_t i) {
+    ended_[i] = true;
+    if (std::all_of(ended_.begin(), ended_.end(), [](bool e) { return e; })) return std::nullopt;
+    Source* s = sources_[i];
+    if (!s->empty && !s->reader->rewindable())
+      throw UsageError("--link cannot start a source read from a pipe again");
+    s->rewind();
+    return s->next();
+  }
+
   std::vector<Source*> sources_;
+  bool wrap_ = false;
+  std::vector<bool> ended_;
   bool caching_ = false;
   bool replaying_ = false;
   std::vector<std::vector<std::string>> cache_;
@@ -224,8 +268,11 @@ class SourceGroup {
 struct JobSource::Impl {
   explicit Impl(const RunOptions& options)
       : opts(options),
-        separator(options.null_separated ? '\0' : '\n'),
-        command(options.command, true),
+        separator(options.delimiter        ? *options.delimiter
+                  : options.null_separated ? '\0'
+                                           : '\n'),
+        rpl(options),
+        command(merge_expression_words(options.command), true, rpl, expressions),
         length(command, render_mode(options, command), options.colsep.has_value(),
                options.args_per_job.no_args),
         max_args(options.args_per_job.max_args),
@@ -242,7 +289,8 @@ struct JobSource::Impl {
     for (const InputSource& in : given) {
       auto source = std::make_unique<Source>();
       if (in.kind == InputSource::Kind::kFile) {
-        source->reader = std::make_unique<FileReader>(in.path, separator);
+        source->reader = std::make_unique<FileReader>(in.path, separator, options.end_of_file,
+                                                      options.skip_blank);
       } else {
         source->reader = std::make_unique<ValuesReader>(in.values, separator);
       }
@@ -277,7 +325,7 @@ struct JobSource::Impl {
       return;
     }
     for (auto& s : sources) s->empty = !s->peeked.has_value();
-    for (auto& members : group_members) groups.emplace_back(members);
+    for (auto& members : group_members) groups.emplace_back(members, opts.link);
     for (std::size_t g = 1; g < groups.size(); ++g) groups[g].prepare_for_repeats();
     for (auto& group : groups) {
       std::optional<std::vector<std::string>> tuple = group.next();
@@ -433,6 +481,9 @@ struct JobSource::Impl {
 
   const RunOptions opts;
   const char separator;
+  // The command as its length is measured (an expression's value counts as its argument's).
+  ReplacementStrings rpl;
+  std::vector<std::string> expressions;
   internal::CompiledTemplate command;
   internal::CompiledTemplate::Length length;
   std::optional<internal::ColumnSplitter> splitter;

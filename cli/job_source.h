@@ -55,8 +55,10 @@ class JobSource {
   std::unique_ptr<Impl> impl_;
 };
 
-// The command template (and --tagstring), compiled once: checks replacement strings ({= perl
-// =} is a UsageError before any job starts) and renders a job. As in GNU parallel:
+// The command template (and --tagstring), compiled once: finds the replacement strings (those
+// of ReplacementStrings: --plus, -I, --rpl...) and {= perl =} expressions, which one perl
+// coprocess (PerlEvaluator) compiles before any job starts and evaluates for every job; a
+// Perl syntax error is a UsageError. Renders a job. As in GNU parallel:
 //  - anything that is not a replacement string, like "{", "{abc}" or "{1", is literal text;
 //  - the command words are joined by spaces as given, so shell syntax in them works;
 //  - a command without replacement strings gets {} appended; no command at all is "{}";
@@ -76,6 +78,10 @@ class CommandTemplate {
   // PARALLEL_JOBSLOT), quoted exactly as GNU parallel 20221122 quotes it, so that
   // `--dry-run` prints the same bytes.
   std::string command(const JobInput& job, unsigned slot) const;
+  // Whether an expression calls total_jobs(): the runner then reads every job before the
+  // first starts, and says how many there are with set_total_jobs().
+  bool needs_total_jobs() const;
+  void set_total_jobs(std::uint64_t total);
   // The --tag / --tagstring prefix of each output line (without the tab GNU parallel puts
   // after it), or "" when neither option is given. --tag is --tagstring {}: the job's
   // arguments joined by a space, never quoted (trimmed under --colsep).

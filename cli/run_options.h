@@ -72,6 +72,19 @@ struct ArgsPerJob {
   bool no_args = false;
 };
 
+// How the replacement strings are spelled and what they do (see ReplacementStrings).
+struct ReplacementOptions {
+  bool plus = false;                              // --plus
+  std::optional<std::string> replace;             // -I STR, -i[STR], --replace[=STR]: {}
+  std::optional<std::string> extension;           // --extensionreplace, --er, -U: {.}
+  std::optional<std::string> basename;            // --basenamereplace, --bnr: {/}
+  std::optional<std::string> dirname;             // --dirnamereplace, --dnr: {//}
+  std::optional<std::string> basename_extension;  // --basenameextensionreplace, --bner: {/.}
+  std::optional<std::string> seq;                 // --seqreplace: {#}
+  std::optional<std::string> slot;                // --slotreplace: {%}
+  std::vector<std::string> rpl;                   // --rpl 'STRING PERL', in order
+};
+
 // GNU parallel's usable command-line length on Linux: (measured maximum - 3000) / 2. -m and
 // -X fill a command line up to this many bytes; -s / --max-chars may lower it.
 inline constexpr std::size_t kDefaultMaxLineLength = 63664;
@@ -88,12 +101,22 @@ struct RunOptions {
   bool tag = false;                      // --tag
   std::optional<std::string> tagstring;  // --tagstring STR (replacement strings allowed)
   bool null_separated = false;           // -0 / --null
+  std::optional<char> delimiter;         // -d / --delimiter: the record separator (wins over -0)
+  std::string end_of_file;               // -E: input ends at a record equal to it ("": never)
+  bool skip_blank = false;               // -r / --no-run-if-empty: skip blank records
+  bool link = false;                     // --link / --xapply: every source linked, as :::+
+  std::string arg_sep = ":::";           // --arg-sep
+  std::string arg_file_sep = "::::";     // --arg-file-sep
+  bool verbose = false;                  // -t / --verbose: each command on stderr first
+  unsigned shellquote = 0;               // --shellquote, repeatable: print commands quoted
   std::optional<std::string> colsep;     // --colsep REGEX (POSIX extended)
   bool quote = false;                    // -q / --quote
+  ReplacementOptions replacements;
   ArgsPerJob args_per_job;
   bool dry_run = false;  // --dry-run: print the commands, run nothing
 
-  std::string joblog;  // --joblog FILE ("" none, "-" stdout)
+  std::string joblog;          // --joblog FILE ("" none, "-" stdout), without a leading '+'
+  bool joblog_append = false;  // --joblog +FILE: append, without a header
   bool resume = false;
   bool resume_failed = false;
   unsigned retries = 0;  // --retries N: a failing job runs up to N times in all
@@ -108,15 +131,23 @@ struct RunOptions {
   bool progress = false;  // --progress
 
   bool help = false;  // --help / -h: the runner prints kRunUsage; parsing does not exit
+  std::vector<std::string> env_names;  // --env NAME[,NAME...], in order
+  bool record_env = false;             // --record-env
+  // The options given, as written, that only `forkpool run` itself honours (not run_batch).
+  std::vector<std::string> run_only;
   std::size_t max_line_length = kDefaultMaxLineLength;  // -s / --max-chars (lowers only)
   // The job slots JobSource assumes when -m / -X spread the last arguments over the slots
   // (GNU parallel does that at end of input). 0: resolve_jobs(jobs, usable CPUs).
   unsigned job_slots = 0;
 };
 
-// Parses the words after `run` (argv[2..]). Throws UsageError naming the offending option or
-// value. Does not touch the file system: files are opened when jobs are read.
-RunOptions parse_run_options(std::span<const std::string> args);
+// Parses the words after `run` (argv[2..]), after the `defaults` (default_option_groups():
+// the profiles, then $PARALLEL), as GNU parallel does: each group's options are parsed on
+// their own, and the words left after them come before the command line's own command.
+// Throws UsageError naming the offending option or value. Does not touch the file system:
+// files are opened when jobs are read.
+RunOptions parse_run_options(std::span<const std::string> args,
+                             const std::vector<std::vector<std::string>>& defaults = {});
 
 // The number of job slots for a -j value, given the CPUs this process may use:
 // "N" (0: as many as possible, capped), "N%", "+N", "-N" (at least 1). Throws UsageError.

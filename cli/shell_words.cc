@@ -15,14 +15,17 @@ bool plain(char c) {
          c == '%' || c == '^' || c == '=';
 }
 
-// dash's builtins and reserved words.
-constexpr std::array<std::string_view, 46> kShellOwn = {
-    ".",       ":",        "[",      "alias",   "bg",    "break", "cd",     "chdir",
-    "command", "continue", "echo",   "eval",    "exec",  "exit",  "export", "fc",
-    "fg",      "getopts",  "hash",   "jobs",    "kill",  "local", "printf", "pwd",
-    "read",    "readonly", "return", "set",     "shift", "test",  "times",  "trap",
-    "type",    "ulimit",   "umask",  "unalias", "unset", "wait",  "!",      "case",
-    "do",      "done",     "elif",   "else",    "esac",  "fi"};
+// dash's and bash's builtins and reserved words.
+constexpr std::array<std::string_view, 72> kShellOwn = {
+    "bind",     "builtin",   "caller",  "compgen",  "complete", "compopt", "declare", "dirs",
+    "disown",   "enable",    "help",    "history",  "let",      "logout",  "mapfile", "popd",
+    "pushd",    "readarray", "shopt",   "source",   "suspend",  "typeset", "coproc",  "select",
+    "function", "[[",        ".",       ":",        "[",        "alias",   "bg",      "break",
+    "cd",       "chdir",     "command", "continue", "echo",     "eval",    "exec",    "exit",
+    "export",   "fc",        "fg",      "getopts",  "hash",     "jobs",    "kill",    "local",
+    "printf",   "pwd",       "read",    "readonly", "return",   "set",     "shift",   "test",
+    "times",    "trap",      "type",    "ulimit",   "umask",    "unalias", "unset",   "wait",
+    "!",        "case",      "do",      "done",     "elif",     "else",    "esac",    "fi"};
 constexpr std::array<std::string_view, 7> kKeywords = {"for",   "if",    "in",  "then",
                                                        "until", "while", "time"};
 

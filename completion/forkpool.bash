@@ -12,18 +12,29 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --maxreplaceargs -X -m -s --max-chars --maxchars --dry-run --dryrun --dr --joblog --jl
   --resume --resume-failed --resumefailed --retries --timeout --halt --halt-on-error
   --haltonerror --delay --shuf --results --result --res --bar --eta --progress -a
-  --arg-file --argfile --will-cite --willcite --nn --nonotice --no-notice -h --help'
+  --arg-file --argfile --will-cite --willcite --nn --nonotice --no-notice -h --help
+  --env --record-env --recordenv --plain -J --profile --plus -I --extensionreplace --er
+  --basenamereplace --bnr --dirnamereplace --dnr --basenameextensionreplace --bner
+  --seqreplace --slotreplace --rpl -d --delimiter -E -r --no-run-if-empty --norunifempty
+  --link --xapply --arg-sep --argsep --arg-file-sep --argfilesep -t --verbose --shellquote
+  --shell-quote --shell_quote'
 # The run options that take a value (the next word).
 _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --tagstring
   -C --col-sep --colsep -n --max-args --maxargs -N --max-replace-args --maxreplaceargs -s
   --max-chars --maxchars --joblog --jl --retries --timeout --halt --halt-on-error
-  --haltonerror --delay --results --result --res -a --arg-file --argfile'
+  --haltonerror --delay --results --result --res -a --arg-file --argfile --env -J --profile
+  -I --extensionreplace --er --basenamereplace --bnr --dirnamereplace --dnr
+  --basenameextensionreplace --bner --seqreplace --slotreplace --rpl -d --delimiter -E
+  --arg-sep --argsep --arg-file-sep --argfilesep'
 # bench's own options, then those of forkpool run's that bench accepts.
 _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg-file
   --argfile -0 --null -C --col-sep --colsep -q --quote -n --max-args --maxargs -N
   --max-replace-args --maxreplaceargs -X -m -s --max-chars --maxchars --retries --timeout
   --delay --group --no-keep-order --nokeeporder --nok --no-k --will-cite --willcite --nn
-  --nonotice --no-notice'
+  --nonotice --no-notice --plus -I --extensionreplace --er --basenamereplace --bnr
+  --dirnamereplace --dnr --basenameextensionreplace --bner --seqreplace --slotreplace --rpl
+  -d --delimiter -E -r --no-run-if-empty --norunifempty --link --xapply --arg-sep --argsep
+  --arg-file-sep --argfilesep'
 _forkpool_bench_value_options='--workers --runs --json --csv --plot'
 _forkpool_separators='::: :::+ :::: ::::+'
 

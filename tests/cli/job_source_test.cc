@@ -634,20 +634,34 @@ TEST(CommandTemplate, ResultsSubdirIsGnuParallelsLayout) {
   }
 }
 
-TEST(CommandTemplate, PerlExpressionsAreUsageErrors) {
-  for (const Words& words :
-       {Words{"echo", "{= s/a/b/ =}"}, Words{"echo", "{=", "1", "=}"}, Words{"echo", "x{==}"}}) {
-    std::string message = usage_error_of([&] { CommandTemplate t(options(words)); });
-    EXPECT_NE(message.find("perl expressions"), std::string::npos) << message;
-  }
-  std::string message = usage_error_of([] {
-    CommandTemplate t(options({"--tagstring", "{=1=}", "echo"}));
-  });
-  EXPECT_EQ(message, "perl expressions are not supported: '{=1=}'");
-  message = usage_error_of([] { CommandTemplate t(options({"echo", "a{=", "s/a/b/", "=}b"})); });
-  EXPECT_EQ(message, "perl expressions are not supported: '{= s/a/b/ =}'");
+// The first job's command line for these words (after `run`).
+std::string first_command(const Words& words) {
+  RunOptions o = options(words);
+  CommandTemplate t(o);
+  JobSource source(o);
+  return t.command(*source.next(), 1);
+}
+
+TEST(CommandTemplate, PerlExpressionsAreEvaluatedByPerl) {
+  EXPECT_EQ(first_command({"echo", "{= s/a/b/ =}", ":::", "aa"}), "echo ba");
+  // Split over words, {= ... =} is joined with spaces again, as GNU parallel joins it.
+  EXPECT_EQ(first_command({"echo", "x{=", "s/a/b/g", "=}y", ":::", "aa"}), "echo xbby");
+  EXPECT_EQ(first_command({"echo", "{=1", "$_.=$job->seq()", "=}", ":::", "a"}), "echo a1");
+  // The value is quoted for the shell unless the expression calls uq().
+  EXPECT_EQ(first_command({"echo", "{= $_.=' ;x' =}", ":::", "a"}), "echo 'a ;x'");
+  EXPECT_EQ(first_command({"echo", "{= $_.=' ;x'; uq() =}", ":::", "a"}), "echo a ;x");
+  EXPECT_EQ(first_command({"--tagstring", "{=1 $_=Q($_) =}", "echo", ":::", "a b"}), "echo 'a b'");
   // Without a closing =} GNU parallel keeps "{=" as text, and so does forkpool.
-  EXPECT_NO_THROW(CommandTemplate t(options({"echo", "{="})));
+  EXPECT_EQ(first_command({"echo", "{=", ":::", "a"}), "echo {= a");
+}
+
+TEST(CommandTemplate, ABadPerlExpressionIsAUsageErrorBeforeAnyJob) {
+  for (const Words& words : {Words{"echo", "{= s/(/ =}"}, Words{"echo", "{=", "1", "+", "=}"},
+                             Words{"--tagstring", "{= ) =}", "echo"}}) {
+    std::string message = usage_error_of([&] { CommandTemplate t(options(words)); });
+    EXPECT_EQ(message.rfind("cannot use perl expression '", 0), 0u) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
 }
 
 TEST(CommandTemplate, MovesAndRendersAfterMove) {

@@ -24,9 +24,12 @@ std::string page(const std::string& name) {
   return text;
 }
 
-// scdoc's bold: the page names an option as *--jobs*.
+// scdoc's bold: the page names an option as *--jobs* (an underscore escaped: *--a\_b*).
 bool names_option(const std::string& text, const std::string& option) {
-  return text.find("*" + option + "*") != std::string::npos;
+  std::string escaped;
+  for (char c : option) escaped += c == '_' ? std::string("\\_") : std::string(1, c);
+  return text.find("*" + option + "*") != std::string::npos ||
+         text.find("*" + escaped + "*") != std::string::npos;
 }
 
 std::vector<std::string> missing_from(const std::string& text,

@@ -5,10 +5,11 @@
 //
 // Each case is one line of arguments, as shell text after the tool's name. Both tools run it
 // through `/bin/sh -c`, so quoting in a case means what it means in a shell. GNU parallel gets
-// --will-cite (forkpool would ignore it) and, in the environment of both, PARALLEL_SHELL=/bin/sh
-// (otherwise GNU parallel runs jobs in its parent's shell) and a private HOME (it writes
-// ~/.parallel). Cases whose output order depends on timing use -k or -j1: when GNU parallel
-// itself is nondeterministic the case is fixed, never the comparison.
+// --will-cite (forkpool would ignore it) and a private HOME (it writes ~/.parallel). Neither
+// gets PARALLEL_SHELL unless a case sets it: both then run jobs in the shell they find among
+// their ancestors, as GNU parallel does; kBash cases run from bash, with exported functions. Cases
+// whose output order depends on timing use -k or -j1: when GNU parallel itself is nondeterministic
+// the case is fixed, never the comparison.
 //
 // To check the harness itself, run GNU parallel on both sides:
 //   FORKPOOL_COMPAT_SUBJECT='/usr/bin/parallel --will-cite' cli_compat_tests
@@ -38,12 +39,21 @@ constexpr const char* kReference = "/usr/bin/parallel --will-cite";
 
 // What a case compares besides stdout and the exit status.
 enum Check : unsigned {
-  kStderr = 1u << 0,    // stderr too (only where both tools' stderr is the jobs' own)
-  kSorted = 1u << 1,    // stdout as sorted lines: the order is random by design (--shuf)
-  kExitOnly = 1u << 2,  // an error of the tool itself: the messages differ, compare the status
-  kJoblog = 1u << 3,    // the joblog ./log (all columns but the times; those are checked)
-  kResults = 1u << 4,   // the tree under ./res, every file's bytes
+  kStderr = 1u << 0,     // stderr too (only where both tools' stderr is the jobs' own)
+  kSorted = 1u << 1,     // stdout as sorted lines: the order is random by design (--shuf)
+  kExitOnly = 1u << 2,   // an error of the tool itself: the messages differ, compare the status
+  kJoblog = 1u << 3,     // the joblog ./log (all columns but the times; those are checked)
+  kResults = 1u << 4,    // the tree under ./res, every file's bytes
+  kBash = 1u << 5,       // run from `bash -c`, after kBashPrelude (exported functions)
+  kShellSh = 1u << 6,    // PARALLEL_SHELL=/bin/sh in the environment of both
+  kShellBash = 1u << 7,  // PARALLEL_SHELL=bash (a name, looked up in $PATH)
 };
+
+// What a kBash case's shell has done before it runs the tool.
+constexpr const char* kBashPrelude =
+    "greet() { echo \"hi $1\"; }; export -f greet; "
+    "twice() { echo \"$1$1\"; echo \"${2:-none}\"; }; export -f twice; "
+    "notexported() { echo bad; }; ";
 
 struct CompatCase {
   const char* name;
@@ -55,6 +65,8 @@ struct CompatCase {
   // Where forkpool is known to differ: the case is skipped with this reason (but still runs
   // when GNU parallel is on both sides). Remove it once forkpool is fixed.
   const char* known_failure = nullptr;
+  // One more NAME=VALUE in the environment of both tools (e.g. PARALLEL=...).
+  const char* env = nullptr;
 };
 
 void PrintTo(const CompatCase& c, std::ostream* out) { *out << c.name << ": " << c.args; }
@@ -114,6 +126,25 @@ const std::vector<CompatCase>& cases() {
       {"ShellSyntaxInCommand", "-k 'echo {} | tr a-z A-Z; echo done' ::: abc def"},
       {"CommandRunsInSh",
        R"~(-k 'if [ -n "$BASH_VERSION" ]; then echo bash; else echo sh; fi' ::: 1)~"},
+
+      // The caller's shell: PARALLEL_SHELL, else the shell among the ancestors.
+      {"ParallelShellChosen",
+       R"~(-k 'if [ -n "$BASH_VERSION" ]; then echo bash; else echo sh; fi' ::: 1)~", nullptr,
+       kBash},
+      {"ParallelShellNamesBash",
+       R"~(-k 'if [ -n "$BASH_VERSION" ]; then echo bash; else echo sh; fi' ::: 1)~", nullptr,
+       kShellBash},
+      {"ExportedFunction", "-k greet ::: a 'b c' \"it's\"", nullptr, kBash},
+      {"ExportedFunctionTwoArgs", "-k twice {1} {2} ::: a b ::: x ''", nullptr, kBash},
+      {"ExportedFunctionInPipeline", "-k 'greet {} | tr a-z A-Z' ::: x y", nullptr, kBash},
+      {"ExportedFunctionAsInputLine", "-k", "funcs.txt", kBash},
+      {"FunctionNotExported", "-k notexported ::: a", nullptr, kBash | kExitOnly},
+      {"BashSyntaxInCommand", "-k 'a=({}); echo ${#a[@]} ${a[0]^^}' ::: 'x y z' w", nullptr, kBash},
+      {"BashPlainProgramIsExecd", "-k printf '%s\\n' ::: a 'b c'", nullptr, kBash},
+      {"EnvOptionIsAcceptedLocally", "--env HOME -k greet ::: a", nullptr, kBash},
+      {"ParallelShellOverridesTheCallersBash",
+       R"~(-k 'if [ -n "$BASH_VERSION" ]; then echo bash; else echo sh; fi' ::: 1)~", nullptr,
+       kBash | kShellSh},
 
       // --dry-run prints exactly the command lines, quoting and all.
       {"DryRun", "--dry-run -k echo {} ::: a 'b c'"},
@@ -229,6 +260,110 @@ const std::vector<CompatCase>& cases() {
        "-k -j2 'echo $PARALLEL_SEQ; test $PARALLEL_JOBSLOT -ge 1 && test $PARALLEL_JOBSLOT -le 2' "
        "::: a b c d"},
 
+      // --plus, the *replace options, --rpl: GNU parallel's replacement strings, Perl and all.
+      {"PlusPathForms",
+       "--plus -k echo {+/} {+.} {+..} {+...} {..} {...} {/..} {/...} :::: paths.txt"},
+      {"PlusBashLikeForms",
+       "--plus -k echo {:-x} {:2} {:1:2} {#a} {##a*b} {%c} {%%b*c} {/b/X} {//b/Y} {/#a/Z} "
+       "{/%c/W} {^a} {^^b} {,A} {,,B} ::: abcabc '' AbBa"},
+      {"PlusCounts", "--plus -j1 -k echo {##} {0#} {0%} ::: $(seq 12)"},
+      {"PlusPositional", "--plus -k echo {2+.} {1..} ::: a.b.c ::: d.e"},
+      {"PlusSlotIsAVariable", "--plus -j1 -k echo {slot} ::: a"},
+      {"NumberedSeqIsAPosition", "-k echo {1#} {2%} x ::: a b ::: c"},
+      {"ReplaceI", "-I XX -k echo XX {} ::: a 'b c'"},
+      {"ReplaceIDryRun", "-I ,, --dry-run -k echo ,, x,,y ::: 'a b'"},
+      {"AllReplaceOptions",
+       "--er EXT --bnr BASE --dnr DIR --bner BE --seqreplace SEQ --slotreplace SLOT -j1 -k "
+       "echo EXT BASE DIR BE SEQ SLOT {} :::: paths.txt"},
+      {"ExtensionReplaceRetiredShortForm", "-U ,e -k echo ,e {.} ::: a.b", nullptr, kExitOnly},
+      {"Rpl", "--rpl '{x} s/a/X/g' -k echo {x} {1x} ::: aa ba"},
+      {"RplWithGroups", R"~(--rpl '{r(\d)} $_ x= $$1' -k echo {r3} {1r2} ::: ab)~"},
+      {"RplOverridesBuiltin", "--rpl '{} s/a/b/' -k echo {} ::: a"},
+      {"RplLongestFirst", "--rpl '{a} s/$/1/' --rpl '{aa} s/$/2/' -k echo {a}{aa} ::: x"},
+
+      // {= perl =}, evaluated by one perl for the run.
+      {"PerlExpression", R"~(-k echo '{= s/a/b/ =}' '{= $_=$job->seq()*10 =}' ::: aa ba)~"},
+      {"PerlExpressionMetacharacters",
+       R"~(-k echo '{= $_ .= q{ ;|&$(x)`y` "z" '"'"'w'"'"'} =}' ::: a)~"},
+      {"PerlExpressionUnquoted", R"~(-k echo '{= $_ = "x  y"; uq() =}' ::: a)~"},
+      {"PerlExpressionPositional",
+       R"~(-k echo '{=2 tr/a-z/A-Z/ =}' '{=1 $_ = length $_ =}' ::: abc ::: def)~"},
+      {"PerlExpressionAcrossWords", "-k echo '{=' 's/a/b/' '=}' ::: a"},
+      {"PerlExpressionQ", R"~(-k echo '{= $_=Q($_) =}' ::: 'a b')~"},
+      {"PerlExpressionDryRun", R"~(--dry-run echo '{= s/x/$/ =}' ::: x 'y z')~"},
+      {"PerlExpressionTagstring", "--tagstring '{= $_=uc =}' -k echo ::: a b"},
+      {"PerlExpressionSlotAndSeq",
+       R"~(-j1 -k echo '{= $_=$job->slot() =}' '{= $_=slot()+seq() =}' ::: a b)~"},
+      {"PerlExpressionTotalJobs", "-k echo '{= $_=total_jobs() =}' ::: a b c"},
+      {"PerlExpressionContext", "-X -k echo 'p{= s/a/b/ =}' ::: a aa"},
+      {"PerlExpressionMultipleArgs", "-n2 -k echo '{= s/a/b/ =}' ::: a aa ab"},
+      {"PerlExpressionUnicode", "-k echo '{= s/é/E/ =}' '{= $_=length =}' ::: héllo"},
+      {"PerlExpressionEmptyResult", R"~(-k echo '[{= $_="" =}]' ::: a)~"},
+      {"PerlExpressionNewline", R"~(-k echo '{= $_.="\n2" =}' ::: a)~"},
+      {"PerlExpressionIsTheCommand", R"~(-k '{= $_="echo hi $_" =}' ::: a b)~"},
+      {"PerlExpressionKeepsState", R"~(-j1 -k echo '{= $_=++$n =}' ::: a b c)~"},
+      {"PerlExpressionWithColsep", "--colsep , -k echo '{=2 $_=uc =}' :::: cols.csv"},
+      {"PerlExpressionSyntaxError", "echo '{= s/( =}' ::: a", nullptr, kExitOnly},
+      {"PerlExpressionOnEmptyInput", "echo '{= s/a/b/ =}'", "empty.txt"},
+
+      // xargs-compatible flags.
+      {"DelimiterComma", "-d , -k echo '[{}]'", "cols.csv"},
+      {"DelimiterTabEscape", R"~(-d '\t' -k echo '[{}]' :::: cols.tsv)~"},
+      {"DelimiterWinsOverNull", "-0 -d , -k echo '[{}]' :::: cols.csv"},
+      {"DelimiterLongForm", "--delimiter , -k echo '[{}]' :::: cols.csv"},
+      {"DelimiterTwoCharsRefused", "-d ab -k echo ::: a", nullptr, kExitOnly, nullptr,
+       "multi-character -d is not implemented"},
+      {"EndOfFileString", "-E c -k echo :::: abc.txt"},
+      {"EndOfFileStringOnStdin", "-E b -k echo", "abc.txt"},
+      {"EndOfFileStringNeverMet", "-E zzz -k echo :::: abc.txt"},
+      {"EndOfFileStringZeroIsNone", "-E 0 -k echo ::: 0 1"},
+      {"NoRunIfEmpty", "-r -k echo '[{}]' :::: weird.txt"},
+      {"NoRunIfEmptyAllBlank", "-r echo never", "blanks.txt"},
+      {"NoRunIfEmptyLongForm", "--no-run-if-empty -k echo '[{}]'", "blanks.txt"},
+      {"Link", "--link -k echo {1}{2} ::: a b c ::: 1 2 3"},
+      {"LinkShorterWins", "--xapply -k echo {1}{2} ::: a b c ::: 1 2"},
+      {"LinkThreeSources", "--link -k echo {1}{2}{3} ::: a b ::: 1 2 ::: x y"},
+      {"ArgSep", "--arg-sep ,, -k echo ,, a '::: b'"},
+      {"ArgSepLinked", "--arg-sep ,, -k echo {1}{2} ,, a b ,,+ 1 2"},
+      {"ArgFileSep", "--arg-file-sep // -k echo // abc.txt"},
+      {"ArgFileSepKeepsValues", "--arg-file-sep // -k echo // abc.txt ::: x y"},
+      {"VerboseToStderr", "-t -j1 -k echo ::: a 'b c'", nullptr, kStderr},
+      {"VerboseLongForm", "--verbose -j1 -k 'echo {} >&2' ::: a", nullptr, kStderr},
+      {"ShellQuote", "--shellquote -k echo ::: 'a b' \"c'd\""},
+      {"ShellQuoteTwice", "--shellquote --shellquote -k echo {} x ::: 'a b'"},
+      {"ShellQuoteDryRun", "--shellquote --dry-run echo ::: 'a b'"},
+
+      // Default options: $PARALLEL and profiles, and --plain to ignore them.
+      {"ParallelEnvOptions", "echo ::: b a", nullptr, 0, nullptr, nullptr, "PARALLEL=-k --tag"},
+      {"ParallelEnvCommandWords", "::: a b", nullptr, 0, nullptr, nullptr, "PARALLEL=-k echo pre"},
+      {"ParallelEnvQuotedValue", "echo ::: a b", nullptr, 0, nullptr, nullptr,
+       "PARALLEL=-k --tagstring 'x  \\\"y' -j 2"},
+      {"ParallelEnvBeforeCommandLine", "--tagstring z echo ::: a", nullptr, 0, nullptr, nullptr,
+       "PARALLEL=--tagstring y -k"},
+      {"PlainIgnoresParallelEnv", "--plain -k echo ::: a", nullptr, 0, nullptr, nullptr,
+       "PARALLEL=--tag"},
+      {"ProfileByPath", "-J ./profile echo ::: a b"},
+      {"ParallelEnvBadOption", "echo ::: a", nullptr, kExitOnly, nullptr, nullptr,
+       "PARALLEL=--no-such-option"},
+
+      // Long options as Getopt::Long takes them: abbreviated, in any case.
+      {"LongOptionAbbreviated", "--keep --tagstr X echo ::: a b"},
+      {"LongOptionAnyCase", "--KEEP-ORDER -j2 --Tag 'sleep 0.{}; echo {}' ::: 3 1 0"},
+      {"LongOptionPrefixOfOneOption", "-k --tags echo ::: a b"},
+      {"LongOptionAbbreviatedValueWithEquals", "--max-a=2 -k echo ::: a b c"},
+      {"LongOptionAmbiguous", "--ta echo ::: a", nullptr, kExitOnly},
+      {"LongOptionAmbiguousJob", "--jo 2 echo ::: a", nullptr, kExitOnly},
+      {"FlagGivenAValue", "--tag=x echo ::: a", nullptr, kExitOnly},
+
+      // --joblog +FILE appends without a header; a dry run leaves the log alone.
+      {"JoblogAppend", "-j1 --joblog +log echo ::: b", nullptr, kJoblog,
+       "-j1 --joblog log echo ::: a"},
+      {"JoblogAppendToNewFile", "-j1 --joblog +log 'echo {}; exit {}' ::: 0 3", nullptr, kJoblog},
+      {"DryRunWritesNoJoblog", "--dry-run --joblog log echo ::: b", nullptr, kJoblog,
+       "-j1 --joblog log echo ::: a"},
+      {"ResumeEmptyJoblogStartsANewOne", "-j1 --resume --joblog log echo ::: a b", nullptr, kJoblog,
+       "-j1 --joblog log true ::: ; : > log"},
+
       // Errors of the tool itself: only the exit status (255) is compared.
       {"UnknownOption", "--no-such-option echo ::: a", nullptr, kExitOnly},
       {"JobsNotANumber", "-j nonsense echo ::: a", nullptr, kExitOnly},
@@ -257,6 +392,9 @@ void write_fixtures(const std::string& dir) {
   write_file(dir + "/cols.tsv", "a\tb\tc\nd\te\tf\n1\t\t3\n");
   write_file(dir + "/cols.csv", "x,,y,z\n1,2,,3\n");
   write_file(dir + "/empty.txt", "");
+  write_file(dir + "/funcs.txt", "greet one\ntwice two\n");
+  write_file(dir + "/blanks.txt", "\n  \n\t\n");
+  write_file(dir + "/profile", "-k --tag\n# a comment\n  # another\n--tagstring '<{}>'\n");
   write_file(dir + "/cmds.txt", "echo one\necho two; echo three\nexit 2\necho 'four  spaces'\n");
   std::string bin;
   for (int i = 0; i < 1024; ++i) bin += static_cast<char>(i % 256);
@@ -330,8 +468,7 @@ class RunCompatTest : public ::testing::TestWithParam<CompatCase> {
       subject_ = s;
     }
     std::filesystem::create_directory(base_ / "tmp");
-    env_ = environment_with(inherited_setting,
-                            {"TMPDIR=" + (base_ / "tmp"), "PARALLEL_SHELL=/bin/sh", "LC_ALL=C"});
+    env_ = environment_with(inherited_setting, {"TMPDIR=" + (base_ / "tmp"), "LC_ALL=C"});
     home_template_ = parallel_home_template(env_);
     env_.push_back("HOME=" + (base_ / "home"));
   }
@@ -348,10 +485,17 @@ class RunCompatTest : public ::testing::TestWithParam<CompatCase> {
     write_fixtures(work);
     auto run = [&](const char* args) {
       Launch l;
-      l.argv = {"/bin/sh", "-c", tool + " " + args};
+      if (c.checks & kBash) {
+        l.argv = {"/bin/bash", "-c", std::string(kBashPrelude) + tool + " " + args};
+      } else {
+        l.argv = {"/bin/sh", "-c", tool + " " + args};
+      }
       l.dir = work;
       if (c.stdin_file != nullptr) l.stdin_path = work + "/" + c.stdin_file;
       l.env = env_;
+      if (c.checks & kShellSh) l.env->push_back("PARALLEL_SHELL=/bin/sh");
+      if (c.env != nullptr) l.env->push_back(c.env);
+      if (c.checks & kShellBash) l.env->push_back("PARALLEL_SHELL=bash");
       return run_to_end(l, kDeadline);
     };
     ToolRun r;

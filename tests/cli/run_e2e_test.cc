@@ -46,7 +46,9 @@ Launch forkpool_launch(const TempDir& dir, const std::vector<std::string>& args)
   l.dir = dir.path();
   l.stdout_path = dir / ".stdout";
   l.stderr_path = dir / ".stderr";
-  l.env = environment_with(parallel_or_tmpdir_setting, {"TMPDIR=" + dir.path()});
+  // A HOME of its own: GNU parallel's profiles (~/.parallel/config) must not leak in.
+  l.env =
+      environment_with(parallel_or_tmpdir_setting, {"TMPDIR=" + dir.path(), "HOME=" + dir.path()});
   return l;
 }
 
@@ -188,7 +190,8 @@ TEST(RunE2e, NothingIsLostWhenJobsFailTimeOutOrAreKilled) {
 
 struct BadInput {
   const char* name;
-  std::vector<std::string> args;  // after `run`; each job would create a file "started*"
+  std::vector<std::string> args;      // after `run`; each job would create a file "started*"
+  std::vector<std::string> env = {};  // NAME=VALUE added to forkpool's environment
 };
 
 void PrintTo(const BadInput& b, std::ostream* out) { *out << b.name; }
@@ -203,12 +206,28 @@ const std::vector<BadInput>& bad_inputs() {
       // A directory cannot be read as input, even by root.
       {"DirectoryAsArgumentFile", {"touch started-{}", "::::", "a-directory"}},
       {"UnreadableArgumentFile", {"touch started-{}", "::::", "unreadable.txt"}},
-      // GNU parallel's {= perl =} is not supported: refused rather than run as text.
-      {"PerlReplacementString", {"touch started-{= s/a/b/ =}", ":::", "a"}},
+      // A {= perl =} that perl cannot compile: refused before any job.
+      {"PerlReplacementStringSyntaxError", {"touch started-{= s/a/ =}", ":::", "a"}},
+      {"PerlReplacementStringInTagstring", {"--tagstring", "{= ( =}", "touch started", ":::", "a"}},
+      {"RplBadGroupRegex", {"--rpl", "{x(()} s/a/b/", "touch started", ":::", "a"}},
       {"HaltNonsense", {"--halt", "nonsense", "touch started", ":::", "a"}},
       {"JobsNonsense", {"-j", "nonsense", "touch started", ":::", "a"}},
       {"TimeoutNonsense", {"--timeout", "soon", "touch started", ":::", "a"}},
       {"BadColsepRegex", {"--colsep", "a(", "touch started", ":::", "a"}},
+      // GNU parallel's single-file and templated --results: refused, not made a directory.
+      {"ResultsCsvFile", {"--results", "out.csv", "touch started", ":::", "a"}},
+      {"ResultsTsvFile", {"--results", "out.tsv", "touch started", ":::", "a"}},
+      {"ResultsJsonFile", {"--results", "out.json", "touch started", ":::", "a"}},
+      {"ResultsTemplated", {"--results", "out/{}", "touch started", ":::", "a"}},
+      {"JoblogPlusWithoutName", {"--joblog", "+", "touch started", ":::", "a"}},
+      {"AmbiguousAbbreviation", {"--ta", "touch started", ":::", "a"}},
+      {"AbbreviationOfAnUnsupportedOption", {"--sqlm", "x", "touch started", ":::", "a"}},
+      {"UnsupportedGnuOption", {"--sql-master", "x", "touch started", ":::", "a"}},
+      {"UnsupportedGnuShortOption", {"-Y", "touch started", ":::", "a"}},
+      {"EnvUnderscoreWithoutRecordEnv", {"--env", "_", "touch started", ":::", "a"}},
+      {"MissingProfile", {"-J", "no-such-profile", "touch started", ":::", "a"}},
+      {"ParallelShellNotFound", {"touch started", ":::", "a"}, {"PARALLEL_SHELL=no-such-shell"}},
+      {"BadOptionInParallelEnv", {"touch started", ":::", "a"}, {"PARALLEL=--no-such-option"}},
   };
   return all;
 }
@@ -225,7 +244,9 @@ TEST_P(RunBadInputTest, OneLineOnStderrExit255AndNoJobStarted) {
     GTEST_SKIP() << "chmod 000 does not stop this user (root) from reading; "
                     "DirectoryAsArgumentFile covers unreadable input";
   }
-  Outcome o = run_forkpool(dir, GetParam().args);
+  Launch l = forkpool_launch(dir, GetParam().args);
+  l.env->insert(l.env->end(), GetParam().env.begin(), GetParam().env.end());
+  Outcome o = run_to_end(l, kDeadline);
   ASSERT_FALSE(o.hung);
   EXPECT_EQ(o.exit_code, 255) << o.err;
   EXPECT_EQ(o.err.rfind("forkpool run: ", 0), 0u) << o.err;

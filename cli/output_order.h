@@ -1,0 +1,60 @@
+// Finished jobs' output on its way to stdout and stderr: at once, or held back and printed in
+// job order (-k).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "cli/job_output.h"
+
+namespace forkpool::cli {
+
+// One finished job's output.
+struct FinishedOutput {
+  JobStream out, err;
+  std::string prefix;  // --tag: before every line of both
+  std::size_t size() const { return out.size() + err.size(); }
+};
+
+// Output held for an earlier job (-k) holds back new jobs once it passes this size, so that
+// one slow job cannot make memory grow without bound: 256 MiB, or
+// FORKPOOL_RUN_HELD_OUTPUT_LIMIT bytes (for machines with little memory, and for the tests).
+std::size_t held_output_limit();
+
+class OutputOrder {
+ public:
+  // `keep_order`: -k. `on_stdout_gone` is called (once per failed write) when stdout's
+  // reader went away; from then on nothing more is written.
+  OutputOrder(bool keep_order, std::size_t held_limit, std::function<void()> on_stdout_gone)
+      : keep_order_(keep_order),
+        held_limit_(held_limit),
+        on_stdout_gone_(std::move(on_stdout_gone)) {}
+
+  // The output of the job that was `order`-th to start (0-based): written now, or with -k
+  // held until every earlier job's output is written.
+  void deliver(std::uint64_t order, FinishedOutput output);
+  // -k: prints held output in job order, up to the first job still running. At the end of a
+  // run stopped early, `everything` prints what did finish, in order, past the gaps.
+  void flush(bool everything);
+  // True while held output is over the limit: no new job should start (a retry may).
+  bool holds_back_jobs() const { return !held_.empty() && held_bytes_ >= held_limit_; }
+  // Drops what is held (before the spooled files' directory goes).
+  void clear() { held_.clear(); }
+  void mark_stdout_gone() { stdout_gone_ = true; }
+
+ private:
+  void write(const FinishedOutput& output);
+
+  bool keep_order_;
+  std::size_t held_limit_;
+  std::function<void()> on_stdout_gone_;
+  bool stdout_gone_ = false;
+  std::map<std::uint64_t, FinishedOutput> held_;  // by order
+  std::size_t held_bytes_ = 0;
+  std::uint64_t next_to_print_ = 0;
+};
+
+}  // namespace forkpool::cli

@@ -1,0 +1,182 @@
+// The runner's life: setting up, the main loop, and stopping (on a signal, on --halt now,
+// when stdout's reader goes away).
+#include "cli/runner.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "cli/caller_shell.h"
+#include "cli/job_output.h"
+#include "cli/parallel_config.h"
+#include "cli/progress_line.h"
+#include "cli/signal_watcher.h"
+#include "cli/spool_dir.h"
+#include "forkpool/worker.h"
+
+namespace forkpool::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+}  // namespace
+
+Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
+    : options_(std::move(options)),
+      settings_(std::move(settings)),
+      slots_(slots),
+      templ_(options_),
+      feed_(options_),
+      shell_(caller_shell()),
+      skip_shell_(shell_can_be_skipped(shell_)),
+      output_(options_.keep_order, held_output_limit(), [this] { stdout_gone(); }),
+      tally_(options_.halt) {
+  for (unsigned s = 1; s <= slots_; ++s) free_slots_.insert(s);
+  check_env_names(options_.env_names);
+  // As GNU parallel: a dry run writes no log; --joblog +FILE, or a resumed log that has a
+  // first line, is appended to without a header.
+  if (!options_.joblog.empty() && !options_.dry_run) {
+    const bool resuming = options_.resume || options_.resume_failed;
+    job_log_ = JobLog(options_.joblog,
+                      options_.joblog_append || (resuming && has_first_line(options_.joblog)));
+  }
+  feed_.preload(slots_, templ_.needs_total_jobs());
+  tally_.set_total_jobs(feed_.total_jobs());
+  templ_.set_total_jobs(feed_.total_jobs());
+}
+
+int Runner::dry_run() {
+  while (auto job = feed_.next()) {
+    const std::string tag = templ_.tag(*job, 1);
+    write_stdout((tag.empty() ? "" : tag + "\t") + templ_.command(*job, 1) + "\n");
+  }
+  return 0;
+}
+
+int Runner::run() {
+  SignalWatcher signals([this](int signal) { on_signal(signal); });
+  // The runner reports each job a dead worker took with it, in its own words; the pool's
+  // warnings about the same deaths would say it twice (and on Ctrl-C, once per worker);
+  // unless FORKPOOL_LOG or -v asked for debug detail.
+  if (!task_logger().should_log(spdlog::level::debug)) {
+    task_logger().set_level(spdlog::level::err);
+  }
+  const unsigned workers = feed_.workers_needed(slots_);
+  if (workers == 0) return exit_status();  // no job at all
+  // Spawned workers are fresh execs of this program: nothing of the runner's memory or
+  // threads is copied into them (and a ThreadSanitizer build delivers their signals, which
+  // it does not in children forked from a multi-threaded process).
+  SpoolDir spool;
+  spool_dir_ = spool.path();
+  // Each worker stops its job's process group before it dies of SIGTERM, SIGINT or SIGHUP:
+  // the handlers are this program's choice, made in its workers, not the library's.
+  Pool pool({.workers = workers,
+             .start_method = StartMethod::kSpawn,
+             // Job output past kSpoolOver travels as a file, not in the frame.
+             .max_frame = std::size_t{1} << 30,
+             .initializer = initializer(exec_stop_handlers_task)});
+  pool_ = &pool;
+  run_loop();
+  output_.flush(/*everything=*/true);
+  show_progress(true);
+  pool.close();
+  pool_ = nullptr;
+  output_.clear();  // before the spool directory goes
+  if (stop_signal_ != 0) return 128 + stop_signal_;
+  return exit_status();
+}
+
+void Runner::run_loop() {
+  for (;;) {
+    if (stop_requested()) {
+      stop_running_jobs();
+      return;
+    }
+    start_jobs();
+    if (running_.empty() && !more_to_start()) return;
+    for (std::uint64_t seq : wait_for_finished()) finish(seq);
+    show_progress(false);
+  }
+}
+
+// The jobs that finished since the last call; waits for one (or a signal, or the time
+// --delay allows the next start).
+std::vector<std::uint64_t> Runner::wait_for_finished() {
+  std::vector<std::uint64_t> finished;
+  std::unique_lock lock(mutex_);
+  auto ready = [&] { return !finished_.empty() || stop_signal_ != 0; };
+  if (auto until = next_start_time()) {
+    wake_.wait_until(lock, *until, ready);
+  } else {
+    wake_.wait(lock, ready);
+  }
+  finished.swap(finished_);
+  return finished;
+}
+
+// ---- stopping ------------------------------------------------------------------------------
+
+void Runner::on_signal(int signal) {
+  std::lock_guard lock(mutex_);
+  if (stop_signal_ == 0) stop_signal_ = signal;
+  wake_.notify_one();
+}
+
+// Stdout's reader went away: nothing more can be delivered. Stop as on a signal (every job
+// stopped, the temporary files removed) and exit 141, SIGPIPE's status, as GNU parallel.
+void Runner::stdout_gone() {
+  output_.mark_stdout_gone();
+  std::lock_guard lock(mutex_);
+  if (stop_signal_ == 0) stop_signal_ = SIGPIPE;
+}
+
+bool Runner::stop_requested() {
+  std::lock_guard lock(mutex_);
+  return stop_signal_ != 0;
+}
+
+// Ends every running job now: each worker, told SIGTERM, terminates its job's process group
+// (TERM, then KILL) and dies; what it was running settles with WorkerDied. A task that was
+// still in a dying worker's pipe may start on a replacement, so the round repeats until every
+// job has settled; the deadline only guards against a hang.
+void Runner::stop_running_jobs() {
+  stopping_ = true;
+  // These deaths are ours; the pool's errors about them (a crash loop) are too.
+  task_logger().set_level(spdlog::level::off);
+  const auto deadline = Clock::now() + 30s;
+  while (!running_.empty() && Clock::now() < deadline) {
+    for (pid_t pid : pool_->worker_pids()) ::kill(pid, SIGTERM);
+    std::vector<std::uint64_t> settled;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, 200ms, [&] { return !finished_.empty(); });
+      settled.swap(finished_);
+    }
+    for (std::uint64_t seq : settled) running_.erase(seq);
+  }
+  pool_->terminate();
+}
+
+// ---- progress and messages -----------------------------------------------------------------
+
+void Runner::show_progress(bool final) {
+  if (!options_.bar && !options_.eta && !options_.progress) return;
+  const auto now = Clock::now();
+  if (!final && last_progress_ && now - *last_progress_ < 200ms) return;
+  last_progress_ = now;
+  write_stderr(progress_line({.bar = options_.bar,
+                              .eta = options_.eta,
+                              .total_jobs = tally_.total_jobs(),
+                              .completed = tally_.completed(),
+                              .running = running_.size(),
+                              .failed = tally_.failed(),
+                              .elapsed = std::chrono::duration<double>(now - started_at_).count()},
+                             final));
+}
+
+void Runner::report(const std::string& message) const {
+  write_stderr(settings_.program + ": " + message + "\n");
+}
+
+}  // namespace forkpool::cli

@@ -1,0 +1,121 @@
+// The runner behind `forkpool run` and run_batch(): a Pool of exec-task workers, one job per
+// job slot, fed lazily from the input. The main thread starts jobs and handles each as it
+// finishes (Future::on_ready wakes it); a signal thread turns SIGINT/SIGTERM/SIGHUP into an
+// orderly stop.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/job_feed.h"
+#include "cli/job_log.h"
+#include "cli/job_source.h"
+#include "cli/job_tally.h"
+#include "cli/output_order.h"
+#include "cli/run_command.h"
+#include "cli/run_options.h"
+#include "forkpool/exec.h"
+#include "forkpool/pool.h"
+
+namespace forkpool::cli {
+
+class Runner {
+ public:
+  // Opens the inputs and the job log and reads ahead (see JobFeed::preload). Throws
+  // UsageError, before any job starts, for what forkpool run reports as one.
+  Runner(RunOptions options, unsigned slots, BatchSettings settings = {});
+
+  // Runs every job; returns the exit status run_command() documents.
+  int run();
+  // --dry-run: prints each command (after its --tag) instead of running it. Returns 0.
+  int dry_run();
+
+  // After run(): the jobs that ran to an end, and (with BatchSettings::discard_output) the
+  // ones that failed.
+  std::uint64_t completed() const { return tally_.completed(); }
+  std::vector<JobFailure> take_failures() { return std::move(failures_); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  struct RunningJob {
+    JobInput input;
+    std::uint64_t order = 0;  // position in output order (-k)
+    std::string command;
+    std::string tag;
+    unsigned slot = 0;
+    unsigned tries = 0;
+    Future<ExecResult> future;
+  };
+
+  // scheduling (runner_schedule.cc)
+  void run_loop();
+  std::vector<std::uint64_t> wait_for_finished();
+  bool input_left();
+  bool more_to_start();
+  std::optional<Clock::time_point> next_start_time() const;
+  void start_jobs();
+  std::optional<RunningJob> next_job();
+  ExecRequest make_request(const RunningJob& job) const;
+  double timeout_for_next_job() const;
+
+  // finishing (runner_finish.cc)
+  void finish(std::uint64_t seq);
+  void record(RunningJob& job, ExecResult& result, FinishedOutput output, bool failed,
+              const std::string& lost_reason);
+  bool write_results(const RunningJob& job, const FinishedOutput& output);
+  void count(const RunningJob& job, bool failed, int exitval, int signal);
+  int exit_status() const;
+  void show_progress(bool final);
+  void report(const std::string& message) const;
+
+  // stopping (runner_stop.cc)
+  void on_signal(int signal);
+  void stdout_gone();
+  bool stop_requested();
+  void stop_running_jobs();
+
+  RunOptions options_;
+  BatchSettings settings_;
+  unsigned slots_;
+  CommandTemplate templ_;
+  JobFeed feed_;  // after options_: it keeps a reference to them
+  std::string shell_;
+  bool skip_shell_;  // plain commands are exec'd without the shell
+  JobLog job_log_;
+
+  Pool* pool_ = nullptr;  // while run() runs
+  std::set<unsigned> free_slots_;
+  std::map<std::uint64_t, RunningJob> running_;  // by seq
+  std::deque<RunningJob> retry_;
+  std::uint64_t next_order_ = 0;
+  OutputOrder output_;
+  std::string spool_dir_;  // while run() runs
+  std::optional<Clock::time_point> last_start_;
+  std::vector<double> runtimes_;
+  std::vector<JobFailure> failures_;  // with BatchSettings::discard_output
+
+  JobTally tally_;
+  bool halting_ = false;
+  bool stopping_ = false;
+  bool input_failed_ = false;
+
+  // The ETA counts from here, not from the first progress line (after the first job).
+  const Clock::time_point started_at_ = Clock::now();
+  std::optional<Clock::time_point> last_progress_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::uint64_t> finished_;  // guarded by mutex_
+  int stop_signal_ = 0;                  // guarded by mutex_
+};
+
+}  // namespace forkpool::cli

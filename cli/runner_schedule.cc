@@ -1,0 +1,134 @@
+// The runner's scheduling: which job starts next, in which slot, and how it is asked of a
+// worker.
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "cli/job_internal.h"
+#include "cli/job_output.h"
+#include "cli/runner.h"
+#include "cli/shell_words.h"
+#include "cli/spool_dir.h"
+
+namespace forkpool::cli {
+
+// Whether another job is there to start. Input that turns bad half-way (a read error, an
+// argument too long for a command line) is reported once; the jobs already running finish and
+// are reported, and nothing new starts.
+bool Runner::input_left() {
+  if (input_failed_) return false;
+  try {
+    return feed_.has_next();
+  } catch (const UsageError& e) {
+    report(e.what());
+    input_failed_ = true;
+    halting_ = true;
+    return false;
+  }
+}
+
+bool Runner::more_to_start() {
+  if (halting_) return false;
+  return !retry_.empty() || input_left();
+}
+
+std::optional<Runner::Clock::time_point> Runner::next_start_time() const {
+  if (options_.delay <= 0 || !last_start_ || halting_) return std::nullopt;
+  if (free_slots_.empty()) return std::nullopt;
+  return *last_start_ +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.delay));
+}
+
+// A retry first (always allowed: it may be the job the held output waits for), else the next
+// input, unless held output (-k) is over its limit.
+std::optional<Runner::RunningJob> Runner::next_job() {
+  if (!retry_.empty()) {
+    RunningJob job = std::move(retry_.front());
+    retry_.pop_front();
+    return job;
+  }
+  // Only output that is actually held back can hold back a job: with nothing held (a limit
+  // of 0, or every earlier job printed) the next job always starts.
+  if (output_.holds_back_jobs()) return std::nullopt;
+  if (!input_left()) return std::nullopt;
+  RunningJob job;
+  job.input = std::move(*feed_.next());
+  job.order = next_order_++;
+  return job;
+}
+
+void Runner::start_jobs() {
+  while (!free_slots_.empty() && !halting_ && !stop_requested()) {
+    if (auto at = next_start_time(); at && Clock::now() < *at) return;
+    std::optional<RunningJob> next = next_job();
+    if (!next) return;
+    RunningJob& job = *next;
+    job.slot = *free_slots_.begin();
+    free_slots_.erase(free_slots_.begin());
+    job.command = templ_.command(job.input, job.slot);
+    job.tag = templ_.tag(job.input, job.slot);
+    if (options_.verbose) write_stderr(job.command + "\n");  // -t, as the job starts
+    ++job.tries;
+    const ExecRequest request = make_request(job);
+    last_start_ = Clock::now();
+    tally_.count_started();
+    const std::uint64_t seq = job.input.seq;
+    job.future = pool_->submit(exec_task, request);
+    Future<ExecResult> future = job.future;
+    running_.emplace(seq, std::move(job));
+    future.on_ready([this, seq] {
+      std::lock_guard lock(mutex_);
+      finished_.push_back(seq);
+      wake_.notify_one();
+    });
+  }
+}
+
+ExecRequest Runner::make_request(const RunningJob& job) const {
+  ExecRequest request;
+  request.command = job.command;
+  request.shell = shell_;
+  if (skip_shell_) {
+    if (auto argv = direct_argv(job.command)) request.argv = std::move(*argv);
+  }
+  if (options_.shellquote > 0) {
+    // --shellquote: the job prints its command, quoted once per --shellquote.
+    std::string quoted = job.command;
+    for (unsigned i = 0; i < options_.shellquote; ++i) quoted = internal::shell_quote(quoted);
+    request.command = "printf '%s\\n' " + internal::shell_quote(quoted);
+    request.argv = {"printf", "%s\n", quoted};
+  }
+  request.env = {"PARALLEL_SEQ=" + std::to_string(job.input.seq),
+                 "PARALLEL_JOBSLOT=" + std::to_string(job.slot),
+                 "PARALLEL_PID=" + std::to_string(::getpid())};
+  request.timeout = timeout_for_next_job();
+  switch (options_.output) {
+    case OutputMode::kGroup:
+      request.output = ExecRequest::kCapture;
+      break;
+    case OutputMode::kLineBuffer:
+      // With -k, the output order is the job order: grouping gives the same bytes.
+      request.output = options_.keep_order ? ExecRequest::kCapture : ExecRequest::kLines;
+      request.line_prefix = job.tag.empty() ? "" : job.tag + "\t";
+      break;
+    case OutputMode::kUngroup:
+      request.output = ExecRequest::kInherit;
+      break;
+  }
+  if (!options_.results.empty() || settings_.discard_output) request.output = ExecRequest::kCapture;
+  request.spool_over = kSpoolOver;
+  request.spool_dir = spool_dir_;
+  return request;
+}
+
+// --timeout SECS, or N% of the median run time once three jobs have finished.
+double Runner::timeout_for_next_job() const {
+  if (options_.timeout.value <= 0) return 0;
+  if (!options_.timeout.percent) return options_.timeout.value;
+  if (runtimes_.size() < 3) return 0;
+  std::vector<double> sorted = runtimes_;
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  return sorted[sorted.size() / 2] * options_.timeout.value / 100;
+}
+
+}  // namespace forkpool::cli
