@@ -238,6 +238,18 @@ double wall_clock_now() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+// ExecRequest::stdin_path opened for the job, numbered above 2 like the output pipes' ends.
+// O_NONBLOCK makes the open of a named pipe return at once even if its writer has already
+// written everything and gone (a blocking open would wait for a writer that never comes); the
+// job then gets an ordinary blocking descriptor. Throws std::system_error.
+io::Fd open_stdin(const std::string& path) {
+  if (path.empty()) return io::Fd();
+  io::Fd opened(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!opened) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+  io::set_nonblocking(opened.get(), false);
+  return io::Fd::duplicate(opened.get(), 10);
+}
+
 // --- The job -------------------------------------------------------------------------------
 
 namespace bp = boost::process::v2;
@@ -267,6 +279,8 @@ class Job {
       err_.target = STDERR_FILENO;
       launcher.redirect = {{child_out.get(), STDOUT_FILENO}, {child_err.get(), STDERR_FILENO}};
     }
+    io::Fd child_in = open_stdin(request_.stdin_path);
+    if (child_in) launcher.redirect.emplace_back(child_in.get(), STDIN_FILENO);
     const std::vector<std::string> env = job_environment(request_.env);
     std::vector<const char*> envp;
     envp.reserve(env.size() + 2);
@@ -297,6 +311,7 @@ class Job {
     }
     child_out.reset();
     child_err.reset();
+    child_in.reset();  // the job holds its own copy; the worker keeps none
     pid_ = process->id();
     guard.watch(pid_);
     try {
