@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "cli/job_log.h"
+#include "cli/pipe_options.h"
 
 namespace forkpool::cli {
 
@@ -20,7 +21,11 @@ JobFeed::JobFeed(const RunOptions& options) : options_(options), source_(options
 }
 
 void JobFeed::preload(unsigned slots, bool read_all) {
-  if (read_all || options_.bar || options_.eta || options_.shuffle || options_.halt.percent) {
+  check_pipe_input(options_);
+  if (options_.pipe.on()) {
+    pipe_ = std::make_unique<PipeJobs>(options_, slots);  // blocks, not arguments
+  } else if (read_all || options_.bar || options_.eta || options_.shuffle ||
+             options_.halt.percent) {
     // These need the number of jobs, as in GNU parallel: read all input first.
     while (auto job = source_.next()) preloaded_.push_back(std::move(*job));
     total_jobs_ = preloaded_.size();
@@ -56,6 +61,7 @@ bool JobFeed::input_is_at_hand() const {
 }
 
 std::optional<JobInput> JobFeed::read_one() {
+  if (pipe_) return pipe_->next_job();
   if (!preloaded_.empty()) {
     JobInput job = std::move(preloaded_.front());
     preloaded_.pop_front();

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 
 #include "cli/job_source.h"
+#include "cli/pipe_jobs.h"
 #include "cli/run_options.h"
 
 namespace forkpool::cli {
@@ -18,6 +20,8 @@ class JobFeed {
   // UsageError for an unreadable source, or a --resume without --joblog FILE.
   explicit JobFeed(const RunOptions& options);
 
+  // Under --pipe / --pipepart the jobs are blocks of the input instead (PipeJobs, which
+  // preload() starts): their stdin is fed while they run, through pipe().
   // Reads ahead before the run starts: every job when the run needs their number (--bar,
   // --eta, --shuf, --halt N%, or `read_all`), else up to `slots` jobs when the input is at hand
   // (values or regular files, never stdin or a pipe, where waiting for more would hold back the
@@ -36,6 +40,9 @@ class JobFeed {
   // The next job, or nullopt at the end. Throws UsageError.
   std::optional<JobInput> next();
 
+  // --pipe / --pipepart's blocks and their feeding, after preload(); else null.
+  PipeJobs* pipe() const { return pipe_.get(); }
+
  private:
   std::optional<JobInput> read_one();
   bool input_is_at_hand() const;
@@ -47,6 +54,7 @@ class JobFeed {
   bool all_read_ = false;
   std::optional<JobInput> peeked_;
   std::uint64_t total_jobs_ = 0;
+  std::unique_ptr<PipeJobs> pipe_;
 };
 
 }  // namespace forkpool::cli

@@ -65,13 +65,14 @@ JobLog::JobLog(const std::string& path, bool append) {
   if (!append) write_line(kJobLogHeader);
 }
 
-void JobLog::write(std::uint64_t seq, const ExecResult& r, int exitval,
-                   const std::string& command) {
+void JobLog::write(std::uint64_t seq, const ExecResult& r, int exitval, const std::string& command,
+                   std::uint64_t sent) {
   if (fd_ < 0) return;
   char head[160];
-  std::snprintf(head, sizeof head, "%llu\t:\t%.3f\t%10.3f\t0\t%zu\t%d\t%d\t",
+  std::snprintf(head, sizeof head, "%llu\t:\t%.3f\t%10.3f\t%llu\t%zu\t%d\t%d\t",
                 static_cast<unsigned long long>(seq), r.start_time, r.duration,
-                static_cast<std::size_t>(r.out_size), exitval, r.signal);
+                static_cast<unsigned long long>(sent), static_cast<std::size_t>(r.out_size),
+                exitval, r.signal);
   write_line(std::string(head) + command + "\n");
 }
 

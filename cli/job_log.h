@@ -27,7 +27,9 @@ class JobLog {
   // Throws UsageError if the file cannot be opened for writing.
   JobLog(const std::string& path, bool append);
   // One line for a finished job. Throws StdoutClosed when logging to a stdout that is gone.
-  void write(std::uint64_t seq, const ExecResult& r, int exitval, const std::string& command);
+  // `sent`: the bytes the job was given on stdin (--pipe), GNU parallel's Send.
+  void write(std::uint64_t seq, const ExecResult& r, int exitval, const std::string& command,
+             std::uint64_t sent = 0);
 
  private:
   void write_line(std::string_view line);

@@ -276,10 +276,48 @@ std::vector<OptionSpec> other_options([[maybe_unused]] ParseState& st) {
 
 }  // namespace
 
+// --pipe and friends (cli/pipe_options.h): each job gets a block of the input on its stdin.
+std::vector<OptionSpec> pipe_options([[maybe_unused]] ParseState& st) {
+  using O = RunOptions;
+  using S = const std::string&;
+  return {
+      {{"pipe", "spreadstdin"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) {
+         if (o.pipe.mode == PipeOptions::Mode::kOff) o.pipe.mode = PipeOptions::Mode::kPipe;
+       }},
+      {{"pipepart", "pipe-part"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) { o.pipe.mode = PipeOptions::Mode::kPipePart; }},
+      {{"block", "block-size", "blocksize", "bs"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) { o.pipe.block = parse_block_size(n, v); }},
+      {{"recstart"}, 0, Arity::kValue, [](O& o, S, S v) { o.pipe.recstart = v; }},
+      {{"recend"}, 0, Arity::kValue, [](O& o, S, S v) { o.pipe.recend = v; }},
+      {{"regexp", "regex"}, 0, Arity::kFlag, [](O& o, S, S) { o.pipe.regexp = true; }},
+      {{"header"}, 0, Arity::kValue, [](O& o, S, S v) { o.pipe.header = v; }},
+      {{"cat"}, 0, Arity::kFlag, [](O& o, S, S) { o.pipe.cat = true; }},
+      {{"fifo"}, 0, Arity::kFlag, [](O& o, S, S) { o.pipe.fifo = true; }},
+      {{"round-robin", "roundrobin", "round"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) { o.pipe.round_robin = true; }},
+      {{"max-lines", "maxlines"},
+       'L',
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         o.pipe.lines_per_record = std::max<std::size_t>(parse_count(n, v), 1);
+       }},
+  };
+}
+
 std::vector<OptionSpec> option_table(ParseState& st) {
   std::vector<OptionSpec> table;
-  for (auto* family :
-       {job_control_options, output_options, input_options, logging_options, other_options}) {
+  for (auto* family : {job_control_options, output_options, input_options, logging_options,
+                       pipe_options, other_options}) {
     for (OptionSpec& spec : family(st)) table.push_back(std::move(spec));
   }
   return table;

@@ -46,6 +46,8 @@ const char* const kRunUsage =
     "  --shuf               run the jobs in random order\n"
     "  --results DIR        save each job's output under DIR\n"
     "  --bar, --eta, --progress  show progress on stderr\n"
+    "  --pipe, --pipepart   give each job a block of the input on stdin (--block SIZE,\n"
+    "                       --recstart/--recend, -N, --header, --cat, --round-robin...)\n"
     "  --will-cite          accepted and ignored\n";
 
 namespace {
@@ -158,6 +160,10 @@ RunOptions parse_run_options(std::span<const std::string> args,
   if (st.tagstring) o.tagstring = unquote_printf(*st.tagstring);
   if (o.dry_run) o.output = OutputMode::kGroup;  // as GNU parallel: --dry-run forces --group
   split_command_and_sources(words, o, st.arg_files);
+  std::optional<std::size_t> records;  // -N: records per job under --pipe
+  if (st.max_replace_args_given) records = st.max_replace_args;
+  if (st.max_args_given && !st.max_replace_args_given) records = st.max_args;
+  finish_pipe_options(o, records);
   return o;
 }
 

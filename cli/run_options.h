@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/pipe_options.h"
+
 namespace forkpool::cli {
 
 // A malformed command line: the message is one line, without a prefix or a newline; the
@@ -139,6 +141,7 @@ struct RunOptions {
   // The job slots JobSource assumes when -m / -X spread the last arguments over the slots
   // (GNU parallel does that at end of input). 0: resolve_jobs(jobs, usable CPUs).
   unsigned job_slots = 0;
+  PipeOptions pipe;  // --pipe, --pipepart and their options (cli/pipe_options.h)
 };
 
 // Parses the words after `run` (argv[2..]), after the `defaults` (default_option_groups():

@@ -121,6 +121,7 @@ void Runner::on_signal(int signal) {
   std::lock_guard lock(mutex_);
   if (stop_signal_ == 0) stop_signal_ = signal;
   wake_.notify_one();
+  if (PipeJobs* pipe = feed_.pipe()) pipe->interrupt();  // the main thread may wait for a block
 }
 
 // Stdout's reader went away: nothing more can be delivered. Stop as on a signal (every job

@@ -41,6 +41,7 @@ void Runner::finish(std::uint64_t seq) {
   RunningJob job = std::move(it->second);
   running_.erase(it);
   free_slots_.insert(job.slot);
+  if (PipeJobs* pipe = feed_.pipe()) pipe->job_ended(seq);
 
   ExecResult result;
   FinishedOutput output;
@@ -77,10 +78,13 @@ void Runner::record(RunningJob& job, ExecResult& result, FinishedOutput output, 
   // GNU parallel's Exitval: -1 for a job it killed on timeout (or lost here).
   const int exitval = (lost || result.timed_out) ? -1 : result.exit_code;
   try {
-    job_log_.write(job.input.seq, result, exitval, job.command);
+    PipeJobs* pipe = feed_.pipe();
+    job_log_.write(job.input.seq, result, exitval, job.command,
+                   pipe ? pipe->bytes_sent(job.input.seq) : 0);
   } catch (const StdoutClosed&) {
     stdout_gone();  // --joblog -
   }
+  if (PipeJobs* pipe = feed_.pipe()) pipe->release(job.input.seq);
   if (settings_.discard_output) {
     if (failed)
       failures_.push_back(

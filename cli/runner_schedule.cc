@@ -69,7 +69,8 @@ void Runner::start_jobs() {
     job.tag = templ_.tag(job.input, job.slot);
     if (options_.verbose) write_stderr(job.command + "\n");  // -t, as the job starts
     ++job.tries;
-    const ExecRequest request = make_request(job);
+    ExecRequest request = make_request(job);
+    if (PipeJobs* pipe = feed_.pipe()) pipe->attach(job.input.seq, request);
     last_start_ = Clock::now();
     tally_.count_started();
     const std::uint64_t seq = job.input.seq;

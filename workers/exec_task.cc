@@ -238,6 +238,18 @@ double wall_clock_now() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+// ExecRequest::stdin_path opened for the job, numbered above 2 like the output pipes' ends.
+// O_NONBLOCK makes the open of a named pipe return at once even if its writer has already
+// written everything and gone (a blocking open would wait for a writer that never comes); the
+// job then gets an ordinary blocking descriptor. Throws std::system_error.
+io::Fd open_stdin(const std::string& path) {
+  if (path.empty()) return io::Fd();
+  io::Fd opened(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!opened) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+  io::set_nonblocking(opened.get(), false);
+  return io::Fd::duplicate(opened.get(), 10);
+}
+
 // --- The job -------------------------------------------------------------------------------
 
 namespace bp = boost::process::v2;
@@ -252,6 +264,8 @@ class Job {
     workers::PosixSpawnLauncher launcher;
     launcher.new_process_group = true;
     ChildEnds ends = redirect_output(launcher);
+    ends.in = open_stdin(request_.stdin_path);
+    if (ends.in) launcher.redirect.emplace_back(ends.in.get(), STDIN_FILENO);
     const std::vector<std::string> env = job_environment(request_.env);
     std::vector<const char*> envp;
     envp.reserve(env.size() + 2);
@@ -265,7 +279,7 @@ class Job {
     result.start_time = wall_clock_now();
     const auto started = Clock::now();
     Process process = spawn(context, launcher);
-    ends = {};  // the job holds its own copies now
+    ends = {};
     pid_ = process.id();
     guard.watch(pid_);
     try {
@@ -294,9 +308,10 @@ class Job {
  private:
   using Process = bp::basic_process<boost::asio::io_context::executor_type>;
 
-  // The write ends the job's stdout and stderr are dup2'ed from, open until it is started.
+  // The ends the job's stdout, stderr (and stdin, from ExecRequest::stdin_path) are dup2'ed
+  // from, open here until it is started: then the job holds its own copies, the worker none.
   struct ChildEnds {
-    io::Fd out, err;
+    io::Fd out, err, in;
   };
 
   // With captured or forwarded output, the job writes into two pipes this process reads.

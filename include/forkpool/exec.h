@@ -49,13 +49,18 @@ struct ExecRequest {
   // bytes of memory. See ExecResult::out_file.
   std::size_t spool_over = 0;
   std::string spool_dir;
+  // When not empty: the job's stdin, opened for reading (a named pipe another process feeds,
+  // as `forkpool run --pipe` does). It is opened without waiting for a writer; the job sees
+  // end of file once no writer is left. Empty: the job's stdin is the worker's (/dev/null).
+  std::string stdin_path;
 
   // Boost.Serialization's hook: the fields travel in this order.
   template <typename Archive>
   void serialize(Archive& ar, unsigned) {
     // Archive operators, not declarations: clang-format would write `ar& x&`.
     // clang-format off
-    ar & command & argv & shell & env & output & line_prefix & timeout & spool_over & spool_dir;
+    ar & command & argv & shell & env & output & line_prefix & timeout & spool_over & spool_dir
+       & stdin_path;
     // clang-format on
   }
 };
