@@ -68,8 +68,8 @@ bool FutureState::set_cancelled(std::exception_ptr error) {
 }
 
 bool FutureState::cancel() {
-  if (ready() || !canceller_) return false;
-  return canceller_();
+  if (ready() || !hooks_) return false;
+  return hooks_->cancel(*this);
 }
 
 bool FutureState::settle(FutureStatus status, Payload payload, std::exception_ptr error) {
@@ -138,7 +138,7 @@ void FutureState::prepare_wait() const {
         "never end (the callback may hold up the thread that settles it); wait after the "
         "callback returns, or in another thread");
   }
-  if (before_wait_) before_wait_();
+  if (hooks_) hooks_->before_wait();
 }
 
 void FutureState::wait() const {
@@ -148,7 +148,7 @@ void FutureState::wait() const {
 }
 
 bool FutureState::wait_for(std::chrono::nanoseconds timeout) const {
-  if (before_wait_) before_wait_();
+  if (hooks_) hooks_->before_wait();
   std::unique_lock lock(mutex_);
   return settled_.wait_for(lock, timeout, [&] { return is_settled(status_); });
 }

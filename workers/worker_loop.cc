@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -13,7 +14,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "forkpool/detail/task_registry.h"
@@ -29,17 +32,63 @@ namespace {
 
 using serialization::Kind;
 
+// How long the oldest held reply of a Batch may wait for the next ones (see Channel::hold).
+// Short enough that a slow call never holds back the results before it for long, long enough
+// that a Batch of tiny calls costs one frame, not one per call.
+constexpr std::chrono::milliseconds kReplyHoldLimit{1};
+// A reply bigger than this travels in a frame of its own: copying it into the held frame would
+// cost more than the frame it saves.
+constexpr std::size_t kHeldReplyLimit = 16 * 1024;
+
 // Frames out of the worker: results, errors and log lines from any thread of a task, one
-// whole frame at a time.
+// whole frame at a time. Replies to a Batch's calls may be held and sent together, in one
+// Replies frame; anything else sent meanwhile first sends what is held, so order is kept.
 class Channel {
  public:
   // No SIGPIPE guard: the only reader is the parent, and a worker whose parent is gone should
   // die (blocking the signal instead would be inherited by every program a task starts).
   Channel(const io::Fd& fd, std::size_t max_frame)
       : writer_(fd, {.max_frame = max_frame, .guard_sigpipe = false}), max_frame_(max_frame) {}
+  ~Channel() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    held_changed_.notify_one();
+    if (flusher_.joinable()) flusher_.join();
+  }
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
   void send(Kind kind, std::uint64_t task_id, const io::Payload& payload) {
     std::lock_guard lock(mutex_);
+    flush_locked();
     writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
+  }
+  // Holds a reply to travel with the next ones. What is held goes out when flush() is called
+  // (the worker has no held call left to run), when anything else is sent, and otherwise once
+  // the oldest held reply has waited kReplyHoldLimit, from a thread of its own: a long call
+  // does not hold back the results of the calls before it.
+  void hold(Kind kind, std::uint64_t task_id, const io::Payload& payload) {
+    std::unique_lock lock(mutex_);
+    if (payload.size() > kHeldReplyLimit ||
+        held_.size() + serialization::batch_entry_size(payload.size()) > max_frame_) {
+      flush_locked();
+      if (payload.size() > kHeldReplyLimit) {
+        writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
+        return;
+      }
+    }
+    serialization::append_reply(held_, task_id, static_cast<std::uint8_t>(kind), payload);
+    if (++held_count_ > 1) return;
+    held_since_ = std::chrono::steady_clock::now();
+    if (!flusher_.joinable()) flusher_ = std::thread([this] { flusher_main(); });
+    lock.unlock();
+    held_changed_.notify_one();
+  }
+  void flush() {
+    std::lock_guard lock(mutex_);
+    flush_locked();
   }
   void set_max_frame(std::size_t max_frame) {
     std::lock_guard lock(mutex_);
@@ -52,9 +101,55 @@ class Channel {
   }
 
  private:
+  void flush_locked() {
+    if (flush_failed_) std::rethrow_exception(flush_failed_);
+    if (held_count_ == 0) return;
+    held_count_ = 0;
+    // Task id 0: each reply carries its own.
+    writer_.write_frame(static_cast<std::uint8_t>(Kind::kReplies), 0, 0, held_);
+    held_.clear();
+  }
+
+  void flusher_main() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_ && !flush_failed_) {
+      if (held_count_ == 0) {
+        held_changed_.wait(lock);
+        continue;
+      }
+      const auto due = held_since_ + kReplyHoldLimit;
+      if (std::chrono::steady_clock::now() < due) {
+        held_changed_.wait_until(lock, due);
+        continue;
+      }
+      try {
+        flush_locked();
+      } catch (...) {
+        flush_failed_ = std::current_exception();  // the loop meets it at its next send
+      }
+    }
+  }
+
   std::mutex mutex_;
   io::FrameWriter writer_;
   std::size_t max_frame_;
+  io::Payload held_;  // a Replies payload
+  std::size_t held_count_ = 0;
+  std::chrono::steady_clock::time_point held_since_;
+  std::condition_variable held_changed_;
+  bool stopping_ = false;
+  std::exception_ptr flush_failed_;
+  std::thread flusher_;  // started by the first held reply
+};
+
+// A call waiting to run: a Task frame's, or one entry of a Batch frame, which shares the
+// frame's payload with the other entries instead of a copy each.
+struct QueuedCall {
+  std::uint64_t task_id = 0;
+  std::uint8_t flags = 0;      // the Task's flags (serialization::kTaskChunk)
+  std::span<const char> task;  // a Task payload, in `frame`
+  std::shared_ptr<const io::Payload> frame;
+  bool hold_reply = false;  // its Batch lets the reply wait for the next ones
 };
 
 // The worker's side of the protocol, shared by its loop and this_task::cancelled(). One
@@ -66,11 +161,16 @@ class Worker {
       : reader_(reader), channel_(channel), tasks_fd_(tasks_fd) {}
 
   // Blocks for the next task; nullopt once the parent said Shutdown or closed the pipe.
-  std::optional<io::Frame> next_task() {
+  std::optional<QueuedCall> next_task() {
     std::lock_guard lock(reading_);
     if (failed_) std::rethrow_exception(failed_);  // cancelled() met it first
     // Frames that arrived meanwhile first, so a Cancel for a waiting task drops it in time.
-    read_available();
+    // Between the calls of a Batch that lets replies wait, at most every kLookInterval: a
+    // poll(2) per call would cost more than a tiny call (a call cancelled meanwhile runs, and
+    // the pool drops its reply).
+    if (tasks_.empty() || !tasks_.front().hold_reply || look_due()) read_available();
+    // Nothing left to run: the replies held for the calls that ran go now, before it waits.
+    if (tasks_.empty()) channel_.flush();
     while (tasks_.empty() && !ended_) {
       auto frame = reader_.read_frame();
       if (!frame) {
@@ -80,7 +180,7 @@ class Worker {
       handle(std::move(*frame));
     }
     if (tasks_.empty()) return std::nullopt;
-    io::Frame task = std::move(tasks_.front());
+    QueuedCall task = std::move(tasks_.front());
     tasks_.pop_front();
     running_ = task.task_id;
     cancelled_.store(false, std::memory_order_relaxed);
@@ -99,16 +199,12 @@ class Worker {
     return cancelled_.exchange(false, std::memory_order_relaxed);
   }
 
-  // this_task::cancelled(): looks at the pipe at most every 200 microseconds (a poll(2) and
+  // this_task::cancelled(): looks at the pipe at most every kLookInterval (a poll(2) and
   // the frames that arrived), so a task may call it in a tight loop.
   bool cancelled() {
     if (cancelled_.load(std::memory_order_relaxed)) return true;
-    const auto now = std::chrono::steady_clock::now();
     std::unique_lock lock(reading_, std::try_to_lock);
-    if (!lock.owns_lock() || now - last_look_ < std::chrono::microseconds(200)) {
-      return cancelled_.load(std::memory_order_relaxed);
-    }
-    last_look_ = now;
+    if (!lock.owns_lock() || !look_due()) return cancelled_.load(std::memory_order_relaxed);
     try {
       read_available();
     } catch (...) {
@@ -120,6 +216,16 @@ class Worker {
   }
 
  private:
+  static constexpr std::chrono::microseconds kLookInterval{200};
+  // Under `reading_`: true, and the clock restarted, if the pipe was last looked at
+  // kLookInterval ago or more.
+  bool look_due() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_look_ < kLookInterval) return false;
+    last_look_ = now;
+    return true;
+  }
+
   // Reads the frames already in the pipe (or in the reader's buffer) without waiting for more.
   // The parent writes small frames whole, so a frame that has begun is all there.
   void read_available() {
@@ -136,17 +242,20 @@ class Worker {
 
   void handle(io::Frame frame) {
     switch (static_cast<Kind>(frame.kind)) {
-      case Kind::kTask:
-        tasks_.push_back(std::move(frame));
+      case Kind::kTask: {
+        auto payload = std::make_shared<const io::Payload>(std::move(frame.payload));
+        tasks_.push_back(QueuedCall{frame.task_id, frame.flags, *payload, payload, false});
         return;
-      case Kind::kBatch:
+      }
+      case Kind::kBatch: {
         // Each call becomes a task of its own: run, cancelled and answered one by one.
-        for (const auto& entry : serialization::decode_batch(frame.payload)) {
-          tasks_.push_back(io::Frame{static_cast<std::uint8_t>(Kind::kTask), entry.flags,
-                                     entry.task_id,
-                                     io::Payload(entry.task.begin(), entry.task.end())});
+        auto payload = std::make_shared<const io::Payload>(std::move(frame.payload));
+        const bool hold = (frame.flags & serialization::kBatchHoldReplies) != 0;
+        for (const auto& entry : serialization::decode_batch(*payload)) {
+          tasks_.push_back(QueuedCall{entry.task_id, entry.flags, entry.task, payload, hold});
         }
         return;
+      }
       case Kind::kCancel: {
         serialization::expect_empty(frame.kind, frame.payload);
         if (running_ == frame.task_id && running_ != 0) {
@@ -154,7 +263,7 @@ class Worker {
           return;
         }
         auto it = std::find_if(tasks_.begin(), tasks_.end(),
-                               [&](const io::Frame& f) { return f.task_id == frame.task_id; });
+                               [&](const QueuedCall& c) { return c.task_id == frame.task_id; });
         // Not started: it never will. (Already finished: its reply is on its way.)
         if (it != tasks_.end()) {
           tasks_.erase(it);
@@ -184,9 +293,9 @@ class Worker {
   Channel& channel_;
   const int tasks_fd_;
   std::mutex reading_;
-  std::deque<io::Frame> tasks_;  // Task frames read ahead, in order
-  bool ended_ = false;           // Shutdown or EOF: no more tasks will come
-  std::uint64_t running_ = 0;    // the running task's id; 0 between tasks
+  std::deque<QueuedCall> tasks_;  // calls read ahead, in order
+  bool ended_ = false;            // Shutdown or EOF: no more tasks will come
+  std::uint64_t running_ = 0;     // the running task's id; 0 between tasks
   std::atomic<bool> cancelled_{false};
   std::chrono::steady_clock::time_point last_look_{};
   std::exception_ptr failed_;  // what cancelled() met on the pipe
@@ -195,11 +304,11 @@ class Worker {
 std::atomic<Worker*> g_worker{nullptr};
 std::atomic<int> g_results_fd{-1};
 
-// Runs the task of one frame; returns what to send: Result, or Error if it threw.
-std::pair<Kind, io::Payload> run_task(const io::Frame& frame, std::size_t max_frame) {
-  const auto call = serialization::decode_task(frame.payload);
+// Runs one call; returns what to send: Result, or Error if it threw.
+std::pair<Kind, io::Payload> run_task(const QueuedCall& queued, std::size_t max_frame) {
+  const auto call = serialization::decode_task(queued.task);
   const detail::TaskEntry* entry = detail::TaskRegistry::instance().find(call.function);
-  const bool chunk = (frame.flags & serialization::kTaskChunk) != 0;
+  const bool chunk = (queued.flags & serialization::kTaskChunk) != 0;
   if (entry == nullptr || (chunk && entry->invoke_chunk == nullptr)) {
     return {Kind::kError, serialization::encode(serialization::NoSuchTask{call.function, chunk})};
   }
@@ -240,14 +349,20 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
     channel.send(Kind::kHello, 0,
                  serialization::encode(
                      serialization::hello_from_this_process(config.worker_id, config.max_frame)));
-    while (auto frame = worker.next_task()) {
-      auto [kind, reply] = run_task(*frame, channel.max_frame());
+    while (auto call = worker.next_task()) {
+      auto [kind, reply] = run_task(*call, channel.max_frame());
       // A cancelled task's result is not wanted: say it stopped instead.
-      if (worker.finish_task())
-        channel.send(Kind::kCancelAck, frame->task_id, {});
-      else
-        channel.send(kind, frame->task_id, reply);
+      if (worker.finish_task()) {
+        kind = Kind::kCancelAck;
+        reply.clear();
+      }
+      if (call->hold_reply) {
+        channel.hold(kind, call->task_id, reply);
+      } else {
+        channel.send(kind, call->task_id, reply);
+      }
     }
+    channel.flush();
   } catch (const PeerGone&) {
     code = kWorkerExitParentGone;
   } catch (const std::exception& e) {
