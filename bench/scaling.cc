@@ -7,8 +7,6 @@
 //   scaling --quick                   # counts up to 10^6
 //   scaling --mode batch --count 1000000 --workers 2     # one measurement, for a profiler
 //   scaling --svg FILE                # the workers sweep as an SVG plot (forkpool::sweep's)
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -85,10 +83,25 @@ std::int64_t run_map(forkpool::Pool& pool, std::size_t count) {
 struct Measurement {
   double seconds = 0;
   double ns_per_task = 0;
-  std::uint64_t peak_rss_kib = 0;  // the parent's, over the whole program so far
+  std::uint64_t peak_rss_kib = 0;  // the parent's peak during this measurement
 };
 
+// VmHWM from /proc/self/status, in KiB: the peak that clear_refs restarts.
+std::uint64_t peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+// Restarts the kernel's count of this process's peak resident memory (VmHWM), so that each
+// measurement reports its own peak, not the largest of those before it.
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
 Measurement measure(Mode mode, std::size_t count, unsigned workers) {
+  reset_peak_rss();
   forkpool::Pool pool({.workers = workers});
   run_submit(pool, 100 * workers);  // every worker up
   const auto start = Clock::now();
@@ -109,10 +122,7 @@ Measurement measure(Mode mode, std::size_t count, unsigned workers) {
   std::int64_t expected = 0;
   for (std::size_t i = 0; i < count; ++i) expected += static_cast<std::int64_t>(i % 1000);
   if (sum != expected) throw std::runtime_error(std::string(mode_name(mode)) + ": wrong sum");
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return {seconds, seconds * 1e9 / static_cast<double>(count),
-          static_cast<std::uint64_t>(usage.ru_maxrss)};
+  return {seconds, seconds * 1e9 / static_cast<double>(count), peak_rss_kib()};
 }
 
 Mode parse_mode(const std::string& name) {
@@ -135,7 +145,7 @@ struct Config {
 
 // Cost per task against the count, `count_workers` workers; each mode a column.
 void counts_table(const Config& config) {
-  std::printf("cost per task (ns) by task count, %u workers; parent peak RSS (MiB) after\n",
+  std::printf("cost per task (ns) by task count, %u workers; the parent's peak RSS (MiB)\n",
               config.count_workers);
   std::printf("%12s", "tasks");
   for (Mode m : config.modes) std::printf(" %12s %9s", mode_name(m), "rss MiB");
@@ -143,7 +153,6 @@ void counts_table(const Config& config) {
   for (std::size_t count : config.counts) {
     std::printf("%12zu", count);
     for (Mode m : config.modes) {
-      // Ten million futures are ~1.5 GB held at once; submit and batch stop at 10^6 unless asked.
       const Measurement r = measure(m, count, config.count_workers);
       std::printf(" %12.0f %9.1f", r.ns_per_task, static_cast<double>(r.peak_rss_kib) / 1024.0);
       std::fflush(stdout);

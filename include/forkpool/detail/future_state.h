@@ -100,6 +100,9 @@ class FutureState {
   std::exception_ptr error_;
   std::function<void()> on_settled_;
   std::shared_ptr<FutureHooks> hooks_;
+  // Set once settled (under the mutex, released after): a wait on a settled state returns
+  // without the locks and hooks a real wait needs, as get() after get() usually does.
+  std::atomic<bool> settled_flag_{false};
   // Atomic, not under the mutex: set once per submit, on the hot path, after the pool may
   // already see the state; read under the mutex, after the caller's on_settled() took it.
   std::atomic<const void*> owner_{nullptr};
