@@ -6,12 +6,15 @@
 //   scaling                           # counts 10^3..10^7, workers 1..64, table + SVG
 //   scaling --quick                   # counts up to 10^6
 //   scaling --mode batch --count 1000000 --workers 2     # one measurement, for a profiler
-//   scaling --svg FILE                # the workers sweep as an SVG plot (forkpool::sweep's)
+//   scaling --svg PREFIX              # each mode's workers sweep as PREFIX-<mode>.svg
+//   scaling --runs N                  # runs per point of the workers sweep (3)
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -138,7 +141,8 @@ struct Config {
   std::vector<unsigned> workers = {1, 2, 4, 8, 16, 32, 64};
   std::size_t sweep_count = 100'000;  // tasks per point of the workers sweep
   unsigned count_workers = 2;         // workers for the counts sweep
-  std::string svg_path;
+  unsigned runs = 3;                  // per point of the workers sweep
+  std::string svg_prefix;
   bool counts_sweep = true;
   bool workers_sweep = true;
 };
@@ -161,30 +165,39 @@ void counts_table(const Config& config) {
   }
 }
 
-// Cost per task against the worker count, `sweep_count` tasks; the batch mode's sweep is the
-// SVG (throughput and efficiency against workers, as forkpool bench draws them).
+// Cost per task against the worker count, `sweep_count` tasks, the median of `runs` runs;
+// with --svg PREFIX, each mode's sweep is drawn as forkpool bench draws one (throughput and
+// efficiency against workers) into PREFIX-<mode>.svg.
 void workers_table(const Config& config) {
-  std::printf("\ncost per task (ns) by workers, %zu tasks\n", config.sweep_count);
+  std::printf("\ncost per task (ns) by workers, %zu tasks, median of %u runs\n", config.sweep_count,
+              config.runs);
   std::printf("%8s", "workers");
   for (Mode m : config.modes) std::printf(" %12s", mode_name(m));
   std::printf("\n");
-  std::vector<forkpool::SweepMeasurement> sweep;
+  std::map<Mode, std::vector<forkpool::SweepMeasurement>> sweeps;
   for (unsigned w : config.workers) {
     std::printf("%8u", w);
     for (Mode m : config.modes) {
-      const Measurement r = measure(m, config.sweep_count, w);
-      std::printf(" %12.0f", r.ns_per_task);
+      forkpool::SweepMeasurement runs{w, {}};
+      for (unsigned run = 0; run < config.runs; ++run) {
+        runs.seconds.push_back(measure(m, config.sweep_count, w).seconds);
+      }
+      std::vector<double> sorted = runs.seconds;
+      std::sort(sorted.begin(), sorted.end());
+      std::printf(" %12.0f",
+                  sorted[sorted.size() / 2] * 1e9 / static_cast<double>(config.sweep_count));
       std::fflush(stdout);
-      if (m == config.modes.back()) sweep.push_back({w, {r.seconds}});
+      sweeps[m].push_back(std::move(runs));
     }
     std::printf("\n");
   }
-  if (!config.svg_path.empty()) {
+  if (config.svg_prefix.empty()) return;
+  for (auto& [mode, sweep] : sweeps) {
     const auto report =
-        forkpool::make_sweep_report(std::string("no-op tasks, ") + mode_name(config.modes.back()) +
-                                        " of " + std::to_string(config.sweep_count),
-                                    config.sweep_count, sweep);
-    std::ofstream(config.svg_path) << report.svg();
+        forkpool::make_sweep_report(std::string("no-op tasks through ") + mode_name(mode) + ", " +
+                                        std::to_string(config.sweep_count) + " a run",
+                                    config.sweep_count, std::move(sweep));
+    std::ofstream(config.svg_prefix + "-" + mode_name(mode) + ".svg") << report.svg();
   }
 }
 
@@ -232,7 +245,9 @@ int main(int argc, char** argv) {
       } else if (flag == "--no-counts") {
         config.counts_sweep = false;
       } else if (flag == "--svg") {
-        config.svg_path = value();
+        config.svg_prefix = value();
+      } else if (flag == "--runs") {
+        config.runs = static_cast<unsigned>(std::stoul(value()));
       } else {
         throw std::invalid_argument("unknown option " + flag);
       }

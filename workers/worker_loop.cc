@@ -71,13 +71,14 @@ class Channel {
   // does not hold back the results of the calls before it.
   void hold(Kind kind, std::uint64_t task_id, const io::Payload& payload) {
     std::unique_lock lock(mutex_);
-    if (payload.size() > kHeldReplyLimit ||
-        held_.size() + serialization::batch_entry_size(payload.size()) > max_frame_) {
-      flush_locked();
-      if (payload.size() > kHeldReplyLimit) {
-        writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
-        return;
-      }
+    const std::size_t entry = serialization::batch_entry_size(payload.size());
+    // Alone: too big to be worth the copy, or to fit in a Replies frame with its entry header.
+    const bool alone =
+        payload.size() > kHeldReplyLimit || serialization::kBatchCountSize + entry > max_frame_;
+    if (alone || held_.size() + entry > max_frame_) flush_locked();
+    if (alone) {
+      writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
+      return;
     }
     serialization::append_reply(held_, task_id, static_cast<std::uint8_t>(kind), payload);
     if (++held_count_ > 1) return;

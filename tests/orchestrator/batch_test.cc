@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "orchestrator/start_case_test.h"
+#include "serialization/messages.h"
 
 namespace forkpool::testing {
 namespace {
@@ -276,6 +277,39 @@ TEST_P(BatchTest, ABatchLargerThanOneFrameTravelsInSeveral) {
     EXPECT_EQ(get_within_deadline(fine), 1);
     ASSERT_TRUE(huge.wait_for(kDeadline));
     EXPECT_THROW(huge.get(), MessageTooLarge);
+  }
+  leaks_.check();
+}
+
+// A result that fits in a frame of its own but not in a Replies frame with its entry's header
+// travels alone; the worker does not die over it.
+TEST_P(BatchTest, AResultJustUnderMaxFrameTravelsAloneFromABatchThatHoldsReplies) {
+  {
+    Options o = options(1);
+    o.max_frame = 4096;
+    // The largest iota_vector result that is at most max_frame bytes: too big for a Replies
+    // entry (4 + 13 bytes of headers more).
+    int n = 0;
+    std::size_t bytes = 0;
+    for (int i = 1; i < 1000; ++i) {
+      detail::Payload encoded;
+      detail::encode_values(encoded, iota_vector(i));
+      if (encoded.size() > o.max_frame) break;
+      n = i;
+      bytes = encoded.size();
+    }
+    ASSERT_GT(bytes + serialization::kBatchCountSize + serialization::batch_entry_size(0),
+              o.max_frame);
+    Pool pool(o);
+    Batch batch = pool.batch();
+    auto before = batch.submit(identity_task, 1);
+    auto big = batch.submit(iota_vector_task, n);
+    auto after = batch.submit(identity_task, 2);
+    batch.send();
+    EXPECT_EQ(get_within_deadline(before), 1);
+    EXPECT_EQ(get_within_deadline(big).size(), static_cast<std::size_t>(n));
+    EXPECT_EQ(get_within_deadline(after), 2);
+    EXPECT_EQ(pool.stats().worker_deaths, 0u);
   }
   leaks_.check();
 }
