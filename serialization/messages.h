@@ -65,10 +65,10 @@ struct TaskCall {
 inline constexpr std::uint8_t kTaskChunk = 1;
 
 // Batch frame flags.
-// The worker may hold its calls' replies and send them together in Replies frames: when the
-// frame's calls are done, or once the oldest held reply has waited a millisecond
-// (workers/worker_loop.cc). The pool sets it only on frames whose calls have no timeout: a held
-// reply leaves the pool's clock running on a call that has already finished.
+// The worker may hold its calls' replies and send them together in Replies frames: it holds
+// them in front of calls it expects to be quick, for a millisecond at most
+// (workers/worker_loop.cc). The pool sets it only on frames whose calls have no timeout: a
+// held reply leaves the pool's clock running on a call that has already finished.
 inline constexpr std::uint8_t kBatchHoldReplies = 1;
 
 // One call inside a Batch frame: what a Task frame of its own would have carried.

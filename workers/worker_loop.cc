@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -16,7 +15,7 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "forkpool/detail/task_registry.h"
@@ -32,9 +31,15 @@ namespace {
 
 using serialization::Kind;
 
-// How long the oldest held reply of a Batch may wait for the next ones (see Channel::hold).
-// Short enough that a slow call never holds back the results before it for long, long enough
-// that a Batch of tiny calls costs one frame, not one per call.
+using Clock = std::chrono::steady_clock;
+
+// A reply is held only in front of a call expected to be this quick: its function's last call
+// in this worker took less. Before any other call (a function not yet seen, or a slow one),
+// the held replies go out, so a slow call does not hold back the results of the calls before
+// it, and a call that kills the worker is most likely one that would not have been held
+// behind: the replies before it have reached the pool.
+constexpr std::chrono::microseconds kHoldBefore{100};
+// And never longer than this, counted from the oldest held reply, at a call's start.
 constexpr std::chrono::milliseconds kReplyHoldLimit{1};
 // A reply bigger than this travels in a frame of its own: copying it into the held frame would
 // cost more than the frame it saves.
@@ -49,28 +54,15 @@ class Channel {
   // die (blocking the signal instead would be inherited by every program a task starts).
   Channel(const io::Fd& fd, std::size_t max_frame)
       : writer_(fd, {.max_frame = max_frame, .guard_sigpipe = false}), max_frame_(max_frame) {}
-  ~Channel() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    held_changed_.notify_one();
-    if (flusher_.joinable()) flusher_.join();
-  }
-  Channel(const Channel&) = delete;
-  Channel& operator=(const Channel&) = delete;
 
   void send(Kind kind, std::uint64_t task_id, const io::Payload& payload) {
     std::lock_guard lock(mutex_);
     flush_locked();
     writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
   }
-  // Holds a reply to travel with the next ones. What is held goes out when flush() is called
-  // (the worker has no held call left to run), when anything else is sent, and otherwise once
-  // the oldest held reply has waited kReplyHoldLimit, from a thread of its own: a long call
-  // does not hold back the results of the calls before it.
+  // Holds a reply to travel with the next ones, until flush() or anything else is sent.
   void hold(Kind kind, std::uint64_t task_id, const io::Payload& payload) {
-    std::unique_lock lock(mutex_);
+    std::lock_guard lock(mutex_);
     const std::size_t entry = serialization::batch_entry_size(payload.size());
     // Alone: too big to be worth the copy, or to fit in a Replies frame with its entry header.
     const bool alone =
@@ -81,15 +73,16 @@ class Channel {
       return;
     }
     serialization::append_reply(held_, task_id, static_cast<std::uint8_t>(kind), payload);
-    if (++held_count_ > 1) return;
-    held_since_ = std::chrono::steady_clock::now();
-    if (!flusher_.joinable()) flusher_ = std::thread([this] { flusher_main(); });
-    lock.unlock();
-    held_changed_.notify_one();
+    if (held_count_++ == 0) held_since_ = Clock::now();
   }
   void flush() {
     std::lock_guard lock(mutex_);
     flush_locked();
+  }
+  // Sends what is held if the oldest held reply has waited `limit` by `now`.
+  void flush_if_older(Clock::duration limit, Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    if (held_count_ != 0 && now - held_since_ >= limit) flush_locked();
   }
   void set_max_frame(std::size_t max_frame) {
     std::lock_guard lock(mutex_);
@@ -103,7 +96,6 @@ class Channel {
 
  private:
   void flush_locked() {
-    if (flush_failed_) std::rethrow_exception(flush_failed_);
     if (held_count_ == 0) return;
     held_count_ = 0;
     // Task id 0: each reply carries its own.
@@ -111,36 +103,26 @@ class Channel {
     held_.clear();
   }
 
-  void flusher_main() {
-    std::unique_lock lock(mutex_);
-    while (!stopping_ && !flush_failed_) {
-      if (held_count_ == 0) {
-        held_changed_.wait(lock);
-        continue;
-      }
-      const auto due = held_since_ + kReplyHoldLimit;
-      if (std::chrono::steady_clock::now() < due) {
-        held_changed_.wait_until(lock, due);
-        continue;
-      }
-      try {
-        flush_locked();
-      } catch (...) {
-        flush_failed_ = std::current_exception();  // the loop meets it at its next send
-      }
-    }
-  }
-
   std::mutex mutex_;
   io::FrameWriter writer_;
   std::size_t max_frame_;
   io::Payload held_;  // a Replies payload
   std::size_t held_count_ = 0;
-  std::chrono::steady_clock::time_point held_since_;
-  std::condition_variable held_changed_;
-  bool stopping_ = false;
-  std::exception_ptr flush_failed_;
-  std::thread flusher_;  // started by the first held reply
+  Clock::time_point held_since_;
+};
+
+// How long each function's last call took in this worker: whether the replies held so far may
+// wait behind its next one (kHoldBefore).
+class CallTimes {
+ public:
+  bool quick(detail::TaskId function) const {
+    auto it = last_.find(function);
+    return it != last_.end() && it->second < kHoldBefore;
+  }
+  void record(detail::TaskId function, Clock::duration took) { last_[function] = took; }
+
+ private:
+  std::unordered_map<detail::TaskId, Clock::duration> last_;
 };
 
 // A call waiting to run: a Task frame's, or one entry of a Batch frame, which shares the
@@ -350,8 +332,17 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
     channel.send(Kind::kHello, 0,
                  serialization::encode(
                      serialization::hello_from_this_process(config.worker_id, config.max_frame)));
+    CallTimes times;
     while (auto call = worker.next_task()) {
+      const detail::TaskId function = serialization::decode_task(call->task).function;
+      const auto started = Clock::now();
+      if (call->hold_reply && !times.quick(function)) {
+        channel.flush();
+      } else if (call->hold_reply) {
+        channel.flush_if_older(kReplyHoldLimit, started);
+      }
       auto [kind, reply] = run_task(*call, channel.max_frame());
+      times.record(function, Clock::now() - started);
       // A cancelled task's result is not wanted: say it stopped instead.
       if (worker.finish_task()) {
         kind = Kind::kCancelAck;
