@@ -86,6 +86,16 @@ void error_message(std::span<const char> payload, const char* name) {
   decode_message(payload, name, [&] { serialization::decode_error(payload); });
 }
 
+// A Replies frame: each Error reply is decoded as the pool decodes one.
+void replies_message(std::span<const char> payload, const char* name) {
+  std::vector<serialization::ReplyEntry> replies;
+  decode_message(payload, name, [&] { replies = serialization::decode_replies(payload); });
+  for (const auto& reply : replies) {
+    if (static_cast<Kind>(reply.kind) == Kind::kError)
+      error_message(reply.payload, "Error in Replies");
+  }
+}
+
 void log_message(std::span<const char> payload, const char* name) {
   decode_message(payload, name, [&] { serialization::decode_log(payload); });
 }
@@ -154,6 +164,8 @@ void decode_as_message(std::uint8_t kind, std::span<const char> payload) {
       return chunk_message(payload, "map chunk");
     case Kind::kBatch:
       return batch_message(payload, "Batch");
+    case Kind::kReplies:
+      return replies_message(payload, "Replies");
     case Kind::kError:
       return error_message(payload, "Error");
     case Kind::kLog:

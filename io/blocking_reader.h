@@ -56,10 +56,21 @@ class BlockingReader {
   // `expected`/`already` describe the enclosing frame for error messages.
   std::size_t fill(std::span<char> out, bool started, std::size_t expected, std::size_t already);
 
+  // Reads a frame's payload whole and returns its checksum; read_large_payload hashes it
+  // piece by piece as it arrives, and grows the pipe's buffer the first time.
+  std::uint32_t read_payload(std::span<char> payload, std::size_t expected);
+  std::uint32_t read_large_payload(std::span<char> payload, std::size_t expected);
+
   // One read(2) into `out` directly, or through the buffer when `out` is small.
   std::optional<std::size_t> read_some_into(std::span<char> out, Deadline wait);
 
   static constexpr std::size_t kBufferSize = 64 * 1024;
+  // Payloads from this size on are read in pieces of kPiece, each hashed as it arrives.
+  static constexpr std::size_t kLargePayload = 1024 * 1024;
+  static constexpr std::size_t kPiece = 1024 * 1024;
+  // The pipe buffer asked for when the first large payload arrives (the default
+  // /proc/sys/fs/pipe-max-size).
+  static constexpr std::size_t kLargePipeBuffer = 1024 * 1024;
 
   const Fd* fd_;
   ReaderOptions options_;
@@ -67,6 +78,7 @@ class BlockingReader {
   std::unique_ptr<char[]> buffer_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  bool pipe_grown_ = false;  // grow_pipe was tried (it is not tried again if refused)
 };
 
 }  // namespace forkpool::io

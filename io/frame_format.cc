@@ -2,6 +2,8 @@
 
 #include <xxhash.h>
 
+#include <new>
+
 #include "forkpool/detail/little_endian.h"
 
 namespace forkpool::io {
@@ -35,6 +37,25 @@ FrameHeader decode_header(const HeaderBytes& in) {
 
 std::uint32_t frame_checksum(std::span<const char> payload) {
   return static_cast<std::uint32_t>(XXH3_64bits(payload.data(), payload.size()));
+}
+
+struct FrameChecksum::State {
+  XXH3_state_t* xxh = XXH3_createState();
+  ~State() { XXH3_freeState(xxh); }
+};
+
+FrameChecksum::FrameChecksum() : state_(std::make_unique<State>()) {
+  if (state_->xxh == nullptr) throw std::bad_alloc();
+  XXH3_64bits_reset(state_->xxh);
+}
+FrameChecksum::~FrameChecksum() = default;
+
+void FrameChecksum::update(std::span<const char> piece) {
+  XXH3_64bits_update(state_->xxh, piece.data(), piece.size());
+}
+
+std::uint32_t FrameChecksum::value() const {
+  return static_cast<std::uint32_t>(XXH3_64bits_digest(state_->xxh));
 }
 
 }  // namespace forkpool::io

@@ -17,6 +17,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -45,6 +46,23 @@ FrameHeader decode_header(const HeaderBytes& bytes);
 
 // Low 32 bits of XXH3_64bits over the payload.
 std::uint32_t frame_checksum(std::span<const char> payload);
+
+// The same checksum, fed the payload in pieces, in order: a large payload is hashed piece by
+// piece while the rest of it is still crossing the pipe.
+class FrameChecksum {
+ public:
+  FrameChecksum();
+  ~FrameChecksum();
+  FrameChecksum(const FrameChecksum&) = delete;
+  FrameChecksum& operator=(const FrameChecksum&) = delete;
+  void update(std::span<const char> piece);
+  // frame_checksum() of every piece so far, concatenated.
+  std::uint32_t value() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 using detail::Payload;
 

@@ -179,4 +179,11 @@ bool close_cloexec_fds_except(std::span<const int> keep) noexcept {
   return true;
 }
 
+bool grow_pipe(int fd, std::size_t bytes) noexcept {
+  const int current = ::fcntl(fd, F_GETPIPE_SZ);
+  if (current < 0) return false;
+  if (static_cast<std::size_t>(current) >= bytes) return true;
+  return ::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(std::min<std::size_t>(bytes, INT_MAX))) >= 0;
+}
+
 }  // namespace forkpool::io

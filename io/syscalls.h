@@ -56,6 +56,11 @@ void block_sigpipe_in_this_thread();
 // Returns the revents, or 0 if `wait` elapsed.
 short poll_one(int fd, short events, Deadline wait);
 
+// Asks for a pipe buffer of at least `bytes` (F_SETPIPE_SZ), so a large frame crosses in
+// fewer reads and wake-ups. Best effort: false if the kernel refused (above
+// /proc/sys/fs/pipe-max-size, the user's pipe quota, or not a pipe); nothing else changes.
+bool grow_pipe(int fd, std::size_t bytes) noexcept;
+
 // Sets or clears O_NONBLOCK. Throws std::system_error.
 void set_nonblocking(int fd, bool nonblocking);
 

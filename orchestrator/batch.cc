@@ -1,8 +1,11 @@
 #include "forkpool/batch.h"
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "forkpool/pool.h"
@@ -11,34 +14,31 @@
 namespace forkpool {
 namespace detail {
 
-// Shared by the Batch and (weakly) by its futures' hooks, so a future can send its batch and
-// cancel a call the batch still holds.
-class BatchState {
+// Shared by the Batch and by its futures' hooks, so a future can send its batch and cancel a
+// call the batch still holds. A future keeps it alive; it holds the futures' states only until
+// it is sent, which the Batch's destructor does at the latest.
+class BatchState : public FutureHooks, public std::enable_shared_from_this<BatchState> {
  public:
   BatchState(std::weak_ptr<orchestrator::CancelLink> link, const void* owner)
       : link_(std::move(link)), owner_(owner) {}
 
   std::shared_ptr<FutureState> add(TaskId function, const std::string* name, Payload args,
-                                   const TaskOptions& options,
-                                   const std::weak_ptr<BatchState>& self) {
+                                   const TaskOptions& options) {
     std::lock_guard lock(mutex_);
     if (sent_) throw BatchSent();
     auto state = std::make_shared<FutureState>();
     state->set_owner(owner_);
-    FutureState* target = state.get();
-    state->set_canceller([self, link = link_, target, name] {
-      if (auto batch = self.lock()) {
-        if (auto cancelled = batch->cancel(target, *name)) return *cancelled;
-      }
-      return orchestrator::PoolCore::cancel_through(link, target);
-    });
-    state->set_before_wait([self] {
-      if (auto batch = self.lock()) batch->send();
-    });
+    state->set_hooks(shared_from_this());
     calls_.push_back(orchestrator::Call{function, name, std::move(args), options, state});
     ++size_;
     return state;
   }
+
+  bool cancel(FutureState& state) override {
+    if (auto cancelled = cancel_here(&state)) return *cancelled;
+    return orchestrator::PoolCore::cancel_through(link_, &state);
+  }
+  void before_wait() override { send(); }
 
   void send() {
     std::vector<orchestrator::Call> calls;
@@ -49,6 +49,11 @@ class BatchState {
       sending_ = true;
       calls = std::move(calls_);
       calls_.clear();
+      // What a cancel meanwhile needs to settle a call itself.
+      sending_names_.reserve(calls.size());
+      for (const orchestrator::Call& call : calls) {
+        sending_names_.emplace_back(call.state.get(), call.name);
+      }
     }
     std::exception_ptr error;
     try {
@@ -60,6 +65,8 @@ class BatchState {
     {
       std::lock_guard lock(mutex_);
       sending_ = false;
+      sending_names_.clear();
+      sending_names_.shrink_to_fit();
     }
     if (error) std::rethrow_exception(error);
   }
@@ -77,8 +84,9 @@ class BatchState {
   // The cancel of a call of this batch, if the batch decides it: before the batch is sent
   // the call is dropped here; while it is being handed to the pool, the call is settled here
   // and the pool skips it (or, if it was queued first, stops it). nullopt: ask the pool.
-  std::optional<bool> cancel(FutureState* target, const std::string& name) {
+  std::optional<bool> cancel_here(FutureState* target) {
     std::shared_ptr<FutureState> unsent;
+    const std::string* name = nullptr;
     {
       std::lock_guard lock(mutex_);
       if (!sent_) {
@@ -87,15 +95,21 @@ class BatchState {
         });
         if (it == calls_.end()) return false;
         unsent = std::move(it->state);
+        name = it->name;
         calls_.erase(it);
         --size_;
       } else if (!sending_) {
         return std::nullopt;
+      } else {
+        auto it = std::find_if(sending_names_.begin(), sending_names_.end(),
+                               [&](const auto& entry) { return entry.first == target; });
+        if (it == sending_names_.end()) return false;
+        name = it->second;
       }
     }
     // Settled without the mutex: an on_ready callback may cancel another call of this batch.
     if (!unsent && orchestrator::PoolCore::cancel_through(link_, target)) return true;
-    return target->set_cancelled(std::make_exception_ptr(TaskCancelled(0, name, false)));
+    return target->set_cancelled(std::make_exception_ptr(TaskCancelled(0, *name, false)));
   }
 
   void enqueue(std::vector<orchestrator::Call>& calls) {
@@ -123,6 +137,7 @@ class BatchState {
   std::weak_ptr<orchestrator::CancelLink> link_;
   const void* owner_;  // the pool's, for FutureState::set_owner
   std::vector<orchestrator::Call> calls_;
+  std::vector<std::pair<const FutureState*, const std::string*>> sending_names_;
   std::size_t size_ = 0;
   bool sent_ = false;
   bool sending_ = false;
@@ -162,7 +177,7 @@ Batch::~Batch() {
 std::shared_ptr<detail::FutureState> Batch::add(detail::TaskId function, const std::string* name,
                                                 detail::Payload args, const TaskOptions& call) {
   if (!state_) throw BatchSent();  // moved from
-  return state_->add(function, name, std::move(args), call, state_);
+  return state_->add(function, name, std::move(args), call);
 }
 
 void Batch::send() {

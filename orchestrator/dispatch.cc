@@ -96,6 +96,9 @@ void PoolCore::claim_batch(WorkerSlot& slot, Claim& claim) {
                      : UINT64_MAX;
   detail::Payload frame;
   const std::size_t before = slot.in_flight.size();
+  // The worker may hold the replies and send them together unless a call has a timeout: the
+  // pool times the call it believes running, which a held reply would leave unfinished.
+  bool hold_replies = true;
   while (!queue_.empty() && queue_.front().batch == batch && claim.task_ids.size() < allowed) {
     PendingTask& next = queue_.front();
     const std::size_t grown = std::max(frame.size(), serialization::kBatchCountSize) +
@@ -103,6 +106,7 @@ void PoolCore::claim_batch(WorkerSlot& slot, Claim& claim) {
     if (!claim.task_ids.empty() && grown > options_.max_frame) break;  // the rest: next frame
     serialization::append_batch_entry(frame, next.id, next.flags, next.payload);
     if (claim.task_ids.empty()) start_claim(slot, next);
+    hold_replies = hold_replies && next.timeout.count() == 0;
     claim.task_ids.push_back(next.id);
     slot.in_flight.push_back(std::move(next));
     queue_.pop_front();
@@ -110,6 +114,10 @@ void PoolCore::claim_batch(WorkerSlot& slot, Claim& claim) {
   slot.tasks_sent += claim.task_ids.size() - 1;  // start_claim counted the first
   if (claim.task_ids.size() > 1) {
     claim.kind = static_cast<std::uint8_t>(Kind::kBatch);
+    claim.flags = hold_replies ? serialization::kBatchHoldReplies : 0;
+    for (std::size_t i = before; i < slot.in_flight.size(); ++i) {
+      slot.in_flight[i].replies_held = hold_replies;
+    }
     claim.bytes = std::move(frame);
     return;
   }
@@ -280,8 +288,9 @@ void PoolCore::start_head(WorkerSlot& slot, Clock::time_point now) {
   }
   // Running now, so it will never be sent again (unless it fails and may be retried): drop
   // its frame. A task still waiting in the pipe keeps its (small) frame, to be sent to
-  // another worker if this one dies.
-  if (task.retries_left == 0) task.payload = {};
+  // another worker if this one dies, and so does one whose reply may be held: whether it ran
+  // is lost if the worker dies, and it is sent again.
+  if (task.retries_left == 0 && !task.replies_held) task.payload = {};
   task.state->set_running();
   // Its deadline is the collector's to keep; a submitter's thread may be the one here.
   if (task.timeout.count() > 0) wake_.signal();

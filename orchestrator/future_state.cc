@@ -68,8 +68,8 @@ bool FutureState::set_cancelled(std::exception_ptr error) {
 }
 
 bool FutureState::cancel() {
-  if (ready() || !canceller_) return false;
-  return canceller_();
+  if (ready() || !hooks_) return false;
+  return hooks_->cancel(*this);
 }
 
 bool FutureState::settle(FutureStatus status, Payload payload, std::exception_ptr error) {
@@ -79,6 +79,7 @@ bool FutureState::settle(FutureStatus status, Payload payload, std::exception_pt
     std::lock_guard lock(mutex_);
     if (is_settled(status_)) return false;
     status_ = status;
+    settled_flag_.store(true, std::memory_order_release);
     payload_ = std::move(payload);
     error_ = std::move(error);
     callback = std::move(on_settled_);
@@ -138,17 +139,19 @@ void FutureState::prepare_wait() const {
         "never end (the callback may hold up the thread that settles it); wait after the "
         "callback returns, or in another thread");
   }
-  if (before_wait_) before_wait_();
+  if (hooks_) hooks_->before_wait();
 }
 
 void FutureState::wait() const {
+  if (settled_flag_.load(std::memory_order_acquire)) return;
   prepare_wait();
   std::unique_lock lock(mutex_);
   settled_.wait(lock, [&] { return is_settled(status_); });
 }
 
 bool FutureState::wait_for(std::chrono::nanoseconds timeout) const {
-  if (before_wait_) before_wait_();
+  if (settled_flag_.load(std::memory_order_acquire)) return true;
+  if (hooks_) hooks_->before_wait();
   std::unique_lock lock(mutex_);
   return settled_.wait_for(lock, timeout, [&] { return is_settled(status_); });
 }

@@ -8,11 +8,28 @@ namespace forkpool::orchestrator {
 
 using serialization::Kind;
 
+namespace {
+// Future::cancel() of a task submitted to the pool; one for the pool's every future.
+class PoolFutureHooks : public detail::FutureHooks {
+ public:
+  explicit PoolFutureHooks(std::weak_ptr<CancelLink> link) : link_(std::move(link)) {}
+  bool cancel(detail::FutureState& state) override {
+    return PoolCore::cancel_through(link_, &state);
+  }
+
+ private:
+  std::weak_ptr<CancelLink> link_;
+};
+}  // namespace
+
+std::shared_ptr<detail::FutureHooks> PoolCore::make_future_hooks(
+    const std::shared_ptr<CancelLink>& link) {
+  return std::make_shared<PoolFutureHooks>(link);
+}
+
 std::shared_ptr<detail::FutureState> PoolCore::new_state() {
   auto state = std::make_shared<detail::FutureState>();
-  state->set_canceller([link = std::weak_ptr<CancelLink>(cancel_link_), target = state.get()] {
-    return cancel_through(link, target);
-  });
+  state->set_hooks(future_hooks_);
   return state;
 }
 

@@ -12,58 +12,80 @@ namespace forkpool::orchestrator {
 using serialization::Kind;
 
 void PoolCore::handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out) {
-  const auto kind = static_cast<Kind>(frame.kind);
+  const auto now = Clock::now();
+  if (take_reply(slot, frame.kind, frame.task_id, frame.payload, now - slot.head_since, out)) {
+    after_reply(slot, now, out);
+  }
+}
+
+void PoolCore::handle_replies(WorkerSlot& slot, const io::Frame& frame, Settlements& out) {
+  const std::vector<serialization::ReplyEntry> replies =
+      serialization::decode_replies(frame.payload);
+  const auto now = Clock::now();
+  // The calls ran one after another since the first of them started: each is credited an
+  // equal share of that time.
+  const auto share = (now - slot.head_since) / static_cast<int>(replies.size());
+  bool answered = false;
+  for (const serialization::ReplyEntry& reply : replies) {
+    detail::Payload payload(reply.payload.begin(), reply.payload.end());
+    answered = take_reply(slot, reply.kind, reply.task_id, payload, share, out) || answered;
+  }
+  if (answered) after_reply(slot, now, out);
+}
+
+bool PoolCore::take_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64_t task_id,
+                          detail::Payload& payload, Clock::duration took, Settlements& out) {
+  const auto kind = static_cast<Kind>(reply_kind);
   auto it = std::find_if(slot.in_flight.begin(), slot.in_flight.end(),
-                         [&](const PendingTask& t) { return t.id == frame.task_id; });
+                         [&](const PendingTask& t) { return t.id == task_id; });
   if (it == slot.in_flight.end()) {
     // A late reply: its task timed out or was cancelled and has been let go.
     task_logger().debug("forkpool: dropping a {} for task {}, which is not running on worker {}",
-                        serialization::kind_name(frame.kind), frame.task_id, slot.child.pid());
-    return;
+                        serialization::kind_name(reply_kind), task_id, slot.child.pid());
+    return false;
   }
   if (it != slot.in_flight.begin()) {
     // A worker runs its tasks in order: only a cancelled one it dropped unstarted may be
     // answered out of turn.
     if (kind != Kind::kCancelAck || it->state) {
-      throw ProtocolError("a " + serialization::kind_name(frame.kind) + " for task " +
-                          std::to_string(frame.task_id) + ", which is not the one running");
+      throw ProtocolError("a " + serialization::kind_name(reply_kind) + " for task " +
+                          std::to_string(task_id) + ", which is not the one running");
     }
     slot.in_flight.erase(it);
-    return;
+    return false;
   }
   // Validate and decode before the task leaves the list: if this throws, the worker is dropped
   // and its death settles (or retries) the task, which must still be there to be found.
   std::exception_ptr error;
   if (kind == Kind::kCancelAck) {
-    serialization::expect_empty(frame.kind, frame.payload);
+    serialization::expect_empty(reply_kind, payload);
     if (it->state) {
       throw ProtocolError("a CancelAck for task " + std::to_string(it->id) +
                           ", which was not cancelled");
     }
   } else if (kind == Kind::kError && it->state) {
-    error = decode_error_reply(slot, *it, frame);
+    error = decode_error_reply(slot, *it, payload);
   }
   PendingTask task = std::move(slot.in_flight.front());
   slot.in_flight.pop_front();
-  const auto now = Clock::now();
   ++slot.tasks_done;
   if (task.state) {
-    service_time_.record(now - slot.head_since);
+    service_time_.record(took);
     crash_loop_.task_completed();
     if (error) {
       // A task's own exception counts as completed (the pool did its part).
       if (fail_task(std::move(task), error, out)) ++stats_.completed;
     } else {
       ++stats_.completed;
-      out.push_back({std::move(task.state), std::move(frame.payload), nullptr});
+      out.push_back({std::move(task.state), std::move(payload), nullptr});
     }
   }
-  after_reply(slot, now, out);
+  return true;
 }
 
 std::exception_ptr PoolCore::decode_error_reply(const WorkerSlot& slot, const PendingTask& task,
-                                                const io::Frame& frame) const {
-  return serialization::exception_for(serialization::decode_error(frame.payload),
+                                                std::span<const char> payload) const {
+  return serialization::exception_for(serialization::decode_error(payload),
                                       {*task.name, task.id, slot.child.pid()});
 }
 
@@ -117,6 +139,10 @@ void PoolCore::record_death(WorkerSlot& slot, const ExitStatus& status, Settleme
 }
 
 void PoolCore::release_in_flight(WorkerSlot& slot, const ExitStatus& status, Settlements& out) {
+  if (slot.in_flight.front().replies_held) {
+    requeue_alone(slot, out);
+    return;
+  }
   // The first task was running unless it had been let go (cancelled, timed out): then the
   // worker was stuck in that one and the rest never started. A live first task may have
   // started even in a worker the pool stopped (it answered for the one let go just before),
@@ -146,6 +172,31 @@ void PoolCore::release_in_flight(WorkerSlot& slot, const ExitStatus& status, Set
       ++stats_.failed;
       out.push_back(
           {std::move(waiting.state),
+           {},
+           std::make_exception_ptr(PoolBroken(broken_.empty() ? "terminated" : broken_))});
+    }
+    slot.in_flight.pop_back();
+  }
+}
+
+void PoolCore::requeue_alone(WorkerSlot& slot, Settlements& out) {
+  // The worker held the replies of the calls it ran: which of the unanswered ones ran, and
+  // which one it died in, is lost with it. Each runs again alone, answered on its own, so the
+  // one that kills a worker again fails with WorkerDied by itself, and no other call fails.
+  while (!slot.in_flight.empty()) {
+    PendingTask& task = slot.in_flight.back();
+    if (!task.state) {
+      // let go already
+    } else if (broken_.empty() && state_ != State::kTerminating) {
+      ++stats_.requeued;
+      task.batch = 0;
+      task.replies_held = false;
+      task.state->set_pending();
+      queue_.push_front(std::move(task));
+    } else {
+      ++stats_.failed;
+      out.push_back(
+          {std::move(task.state),
            {},
            std::make_exception_ptr(PoolBroken(broken_.empty() ? "terminated" : broken_))});
     }

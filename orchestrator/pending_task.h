@@ -30,6 +30,10 @@ struct PendingTask {
   // Tasks of one Pool::batch() share a nonzero id and stand together in the queue, so that
   // dispatch sends them to one worker in one Batch frame.
   std::uint64_t batch = 0;
+  // Sent in a Batch frame that lets the worker hold its reply to send with the next ones
+  // (serialization::kBatchHoldReplies). If the worker dies, the pool cannot tell which of its
+  // unanswered calls ran: they run again, each alone (outcomes.cc).
+  bool replies_held = false;
 };
 
 // A call on its way into the queue: what submit() and a batch's send() hand over.

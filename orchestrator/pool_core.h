@@ -197,14 +197,23 @@ class PoolCore {
 
   // outcomes.cc, under the mutex.
   void handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out);
+  // A Replies frame: the replies to several calls of a Batch, each handled as handle_reply
+  // does, then the worker's next task once.
+  void handle_replies(WorkerSlot& slot, const io::Frame& frame, Settlements& out);
+  // One reply (Result, Error or CancelAck) for the call `task_id`, which `took` that long:
+  // settles it, retries it or drops it. True if it answered the worker's running call.
+  bool take_reply(WorkerSlot& slot, std::uint8_t kind, std::uint64_t task_id,
+                  detail::Payload& payload, Clock::duration took, Settlements& out);
   // The error an Error reply carries for `task`.
   std::exception_ptr decode_error_reply(const WorkerSlot& slot, const PendingTask& task,
-                                        const io::Frame& frame) const;
+                                        std::span<const char> payload) const;
   void after_reply(WorkerSlot& slot, Clock::time_point now, Settlements& out);
   // Settles a failed attempt (true), or queues the task again if it has retries left (false).
   bool fail_task(PendingTask task, const std::exception_ptr& error, Settlements& out);
   void record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
   void release_in_flight(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
+  // A worker that held replies died: its unanswered calls go back to the queue, each alone.
+  void requeue_alone(WorkerSlot& slot, Settlements& out);
   void judge_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
 
   // supervision.cc, under the mutex.
@@ -259,6 +268,10 @@ class PoolCore {
   std::thread bulk_writer_;
 
   std::shared_ptr<CancelLink> cancel_link_ = std::make_shared<CancelLink>();
+  // Shared by every future new_state() makes: cancels through cancel_link_ (intake.cc).
+  static std::shared_ptr<detail::FutureHooks> make_future_hooks(
+      const std::shared_ptr<CancelLink>& link);
+  const std::shared_ptr<detail::FutureHooks> future_hooks_ = make_future_hooks(cancel_link_);
   io::Epoll epoll_;
   io::EventFd wake_;
   std::unique_ptr<workers::WorkerStarter> starter_;  // used by the collector thread only

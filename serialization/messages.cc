@@ -37,6 +37,8 @@ const char* name_of_known(std::uint8_t kind) {
       return "CancelAck";
     case Kind::kShutdown:
       return "Shutdown";
+    case Kind::kReplies:
+      return "Replies";
   }
   return nullptr;
 }
@@ -71,34 +73,48 @@ Payload encode_task(detail::TaskId function, const Payload& args) {
 
 void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flags,
                         std::span<const char> task) {
-  if (batch.empty()) append_le(batch, std::uint32_t{0});
-  store_le(batch.data(), static_cast<std::uint32_t>(load_le<std::uint32_t>(batch.data()) + 1));
-  batch.reserve(batch.size() + batch_entry_size(task.size()));
-  append_le(batch, task_id);
-  append_le(batch, flags);
-  append_le(batch, static_cast<std::uint32_t>(task.size()));
-  batch.insert(batch.end(), task.begin(), task.end());
+  const std::size_t start = std::max(batch.size(), kBatchCountSize);
+  const std::size_t needed = start + batch_entry_size(task.size());
+  // Grown geometrically: reserving the exact size each time would copy the whole frame on
+  // every entry, quadratic in the calls of a batch.
+  if (needed > batch.capacity()) batch.reserve(std::max(needed, 2 * batch.capacity()));
+  const bool first = batch.empty();
+  batch.resize(needed);
+  char* out = batch.data();
+  const std::uint32_t count = first ? 0 : load_le<std::uint32_t>(out);
+  store_le(out, count + 1);
+  store_le(out + start, task_id);
+  store_le(out + start + 8, flags);
+  store_le(out + start + 9, static_cast<std::uint32_t>(task.size()));
+  if (!task.empty()) std::memcpy(out + start + batch_entry_size(0), task.data(), task.size());
 }
 
-std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
+namespace {
+// The Batch layout, shared by Replies: `what` names the message in errors.
+std::vector<BatchEntry> decode_entries(std::span<const char> payload, const std::string& what) {
   if (payload.size() < kBatchCountSize) {
-    throw ProtocolError("cannot decode Batch: shorter than its count");
+    throw ProtocolError("cannot decode " + what + ": shorter than its count");
   }
   const auto count = load_le<std::uint32_t>(payload.data());
-  if (count == 0) throw ProtocolError("cannot decode Batch: it holds no task");
+  if (count == 0)
+    throw ProtocolError("cannot decode " + what + ": it holds no " +
+                        (what == "Batch" ? "task" : "reply"));
   std::span<const char> rest = payload.subspan(kBatchCountSize);
   // Every entry has a header of its own: a count the bytes cannot hold is refused before the
   // entries are allocated.
   if (count > rest.size() / batch_entry_size(0)) {
-    throw ProtocolError("cannot decode Batch: " + std::to_string(count) +
+    throw ProtocolError("cannot decode " + what + ": " + std::to_string(count) +
                         " entries cannot fit in " + std::to_string(rest.size()) + " bytes");
   }
   std::vector<BatchEntry> entries;
   entries.reserve(count);
   while (entries.size() < count) {
-    const std::string where = "cannot decode Batch entry " + std::to_string(entries.size() + 1);
+    // Built only to throw: a string per entry would cost more than decoding a tiny call.
+    const auto where = [&] {
+      return "cannot decode " + what + " entry " + std::to_string(entries.size() + 1);
+    };
     if (rest.size() < batch_entry_size(0)) {
-      throw ProtocolError(where + ": " + std::to_string(rest.size()) +
+      throw ProtocolError(where() + ": " + std::to_string(rest.size()) +
                           " bytes is shorter than an entry's header");
     }
     BatchEntry entry;
@@ -107,27 +123,59 @@ std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
     const auto length = load_le<std::uint32_t>(rest.data() + 9);
     rest = rest.subspan(batch_entry_size(0));
     if (length > rest.size()) {
-      throw ProtocolError(where + ": it claims " + std::to_string(length) + " bytes, " +
+      throw ProtocolError(where() + ": it claims " + std::to_string(length) + " bytes, " +
                           std::to_string(rest.size()) + " are left");
     }
-    if (entry.task_id == 0) throw ProtocolError(where + ": task id 0 is reserved");
+    if (entry.task_id == 0) throw ProtocolError(where() + ": task id 0 is reserved");
     entry.task = rest.first(length);
     rest = rest.subspan(length);
     entries.push_back(entry);
   }
   if (!rest.empty()) {
-    throw ProtocolError("cannot decode Batch: " + std::to_string(rest.size()) +
+    throw ProtocolError("cannot decode " + what + ": " + std::to_string(rest.size()) +
                         " bytes left over after its " + std::to_string(count) + " entries");
   }
   // Replies are matched by task id: two calls with one id could not be told apart.
+  // The pool numbers its tasks in order, so ids in ascending order are the usual case, and
+  // cannot repeat: only others need sorting.
+  const auto ascending = [](const BatchEntry& a, const BatchEntry& b) {
+    return a.task_id >= b.task_id;
+  };
+  if (std::adjacent_find(entries.begin(), entries.end(), ascending) == entries.end()) {
+    return entries;
+  }
   std::vector<std::uint64_t> ids;
   ids.reserve(entries.size());
   for (const BatchEntry& e : entries) ids.push_back(e.task_id);
   std::sort(ids.begin(), ids.end());
   if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
-    throw ProtocolError("cannot decode Batch: a task id appears twice");
+    throw ProtocolError("cannot decode " + what + ": a task id appears twice");
   }
   return entries;
+}
+}  // namespace
+
+std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
+  return decode_entries(payload, "Batch");
+}
+
+void append_reply(Payload& replies, std::uint64_t task_id, std::uint8_t kind,
+                  std::span<const char> payload) {
+  append_batch_entry(replies, task_id, kind, payload);
+}
+
+std::vector<ReplyEntry> decode_replies(std::span<const char> payload) {
+  std::vector<ReplyEntry> replies;
+  const std::vector<BatchEntry> entries = decode_entries(payload, "Replies");
+  replies.reserve(entries.size());
+  for (const BatchEntry& e : entries) {
+    const auto kind = static_cast<Kind>(e.flags);
+    if (kind != Kind::kResult && kind != Kind::kError && kind != Kind::kCancelAck) {
+      throw ProtocolError("cannot decode Replies: a reply of kind " + kind_name(e.flags));
+    }
+    replies.push_back(ReplyEntry{e.task_id, e.flags, e.task});
+  }
+  return replies;
 }
 
 Hello decode_hello(std::span<const char> payload) {

@@ -19,7 +19,8 @@ using detail::Payload;
 
 // Bump when any payload layout changes: a worker of another version is refused at Hello.
 // 3: Error replies are typed (serialization/error_reply.h); Heartbeat is gone.
-inline constexpr std::uint32_t kProtocolVersion = 3;
+// 4: a Batch may ask for its calls' replies together (kBatchHoldReplies, Replies).
+inline constexpr std::uint32_t kProtocolVersion = 4;
 
 enum class Kind : std::uint8_t {
   kHello = 1,      // worker -> parent first: who the worker is; parent -> worker: the limits
@@ -32,6 +33,7 @@ enum class Kind : std::uint8_t {
   kCancelAck = 8,  // worker -> parent: it stopped
   // 9 was Heartbeat, which nothing ever sent; reserved, and refused as an unknown kind.
   kShutdown = 10,  // parent -> worker: finish and exit (empty payload)
+  kReplies = 11,   // worker -> parent: the replies to several calls of a Batch, in order
 };
 
 // "Hello", "Task", ...; "unknown kind N" for anything else.
@@ -62,11 +64,26 @@ struct TaskCall {
 // answered by one Result holding every call's outcome.
 inline constexpr std::uint8_t kTaskChunk = 1;
 
+// Batch frame flags.
+// The worker may hold its calls' replies and send them together in Replies frames: it holds
+// them in front of calls it expects to be quick, for a millisecond at most
+// (workers/worker_loop.cc). The pool sets it only on frames whose calls have no timeout: a
+// held reply leaves the pool's clock running on a call that has already finished.
+inline constexpr std::uint8_t kBatchHoldReplies = 1;
+
 // One call inside a Batch frame: what a Task frame of its own would have carried.
 struct BatchEntry {
   std::uint64_t task_id = 0;
   std::uint8_t flags = 0;
   std::span<const char> task;  // a Task payload (encode_task); points into the Batch's payload
+};
+
+// One reply inside a Replies frame: what a Result, Error or CancelAck frame of its own would
+// have carried.
+struct ReplyEntry {
+  std::uint64_t task_id = 0;
+  std::uint8_t kind = 0;          // Kind::kResult, kError or kCancelAck
+  std::span<const char> payload;  // points into the Replies frame's payload
 };
 
 struct LogLine {
@@ -88,6 +105,11 @@ void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flag
 inline constexpr std::size_t kBatchCountSize = 4;
 inline constexpr std::size_t batch_entry_size(std::size_t task_bytes) { return 13 + task_bytes; }
 
+// A Replies payload has the Batch layout, the entry's kind in place of its flags: appends one
+// reply to `replies` (empty for a new frame) and counts it.
+void append_reply(Payload& replies, std::uint64_t task_id, std::uint8_t kind,
+                  std::span<const char> payload);
+
 // Each throws ProtocolError if the payload is not a well-formed message of that kind.
 Hello decode_hello(std::span<const char> payload);
 LogLine decode_log(std::span<const char> payload);
@@ -95,6 +117,9 @@ TaskCall decode_task(std::span<const char> payload);
 // Every entry of a Batch, in order; ProtocolError for a Batch of no entry, one whose count is
 // not its entries', an entry cut short, a task id of 0, or a task id that appears twice.
 std::vector<BatchEntry> decode_batch(std::span<const char> payload);
+// Every reply of a Replies frame, in order; ProtocolError as decode_batch, and for a kind that
+// is not Result, Error or CancelAck.
+std::vector<ReplyEntry> decode_replies(std::span<const char> payload);
 // Kinds whose payload must be empty (Cancel, CancelAck, Shutdown).
 void expect_empty(std::uint8_t kind, std::span<const char> payload);
 

@@ -13,7 +13,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "forkpool/detail/task_registry.h"
@@ -29,17 +31,58 @@ namespace {
 
 using serialization::Kind;
 
+using Clock = std::chrono::steady_clock;
+
+// A reply is held only in front of a call expected to be this quick: its function's last call
+// in this worker took less. Before any other call (a function not yet seen, or a slow one),
+// the held replies go out, so a slow call does not hold back the results of the calls before
+// it, and a call that kills the worker is most likely one that would not have been held
+// behind: the replies before it have reached the pool.
+constexpr std::chrono::microseconds kHoldBefore{100};
+// And never longer than this, counted from the oldest held reply, at a call's start.
+constexpr std::chrono::milliseconds kReplyHoldLimit{1};
+// A reply bigger than this travels in a frame of its own: copying it into the held frame would
+// cost more than the frame it saves.
+constexpr std::size_t kHeldReplyLimit = 16 * 1024;
+
 // Frames out of the worker: results, errors and log lines from any thread of a task, one
-// whole frame at a time.
+// whole frame at a time. Replies to a Batch's calls may be held and sent together, in one
+// Replies frame; anything else sent meanwhile first sends what is held, so order is kept.
 class Channel {
  public:
   // No SIGPIPE guard: the only reader is the parent, and a worker whose parent is gone should
   // die (blocking the signal instead would be inherited by every program a task starts).
   Channel(const io::Fd& fd, std::size_t max_frame)
       : writer_(fd, {.max_frame = max_frame, .guard_sigpipe = false}), max_frame_(max_frame) {}
+
   void send(Kind kind, std::uint64_t task_id, const io::Payload& payload) {
     std::lock_guard lock(mutex_);
+    flush_locked();
     writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
+  }
+  // Holds a reply to travel with the next ones, until flush() or anything else is sent.
+  void hold(Kind kind, std::uint64_t task_id, const io::Payload& payload) {
+    std::lock_guard lock(mutex_);
+    const std::size_t entry = serialization::batch_entry_size(payload.size());
+    // Alone: too big to be worth the copy, or to fit in a Replies frame with its entry header.
+    const bool alone =
+        payload.size() > kHeldReplyLimit || serialization::kBatchCountSize + entry > max_frame_;
+    if (alone || held_.size() + entry > max_frame_) flush_locked();
+    if (alone) {
+      writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
+      return;
+    }
+    serialization::append_reply(held_, task_id, static_cast<std::uint8_t>(kind), payload);
+    if (held_count_++ == 0) held_since_ = Clock::now();
+  }
+  void flush() {
+    std::lock_guard lock(mutex_);
+    flush_locked();
+  }
+  // Sends what is held if the oldest held reply has waited `limit` by `now`.
+  void flush_if_older(Clock::duration limit, Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    if (held_count_ != 0 && now - held_since_ >= limit) flush_locked();
   }
   void set_max_frame(std::size_t max_frame) {
     std::lock_guard lock(mutex_);
@@ -52,9 +95,44 @@ class Channel {
   }
 
  private:
+  void flush_locked() {
+    if (held_count_ == 0) return;
+    held_count_ = 0;
+    // Task id 0: each reply carries its own.
+    writer_.write_frame(static_cast<std::uint8_t>(Kind::kReplies), 0, 0, held_);
+    held_.clear();
+  }
+
   std::mutex mutex_;
   io::FrameWriter writer_;
   std::size_t max_frame_;
+  io::Payload held_;  // a Replies payload
+  std::size_t held_count_ = 0;
+  Clock::time_point held_since_;
+};
+
+// How long each function's last call took in this worker: whether the replies held so far may
+// wait behind its next one (kHoldBefore).
+class CallTimes {
+ public:
+  bool quick(detail::TaskId function) const {
+    auto it = last_.find(function);
+    return it != last_.end() && it->second < kHoldBefore;
+  }
+  void record(detail::TaskId function, Clock::duration took) { last_[function] = took; }
+
+ private:
+  std::unordered_map<detail::TaskId, Clock::duration> last_;
+};
+
+// A call waiting to run: a Task frame's, or one entry of a Batch frame, which shares the
+// frame's payload with the other entries instead of a copy each.
+struct QueuedCall {
+  std::uint64_t task_id = 0;
+  std::uint8_t flags = 0;      // the Task's flags (serialization::kTaskChunk)
+  std::span<const char> task;  // a Task payload, in `frame`
+  std::shared_ptr<const io::Payload> frame;
+  bool hold_reply = false;  // its Batch lets the reply wait for the next ones
 };
 
 // The worker's side of the protocol, shared by its loop and this_task::cancelled(). One
@@ -66,11 +144,16 @@ class Worker {
       : reader_(reader), channel_(channel), tasks_fd_(tasks_fd) {}
 
   // Blocks for the next task; nullopt once the parent said Shutdown or closed the pipe.
-  std::optional<io::Frame> next_task() {
+  std::optional<QueuedCall> next_task() {
     std::lock_guard lock(reading_);
     if (failed_) std::rethrow_exception(failed_);  // cancelled() met it first
     // Frames that arrived meanwhile first, so a Cancel for a waiting task drops it in time.
-    read_available();
+    // Between the calls of a Batch that lets replies wait, at most every kLookInterval: a
+    // poll(2) per call would cost more than a tiny call (a call cancelled meanwhile runs, and
+    // the pool drops its reply).
+    if (tasks_.empty() || !tasks_.front().hold_reply || look_due()) read_available();
+    // Nothing left to run: the replies held for the calls that ran go now, before it waits.
+    if (tasks_.empty()) channel_.flush();
     while (tasks_.empty() && !ended_) {
       auto frame = reader_.read_frame();
       if (!frame) {
@@ -80,7 +163,7 @@ class Worker {
       handle(std::move(*frame));
     }
     if (tasks_.empty()) return std::nullopt;
-    io::Frame task = std::move(tasks_.front());
+    QueuedCall task = std::move(tasks_.front());
     tasks_.pop_front();
     running_ = task.task_id;
     cancelled_.store(false, std::memory_order_relaxed);
@@ -99,16 +182,12 @@ class Worker {
     return cancelled_.exchange(false, std::memory_order_relaxed);
   }
 
-  // this_task::cancelled(): looks at the pipe at most every 200 microseconds (a poll(2) and
+  // this_task::cancelled(): looks at the pipe at most every kLookInterval (a poll(2) and
   // the frames that arrived), so a task may call it in a tight loop.
   bool cancelled() {
     if (cancelled_.load(std::memory_order_relaxed)) return true;
-    const auto now = std::chrono::steady_clock::now();
     std::unique_lock lock(reading_, std::try_to_lock);
-    if (!lock.owns_lock() || now - last_look_ < std::chrono::microseconds(200)) {
-      return cancelled_.load(std::memory_order_relaxed);
-    }
-    last_look_ = now;
+    if (!lock.owns_lock() || !look_due()) return cancelled_.load(std::memory_order_relaxed);
     try {
       read_available();
     } catch (...) {
@@ -120,6 +199,16 @@ class Worker {
   }
 
  private:
+  static constexpr std::chrono::microseconds kLookInterval{200};
+  // Under `reading_`: true, and the clock restarted, if the pipe was last looked at
+  // kLookInterval ago or more.
+  bool look_due() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_look_ < kLookInterval) return false;
+    last_look_ = now;
+    return true;
+  }
+
   // Reads the frames already in the pipe (or in the reader's buffer) without waiting for more.
   // The parent writes small frames whole, so a frame that has begun is all there.
   void read_available() {
@@ -136,17 +225,20 @@ class Worker {
 
   void handle(io::Frame frame) {
     switch (static_cast<Kind>(frame.kind)) {
-      case Kind::kTask:
-        tasks_.push_back(std::move(frame));
+      case Kind::kTask: {
+        auto payload = std::make_shared<const io::Payload>(std::move(frame.payload));
+        tasks_.push_back(QueuedCall{frame.task_id, frame.flags, *payload, payload, false});
         return;
-      case Kind::kBatch:
+      }
+      case Kind::kBatch: {
         // Each call becomes a task of its own: run, cancelled and answered one by one.
-        for (const auto& entry : serialization::decode_batch(frame.payload)) {
-          tasks_.push_back(io::Frame{static_cast<std::uint8_t>(Kind::kTask), entry.flags,
-                                     entry.task_id,
-                                     io::Payload(entry.task.begin(), entry.task.end())});
+        auto payload = std::make_shared<const io::Payload>(std::move(frame.payload));
+        const bool hold = (frame.flags & serialization::kBatchHoldReplies) != 0;
+        for (const auto& entry : serialization::decode_batch(*payload)) {
+          tasks_.push_back(QueuedCall{entry.task_id, entry.flags, entry.task, payload, hold});
         }
         return;
+      }
       case Kind::kCancel: {
         serialization::expect_empty(frame.kind, frame.payload);
         if (running_ == frame.task_id && running_ != 0) {
@@ -154,7 +246,7 @@ class Worker {
           return;
         }
         auto it = std::find_if(tasks_.begin(), tasks_.end(),
-                               [&](const io::Frame& f) { return f.task_id == frame.task_id; });
+                               [&](const QueuedCall& c) { return c.task_id == frame.task_id; });
         // Not started: it never will. (Already finished: its reply is on its way.)
         if (it != tasks_.end()) {
           tasks_.erase(it);
@@ -184,9 +276,9 @@ class Worker {
   Channel& channel_;
   const int tasks_fd_;
   std::mutex reading_;
-  std::deque<io::Frame> tasks_;  // Task frames read ahead, in order
-  bool ended_ = false;           // Shutdown or EOF: no more tasks will come
-  std::uint64_t running_ = 0;    // the running task's id; 0 between tasks
+  std::deque<QueuedCall> tasks_;  // calls read ahead, in order
+  bool ended_ = false;            // Shutdown or EOF: no more tasks will come
+  std::uint64_t running_ = 0;     // the running task's id; 0 between tasks
   std::atomic<bool> cancelled_{false};
   std::chrono::steady_clock::time_point last_look_{};
   std::exception_ptr failed_;  // what cancelled() met on the pipe
@@ -195,11 +287,11 @@ class Worker {
 std::atomic<Worker*> g_worker{nullptr};
 std::atomic<int> g_results_fd{-1};
 
-// Runs the task of one frame; returns what to send: Result, or Error if it threw.
-std::pair<Kind, io::Payload> run_task(const io::Frame& frame, std::size_t max_frame) {
-  const auto call = serialization::decode_task(frame.payload);
+// Runs one call; returns what to send: Result, or Error if it threw.
+std::pair<Kind, io::Payload> run_task(const QueuedCall& queued, std::size_t max_frame) {
+  const auto call = serialization::decode_task(queued.task);
   const detail::TaskEntry* entry = detail::TaskRegistry::instance().find(call.function);
-  const bool chunk = (frame.flags & serialization::kTaskChunk) != 0;
+  const bool chunk = (queued.flags & serialization::kTaskChunk) != 0;
   if (entry == nullptr || (chunk && entry->invoke_chunk == nullptr)) {
     return {Kind::kError, serialization::encode(serialization::NoSuchTask{call.function, chunk})};
   }
@@ -240,14 +332,29 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
     channel.send(Kind::kHello, 0,
                  serialization::encode(
                      serialization::hello_from_this_process(config.worker_id, config.max_frame)));
-    while (auto frame = worker.next_task()) {
-      auto [kind, reply] = run_task(*frame, channel.max_frame());
+    CallTimes times;
+    while (auto call = worker.next_task()) {
+      const detail::TaskId function = serialization::decode_task(call->task).function;
+      const auto started = Clock::now();
+      if (call->hold_reply && !times.quick(function)) {
+        channel.flush();
+      } else if (call->hold_reply) {
+        channel.flush_if_older(kReplyHoldLimit, started);
+      }
+      auto [kind, reply] = run_task(*call, channel.max_frame());
+      times.record(function, Clock::now() - started);
       // A cancelled task's result is not wanted: say it stopped instead.
-      if (worker.finish_task())
-        channel.send(Kind::kCancelAck, frame->task_id, {});
-      else
-        channel.send(kind, frame->task_id, reply);
+      if (worker.finish_task()) {
+        kind = Kind::kCancelAck;
+        reply.clear();
+      }
+      if (call->hold_reply) {
+        channel.hold(kind, call->task_id, reply);
+      } else {
+        channel.send(kind, call->task_id, reply);
+      }
     }
+    channel.flush();
   } catch (const PeerGone&) {
     code = kWorkerExitParentGone;
   } catch (const std::exception& e) {

@@ -283,6 +283,38 @@ TEST(BlockingReaderTest, ChecksumMismatchIsCorruptFrameAndTheNextFrameStillReads
   leaks.check();
 }
 
+// A payload of a megabyte or more is hashed piece by piece as it arrives: a flipped byte in
+// any piece, the last one included, is still a CorruptFrame, and the stream stays in step.
+TEST(BlockingReaderTest, ALargePayloadIsVerifiedPieceByPiece) {
+  LeakCheck leaks;
+  const std::size_t size = 3 * 1024 * 1024 + 17;  // three whole pieces and a short one
+  for (std::size_t flipped : {std::size_t{0}, std::size_t{1024 * 1024}, size - 1}) {
+    Pipe pipe = Pipe::create();
+    std::string corrupt = frame_bytes(patterned(size, 9), 1);
+    corrupt[kFrameHeaderSize + flipped] ^= 0x01;
+    const std::string next = patterned(size, 10);
+    ForkedChild writer = start_writer(pipe, corrupt + frame_bytes(next, 2));
+    BlockingReader reader(pipe.read);
+    auto error = caught<CorruptFrame>([&] { reader.read_frame(); });
+    ASSERT_TRUE(error.has_value()) << "byte " << flipped;
+    expect_frame(reader.read_frame(), next, 2);
+    EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+    pipe.read.reset();
+  }
+  leaks.check();
+}
+
+TEST(FrameChecksumTest, PiecesHashLikeTheWhole) {
+  const std::string payload = patterned(100000, 3);
+  for (std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{4096}, payload.size()}) {
+    FrameChecksum checksum;
+    checksum.update(std::span<const char>(payload).first(cut));
+    checksum.update(std::span<const char>(payload).subspan(cut));
+    EXPECT_EQ(checksum.value(), frame_checksum(payload)) << "cut at " << cut;
+  }
+  EXPECT_EQ(FrameChecksum().value(), frame_checksum({}));
+}
+
 // ---- read_exact -------------------------------------------------------------------------------
 
 TEST(BlockingReaderTest, ReadExactFillsASpanAcrossManyWritesThenReportsTheShortfall) {

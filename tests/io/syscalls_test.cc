@@ -118,6 +118,18 @@ TEST(WriteAllTest, NothingToWriteReturnsAtOnce) {
 
 // ---- read_once, poll_one, set_nonblocking -----------------------------------------------------
 
+TEST(GrowPipeTest, GrowsAPipeAndRefusesWhatIsNoPipe) {
+  Pipe pipe = Pipe::create();
+  const int before = ::fcntl(pipe.read.get(), F_GETPIPE_SZ);
+  ASSERT_GT(before, 0);
+  EXPECT_TRUE(grow_pipe(pipe.read.get(), static_cast<std::size_t>(before) * 4));
+  EXPECT_GE(::fcntl(pipe.write.get(), F_GETPIPE_SZ), before * 4) << "one buffer for both ends";
+  EXPECT_TRUE(grow_pipe(pipe.read.get(), static_cast<std::size_t>(before))) << "already big enough";
+  EXPECT_GE(::fcntl(pipe.read.get(), F_GETPIPE_SZ), before * 4) << "it never shrinks";
+  Fd file(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  EXPECT_FALSE(grow_pipe(file.get(), 1 << 20));
+}
+
 TEST(PollOneTest, ReturnsZeroWhenTheWaitElapses) {
   LeakCheck leaks;
   Pipe pipe = Pipe::create();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "orchestrator/start_case_test.h"
+#include "serialization/messages.h"
 
 namespace forkpool::testing {
 namespace {
@@ -134,12 +135,15 @@ TEST_P(BatchTest, AFailingCallFailsOnlyItself) {
   leaks_.check();
 }
 
+// A call with a timeout makes its frame answered call by call (the pool times the call it
+// knows is running): a death then fails the running call alone, and the calls queued behind
+// it in the worker's pipe run elsewhere.
 TEST_P(BatchTest, AWorkerThatDiesMidBatchFailsOneCallAndTheRestRunElsewhere) {
   {
     Pool pool(options(2));
     Batch batch = pool.batch();
     auto before = batch.submit(worker_pid_task);
-    auto dies = batch.submit(die_by_exit_task, 5);
+    auto dies = batch.submit(TaskOptions{.timeout = std::chrono::hours(1)}, die_by_exit_task, 5);
     std::vector<Future<int>> after;
     for (int i = 0; i < 5; ++i) after.push_back(batch.submit(identity_task, 10 + i));
     batch.send();
@@ -155,6 +159,64 @@ TEST_P(BatchTest, AWorkerThatDiesMidBatchFailsOneCallAndTheRestRunElsewhere) {
     for (int i = 0; i < 5; ++i) EXPECT_EQ(get_within_deadline(after[i]), 10 + i);
     EXPECT_EQ(pool.stats().requeued, 5u) << "the calls after the crash did not wait in its pipe";
     EXPECT_EQ(pool.stats().worker_deaths, 1u);
+  }
+  leaks_.check();
+}
+
+// Without timeouts, the worker holds the replies of a batch's calls and sends them together
+// (serialization::kBatchHoldReplies), so which calls it ran dies with it. They all run again,
+// each alone: the call that kills a worker fails by itself, with WorkerDied, and no other
+// call fails.
+TEST_P(BatchTest, AWorkerThatDiesHoldingRepliesFailsOnlyTheCallThatKillsIt) {
+  {
+    Pool pool(options(2));
+    Batch batch = pool.batch();
+    std::vector<Future<int>> before, after;
+    for (int i = 0; i < 5; ++i) before.push_back(batch.submit(identity_task, i));
+    auto dies = batch.submit(die_by_exit_task, 5);
+    for (int i = 0; i < 5; ++i) after.push_back(batch.submit(identity_task, 10 + i));
+    batch.send();
+    ASSERT_TRUE(dies.wait_for(kDeadline));
+    try {
+      dies.get();
+      FAIL() << "no error";
+    } catch (const WorkerDied& e) {
+      EXPECT_EQ(e.status.str(), "exited with code 5");
+      EXPECT_EQ(e.task_name, "die_by_exit_task");
+    }
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(get_within_deadline(before[i]), i);
+      EXPECT_EQ(get_within_deadline(after[i]), 10 + i);
+    }
+    const PoolStats stats = pool.stats();
+    EXPECT_EQ(stats.failed, 1u) << "a call that did not kill its worker failed";
+    EXPECT_GE(stats.requeued, 6u) << "the unanswered calls did not run again";
+    EXPECT_EQ(stats.worker_deaths, 2u) << "once in the batch, once alone";
+  }
+  leaks_.check();
+}
+
+// A running call of a batch whose replies are held is cancelled as any call: its worker is
+// stopped after cancel_grace, and the calls behind it run elsewhere. The call before it was
+// answered while it ran, not held back behind it.
+TEST_P(BatchTest, ACancelledCallOfABatchThatHoldsRepliesStopsAlone) {
+  {
+    Options o = options(1);
+    o.kill_grace = 100ms;
+    Pool pool(o);
+    Gate gate;
+    Batch batch = pool.batch();
+    auto first = batch.submit(identity_task, 1);
+    auto stuck = batch.submit(gated_task, gate.dir());  // never released
+    auto last = batch.submit(identity_task, 3);
+    batch.send();
+    gate.wait_entered();
+    EXPECT_EQ(get_within_deadline(first), 1);
+    EXPECT_TRUE(stuck.cancel());
+    EXPECT_THROW(stuck.get(), TaskCancelled);
+    EXPECT_EQ(get_within_deadline(last), 3);
+    EXPECT_EQ(pool.stats().failed, 0u);
+    EXPECT_EQ(pool.stats().cancelled, 1u);
   }
   leaks_.check();
 }
@@ -215,6 +277,39 @@ TEST_P(BatchTest, ABatchLargerThanOneFrameTravelsInSeveral) {
     EXPECT_EQ(get_within_deadline(fine), 1);
     ASSERT_TRUE(huge.wait_for(kDeadline));
     EXPECT_THROW(huge.get(), MessageTooLarge);
+  }
+  leaks_.check();
+}
+
+// A result that fits in a frame of its own but not in a Replies frame with its entry's header
+// travels alone; the worker does not die over it.
+TEST_P(BatchTest, AResultJustUnderMaxFrameTravelsAloneFromABatchThatHoldsReplies) {
+  {
+    Options o = options(1);
+    o.max_frame = 4096;
+    // The largest iota_vector result that is at most max_frame bytes: too big for a Replies
+    // entry (4 + 13 bytes of headers more).
+    int n = 0;
+    std::size_t bytes = 0;
+    for (int i = 1; i < 1000; ++i) {
+      detail::Payload encoded;
+      detail::encode_values(encoded, iota_vector(i));
+      if (encoded.size() > o.max_frame) break;
+      n = i;
+      bytes = encoded.size();
+    }
+    ASSERT_GT(bytes + serialization::kBatchCountSize + serialization::batch_entry_size(0),
+              o.max_frame);
+    Pool pool(o);
+    Batch batch = pool.batch();
+    auto before = batch.submit(identity_task, 1);
+    auto big = batch.submit(iota_vector_task, n);
+    auto after = batch.submit(identity_task, 2);
+    batch.send();
+    EXPECT_EQ(get_within_deadline(before), 1);
+    EXPECT_EQ(get_within_deadline(big).size(), static_cast<std::size_t>(n));
+    EXPECT_EQ(get_within_deadline(after), 2);
+    EXPECT_EQ(pool.stats().worker_deaths, 0u);
   }
   leaks_.check();
 }

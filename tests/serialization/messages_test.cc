@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -22,7 +23,7 @@
 namespace forkpool::serialization {
 namespace {
 
-constexpr std::uint8_t kAllKinds[] = {1, 2, 3, 4, 5, 6, 7, 8, 10};
+constexpr std::uint8_t kAllKinds[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11};
 // 9 was Heartbeat, which nothing sent; the byte stays reserved.
 constexpr std::uint8_t kRetiredHeartbeat = 9;
 constexpr Kind kEmptyKinds[] = {Kind::kCancel, Kind::kCancelAck, Kind::kShutdown};
@@ -125,6 +126,7 @@ TEST(MessagesTest, EveryKindHasItsName) {
   EXPECT_EQ(kind_name(byte_of(Kind::kCancel)), "Cancel");
   EXPECT_EQ(kind_name(byte_of(Kind::kCancelAck)), "CancelAck");
   EXPECT_EQ(kind_name(byte_of(Kind::kShutdown)), "Shutdown");
+  EXPECT_EQ(kind_name(byte_of(Kind::kReplies)), "Replies");
   for (std::uint8_t kind : kAllKinds) EXPECT_TRUE(is_known_kind(kind)) << int{kind};
   EXPECT_FALSE(is_known_kind(kRetiredHeartbeat));
   EXPECT_EQ(kind_name(kRetiredHeartbeat), "unknown kind 9");
@@ -133,7 +135,7 @@ TEST(MessagesTest, EveryKindHasItsName) {
 TEST(MessagesTest, EveryOtherByteIsAnUnknownKind) {
   for (int kind = 0; kind <= 255; ++kind) {
     const auto byte = static_cast<std::uint8_t>(kind);
-    const bool known = kind >= 1 && kind <= 10 && kind != kRetiredHeartbeat;
+    const bool known = kind >= 1 && kind <= 11 && kind != kRetiredHeartbeat;
     EXPECT_EQ(is_known_kind(byte), known) << kind;
     if (!known) {
       EXPECT_EQ(kind_name(byte), "unknown kind " + std::to_string(kind));
@@ -192,6 +194,57 @@ TEST(MessagesTest, MalformedBatchesAreProtocolErrors) {
   append_batch_entry(twice, 3, 0, encode_task(1, {}));
   append_batch_entry(twice, 3, 0, encode_task(2, {}));
   refused(twice, "appears twice");
+}
+
+TEST(MessagesTest, RepliesRoundTrip) {
+  Payload replies;
+  const Payload value = encode_args({1, "one", {}});
+  append_reply(replies, 5, byte_of(Kind::kResult), value);
+  append_reply(replies, 6, byte_of(Kind::kCancelAck), {});
+  append_reply(replies, 9, byte_of(Kind::kError), value);
+  const auto entries = decode_replies(replies);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].task_id, 5u);
+  EXPECT_EQ(entries[0].kind, byte_of(Kind::kResult));
+  EXPECT_TRUE(
+      std::equal(entries[0].payload.begin(), entries[0].payload.end(), value.begin(), value.end()));
+  EXPECT_EQ(entries[1].task_id, 6u);
+  EXPECT_EQ(entries[1].kind, byte_of(Kind::kCancelAck));
+  EXPECT_TRUE(entries[1].payload.empty());
+  EXPECT_EQ(entries[2].task_id, 9u);
+  EXPECT_EQ(entries[2].kind, byte_of(Kind::kError));
+  // Ids need not ascend; they must not repeat.
+  Payload unordered;
+  append_reply(unordered, 9, byte_of(Kind::kResult), {});
+  append_reply(unordered, 4, byte_of(Kind::kResult), {});
+  EXPECT_EQ(decode_replies(unordered).size(), 2u);
+}
+
+TEST(MessagesTest, MalformedRepliesAreProtocolErrors) {
+  const auto refused = [](const Payload& p, const std::string& says) {
+    try {
+      decode_replies(p);
+      ADD_FAILURE() << "decoded; expected: " << says;
+    } catch (const ProtocolError& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("Replies"), std::string::npos) << e.what();
+    }
+  };
+  refused(Payload{}, "shorter than its count");
+  refused(Payload(4, '\0'), "holds no reply");
+  for (Kind kind : {Kind::kTask, Kind::kBatch, Kind::kReplies, Kind::kHello, Kind::kLog}) {
+    Payload wrong;
+    append_reply(wrong, 1, byte_of(kind), {});
+    refused(wrong, "a reply of kind " + kind_name(byte_of(kind)));
+  }
+  Payload twice;
+  append_reply(twice, 3, byte_of(Kind::kResult), {});
+  append_reply(twice, 3, byte_of(Kind::kResult), {});
+  refused(twice, "appears twice");
+  Payload cut;
+  append_reply(cut, 3, byte_of(Kind::kResult), encode_args({1, "x", {}}));
+  cut.pop_back();
+  refused(cut, "claims");
 }
 
 TEST(MessagesTest, HelloRoundTrips) {

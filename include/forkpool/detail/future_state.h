@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -24,6 +25,21 @@ namespace detail {
 // destroyed there: the thread may be its collector, which alone can settle the future or end.
 bool in_ready_callback_of(const void* owner);
 
+class FutureState;
+
+// What a future asks of whoever holds its task: the pool, or a batch not yet sent. One object
+// serves every future of a pool or of a batch, shared, instead of closures made per future on
+// submit's hot path.
+class FutureHooks {
+ public:
+  virtual ~FutureHooks() = default;
+  // Cancels the task whose future has `state`. True if this call cancelled it.
+  virtual bool cancel(FutureState& state) = 0;
+  // Run by a wait on an unsettled state before it blocks: a call of a batch not yet sent
+  // sends its batch, instead of waiting for ever.
+  virtual void before_wait() {}
+};
+
 class FutureState {
  public:
   // Pool side. Each settles the state at most once; a second settle is ignored and returns
@@ -35,11 +51,9 @@ class FutureState {
   bool set_error(std::exception_ptr error);
   // Settles it as cancelled; get() throws `error` (a TaskCancelled).
   bool set_cancelled(std::exception_ptr error);
-  // How the pool cancels this task; set once, at submit, before the caller sees the future.
-  void set_canceller(std::function<bool()> canceller) { canceller_ = std::move(canceller); }
-  // Run by wait(), wait_for() and so get() before they wait: a call of a batch not yet sent
-  // sends its batch, instead of waiting for ever. Set once, before the caller sees the future.
-  void set_before_wait(std::function<void()> hook) { before_wait_ = std::move(hook); }
+  // How cancel() and a wait reach the pool or batch that holds the task. Set once, at
+  // submit, before the caller sees the future.
+  void set_hooks(std::shared_ptr<FutureHooks> hooks) { hooks_ = std::move(hooks); }
   // The pool whose collector settles this state (any stable address that names it). Set before
   // the caller sees the future; on_ready callbacks then run marked as that pool's.
   void set_owner(const void* owner);
@@ -85,8 +99,10 @@ class FutureState {
   Payload payload_;
   std::exception_ptr error_;
   std::function<void()> on_settled_;
-  std::function<bool()> canceller_;
-  std::function<void()> before_wait_;
+  std::shared_ptr<FutureHooks> hooks_;
+  // Set once settled (under the mutex, released after): a wait on a settled state returns
+  // without the locks and hooks a real wait needs, as get() after get() usually does.
+  std::atomic<bool> settled_flag_{false};
   // Atomic, not under the mutex: set once per submit, on the hot path, after the pool may
   // already see the state; read under the mutex, after the caller's on_settled() took it.
   std::atomic<const void*> owner_{nullptr};
