@@ -88,6 +88,9 @@ void check_run_options(const RunOptions& run) {
   if (run.shuffle) refuse("--shuf", "every run repeats the same batch");
   if (!run.results.empty()) refuse("--results", discarded);
   if (run.bar || run.eta || run.progress) refuse("--bar/--eta/--progress", "bench shows its own");
+  if (run.remote.given()) {
+    refuse("-S/--sshloginfile/--launcher/--data-channel", "bench sweeps workers on this machine");
+  }
 }
 
 std::string join(const std::vector<std::string>& words) {

@@ -21,6 +21,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,7 @@
 #include "forkpool/worker.h"
 #include "io/fd.h"
 #include "io/syscalls.h"
+#include "workers/launcher.h"
 
 namespace forkpool::cli {
 namespace {
@@ -280,8 +282,12 @@ class Runner {
     spool_dir_ = spool.path();
     // Each worker stops its job's process group before it dies of SIGTERM, SIGINT or SIGHUP:
     // the handlers are this program's choice, made in its workers, not the library's.
+    const std::optional<Launcher> remote = run_launcher(options_.remote);
+    // A remote job's output comes back in its frame: a spool file would be on its host.
+    spool_over_ = remote ? std::numeric_limits<std::size_t>::max() : kSpoolOver;
     Pool pool({.workers = workers,
                .start_method = StartMethod::kSpawn,
+               .launcher = remote.value_or(Launcher{}),
                // Job output past kSpoolOver travels as a file, not in the frame.
                .max_frame = std::size_t{1} << 30,
                .initializer = initializer(exec_stop_handlers_task)});
@@ -449,7 +455,7 @@ class Runner {
       }
       if (!options_.results.empty() || settings_.discard_output)
         request.output = ExecRequest::kCapture;
-      request.spool_over = kSpoolOver;
+      request.spool_over = spool_over_;
       request.spool_dir = spool_dir_;
       last_start_ = Clock::now();
       ++total_started_;
@@ -762,7 +768,8 @@ class Runner {
   std::uint64_t next_order_ = 0;
   std::uint64_t next_to_print_ = 0;
   std::map<std::uint64_t, Output> held_;
-  std::string spool_dir_;  // while run() runs
+  std::string spool_dir_;                // while run() runs
+  std::size_t spool_over_ = kSpoolOver;  // output bytes past which a job spools;
   bool stdout_gone_ = false;
   std::size_t held_bytes_ = 0;
   const std::size_t held_output_limit_ = held_output_limit();
@@ -805,7 +812,10 @@ int run_command(std::span<const std::string> args) {
       std::fputs(kRunUsage, stdout);
       return 0;
     }
-    const unsigned slots = resolve_jobs(options.jobs, available_cpus());
+    // On other hosts (-S, --launcher srun) the slots are theirs, not -j's.
+    const std::optional<Launcher> remote = run_launcher(options.remote);
+    const unsigned slots =
+        remote ? workers::launcher_slots(*remote) : resolve_jobs(options.jobs, available_cpus());
     options.job_slots = slots;
     const bool dry_run = options.dry_run;
     Runner runner(std::move(options), slots);

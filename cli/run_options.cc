@@ -49,6 +49,10 @@ const char* const kRunUsage =
     "  --shuf               run the jobs in random order\n"
     "  --results DIR        save each job's output under DIR\n"
     "  --bar, --eta, --progress  show progress on stderr\n"
+    "  -S, --sshlogin [N/]HOST[,...]  run jobs on HOST through ssh (N workers; : is here)\n"
+    "  --sshloginfile FILE  read -S logins from FILE, one a line\n"
+    "  --launcher srun      run the workers as steps of the Slurm allocation\n"
+    "  --data-channel tcp|stdio|auto  how remote workers send results (default auto)\n"
     "  --will-cite          accepted and ignored\n";
 
 namespace {
@@ -346,6 +350,13 @@ std::vector<OptionSpec> option_table(ParseState& st) {
        0,
        Arity::kFlag,
        [](O& o, S, S) { o.resume_failed = true; }},
+      {{"sshlogin"}, 'S', Arity::kValue, [](O& o, S, S v) { o.remote.sshlogins.push_back(v); }},
+      {{"sshloginfile", "slf"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.remote.sshloginfiles.push_back(v); }},
+      {{"launcher"}, 0, Arity::kValue, [](O& o, S, S v) { o.remote.launcher = v; }},
+      {{"data-channel"}, 0, Arity::kValue, [](O& o, S, S v) { o.remote.data_channel = v; }},
       {{"retries"},
        0,
        Arity::kValue,

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/remote_options.h"
+
 namespace forkpool::cli {
 
 // A malformed command line: the message is one line, without a prefix or a newline; the
@@ -106,6 +108,8 @@ struct RunOptions {
   bool bar = false;       // --bar
   bool eta = false;       // --eta
   bool progress = false;  // --progress
+
+  RemoteRunOptions remote;  // -S, --sshloginfile, --launcher, --data-channel
 
   bool help = false;  // --help / -h: the runner prints kRunUsage; parsing does not exit
   std::size_t max_line_length = kDefaultMaxLineLength;  // -s / --max-chars (lowers only)
