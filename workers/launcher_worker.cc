@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "forkpool/errors.h"
 #include "io/blocking_reader.h"
+#include "io/pipe.h"
 #include "io/socket.h"
 #include "io/syscalls.h"
 #include "serialization/messages.h"
@@ -33,6 +35,30 @@ void exit_at_control_eof(io::Fd control) {
     }
     ::_exit(kWorkerExitParentGone);
   }).detach();
+}
+
+// Serves on the launcher's stdio. Its stdin is the control channel too, and its EOF must end
+// the worker even while a task runs (the worker loop reads only between tasks, or when a task
+// polls this_task::cancelled()): a thread relays stdin into a pipe the loop reads. At EOF an
+// idle worker ends as any worker does at the end of its task pipe; a busy one ends at once.
+// The relay costs a copy; stdio is the slow path already.
+int serve_on_stdio(io::Fd control, io::Fd out) {
+  io::Pipe relay = io::Pipe::create();
+  std::thread([control = std::move(control), to = std::move(relay.write)]() mutable {
+    std::vector<char> buffer(std::size_t{1} << 16);
+    try {
+      for (;;) {
+        const std::size_t n = io::read_once(control.get(), buffer, std::nullopt).value_or(0);
+        if (n == 0) break;
+        iovec bytes{buffer.data(), n};
+        if (!io::write_all(to.get(), {&bytes, 1}, std::nullopt)) break;
+      }
+    } catch (...) {
+    }
+    to.reset();
+    if (current_task_id() != 0) ::_exit(kWorkerExitParentGone);
+  }).detach();
+  return run_worker(std::move(relay.read), std::move(out), {});
 }
 
 std::string this_host() {
@@ -68,9 +94,8 @@ int serve_launched_worker(io::Fd control, io::Fd out) {
     std::fprintf(stderr, "forkpool worker on %s: %s\n", this_host().c_str(), e.what());
     return kWorkerExitProtocolError;
   }
-  if (offer.mode == DataChannelOffer::kStdio) {
-    return run_worker(std::move(control), std::move(out), {});
-  }
+  if (offer.mode == DataChannelOffer::kStdio)
+    return serve_on_stdio(std::move(control), std::move(out));
   const std::string host = offer.host.empty() ? default_pool_host() : offer.host;
   io::Fd data;
   try {
@@ -81,7 +106,7 @@ int serve_launched_worker(io::Fd control, io::Fd out) {
     }
   } catch (const std::exception& e) {
     if (offer.mode == DataChannelOffer::kAuto) {
-      return run_worker(std::move(control), std::move(out), {});  // the stdio fallback
+      return serve_on_stdio(std::move(control), std::move(out));  // the fallback
     }
     std::fprintf(stderr, "forkpool worker on %s: no data channel: %s\n", this_host().c_str(),
                  e.what());

@@ -49,6 +49,14 @@ TEST(ParentDeath, KillingThePoolEndsItsSshWorkersInsideTheirTasks) {
   kill_pool_holding_tasks(tagged_launcher(Launcher::ssh_hosts({"2/fp-loopback"}), tag), tag);
 }
 
+TEST(ParentDeath, KillingThePoolEndsItsSshWorkersOnTheStdioChannelToo) {
+  if (std::string why = ssh_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const std::string tag = unique_tag();
+  Launcher launcher = Launcher::ssh_hosts({"2/fp-loopback"});
+  launcher.data_channel = DataChannel::kStdio;
+  kill_pool_holding_tasks(tagged_launcher(launcher, tag), tag);
+}
+
 TEST(ParentDeath, KillingThePoolEndsItsSrunSteps) {
   if (std::string why = srun_unavailable(); !why.empty()) GTEST_SKIP() << why;
   const std::string tag = unique_tag();
