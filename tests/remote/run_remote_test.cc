@@ -52,7 +52,8 @@ TEST(RunRemote, SshloginfileReadsOneLoginALine) {
   if (std::string why = ssh_unavailable(); !why.empty()) GTEST_SKIP() << why;
   TempDir dir;
   const std::string file = dir.file("logins", "# the test host\n2/fp-loopback\n\n  :  \n");
-  const ShellRun remote = shell(kForkpool + " run --sshloginfile " + file + " -k echo {} ::: a b c");
+  const ShellRun remote =
+      shell(kForkpool + " run --sshloginfile " + file + " -k echo {} ::: a b c");
   EXPECT_EQ(remote.exit_code, 0);
   EXPECT_EQ(remote.out, "a\nb\nc\n");
 }
