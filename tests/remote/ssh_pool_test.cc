@@ -83,6 +83,26 @@ TEST_F(SshPool, A50MiBResultOverSshItself) {
   expect_big_result(pool);
 }
 
+// The offer names a pool address the host cannot reach.
+TEST_F(SshPool, AutoFallsBackToStdioWhenTheWorkerCannotConnect) {
+  Launcher launcher = ssh({kSshHost}, DataChannel::kAuto);
+  launcher.listen_host = "fp-no-such-host.invalid";
+  Pool pool({.launcher = launcher});
+  EXPECT_EQ(pool.submit(remote_square_task, 12).get(), 144);
+}
+
+TEST_F(SshPool, TcpOnlyGivesUpAHostWhoseWorkersCannotConnect) {
+  Launcher launcher = ssh({kSshHost}, DataChannel::kTcp);
+  launcher.listen_host = "fp-no-such-host.invalid";
+  Pool pool({.launcher = launcher});
+  try {
+    pool.submit(remote_square_task, 2).get();
+    FAIL() << "expected PoolBroken";
+  } catch (const PoolBroken& e) {
+    EXPECT_NE(std::string(e.what()).find("host 'fp-loopback'"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(SshPool, AWorkerKilledOnTheHostFailsItsTaskNamingTheHost) {
   Gate gate;
   Pool pool({.launcher = ssh({kSshHost})});
