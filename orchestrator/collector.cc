@@ -63,6 +63,8 @@ void PoolCore::collector_main() {
     dispatch(out);  // retries that supervise() queued
     write_claims(lock, out, Writer::kCollector);
     wait = sooner(sooner(wait, expire_handshakes(Clock::now())), until_kill);
+    // A data connection that owes its token is closed by its deadline.
+    if (data_listener_) wait = sooner(wait, data_listener_->next_deadline(Clock::now()));
     if (next_start_) {  // a host backing off (workers/launcher.h)
       wait = sooner(wait, std::chrono::ceil<std::chrono::milliseconds>(
                               std::max(*next_start_ - Clock::now(), Clock::duration::zero())));
@@ -70,6 +72,7 @@ void PoolCore::collector_main() {
     lock.unlock();
     settle(out);
     wait_and_handle(wait, out);
+    if (data_listener_ && data_listener_->pending()) on_data_connections();
     settle(out);
     lock.lock();
   }
@@ -84,8 +87,8 @@ void PoolCore::start_workers(Lock& lock, Settlements& out) {
   try {
     const Launcher& launcher = options_.launcher;
     if (launcher.kind != Launcher::Kind::kLocal && launcher.data_channel != DataChannel::kStdio) {
-      data_listener_ = std::make_unique<DataChannelListener>();
-      epoll_.add(data_listener_->fd(), EPOLLIN, kDataListenData);
+      data_listener_ =
+          std::make_unique<DataChannelListener>(epoll_, kDataListenData, kDataPendingData);
     }
     starter_ = workers::make_starter(
         {.method = options_.start_method,
@@ -114,7 +117,7 @@ void PoolCore::wait_and_handle(io::Deadline wait, Settlements& out) {
       const std::uint64_t data = events[i].data.u64;
       if (data == kWakeData) {
         wake_.clear();
-      } else if (data == kDataListenData) {
+      } else if (data == kDataListenData || data == kDataPendingData) {
         on_data_connections();
       } else if (data & 1) {
         on_exit(static_cast<std::uint32_t>(data >> 1), out);

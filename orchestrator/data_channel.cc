@@ -1,5 +1,7 @@
 #include "orchestrator/data_channel.h"
 
+#include <algorithm>
+
 #include "forkpool/worker.h"
 #include "io/socket.h"
 #include "io/syscalls.h"
@@ -7,51 +9,62 @@
 #include "serialization/messages.h"
 
 namespace forkpool::orchestrator {
-namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// The token, read byte-exact; empty if the peer sends less within `wait` or closes.
-std::string read_token(const io::Fd& connection, std::chrono::milliseconds wait) {
-  std::string token(serialization::kTokenSize, '\0');
-  std::size_t got = 0;
-  const auto until = Clock::now() + wait;
-  while (got < token.size()) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
-    if (left.count() <= 0) return {};
-    auto n = io::read_once(connection.get(), std::span(token).subspan(got), left);
-    if (!n || *n == 0) return {};
-    got += *n;
-  }
-  return token;
+DataChannelListener::DataChannelListener(io::Epoll& epoll, std::uint64_t listen_data,
+                                         std::uint64_t pending_data)
+    : epoll_(epoll),
+      pending_data_(pending_data),
+      socket_(io::listen_tcp()),
+      port_(io::local_port(socket_)) {
+  epoll_.add(socket_, EPOLLIN, listen_data);
 }
 
-}  // namespace
+io::Deadline DataChannelListener::next_deadline(Clock::time_point now) const {
+  if (pending_.empty()) return std::nullopt;
+  Clock::time_point first = pending_.front().deadline;
+  for (const Pending& p : pending_) first = std::min(first, p.deadline);
+  return std::chrono::ceil<std::chrono::milliseconds>(std::max(first - now, Clock::duration{}));
+}
 
-DataChannelListener::DataChannelListener()
-    : socket_(io::listen_tcp()), port_(io::local_port(socket_)) {}
+bool DataChannelListener::read_some(Pending& pending) {
+  const std::size_t got = pending.token.size();
+  std::string rest(serialization::kTokenSize - got, '\0');
+  try {
+    auto n = io::read_once(pending.connection.get(), rest, std::chrono::milliseconds(0),
+                           io::FdMode::kNonBlocking);
+    if (!n) return true;        // nothing yet
+    if (*n == 0) return false;  // closed (or reset) before its token
+    pending.token.append(rest.data(), *n);
+    return true;
+  } catch (const std::system_error&) {
+    return false;
+  }
+}
 
-std::vector<DataChannelListener::Arrival> DataChannelListener::accept_all(
-    std::chrono::milliseconds wait) {
-  std::vector<Arrival> arrivals;
+std::vector<DataChannelListener::Arrival> DataChannelListener::take_arrivals(
+    Clock::time_point now) {
   while (io::Fd connection = io::accept_connection(socket_)) {
-    std::string token;
-    try {
-      token = read_token(connection, wait);
-    } catch (const std::system_error&) {
-      // reset by the peer: nothing to answer
-    }
-    if (token.empty()) continue;  // closed unanswered
     io::set_nonblocking(connection.get(), true);
-    arrivals.push_back({std::move(connection), std::move(token)});
+    epoll_.add(connection, EPOLLIN, pending_data_);
+    pending_.push_back({std::move(connection), {}, now + kTokenTimeout});
+  }
+  std::vector<Arrival> arrivals;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const bool open = read_some(*it);
+    const bool whole = it->token.size() == serialization::kTokenSize;
+    if (open && !whole && now < it->deadline) {
+      ++it;
+      continue;
+    }
+    epoll_.remove(it->connection);
+    if (open && whole) arrivals.push_back({std::move(it->connection), std::move(it->token)});
+    it = pending_.erase(it);  // closes the others, unanswered
   }
   return arrivals;
 }
 
 void PoolCore::on_data_connections() {
-  // A worker writes its token right after connecting: it is here by the time the connection
-  // is, or a moment later. The wait only bounds a client that connects and says nothing.
-  auto arrivals = data_listener_->accept_all(std::chrono::milliseconds(500));
+  auto arrivals = data_listener_->take_arrivals(Clock::now());
   Lock lock(mutex_);
   for (auto& arrival : arrivals) {
     WorkerSlot* slot = nullptr;

@@ -103,8 +103,9 @@ class PoolCore {
   enum class State { kRunning, kClosing, kTerminating, kStopped };
   using Clock = std::chrono::steady_clock;
   using Lock = std::unique_lock<std::mutex>;
-  static constexpr std::uint64_t kWakeData = ~std::uint64_t{0};    // the eventfd's epoll data
-  static constexpr std::uint64_t kDataListenData = kWakeData - 1;  // the data channel's socket
+  static constexpr std::uint64_t kWakeData = ~std::uint64_t{0};     // the eventfd's epoll data
+  static constexpr std::uint64_t kDataListenData = kWakeData - 1;   // the data channel's socket
+  static constexpr std::uint64_t kDataPendingData = kWakeData - 2;  // its connections, untokened
   // A worker's result pipe (or data connection), or its pidfd, in the epoll set.
   static constexpr std::uint64_t slot_epoll_data(std::uint32_t slot_id, bool pidfd) {
     return (std::uint64_t{slot_id} << 1) | (pidfd ? 1 : 0);

@@ -176,7 +176,14 @@ TEST_F(SshPool, AConnectionWithoutTheTokenGetsNothingAndIsClosed) {
   std::smatch port;
   const std::string description = pool.start_description();
   ASSERT_TRUE(std::regex_search(description, port, std::regex("port (\\d+)"))) << description;
-  io::Fd stray = io::connect_tcp("127.0.0.1", static_cast<std::uint16_t>(std::stoi(port[1])));
+  const auto data_port = static_cast<std::uint16_t>(std::stoi(port[1]));
+  // A client that connects and says nothing holds up nobody: the pool serves meanwhile, and
+  // keeps it waiting for its token (no EOF yet) rather than blocking on it.
+  io::Fd silent = io::connect_tcp("127.0.0.1", data_port);
+  EXPECT_EQ(pool.submit(remote_square_task, 5).get(), 25);
+  char nothing;
+  EXPECT_EQ(io::read_once(silent.get(), {&nothing, 1}, 0ms), std::nullopt);
+  io::Fd stray = io::connect_tcp("127.0.0.1", data_port);
   const std::string wrong(32, 'x');
   iovec token{const_cast<char*>(wrong.data()), wrong.size()};
   ASSERT_TRUE(io::write_all(stray.get(), {&token, 1}, 10s));
