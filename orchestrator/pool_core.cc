@@ -19,14 +19,20 @@ CrashLoopPolicy crash_loop_policy(const Options& options) {
   if (options.launcher.kind != Launcher::Kind::kLocal) policy.start_failures = 0;
   return policy;
 }
+
+unsigned worker_count(const Options& options) {
+  if (options.launcher.kind == Launcher::Kind::kLocal) {
+    return options.workers != 0 ? options.workers : usable_cpus();
+  }
+  // More workers than the hosts have slots would have nowhere to run.
+  const unsigned slots = workers::launcher_slots(options.launcher);
+  return options.workers != 0 ? std::min(options.workers, slots) : slots;
+}
 }  // namespace
 
 PoolCore::PoolCore(Options options)
     : options_(std::move(options)),
-      workers_(options_.workers != 0 ? options_.workers
-               : options_.launcher.kind != Launcher::Kind::kLocal
-                   ? workers::launcher_slots(options_.launcher)
-                   : usable_cpus()),
+      workers_(worker_count(options_)),
       crash_loop_(crash_loop_policy(options_)) {
   cancel_link_->core = this;
   epoll_.add(wake_.fd(), EPOLLIN, kWakeData);

@@ -100,7 +100,7 @@ struct MapOptions {
 // in -Wextra) about each member without one that a client's `Pool({.workers = 4})` leaves out.
 struct Options {
   // Worker processes; 0 means the CPUs this process may use (affinity mask and cgroup quota),
-  // or a remote launcher's slots.
+  // or a remote launcher's slots. A remote launcher starts at most its slots.
   unsigned workers = 0;
   // How workers start; see StartMethod.
   StartMethod start_method = StartMethod::kForkserver;

@@ -53,6 +53,12 @@ TEST_F(SshPool, ComputesValuesOnTheHostAndHere) {
   EXPECT_EQ(processes_tagged(tag_).size() >= 3u, true);
 }
 
+TEST_F(SshPool, NoMoreWorkersThanTheHostsHaveSlots) {
+  Pool pool({.workers = 5, .launcher = ssh({"2/fp-loopback"})});
+  EXPECT_EQ(pool.workers(), 2u);
+  EXPECT_EQ(pool.submit(remote_square_task, 3).get(), 9);
+}
+
 TEST_F(SshPool, AnExceptionComesBackWithItsType) {
   Pool pool({.launcher = ssh({kSshHost})});
   auto f = pool.submit(remote_fail_task, std::string("bad input 42"));
