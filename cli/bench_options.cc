@@ -93,6 +93,9 @@ void check_run_options(const RunOptions& run) {
   if (pipe.on() || pipe.block || pipe.recstart || pipe.recend || pipe.regexp || pipe.header ||
       pipe.round_robin || pipe.lines_per_record != 0)
     refuse("--pipe and its options", "bench gives its jobs arguments, not blocks of input");
+  if (run.remote.given()) {
+    refuse("-S/--sshloginfile/--launcher/--data-channel", "bench sweeps workers on this machine");
+  }
 }
 
 std::string join(const std::vector<std::string>& words) {

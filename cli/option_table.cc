@@ -314,10 +314,25 @@ std::vector<OptionSpec> pipe_options([[maybe_unused]] ParseState& st) {
   };
 }
 
+// Jobs on other hosts (cli/remote_options.h).
+std::vector<OptionSpec> remote_options([[maybe_unused]] ParseState& st) {
+  using O = RunOptions;
+  using S = const std::string&;
+  return {
+      {{"sshlogin"}, 'S', Arity::kValue, [](O& o, S, S v) { o.remote.sshlogins.push_back(v); }},
+      {{"sshloginfile", "slf"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.remote.sshloginfiles.push_back(v); }},
+      {{"launcher"}, 0, Arity::kValue, [](O& o, S, S v) { o.remote.launcher = v; }},
+      {{"data-channel"}, 0, Arity::kValue, [](O& o, S, S v) { o.remote.data_channel = v; }},
+  };
+}
+
 std::vector<OptionSpec> option_table(ParseState& st) {
   std::vector<OptionSpec> table;
   for (auto* family : {job_control_options, output_options, input_options, logging_options,
-                       pipe_options, other_options}) {
+                       pipe_options, remote_options, other_options}) {
     for (OptionSpec& spec : family(st)) table.push_back(std::move(spec));
   }
   return table;

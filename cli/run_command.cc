@@ -8,7 +8,9 @@
 
 #include "cli/job_output.h"
 #include "cli/parallel_config.h"
+#include "cli/remote_options.h"
 #include "cli/runner.h"
+#include "workers/launcher.h"
 
 namespace forkpool::cli {
 namespace {
@@ -38,7 +40,14 @@ int run_command(std::span<const std::string> args) {
       record_env();
       return 0;
     }
-    const unsigned slots = resolve_jobs(options.jobs, available_cpus());
+    // On other hosts (-S, --launcher srun) the slots are theirs, not -j's.
+    const std::optional<Launcher> remote = run_launcher(options.remote);
+    const unsigned slots =
+        remote ? workers::launcher_slots(*remote) : resolve_jobs(options.jobs, available_cpus());
+    if (remote && options.pipe.on())
+      throw UsageError(
+          "--pipe and --pipepart run on this machine only (their blocks are fed "
+          "through named pipes here); not with -S or --launcher");
     options.job_slots = slots;
     const bool dry_run = options.dry_run;
     Runner runner(std::move(options), slots);

@@ -48,6 +48,10 @@ const char* const kRunUsage =
     "  --bar, --eta, --progress  show progress on stderr\n"
     "  --pipe, --pipepart   give each job a block of the input on stdin (--block SIZE,\n"
     "                       --recstart/--recend, -N, --header, --cat, --round-robin...)\n"
+    "  -S, --sshlogin [N/]HOST[,...]  run jobs on HOST through ssh (N workers; : is here)\n"
+    "  --sshloginfile FILE  read -S logins from FILE, one a line\n"
+    "  --launcher srun      run the workers as steps of the Slurm allocation\n"
+    "  --data-channel tcp|stdio|auto  how remote workers send results (default auto)\n"
     "  --will-cite          accepted and ignored\n";
 
 namespace {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/pipe_options.h"
+#include "cli/remote_options.h"
 
 namespace forkpool::cli {
 
@@ -131,6 +132,8 @@ struct RunOptions {
   bool bar = false;       // --bar
   bool eta = false;       // --eta
   bool progress = false;  // --progress
+
+  RemoteRunOptions remote;  // -S, --sshloginfile, --launcher, --data-channel
 
   bool help = false;  // --help / -h: the runner prints kRunUsage; parsing does not exit
   std::vector<std::string> env_names;  // --env NAME[,NAME...], in order

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <limits>
 
 #include "cli/caller_shell.h"
 #include "cli/job_output.h"
 #include "cli/parallel_config.h"
 #include "cli/progress_line.h"
+#include "cli/remote_options.h"
 #include "cli/signal_watcher.h"
 #include "cli/spool_dir.h"
 #include "forkpool/worker.h"
@@ -69,10 +71,14 @@ int Runner::run() {
   // it does not in children forked from a multi-threaded process).
   SpoolDir spool;
   spool_dir_ = spool.path();
+  const std::optional<Launcher> remote = run_launcher(options_.remote);
+  // A remote job's output comes back in its frame: a spool file would be on its host.
+  spool_over_ = remote ? std::numeric_limits<std::size_t>::max() : kSpoolOver;
   // Each worker stops its job's process group before it dies of SIGTERM, SIGINT or SIGHUP:
   // the handlers are this program's choice, made in its workers, not the library's.
   Pool pool({.workers = workers,
              .start_method = StartMethod::kSpawn,
+             .launcher = remote.value_or(Launcher{}),
              // Job output past kSpoolOver travels as a file, not in the frame.
              .max_frame = std::size_t{1} << 30,
              .initializer = initializer(exec_stop_handlers_task)});

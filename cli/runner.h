@@ -22,6 +22,7 @@
 #include "cli/output_order.h"
 #include "cli/run_command.h"
 #include "cli/run_options.h"
+#include "cli/spool_dir.h"
 #include "forkpool/exec.h"
 #include "forkpool/pool.h"
 
@@ -98,7 +99,8 @@ class Runner {
   std::deque<RunningJob> retry_;
   std::uint64_t next_order_ = 0;
   OutputOrder output_;
-  std::string spool_dir_;  // while run() runs
+  std::string spool_dir_;                // while run() runs
+  std::size_t spool_over_ = kSpoolOver;  // output bytes past which a job's output is spooled
   std::optional<Clock::time_point> last_start_;
   std::vector<double> runtimes_;
   std::vector<JobFailure> failures_;  // with BatchSettings::discard_output

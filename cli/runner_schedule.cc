@@ -117,7 +117,7 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
       break;
   }
   if (!options_.results.empty() || settings_.discard_output) request.output = ExecRequest::kCapture;
-  request.spool_over = kSpoolOver;
+  request.spool_over = spool_over_;
   request.spool_dir = spool_dir_;
   return request;
 }

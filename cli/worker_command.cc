@@ -12,8 +12,9 @@ int worker_command(int argc, char** argv) {
     if (std::string_view(argv[i]) == "--help") {
       std::puts(
           "usage: forkpool worker\n\n"
-          "Serves the forkpool protocol on stdin (tasks) and stdout (results) until stdin\n"
-          "closes or a Shutdown frame arrives. Task output to stdout goes to stderr.");
+          "Serves the forkpool protocol on stdin (tasks) and stdout (results), or on a TCP\n"
+          "connection back to the pool when the pool offers one, until stdin closes or a\n"
+          "Shutdown frame arrives. Task output to stdout goes to stderr.");
       return 0;
     }
     std::fprintf(stderr, "forkpool worker: unknown option '%s'\n", argv[i]);

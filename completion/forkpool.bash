@@ -20,7 +20,8 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --shell-quote --shell_quote
   --pipe --spreadstdin --pipepart --pipe-part --block --block-size --blocksize --bs
   --recstart --recend --regexp --regex --header --cat --fifo --round-robin --roundrobin
-  --round -L --max-lines --maxlines'
+  --round -L --max-lines --maxlines
+  -S --sshlogin --sshloginfile --slf --launcher --data-channel'
 # The run options that take a value (the next word).
 _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --tagstring
   -C --col-sep --colsep -n --max-args --maxargs -N --max-replace-args --maxreplaceargs -s
@@ -29,7 +30,8 @@ _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --
   -I --extensionreplace --er --basenamereplace --bnr --dirnamereplace --dnr
   --basenameextensionreplace --bner --seqreplace --slotreplace --rpl -d --delimiter -E
   --arg-sep --argsep --arg-file-sep --argfilesep --block --block-size --blocksize --bs
-  --recstart --recend --header -L --max-lines --maxlines'
+  --recstart --recend --header -L --max-lines --maxlines
+  -S --sshlogin --sshloginfile --slf --launcher --data-channel'
 # bench's own options, then those of forkpool run's that bench accepts.
 _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg-file
   --argfile -0 --null -C --col-sep --colsep -q --quote -n --max-args --maxargs -N

@@ -90,6 +90,8 @@ std::optional<std::size_t> read_once(int fd, std::span<char> out, Deadline wait,
     ssize_t n = ::read(fd, out.data(), out.size());
     if (n >= 0) return static_cast<std::size_t>(n);
     if (errno == EINTR) continue;
+    // A data connection's peer that closed with bytes unread resets it: it is gone, as at EOF.
+    if (errno == ECONNRESET) return 0;
     if (errno != EAGAIN) throw_errno("read");
     if (poll_one(fd, POLLIN, wait) == 0) return std::nullopt;
   }
@@ -118,6 +120,7 @@ bool write_all(int fd, std::span<iovec> iov, Deadline stall, bool guard_sigpipe)
         guard.raised();
         return false;
       }
+      if (errno == ECONNRESET) return false;  // a data connection's peer is gone
       if (errno != EAGAIN) throw_errno("writev");
       if (poll_one(fd, POLLOUT, stall) == 0) {
         throw StalledFrame(total, written, stall ? stall->count() / 1000.0 : 0.0);

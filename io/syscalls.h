@@ -25,8 +25,8 @@ namespace forkpool::io {
 using Deadline = std::optional<std::chrono::milliseconds>;
 
 // One read(2), retried on EINTR. If the descriptor is empty, waits until it is readable or
-// `wait` elapses, whether it is blocking or not. Returns bytes read (0 = EOF), or nullopt if
-// `wait` elapsed.
+// `wait` elapses, whether it is blocking or not. Returns bytes read (0 = EOF, or a socket
+// reset by its peer), or nullopt if `wait` elapsed.
 // Throws std::system_error on any other error.
 // With kNonBlocking the caller promises O_NONBLOCK is set: then read(2) goes first and poll(2)
 // only runs when the pipe is empty, which saves a system call per read on the hot path.
@@ -39,12 +39,12 @@ bool is_nonblocking(int fd);
 
 // Writes all of `iov` (header and payload in one writev(2) where the pipe allows), looping on
 // short writes and EINTR, waiting at most `stall` for progress when the descriptor is
-// non-blocking and full. Returns false if the reader is gone (EPIPE); SIGPIPE is blocked in
-// the calling thread for the duration and a SIGPIPE raised by this write is consumed, so it
-// never kills the process. Returns true when everything was written. Throws StalledFrame
-// after `stall` without progress, std::system_error on other errors.
-// With guard_sigpipe false the caller accepts SIGPIPE's default action instead (a worker,
-// whose only reader is its parent: when that is gone, so should the worker be).
+// non-blocking and full. Returns false if the reader is gone (EPIPE, ECONNRESET); SIGPIPE is
+// blocked in the calling thread for the duration and a SIGPIPE raised by this write is consumed, so
+// it never kills the process. Returns true when everything was written. Throws StalledFrame after
+// `stall` without progress, std::system_error on other errors. With guard_sigpipe false the caller
+// accepts SIGPIPE's default action instead (a worker, whose only reader is its parent: when that is
+// gone, so should the worker be).
 bool write_all(int fd, std::span<iovec> iov, Deadline stall, bool guard_sigpipe = true);
 
 // Blocks SIGPIPE in the calling thread for good, and tells write_all it need not guard writes

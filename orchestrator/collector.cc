@@ -16,10 +16,6 @@ namespace {
 
 using serialization::Kind;
 
-std::uint64_t epoll_data(std::uint32_t slot_id, bool pidfd) {
-  return (std::uint64_t{slot_id} << 1) | (pidfd ? 1 : 0);
-}
-
 // A deadline `timeout` from now, saturating (workers/stop_plan.h).
 std::chrono::steady_clock::time_point deadline_after(std::chrono::milliseconds timeout) {
   return workers::StopPlan::after(std::chrono::steady_clock::now(), timeout);
@@ -67,9 +63,16 @@ void PoolCore::collector_main() {
     dispatch(out);  // retries that supervise() queued
     write_claims(lock, out, Writer::kCollector);
     wait = sooner(sooner(wait, expire_handshakes(Clock::now())), until_kill);
+    // A data connection that owes its token is closed by its deadline.
+    if (data_listener_) wait = sooner(wait, data_listener_->next_deadline(Clock::now()));
+    if (next_start_) {  // a host backing off (workers/launcher.h)
+      wait = sooner(wait, std::chrono::ceil<std::chrono::milliseconds>(
+                              std::max(*next_start_ - Clock::now(), Clock::duration::zero())));
+    }
     lock.unlock();
     settle(out);
     wait_and_handle(wait, out);
+    if (data_listener_ && data_listener_->pending()) on_data_connections();
     settle(out);
     lock.lock();
   }
@@ -82,13 +85,22 @@ void PoolCore::collector_main() {
 
 void PoolCore::start_workers(Lock& lock, Settlements& out) {
   try {
-    starter_ = workers::make_starter({.method = options_.start_method,
-                                      .executable = options_.worker_executable,
-                                      .command = options_.worker_command,
-                                      .max_frame = options_.max_frame});
+    const Launcher& launcher = options_.launcher;
+    if (launcher.kind != Launcher::Kind::kLocal && launcher.data_channel != DataChannel::kStdio) {
+      data_listener_ =
+          std::make_unique<DataChannelListener>(epoll_, kDataListenData, kDataPendingData);
+    }
+    starter_ = workers::make_starter(
+        {.method = options_.start_method,
+         .executable = options_.worker_executable,
+         .command = options_.worker_command,
+         .max_frame = options_.max_frame,
+         .launcher = launcher,
+         .data_port = data_listener_ ? data_listener_->port() : std::uint16_t{0}});
     start_description_ = starter_->describe();
-    const bool forks_this_process =
-        options_.worker_command.empty() && options_.start_method == StartMethod::kFork;
+    const bool forks_this_process = options_.worker_command.empty() &&
+                                    options_.launcher.kind == Launcher::Kind::kLocal &&
+                                    options_.start_method == StartMethod::kFork;
     if (!forks_this_process) release_constructor();
     for (unsigned i = 0; i < workers_ && broken_.empty(); ++i) start_worker(lock);
   } catch (...) {
@@ -105,6 +117,8 @@ void PoolCore::wait_and_handle(io::Deadline wait, Settlements& out) {
       const std::uint64_t data = events[i].data.u64;
       if (data == kWakeData) {
         wake_.clear();
+      } else if (data == kDataListenData || data == kDataPendingData) {
+        on_data_connections();
       } else if (data & 1) {
         on_exit(static_cast<std::uint32_t>(data >> 1), out);
       } else {
@@ -148,8 +162,8 @@ void PoolCore::start_worker(Lock& lock) {
   if (options_.handshake_timeout.count() > 0) {
     slot->handshake_deadline = deadline_after(options_.handshake_timeout);
   }
-  epoll_.add(slot->from_worker, EPOLLIN, epoll_data(id, false));
-  epoll_.add(slot->child.pidfd(), EPOLLIN, epoll_data(id, true));
+  epoll_.add(slot->from_worker, EPOLLIN, slot_epoll_data(id, false));
+  epoll_.add(slot->child.pidfd(), EPOLLIN, slot_epoll_data(id, true));
   ++stats_.workers_started;
   slots_.emplace(id, std::move(slot));
 }
@@ -228,6 +242,7 @@ void PoolCore::on_exit(std::uint32_t slot_id, Settlements& out) {
   const ExitStatus status = slot.child.wait();  // it has exited: this only reaps
   idle_.erase(std::remove(idle_.begin(), idle_.end(), &slot), idle_.end());
   record_death(slot, status, out);
+  starter_->ended(slot.id, slot.became_ready);       // frees its host's slot
   stats_.bytes_sent += slot.writer.bytes_written();  // stats() adds the live workers'
   slots_.erase(it);
   // Tell the waiter first: starting a replacement takes milliseconds it need not wait.
@@ -291,9 +306,12 @@ void PoolCore::become_ready(WorkerSlot& slot, Settlements& out) {
   changed_.notify_all();
 }
 
-std::string PoolCore::hello_refusal(const io::Frame& frame) const {
+std::string PoolCore::hello_refusal(const WorkerSlot& slot, const io::Frame& frame) const {
   const serialization::Hello hello = serialization::decode_hello(frame.payload);
-  const std::string who = "worker pid " + std::to_string(hello.pid) + " (" + hello.build_id + ")";
+  const std::string host = !slot.host.empty() ? slot.host : hello.host;
+  const std::string who = "worker pid " + std::to_string(hello.pid) +
+                          (host.empty() ? "" : " on host '" + host + "'") + " (" + hello.build_id +
+                          ")";
   if (hello.protocol_version != serialization::kProtocolVersion) {
     return who + " speaks protocol " + std::to_string(hello.protocol_version) +
            ", this pool speaks " + std::to_string(serialization::kProtocolVersion);
@@ -312,12 +330,18 @@ void PoolCore::handle_hello(WorkerSlot& slot, const io::Frame& frame, Settlement
     if (!slot.became_ready && slot.state == WorkerSlot::State::kKilled) return;
     throw ProtocolError("a second Hello");
   }
-  if (const std::string refusal = hello_refusal(frame); !refusal.empty()) {
+  if (const std::string refusal = hello_refusal(slot, frame); !refusal.empty()) {
     HandshakeError error(refusal);
     slot.state = WorkerSlot::State::kLeaving;
     drop_worker(slot, std::make_exception_ptr(error));
-    break_pool(error.what(), out);
+    // A host of many can be left out; the pool breaks once no host is left.
+    if (!starter_->give_up_host(slot.id, refusal)) break_pool(error.what(), out);
     return;
+  }
+  if (!slot.host.empty()) {
+    // The launcher's name for the host, and the host's own: "fp-loopback (node7)".
+    const std::string own = serialization::decode_hello(frame.payload).host;
+    if (!own.empty() && own != slot.host) slot.host += " (" + own + ")";
   }
   try {
     // Answer with our own Hello: the worker adopts this pool's frame limit.

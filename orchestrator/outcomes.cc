@@ -130,8 +130,9 @@ void PoolCore::record_death(WorkerSlot& slot, const ExitStatus& status, Settleme
   if (!slot.in_flight.empty()) {
     release_in_flight(slot, status, out);
   } else if (slot.state != WorkerSlot::State::kLeaving) {
-    task_logger().warn("forkpool: worker pid {} {}{}{}", slot.child.pid(), status.str(),
-                       slot.became_ready ? "" : " before its handshake",
+    task_logger().warn("forkpool: worker pid {}{} {}{}{}", slot.child.pid(),
+                       slot.host.empty() ? std::string() : " on host '" + slot.host + "'",
+                       status.str(), slot.became_ready ? "" : " before its handshake",
                        slot.failure ? ": " + what_of(slot.failure) : std::string());
   }
   if (slot.state == WorkerSlot::State::kLeaving) return;  // we asked it to go
@@ -152,8 +153,9 @@ void PoolCore::release_in_flight(WorkerSlot& slot, const ExitStatus& status, Set
     slot.in_flight.pop_front();
     std::exception_ptr error = slot.failure;
     if (!error) {
-      error =
-          std::make_exception_ptr(WorkerDied(slot.child.pid(), status, running.id, *running.name));
+      error = std::make_exception_ptr(
+          WorkerDied(slot.child.pid(), status, running.id, *running.name,
+                     slot.host.empty() ? std::string() : "it ran on host '" + slot.host + "'"));
     }
     task_logger().warn("forkpool: {}", what_of(error));
     if (fail_task(std::move(running), error, out)) ++stats_.failed;

@@ -8,12 +8,32 @@
 
 #include "forkpool/worker.h"
 #include "orchestrator/cpu_count.h"
+#include "workers/launcher.h"
 
 namespace forkpool::orchestrator {
+namespace {
+// With a launcher's hosts, workers that fail to start are counted per host
+// (Launcher::host_start_failures): one bad host of several must not break the pool.
+CrashLoopPolicy crash_loop_policy(const Options& options) {
+  CrashLoopPolicy policy = options.crash_loop;
+  if (options.launcher.kind != Launcher::Kind::kLocal) policy.start_failures = 0;
+  return policy;
+}
+
+unsigned worker_count(const Options& options) {
+  if (options.launcher.kind == Launcher::Kind::kLocal) {
+    return options.workers != 0 ? options.workers : usable_cpus();
+  }
+  // More workers than the hosts have slots would have nowhere to run.
+  const unsigned slots = workers::launcher_slots(options.launcher);
+  return options.workers != 0 ? std::min(options.workers, slots) : slots;
+}
+}  // namespace
+
 PoolCore::PoolCore(Options options)
     : options_(std::move(options)),
-      workers_(options_.workers != 0 ? options_.workers : usable_cpus()),
-      crash_loop_(options_.crash_loop) {
+      workers_(worker_count(options_)),
+      crash_loop_(crash_loop_policy(options_)) {
   cancel_link_->core = this;
   epoll_.add(wake_.fd(), EPOLLIN, kWakeData);
   collector_ = std::thread([this] { collector_main(); });
@@ -107,6 +127,7 @@ unsigned PoolCore::ready_workers() const {
 }
 
 bool PoolCore::start_wanted() const {
+  next_start_.reset();
   if (!broken_.empty()) return false;
   if (state_ != State::kRunning && !(state_ == State::kClosing && !queue_.empty())) return false;
   unsigned live = 0, starting = 0;
@@ -116,6 +137,8 @@ bool PoolCore::start_wanted() const {
     starting += slot->became_ready ? 0 : 1;
   }
   if (live >= workers_) return false;
+  // A starter with hosts may have no slot free now (workers/launcher.h).
+  if (starter_ && !starter_->can_start(Clock::now(), next_start_)) return false;
   // Without idle retirement the pool keeps every worker; with it, at least min_workers, and
   // more only while tasks wait for them.
   const unsigned floor =

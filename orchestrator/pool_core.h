@@ -50,6 +50,7 @@
 #include "forkpool/pool.h"
 #include "io/epoll.h"
 #include "orchestrator/crash_loop.h"
+#include "orchestrator/data_channel.h"
 #include "orchestrator/pending_task.h"
 #include "orchestrator/service_time.h"
 #include "orchestrator/worker_slot.h"
@@ -102,7 +103,13 @@ class PoolCore {
   enum class State { kRunning, kClosing, kTerminating, kStopped };
   using Clock = std::chrono::steady_clock;
   using Lock = std::unique_lock<std::mutex>;
-  static constexpr std::uint64_t kWakeData = ~std::uint64_t{0};  // the eventfd's epoll data
+  static constexpr std::uint64_t kWakeData = ~std::uint64_t{0};     // the eventfd's epoll data
+  static constexpr std::uint64_t kDataListenData = kWakeData - 1;   // the data channel's socket
+  static constexpr std::uint64_t kDataPendingData = kWakeData - 2;  // its connections, untokened
+  // A worker's result pipe (or data connection), or its pidfd, in the epoll set.
+  static constexpr std::uint64_t slot_epoll_data(std::uint32_t slot_id, bool pidfd) {
+    return (std::uint64_t{slot_id} << 1) | (pidfd ? 1 : 0);
+  }
   // Futures to settle once the mutex is released (waking a waiter under it wastes a switch,
   // and a future's on_ready callback may call back into the pool).
   struct Settlement {
@@ -184,7 +191,9 @@ class PoolCore {
   void on_exit(std::uint32_t slot_id, Settlements& out);
   void handle_frame(WorkerSlot& slot, io::Frame frame, Settlements& out);
   void handle_hello(WorkerSlot& slot, const io::Frame& frame, Settlements& out);
-  std::string hello_refusal(const io::Frame& frame) const;
+  std::string hello_refusal(const WorkerSlot& slot, const io::Frame& frame) const;
+  // data_channel.cc: remote workers' data connections, matched to their slots by token.
+  void on_data_connections();
   void handle_initialized(WorkerSlot& slot, io::Frame& frame, Settlements& out);
   void become_ready(WorkerSlot& slot, Settlements& out);
   void drop_worker(WorkerSlot& slot, const std::exception_ptr& why);
@@ -275,6 +284,10 @@ class PoolCore {
   io::Epoll epoll_;
   io::EventFd wake_;
   std::unique_ptr<workers::WorkerStarter> starter_;  // used by the collector thread only
+  // Remote workers' data connections come in here (data_channel.cc); collector thread only.
+  std::unique_ptr<DataChannelListener> data_listener_;
+  // When a starter that is backing off a host can start a worker again (can_start).
+  mutable std::optional<Clock::time_point> next_start_;
   std::thread collector_;
   std::mutex join_mutex_;
 };

@@ -17,6 +17,8 @@ WorkerSlot::WorkerSlot(std::uint32_t id, workers::StartedWorker started, const O
       child(std::move(started.child)),
       to_worker(nonblocking(std::move(started.to_worker))),
       from_worker(nonblocking(std::move(started.from_worker))),
+      host(std::move(started.host)),
+      data_token(std::move(started.data_token)),
       reader(from_worker, {.max_frame = options.max_frame, .stall_timeout = options.stall_timeout}),
       writer(to_worker, {.max_frame = options.max_frame, .stall_timeout = options.stall_timeout}) {}
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <string>
 #include <vector>
 
 #include "forkpool/options.h"
@@ -43,6 +44,14 @@ struct WorkerSlot {
   workers::Child child;
   io::Fd to_worker;
   io::Fd from_worker;
+  // A launcher's worker whose frames moved to a data connection: its stdin and stdout, kept
+  // open as the control channel (their EOF tells the worker the pool is gone).
+  io::Fd control_in;
+  io::Fd control_out;
+  // Where it runs ("" here); named by its death, and by a refused Hello.
+  std::string host;
+  // The token its data connection must present; cleared once used.
+  std::string data_token;
   io::BlockingReader reader;  // the collector's alone: it reads without the mutex
   io::FrameWriter writer;
 

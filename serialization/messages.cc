@@ -39,6 +39,8 @@ const char* name_of_known(std::uint8_t kind) {
       return "Shutdown";
     case Kind::kReplies:
       return "Replies";
+    case Kind::kDataChannel:
+      return "DataChannel";
   }
   return nullptr;
 }
@@ -54,7 +56,13 @@ bool is_known_kind(std::uint8_t kind) { return name_of_known(kind) != nullptr; }
 Payload encode(const Hello& h) {
   Payload out;
   detail::encode_values(out, h.protocol_version, h.pid, h.worker_id, h.build_id, h.registry_hash,
-                        h.max_frame);
+                        h.max_frame, h.host);
+  return out;
+}
+
+Payload encode(const DataChannelOffer& o) {
+  Payload out;
+  detail::encode_values(out, o.mode, o.host, o.port, o.token);
   return out;
 }
 
@@ -183,8 +191,21 @@ Hello decode_hello(std::span<const char> payload) {
   detail::decode_with(payload, "Hello", [&](detail::BoundedIArchive& in) {
     in >> h.protocol_version >> h.pid >> h.worker_id >> h.build_id >> h.registry_hash >>
         h.max_frame;
+    // Protocol 3 had no host: such a Hello still decodes, to be refused by its version.
+    if (h.protocol_version >= 4) in >> h.host;
   });
   return h;
+}
+
+DataChannelOffer decode_data_channel(std::span<const char> payload) {
+  DataChannelOffer o;
+  detail::decode_with(payload, "DataChannel", [&](detail::BoundedIArchive& in) {
+    in >> o.mode >> o.host >> o.port >> o.token;
+  });
+  if (o.mode > DataChannelOffer::kAuto) {
+    throw ProtocolError("a DataChannel frame of unknown mode " + std::to_string(o.mode));
+  }
+  return o;
 }
 
 LogLine decode_log(std::span<const char> payload) {
@@ -219,6 +240,8 @@ Hello hello_from_this_process(std::uint32_t worker_id, std::uint64_t max_frame) 
   hello.build_id = build_id();
   hello.registry_hash = detail::TaskRegistry::instance().hash();
   hello.max_frame = max_frame;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0) hello.host = host;
   return hello;
 }
 

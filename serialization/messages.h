@@ -19,7 +19,8 @@ using detail::Payload;
 
 // Bump when any payload layout changes: a worker of another version is refused at Hello.
 // 3: Error replies are typed (serialization/error_reply.h); Heartbeat is gone.
-// 4: a Batch may ask for its calls' replies together (kBatchHoldReplies, Replies).
+// 4: a Batch may ask for its calls' replies together (kBatchHoldReplies, Replies); Hello names
+//    the worker's host; a launcher's worker first reads a DataChannel frame.
 inline constexpr std::uint32_t kProtocolVersion = 4;
 
 enum class Kind : std::uint8_t {
@@ -34,6 +35,8 @@ enum class Kind : std::uint8_t {
   // 9 was Heartbeat, which nothing ever sent; reserved, and refused as an unknown kind.
   kShutdown = 10,  // parent -> worker: finish and exit (empty payload)
   kReplies = 11,   // worker -> parent: the replies to several calls of a Batch, in order
+  // parent -> a launcher's worker, the first frame on its stdin: where its frames travel.
+  kDataChannel = 12,
 };
 
 // "Hello", "Task", ...; "unknown kind N" for anything else.
@@ -50,8 +53,25 @@ struct Hello {
   // and the worker adopts the parent's limit, so a launcher's worker (which cannot know the
   // pool's Options) fails an oversized result with MessageTooLarge, not a protocol error.
   std::uint64_t max_frame = 0;
+  // The sender's host name: a refusal or a death on another machine names it. Last, and
+  // absent from a protocol 3 Hello, which then still decodes and is refused by its version.
+  std::string host;
   bool operator==(const Hello&) const = default;
 };
+
+// Where a launcher's worker (ssh, srun, a command) carries its frames: the first frame the
+// pool writes on its stdin. With kTcp or kAuto the worker connects to host:port and sends
+// `token` first; the launcher's stdio then stays open only as the control channel (its EOF
+// means the pool is gone). With kAuto a worker that cannot connect serves on its stdio.
+struct DataChannelOffer {
+  enum Mode : std::uint8_t { kStdio = 0, kTcp = 1, kAuto = 2 };
+  std::uint8_t mode = kStdio;
+  std::string host;  // empty: the client address of the worker's ssh connection, or localhost
+  std::uint16_t port = 0;
+  std::string token;  // kTokenSize characters
+  bool operator==(const DataChannelOffer&) const = default;
+};
+inline constexpr std::size_t kTokenSize = 32;
 
 // A call: which registered function, and its encoded arguments.
 struct TaskCall {
@@ -94,6 +114,7 @@ struct LogLine {
 
 Payload encode(const Hello& hello);
 Payload encode(const LogLine& line);
+Payload encode(const DataChannelOffer& offer);
 // The function id, little-endian, then the argument archive.
 Payload encode_task(detail::TaskId function, const Payload& args);
 // A Batch payload: the number of entries (u32), then each entry: task id (u64), flags (u8),
@@ -113,6 +134,7 @@ void append_reply(Payload& replies, std::uint64_t task_id, std::uint8_t kind,
 // Each throws ProtocolError if the payload is not a well-formed message of that kind.
 Hello decode_hello(std::span<const char> payload);
 LogLine decode_log(std::span<const char> payload);
+DataChannelOffer decode_data_channel(std::span<const char> payload);
 TaskCall decode_task(std::span<const char> payload);
 // Every entry of a Batch, in order; ProtocolError for a Batch of no entry, one whose count is
 // not its entries', an entry cut short, a task id of 0, or a task id that appears twice.
@@ -126,7 +148,7 @@ void expect_empty(std::uint8_t kind, std::span<const char> payload);
 // An identifier of this build of forkpool, sent in Hello.
 const std::string& build_id();
 
-// This process's Hello: its pid, build and registry, with the given worker id and limit.
+// This process's Hello: its pid, build, registry and host, with the given worker id and limit.
 Hello hello_from_this_process(std::uint32_t worker_id, std::uint64_t max_frame);
 
 }  // namespace forkpool::serialization

@@ -12,9 +12,7 @@
 
 namespace forkpool::workers {
 SpawnStarter::SpawnStarter(const StarterConfig& config) : config_(config) {
-  if (!config_.command.empty()) {
-    executable_ = find_in_path(config_.command.front());
-  } else if (!config_.executable.empty()) {
+  if (!config_.executable.empty()) {
     executable_ = config_.executable;
   } else {
     std::error_code ec;
@@ -33,17 +31,11 @@ StartedWorker SpawnStarter::start(std::uint32_t worker_id) {
   results.write.reset();
 
   PosixSpawnLauncher launcher;
-  std::vector<std::string> args;
-  if (!config_.command.empty()) {
-    args.assign(config_.command.begin() + 1, config_.command.end());
-    launcher.redirect = {{child_in.get(), STDIN_FILENO}, {child_out.get(), STDOUT_FILENO}};
-  } else {
-    args = {kWorkerFlag,
-            "--fds=" + std::to_string(kSpawnTasksFd) + "," + std::to_string(kSpawnResultsFd),
-            "--worker-id=" + std::to_string(worker_id), "--parent=" + std::to_string(::getpid()),
-            "--max-frame=" + std::to_string(config_.max_frame)};
-    launcher.redirect = {{child_in.get(), kSpawnTasksFd}, {child_out.get(), kSpawnResultsFd}};
-  }
+  const std::vector<std::string> args = {
+      kWorkerFlag, "--fds=" + std::to_string(kSpawnTasksFd) + "," + std::to_string(kSpawnResultsFd),
+      "--worker-id=" + std::to_string(worker_id), "--parent=" + std::to_string(::getpid()),
+      "--max-frame=" + std::to_string(config_.max_frame)};
+  launcher.redirect = {{child_in.get(), kSpawnTasksFd}, {child_out.get(), kSpawnResultsFd}};
   boost::asio::io_context context;
   bp::error_code ec;
   auto process = launcher(context.get_executor(), ec, executable_, args);
@@ -55,13 +47,6 @@ StartedWorker SpawnStarter::start(std::uint32_t worker_id) {
   return StartedWorker{Child(pid), std::move(tasks.write), std::move(results.read)};
 }
 
-std::string SpawnStarter::describe() const {
-  if (config_.command.empty()) return "spawn " + executable_;
-  std::string text = "command '";
-  for (std::size_t i = 0; i < config_.command.size(); ++i) {
-    text += (i ? " " : "") + config_.command[i];
-  }
-  return text + "'";
-}
+std::string SpawnStarter::describe() const { return "spawn " + executable_; }
 
 }  // namespace forkpool::workers

@@ -1,9 +1,9 @@
-// StartMethod::kSpawn and launcher commands: the worker is a new program.
+// StartMethod::kSpawn: the worker is a new program.
 //
 // kSpawn execs `executable` (default /proc/self/exe) with the worker's pipes as fds 3 and 4;
 // its main() enters the worker loop through forkpool::worker_main_if_requested. A launcher
-// command (Options::worker_command: `forkpool worker`, `ssh host forkpool worker`, `srun ...`)
-// gets them as stdin and stdout instead.
+// command (Options::worker_command, ssh, srun) gets them as stdin and stdout instead: see
+// workers/launcher.h.
 #pragma once
 
 #include <string>

@@ -8,6 +8,7 @@
 
 #include "forkpool/worker.h"
 #include "io/fd.h"
+#include "workers/launcher_worker.h"
 #include "workers/spawn_starter.h"
 #include "workers/worker_loop.h"
 #include "workers/worker_setup.h"
@@ -30,6 +31,8 @@ std::optional<int> worker_main_if_requested(int argc, char** argv) {
   int tasks_fd = workers::kSpawnTasksFd, results_fd = workers::kSpawnResultsFd;
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
+    // A launcher's worker (Launcher::worker's default): the protocol on stdin and stdout.
+    if (arg == "--stdio") return serve_stdio_worker();
     if (option_value(arg, "--parent=", value))
       parent = value;
     else if (option_value(arg, "--worker-id=", value))
@@ -62,7 +65,7 @@ int serve_stdio_worker() {
   io::Fd results = io::Fd::duplicate(STDOUT_FILENO, 10);
   workers::stdin_from_dev_null();
   ::dup2(STDERR_FILENO, STDOUT_FILENO);
-  return workers::run_worker(std::move(tasks), std::move(results), {});
+  return workers::serve_launched_worker(std::move(tasks), std::move(results));
 }
 
 }  // namespace forkpool

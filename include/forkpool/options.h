@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "forkpool/detail/payload.h"
+#include "forkpool/launcher.h"
 
 namespace forkpool {
 
@@ -98,7 +99,8 @@ struct MapOptions {
 // Every member has an initializer, `{}` at least: GCC 12 warns (-Wmissing-field-initializers,
 // in -Wextra) about each member without one that a client's `Pool({.workers = 4})` leaves out.
 struct Options {
-  // Worker processes; 0 means the CPUs this process may use (affinity mask and cgroup quota).
+  // Worker processes; 0 means the CPUs this process may use (affinity mask and cgroup quota),
+  // or a remote launcher's slots. A remote launcher starts at most its slots.
   unsigned workers = 0;
   // How workers start; see StartMethod.
   StartMethod start_method = StartMethod::kForkserver;
@@ -108,6 +110,10 @@ struct Options {
   // and stdout (for example {"forkpool", "worker"} or {"ssh", "host", "forkpool", "worker"}).
   // Overrides start_method.
   std::vector<std::string> worker_command{};
+  // Where workers run: here (Launcher::Kind::kLocal, the default), or on other hosts through
+  // ssh or srun (forkpool/launcher.h). A remote launcher overrides start_method and
+  // worker_command, and `workers` 0 means its slots.
+  Launcher launcher{};
   // The largest frame payload in either direction; a bigger argument or result fails its task
   // with MessageTooLarge.
   std::size_t max_frame = std::size_t{64} << 20;

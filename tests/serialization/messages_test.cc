@@ -23,7 +23,7 @@
 namespace forkpool::serialization {
 namespace {
 
-constexpr std::uint8_t kAllKinds[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11};
+constexpr std::uint8_t kAllKinds[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12};
 // 9 was Heartbeat, which nothing sent; the byte stays reserved.
 constexpr std::uint8_t kRetiredHeartbeat = 9;
 constexpr Kind kEmptyKinds[] = {Kind::kCancel, Kind::kCancelAck, Kind::kShutdown};
@@ -36,7 +36,17 @@ Hello sample_hello() {
   hello.worker_id = 2;
   hello.build_id = "build";
   hello.registry_hash = 0xfeedfacecafebeefull;
+  hello.host = "node7";
   return hello;
+}
+
+DataChannelOffer sample_offer() {
+  DataChannelOffer offer;
+  offer.mode = DataChannelOffer::kTcp;
+  offer.host = "head";
+  offer.port = 40123;
+  offer.token = std::string(kTokenSize, 'f');
+  return offer;
 }
 
 // The arguments a Task carries, as the pool encodes them for `f(int, std::string, vector<double>)`.
@@ -91,6 +101,8 @@ std::vector<Sample> samples() {
       {"ErrorReply (result too large)", encode(ErrorReply{ResultTooLarge{70000000, 67108864}}),
        [](std::span<const char> p) { decode_error(p); }},
       {"LogLine", encode(LogLine{4, "log"}), [](std::span<const char> p) { decode_log(p); }},
+      {"DataChannel", encode(sample_offer()),
+       [](std::span<const char> p) { decode_data_channel(p); }},
       {"Task", encode_task(0x1122334455667788ull, encode_args({-3, "arg", {0.5}})),
        [](std::span<const char> p) { decode_task_and_args(p); }},
       {"Batch", sample_batch(),
@@ -127,6 +139,7 @@ TEST(MessagesTest, EveryKindHasItsName) {
   EXPECT_EQ(kind_name(byte_of(Kind::kCancelAck)), "CancelAck");
   EXPECT_EQ(kind_name(byte_of(Kind::kShutdown)), "Shutdown");
   EXPECT_EQ(kind_name(byte_of(Kind::kReplies)), "Replies");
+  EXPECT_EQ(kind_name(byte_of(Kind::kDataChannel)), "DataChannel");
   for (std::uint8_t kind : kAllKinds) EXPECT_TRUE(is_known_kind(kind)) << int{kind};
   EXPECT_FALSE(is_known_kind(kRetiredHeartbeat));
   EXPECT_EQ(kind_name(kRetiredHeartbeat), "unknown kind 9");
@@ -135,7 +148,7 @@ TEST(MessagesTest, EveryKindHasItsName) {
 TEST(MessagesTest, EveryOtherByteIsAnUnknownKind) {
   for (int kind = 0; kind <= 255; ++kind) {
     const auto byte = static_cast<std::uint8_t>(kind);
-    const bool known = kind >= 1 && kind <= 11 && kind != kRetiredHeartbeat;
+    const bool known = kind >= 1 && kind <= 12 && kind != kRetiredHeartbeat;
     EXPECT_EQ(is_known_kind(byte), known) << kind;
     if (!known) {
       EXPECT_EQ(kind_name(byte), "unknown kind " + std::to_string(kind));
@@ -245,6 +258,26 @@ TEST(MessagesTest, MalformedRepliesAreProtocolErrors) {
   append_reply(cut, 3, byte_of(Kind::kResult), encode_args({1, "x", {}}));
   cut.pop_back();
   refused(cut, "claims");
+}
+
+// A worker of protocol 3 sent no host: its Hello must decode, so that the pool can refuse it
+// by version (naming both) rather than call it garbage.
+TEST(MessagesTest, AProtocol3HelloWithoutAHostStillDecodes) {
+  Payload old;
+  detail::encode_values(old, std::uint32_t{3}, std::int32_t{12}, std::uint32_t{1},
+                        std::string("old build"), std::uint64_t{5}, std::uint64_t{1024});
+  const Hello hello = decode_hello(old);
+  EXPECT_EQ(hello.protocol_version, 3u);
+  EXPECT_EQ(hello.build_id, "old build");
+  EXPECT_EQ(hello.host, "");
+}
+
+TEST(MessagesTest, DataChannelOfferRoundTripsAndRefusesAnUnknownMode) {
+  EXPECT_EQ(decode_data_channel(encode(sample_offer())), sample_offer());
+  EXPECT_EQ(decode_data_channel(encode(DataChannelOffer{})), DataChannelOffer{});
+  DataChannelOffer bad = sample_offer();
+  bad.mode = 3;
+  EXPECT_THROW(decode_data_channel(encode(bad)), ProtocolError);
 }
 
 TEST(MessagesTest, HelloRoundTrips) {
