@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/pipe_options.h"
+
 namespace forkpool::cli {
 
 // A malformed command line: the message is one line, without a prefix or a newline; the
@@ -112,6 +114,7 @@ struct RunOptions {
   // The job slots JobSource assumes when -m / -X spread the last arguments over the slots
   // (GNU parallel does that at end of input). 0: resolve_jobs(jobs, usable CPUs).
   unsigned job_slots = 0;
+  PipeOptions pipe;  // --pipe, --pipepart and their options (cli/pipe_options.h)
 };
 
 // Parses the words after `run` (argv[2..]). Throws UsageError naming the offending option or

@@ -1,0 +1,347 @@
+#include "cli/pipe_jobs.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "cli/pipe_feed.h"
+#include "cli/pipe_input.h"
+#include "io/epoll.h"
+#include "io/syscalls.h"
+
+namespace forkpool::cli {
+namespace {
+
+using BlockPtr = std::shared_ptr<const PipeBlock>;
+
+// A private directory for the named pipes and --cat files of one run.
+class TempDir {
+ public:
+  TempDir() {
+    const char* tmp = ::getenv("TMPDIR");
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/forkpool-pipe-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw UsageError("cannot create a directory for --pipe in " + pattern + ": " +
+                       std::strerror(errno));
+    path_ = std::move(pattern);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Writes a block (header and body) to a new file: --cat. Throws std::system_error.
+void write_file(const std::string& path, const PipeBlock& block) {
+  io::Fd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!out) throw std::system_error(errno, std::generic_category(), "cannot write " + path);
+  iovec header{const_cast<char*>(block.header->data()), block.header->size()};
+  if (!io::write_all(out.get(), std::span(&header, 1), std::nullopt))
+    throw std::system_error(EIO, std::generic_category(), "cannot write " + path);
+  if (block.file < 0) {
+    iovec body{const_cast<char*>(block.data.data()), block.data.size()};
+    if (!io::write_all(out.get(), std::span(&body, 1), std::nullopt))
+      throw std::system_error(EIO, std::generic_category(), "cannot write " + path);
+    return;
+  }
+  loff_t from = block.range.offset;
+  for (std::size_t left = block.range.length; left > 0;) {
+    const ssize_t n = ::copy_file_range(block.file, &from, out.get(), nullptr, left, 0);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      throw std::system_error(n == 0 ? EIO : errno, std::generic_category(),
+                              "cannot write " + path);
+    }
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+struct PipeJobs::Impl {
+  Impl(const RunOptions& run_options, unsigned job_slots)
+      : options(run_options.pipe), slots(job_slots), input(run_options, job_slots) {}
+
+  void feed_loop();
+  bool sync_with_runner();
+  void produce();
+  void deal();
+  void write_to(PipeFeed& feed);
+  void finish_round_robin();
+
+  const PipeOptions options;
+  const unsigned slots;
+  TempDir dir;
+  io::EventFd wake;
+
+  std::mutex mutex;
+  std::condition_variable block_ready;
+  // Guarded by `mutex`:
+  std::deque<BlockPtr> ready;  // read, for jobs not started yet
+  bool input_done = false;
+  std::optional<std::string> error;
+  bool stop = false;
+  std::vector<std::pair<std::uint64_t, std::unique_ptr<PipeFeed>>> incoming;
+  std::vector<std::uint64_t> ended;  // feed keys
+  unsigned started = 0;
+
+  // The runner's thread only:
+  std::map<std::uint64_t, BlockPtr> blocks;        // by job seq, until released
+  std::map<std::uint64_t, std::uint64_t> feed_of;  // job seq -> its current feed's key
+  std::uint64_t next_seq = 0, next_key = 0;
+
+  // The feeding thread only:
+  PipeInput input;
+  std::map<std::uint64_t, std::unique_ptr<PipeFeed>> feeds;  // by key
+  bool dealing = false;  // --round-robin, every slot has its job
+  BlockPtr to_deal;      // --round-robin: read, waiting for an idle job
+  std::uint64_t last_dealt = 0;
+  bool all_read = false;
+
+  std::thread thread;  // last: started once everything above exists
+};
+
+// ---- The runner's side -----------------------------------------------------------------------
+
+PipeJobs::PipeJobs(const RunOptions& options, unsigned slots)
+    : impl_(std::make_unique<Impl>(options, slots)) {
+  impl_->thread = std::thread([impl = impl_.get()] { impl->feed_loop(); });
+}
+
+PipeJobs::~PipeJobs() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stop = true;
+  }
+  impl_->wake.signal();
+  impl_->thread.join();
+}
+
+std::optional<JobInput> PipeJobs::next_job() {
+  BlockPtr block;
+  {
+    std::unique_lock lock(impl_->mutex);
+    if (impl_->options.round_robin && impl_->started >= impl_->slots) return std::nullopt;
+    impl_->block_ready.wait(
+        lock, [&] { return !impl_->ready.empty() || impl_->input_done || impl_->error; });
+    if (impl_->error) throw UsageError(*impl_->error);
+    if (impl_->ready.empty()) return std::nullopt;
+    block = std::move(impl_->ready.front());
+    impl_->ready.pop_front();
+    ++impl_->started;
+  }
+  impl_->wake.signal();  // read ahead the next one
+  JobInput job;
+  job.seq = ++impl_->next_seq;
+  impl_->blocks.emplace(job.seq, std::move(block));
+  if (impl_->options.cat || impl_->options.fifo) {
+    job.args.push_back({impl_->dir.file(std::to_string(job.seq))});
+  } else {
+    // No argument at all: {} renders as nothing, as GNU parallel's "\0noarg".
+    job.args.push_back({std::string()});
+    job.no_args = true;
+  }
+  return job;
+}
+
+void PipeJobs::attach(std::uint64_t seq, ExecRequest& request) {
+  const BlockPtr& block = impl_->blocks.at(seq);
+  const std::string name = impl_->dir.file(std::to_string(seq));
+  if (impl_->options.cat) {
+    if (::access(name.c_str(), F_OK) != 0) write_file(name, *block);
+    return;
+  }
+  // A new pipe for each attempt: a retry must not share the one its predecessor left.
+  const std::uint64_t key = ++impl_->next_key;
+  auto feed = std::make_unique<PipeFeed>(
+      impl_->options.fifo ? name : impl_->dir.file("in-" + std::to_string(key)));
+  feed->push(block, true);
+  if (!impl_->options.round_robin) feed->close_when_written();
+  if (impl_->options.fifo) {
+    feed->hold_until_drained();
+  } else {
+    request.stdin_path = feed->path();
+  }
+  impl_->feed_of[seq] = key;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->incoming.emplace_back(key, std::move(feed));
+  }
+  impl_->wake.signal();
+}
+
+void PipeJobs::job_ended(std::uint64_t seq) {
+  auto it = impl_->feed_of.find(seq);
+  if (it == impl_->feed_of.end()) return;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->ended.push_back(it->second);
+  }
+  impl_->feed_of.erase(it);
+  impl_->wake.signal();
+}
+
+void PipeJobs::release(std::uint64_t seq) {
+  impl_->blocks.erase(seq);
+  if (impl_->options.cat) ::unlink(impl_->dir.file(std::to_string(seq)).c_str());
+}
+
+// ---- The feeding thread ----------------------------------------------------------------------
+
+// Takes the runner's news: new pipes to feed, ended jobs. Returns false when told to stop.
+bool PipeJobs::Impl::sync_with_runner() {
+  std::vector<std::pair<std::uint64_t, std::unique_ptr<PipeFeed>>> added;
+  std::vector<std::uint64_t> gone;
+  {
+    std::lock_guard lock(mutex);
+    if (stop) return false;
+    added.swap(incoming);
+    gone.swap(ended);
+    dealing = options.round_robin && started >= slots;
+    if (dealing && !to_deal && !ready.empty()) {
+      to_deal = std::move(ready.front());
+      ready.pop_front();
+    }
+  }
+  // Added before the ended ones go: a job may end before its pipe was ever fed.
+  for (auto& [key, feed] : added) feeds.emplace(key, std::move(feed));
+  for (std::uint64_t key : gone) feeds.erase(key);  // closes its pipe; the job is gone
+  for (auto& [key, unused] : added) {
+    if (auto it = feeds.find(key); it != feeds.end()) write_to(*it->second);
+  }
+  return true;
+}
+
+void PipeJobs::Impl::write_to(PipeFeed& feed) {
+  try {
+    if (feed.write_some()) feed.close_if_done();
+  } catch (const std::system_error& e) {
+    // Reported like a read error: the jobs already running finish, nothing new starts.
+    feed.abandon();
+    std::lock_guard lock(mutex);
+    if (!error) error = e.what();
+    block_ready.notify_all();
+  }
+}
+
+// One step of reading: a block for the next job, or for --round-robin's next idle job.
+void PipeJobs::Impl::produce() {
+  std::optional<PipeBlock> block;
+  try {
+    block = input.next();
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mutex);
+    error = e.what();
+    all_read = input_done = true;
+    block_ready.notify_all();
+    return;
+  }
+  if (block) {
+    auto shared = std::make_shared<const PipeBlock>(std::move(*block));
+    if (dealing) {
+      to_deal = std::move(shared);
+      return;
+    }
+    std::lock_guard lock(mutex);
+    ready.push_back(std::move(shared));
+    block_ready.notify_all();
+  } else if (input.done()) {
+    std::lock_guard lock(mutex);
+    all_read = input_done = true;
+    block_ready.notify_all();
+  }
+}
+
+// --round-robin: the waiting block goes to the next job, in turn, whose pipe has taken all
+// it was given.
+void PipeJobs::Impl::deal() {
+  if (!to_deal || feeds.empty()) return;
+  auto it = feeds.upper_bound(last_dealt);
+  for (std::size_t n = 0; n < feeds.size(); ++n, ++it) {
+    if (it == feeds.end()) it = feeds.begin();
+    PipeFeed& feed = *it->second;
+    if (feed.pending() || feed.fd() < 0) continue;
+    feed.push(std::move(to_deal), false);
+    last_dealt = it->first;
+    write_to(feed);
+    return;
+  }
+}
+
+void PipeJobs::Impl::finish_round_robin() {
+  for (auto& [key, feed] : feeds) {
+    feed->close_when_written();
+    feed->close_if_done();
+  }
+}
+
+void PipeJobs::Impl::feed_loop() {
+  io::block_sigpipe_in_this_thread();
+  std::vector<pollfd> fds;
+  std::vector<PipeFeed*> polled;
+  while (sync_with_runner()) {
+    if (dealing) deal();
+    bool want_input;
+    {
+      std::lock_guard lock(mutex);
+      want_input = !all_read && (dealing ? !to_deal : ready.empty());
+    }
+    if (dealing && all_read && !to_deal) finish_round_robin();
+    if (want_input && input.wait_fd() < 0) produce();  // a file: reading does not wait long
+    fds.assign(1, {wake.fd().get(), POLLIN, 0});
+    polled.assign(1, nullptr);
+    if (want_input && input.wait_fd() >= 0) {
+      fds.push_back({input.wait_fd(), POLLIN, 0});
+      polled.push_back(nullptr);
+    }
+    bool draining = false;
+    for (auto& [key, feed] : feeds) {
+      if (feed->pending()) {
+        fds.push_back({feed->fd(), POLLOUT, 0});
+        polled.push_back(feed.get());
+      } else if (feed->waiting_for_drain() && !feed->close_if_done()) {
+        draining = true;  // --fifo: no event says that the job has read it all
+      }
+    }
+    bool input_now = false;
+    {
+      std::lock_guard lock(mutex);
+      input_now =
+          want_input && input.wait_fd() < 0 && !all_read && (dealing ? !to_deal : ready.empty());
+    }
+    const int timeout = input_now ? 0 : draining ? 5 : -1;
+    const int n = ::poll(fds.data(), fds.size(), timeout);
+    if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "poll");
+    if (n <= 0) continue;
+    if (fds[0].revents != 0) wake.clear();
+    for (std::size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      if (polled[i] == nullptr) {
+        produce();
+      } else {
+        write_to(*polled[i]);
+      }
+    }
+  }
+}
+
+}  // namespace forkpool::cli

@@ -1,0 +1,52 @@
+// PipeJobs: `forkpool run --pipe` / `--pipepart` as the runner sees it -- a source of jobs
+// whose input is a block instead of arguments, and the thread that feeds each running job
+// its block.
+//
+// Memory stays bounded whatever the input's size: a block is read only when a job can take
+// it (one is read ahead), and dropped when its job has ended, so the parent holds at most
+// (job slots + 1) blocks, plus what a record longer than the block adds. --pipepart holds no
+// block at all: each job's range goes from the page cache to its pipe with splice(2).
+//
+// A job's stdin is a named pipe in a private directory, which the worker opens for the job
+// (ExecRequest::stdin_path). One thread writes to every job's pipe without blocking, so a job
+// that reads slowly (or not at all) delays only its own block.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "cli/job_source.h"
+#include "forkpool/exec.h"
+
+namespace forkpool::cli {
+
+class PipeJobs {
+ public:
+  // Opens the input (stdin, -a FILE or :::: FILE) and starts the feeding thread. Throws
+  // UsageError for an input that cannot be opened, or --pipepart on what is not a regular
+  // file, before any job starts.
+  PipeJobs(const RunOptions& options, unsigned slots);
+  // Stops the feeding thread, closes every pipe and removes the temporary files.
+  ~PipeJobs();
+  PipeJobs(const PipeJobs&) = delete;
+  PipeJobs& operator=(const PipeJobs&) = delete;
+
+  // The next job: waits until its block has been read. nullopt when the input is exhausted
+  // (with --round-robin: once every slot has its job). With --cat or --fifo its one argument,
+  // {}, is the file's name. Throws UsageError if the input could not be read.
+  std::optional<JobInput> next_job();
+  // Starts feeding job `seq` (from next_job()) into a new named pipe, named in `request`
+  // (--cat writes its file instead). Call again for each retry of the job.
+  void attach(std::uint64_t seq, ExecRequest& request);
+  // Job `seq`'s process has ended (its pipe is closed; its block is kept for a retry).
+  void job_ended(std::uint64_t seq);
+  // Job `seq` will not run again: its block and files go.
+  void release(std::uint64_t seq);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace forkpool::cli
