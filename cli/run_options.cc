@@ -384,6 +384,37 @@ std::vector<OptionSpec> option_table(ParseState& st) {
        [&st](O&, S, S v) { st.arg_files.push_back(v); }},
       {{"will-cite", "willcite", "nn", "nonotice", "no-notice"}, 0, Arity::kFlag, [](O&, S, S) {}},
       {{"help"}, 'h', Arity::kFlag, [](O& o, S, S) { o.help = true; }},
+      // --pipe and friends (cli/pipe_options.h).
+      {{"pipe", "spreadstdin"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) {
+         if (o.pipe.mode == PipeOptions::Mode::kOff) o.pipe.mode = PipeOptions::Mode::kPipe;
+       }},
+      {{"pipepart", "pipe-part"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) { o.pipe.mode = PipeOptions::Mode::kPipePart; }},
+      {{"block", "block-size", "blocksize", "bs"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) { o.pipe.block = parse_block_size(n, v); }},
+      {{"recstart"}, 0, Arity::kValue, [](O& o, S, S v) { o.pipe.recstart = v; }},
+      {{"recend"}, 0, Arity::kValue, [](O& o, S, S v) { o.pipe.recend = v; }},
+      {{"regexp", "regex"}, 0, Arity::kFlag, [](O& o, S, S) { o.pipe.regexp = true; }},
+      {{"header"}, 0, Arity::kValue, [](O& o, S, S v) { o.pipe.header = v; }},
+      {{"cat"}, 0, Arity::kFlag, [](O& o, S, S) { o.pipe.cat = true; }},
+      {{"fifo"}, 0, Arity::kFlag, [](O& o, S, S) { o.pipe.fifo = true; }},
+      {{"round-robin", "roundrobin", "round"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) { o.pipe.round_robin = true; }},
+      {{"max-lines", "maxlines"},
+       'L',
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         o.pipe.lines_per_record = std::max<std::size_t>(parse_count(n, v), 1);
+       }},
   };
 }
 
@@ -605,6 +636,7 @@ RunOptions parse_run_options(std::span<const std::string> args) {
   if (o.dry_run) o.output = OutputMode::kGroup;  // as GNU parallel: --dry-run forces --group
 
   split_command_and_sources(args.subspan(i), o, st.arg_files);
+  finish_pipe_options(o, count);
   return o;
 }
 
