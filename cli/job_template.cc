@@ -646,7 +646,9 @@ std::vector<std::string> ColumnSplitter::split(const std::string& line) const {
 
 struct CommandTemplate::Impl {
   Impl(const RunOptions& o)
-      : command(o.command, true),
+      // --pipe gives a job its block, not an argument: nothing to append (but --cat's and
+      // --fifo's file name is {}).
+      : command(o.command, !o.pipe.on() || o.pipe.cat || o.pipe.fifo),
         tagstring(o.tagstring ? std::optional<internal::CompiledTemplate>(
                                     std::in_place, std::vector<std::string>{*o.tagstring}, false)
                               : std::nullopt) {

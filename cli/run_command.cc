@@ -33,6 +33,7 @@
 
 #include "cli/job_output.h"
 #include "cli/job_source.h"
+#include "cli/pipe_jobs.h"
 #include "cli/run_options.h"
 #include "cli/shell_words.h"
 #include "forkpool/exec.h"
@@ -220,7 +221,9 @@ class Runner {
     }
     if (!options_.joblog.empty())
       job_log_ = JobLog(options_.joblog, options_.resume || options_.resume_failed);
-    if (options_.bar || options_.eta || options_.shuffle || options_.halt.percent) {
+    if (options_.pipe.on()) {
+      pipe_ = std::make_unique<PipeJobs>(options_, slots_);  // blocks, not arguments
+    } else if (options_.bar || options_.eta || options_.shuffle || options_.halt.percent) {
       // These need the number of jobs, as in GNU parallel: read all input first.
       while (auto job = source_.next()) preloaded_.push_back(std::move(*job));
       total_jobs_ = preloaded_.size();
@@ -338,6 +341,7 @@ class Runner {
   }
 
   std::optional<JobInput> read_one() {
+    if (pipe_) return pipe_->next_job();
     if (!preloaded_.empty()) {
       JobInput job = std::move(preloaded_.front());
       preloaded_.pop_front();
@@ -451,6 +455,7 @@ class Runner {
         request.output = ExecRequest::kCapture;
       request.spool_over = kSpoolOver;
       request.spool_dir = spool_dir_;
+      if (pipe_) pipe_->attach(job.input.seq, request);
       last_start_ = Clock::now();
       ++total_started_;
       const std::uint64_t seq = job.input.seq;
@@ -483,6 +488,7 @@ class Runner {
     RunningJob job = std::move(it->second);
     running_.erase(it);
     free_slots_.insert(job.slot);
+    if (pipe_) pipe_->job_ended(seq);
 
     ExecResult result;
     Output output;
@@ -507,6 +513,7 @@ class Runner {
       retry_.push_back(std::move(job));
       return;
     }
+    if (pipe_) pipe_->release(seq);
     if (result.timed_out)
       report("warning: this job was killed because it timed out: " + job.command);
     if (!failed) runtimes_.push_back(result.duration);
@@ -749,6 +756,7 @@ class Runner {
   std::string shell_;
   JobLog job_log_;
   std::unordered_map<std::uint64_t, bool> resume_;
+  std::unique_ptr<PipeJobs> pipe_;  // --pipe / --pipepart
 
   std::deque<JobInput> preloaded_;
   bool all_read_ = false;
