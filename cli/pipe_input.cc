@@ -43,6 +43,8 @@ PipeInput::PipeInput(const RunOptions& options, unsigned slots) {
   std::vector<std::pair<io::Fd, std::uint64_t>> files;
   std::uint64_t total = 0;
   for (const std::string& path : paths) {
+    if (path == "-")
+      throw UsageError("--pipepart only works on seekable files, not stdin: give -a FILE");
     io::Fd fd = open_input(path);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))

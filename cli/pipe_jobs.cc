@@ -83,6 +83,8 @@ struct PipeJobs::Impl {
 
   void feed_loop();
   bool sync_with_runner();
+  bool wants_input();
+  void step_without_waiting();
   void produce();
   void deal();
   void write_to(PipeFeed& feed);
@@ -107,6 +109,7 @@ struct PipeJobs::Impl {
   // The runner's thread only:
   std::map<std::uint64_t, BlockPtr> blocks;        // by job seq, until released
   std::map<std::uint64_t, std::uint64_t> feed_of;  // job seq -> its current feed's key
+  std::map<std::uint64_t, std::uint64_t> sizes;    // job seq -> its block's size, for --joblog
   std::uint64_t next_seq = 0, next_key = 0;
 
   // The feeding thread only:
@@ -152,6 +155,7 @@ std::optional<JobInput> PipeJobs::next_job() {
   impl_->wake.signal();  // read ahead the next one
   JobInput job;
   job.seq = ++impl_->next_seq;
+  impl_->sizes.emplace(job.seq, block->size());
   impl_->blocks.emplace(job.seq, std::move(block));
   if (impl_->options.cat || impl_->options.fifo) {
     job.args.push_back({impl_->dir.file(std::to_string(job.seq))});
@@ -200,8 +204,14 @@ void PipeJobs::job_ended(std::uint64_t seq) {
   impl_->wake.signal();
 }
 
+std::uint64_t PipeJobs::bytes_sent(std::uint64_t seq) const {
+  auto it = impl_->sizes.find(seq);
+  return it == impl_->sizes.end() ? 0 : it->second;
+}
+
 void PipeJobs::release(std::uint64_t seq) {
   impl_->blocks.erase(seq);
+  impl_->sizes.erase(seq);
   if (impl_->options.cat) ::unlink(impl_->dir.file(std::to_string(seq)).c_str());
 }
 
@@ -294,22 +304,39 @@ void PipeJobs::Impl::finish_round_robin() {
   }
 }
 
+// Whether the reading side should read now: a job is waiting for its block (one is read
+// ahead), or --round-robin has no block in hand for the next idle job.
+bool PipeJobs::Impl::wants_input() {
+  std::lock_guard lock(mutex);
+  return !all_read && (dealing ? !to_deal : ready.empty());
+}
+
+// Deals and reads what can be dealt and read without waiting for a descriptor.
+void PipeJobs::Impl::step_without_waiting() {
+  for (;;) {
+    bool progress = false;
+    if (dealing && to_deal) {
+      deal();
+      progress = !to_deal;
+    }
+    if (wants_input() && input.wait_fd() < 0) {
+      produce();  // a file: reading does not wait long
+      progress = true;
+    }
+    if (!progress) break;
+  }
+  if (dealing && all_read && !to_deal) finish_round_robin();
+}
+
 void PipeJobs::Impl::feed_loop() {
   io::block_sigpipe_in_this_thread();
   std::vector<pollfd> fds;
   std::vector<PipeFeed*> polled;
   while (sync_with_runner()) {
-    if (dealing) deal();
-    bool want_input;
-    {
-      std::lock_guard lock(mutex);
-      want_input = !all_read && (dealing ? !to_deal : ready.empty());
-    }
-    if (dealing && all_read && !to_deal) finish_round_robin();
-    if (want_input && input.wait_fd() < 0) produce();  // a file: reading does not wait long
+    step_without_waiting();
     fds.assign(1, {wake.fd().get(), POLLIN, 0});
     polled.assign(1, nullptr);
-    if (want_input && input.wait_fd() >= 0) {
+    if (wants_input() && input.wait_fd() >= 0) {
       fds.push_back({input.wait_fd(), POLLIN, 0});
       polled.push_back(nullptr);
     }
@@ -322,16 +349,8 @@ void PipeJobs::Impl::feed_loop() {
         draining = true;  // --fifo: no event says that the job has read it all
       }
     }
-    bool input_now = false;
-    {
-      std::lock_guard lock(mutex);
-      input_now =
-          want_input && input.wait_fd() < 0 && !all_read && (dealing ? !to_deal : ready.empty());
-    }
-    const int timeout = input_now ? 0 : draining ? 5 : -1;
-    const int n = ::poll(fds.data(), fds.size(), timeout);
-    if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "poll");
-    if (n <= 0) continue;
+    const int n = ::poll(fds.data(), fds.size(), draining ? 5 : -1);
+    if (n <= 0) continue;  // EINTR, or a --fifo pipe to look at again
     if (fds[0].revents != 0) wake.clear();
     for (std::size_t i = 1; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;

@@ -41,6 +41,9 @@ class PipeJobs {
   void attach(std::uint64_t seq, ExecRequest& request);
   // Job `seq`'s process has ended (its pipe is closed; its block is kept for a retry).
   void job_ended(std::uint64_t seq);
+  // The size of job `seq`'s first block (--joblog's Send; with --round-robin a job gets more),
+  // until release(seq).
+  std::uint64_t bytes_sent(std::uint64_t seq) const;
   // Job `seq` will not run again: its block and files go.
   void release(std::uint64_t seq);
 

@@ -7,11 +7,24 @@
 
 namespace forkpool::cli {
 
+namespace {
+
+// The JIT's stack: PCRE2's default of 32 KiB is too small for GNU parallel's record patterns
+// ((?:(?!end start).)*? over a long record needs a frame per byte); past this the interpreter,
+// whose frames are on the heap, takes over.
+constexpr std::size_t kJitStack = std::size_t{64} << 20;
+
+}  // namespace
+
 struct RecordMatcher::Impl {
   pcre2_code* code = nullptr;
   pcre2_match_data* match = nullptr;
+  pcre2_match_context* context = nullptr;
+  pcre2_jit_stack* jit_stack = nullptr;
   std::string what;
   ~Impl() {
+    pcre2_match_context_free(context);
+    pcre2_jit_stack_free(jit_stack);
     pcre2_match_data_free(match);
     pcre2_code_free(code);
   }
@@ -35,6 +48,12 @@ RecordMatcher::RecordMatcher(const std::string& pattern, std::uint32_t flags,
   // Without JIT (not built for this CPU) PCRE2 interprets the pattern: slower, same matches.
   pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE);
   impl_->match = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
+  impl_->context = pcre2_match_context_create(nullptr);
+  // A block of a few megabytes legitimately takes more steps than the default ten million.
+  pcre2_set_match_limit(impl_->context, 0xFFFFFFFFu);
+  impl_->jit_stack = pcre2_jit_stack_create(32 * 1024, kJitStack, nullptr);
+  if (impl_->jit_stack != nullptr)
+    pcre2_jit_stack_assign(impl_->context, nullptr, impl_->jit_stack);
 }
 
 RecordMatcher::~RecordMatcher() { delete impl_; }
@@ -51,8 +70,11 @@ std::optional<std::pair<std::size_t, std::size_t>> RecordMatcher::search(std::st
                                                                          std::size_t start,
                                                                          int group) const {
   if (start > text.size()) return std::nullopt;
-  const int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
-                             start, 0, impl_->match, nullptr);
+  const auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  int rc = pcre2_match(impl_->code, subject, text.size(), start, 0, impl_->match, impl_->context);
+  if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+    rc = pcre2_match(impl_->code, subject, text.size(), start, PCRE2_NO_JIT, impl_->match,
+                     impl_->context);
   if (rc == PCRE2_ERROR_NOMATCH) return std::nullopt;
   if (rc < 0) {
     PCRE2_UCHAR message[256];
