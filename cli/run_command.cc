@@ -129,12 +129,15 @@ class JobLog {
     fd_ = owned_.get();
     if (!(append && existed)) write_line(kJobLogHeader);
   }
-  void write(std::uint64_t seq, const ExecResult& r, int exitval, const std::string& command) {
+  // `sent`: the bytes the job was given on stdin (--pipe), GNU parallel's Send.
+  void write(std::uint64_t seq, const ExecResult& r, int exitval, const std::string& command,
+             std::uint64_t sent = 0) {
     if (fd_ < 0) return;
     char head[160];
-    std::snprintf(head, sizeof head, "%llu\t:\t%.3f\t%10.3f\t0\t%zu\t%d\t%d\t",
+    std::snprintf(head, sizeof head, "%llu\t:\t%.3f\t%10.3f\t%llu\t%zu\t%d\t%d\t",
                   static_cast<unsigned long long>(seq), r.start_time, r.duration,
-                  static_cast<std::size_t>(r.out_size), exitval, r.signal);
+                  static_cast<unsigned long long>(sent), static_cast<std::size_t>(r.out_size),
+                  exitval, r.signal);
     write_line(std::string(head) + command + "\n");
   }
 
@@ -513,7 +516,6 @@ class Runner {
       retry_.push_back(std::move(job));
       return;
     }
-    if (pipe_) pipe_->release(seq);
     if (result.timed_out)
       report("warning: this job was killed because it timed out: " + job.command);
     if (!failed) runtimes_.push_back(result.duration);
@@ -521,10 +523,11 @@ class Runner {
     // GNU parallel's Exitval: -1 for a job it killed on timeout (or lost here).
     const int exitval = (lost || result.timed_out) ? -1 : result.exit_code;
     try {
-      job_log_.write(seq, result, exitval, job.command);
+      job_log_.write(seq, result, exitval, job.command, pipe_ ? pipe_->bytes_sent(seq) : 0);
     } catch (const StdoutClosed&) {
       stdout_gone();  // --joblog -
     }
+    if (pipe_) pipe_->release(seq);
     if (settings_.discard_output) {
       if (failed)
         failures_.push_back(
