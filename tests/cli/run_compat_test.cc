@@ -235,11 +235,168 @@ const std::vector<CompatCase>& cases() {
       {"HaltNonsense", "--halt nonsense echo ::: a", nullptr, kExitOnly},
       {"MissingArgumentFile", "echo :::: no-such-file.txt", nullptr, kExitOnly},
       {"MissingOptionValue", "-k echo a -j", nullptr, kExitOnly},
+
+      // ---- --pipe and friends
+      // Blocks of stdin (or ranges of -a FILE with --pipepart) on each job's stdin. Jobs that
+      // leave part of their block unread, or read it in pieces around a second command
+      // (`head -n1; wc -l`), are left out: what GNU parallel does then depends on timing.
+      // GNU parallel reads stdin even with -a FILE: forkpool's -a input is in run_e2e_test.
+      {"PipeDefaultBlock", "-k --pipe wc -l", "lines.txt"},
+      {"PipeSmallBlock", "-k --pipe --block 1k wc -l", "lines.txt"},
+      {"PipeBlockDecimal", "-k --pipe --block 1.5k wc -c", "lines.txt"},
+      {"PipeBlockSizeAlias", "-k --pipe --block-size 2K md5sum", "lines.txt"},
+      {"PipeBlockLowerK", "-k --pipe --block 3k 'head -n1'", "lines.txt"},
+      {"PipeBlockEndsMidRecord", "-k --pipe --block 100 'echo ---; cat'", "lines.txt"},
+      {"PipeBlockOfOneByte", "-k --pipe --block 1 'echo ---; cat'", "abc.txt"},
+      {"PipeRecordLargerThanBlock", "-k --pipe --block 100 wc -c", "longrec.txt"},
+      {"PipeRecordLargerThanBlockWhole", "-k --pipe --block 10 'echo ---; head -c 20; echo'",
+       "longrec.txt"},
+      {"PipeNoFinalNewline", "-k --pipe --block 2 'echo ---; cat; echo'", "noeol.txt"},
+      {"PipeEmptyInput", "--pipe echo job", "empty.txt"},
+      {"PipeEmptyInputFifoArg", "-k --pipe -N1 echo job", "empty.txt"},
+      {"PipeBlankLines", "-k --pipe -N1 'echo ---; od -c'", "blank.txt"},
+      {"PipeCrlf", "-k --pipe --block 200 'wc -l'", "crlf.txt"},
+      {"PipeUnicode", "-k --pipe --block 1k md5sum", "utf8.txt"},
+      {"PipeBinary", "-k --pipe --block 10k md5sum", "big.dat"},
+      {"PipeBinaryWhole", "-k --pipe cat", "bin.dat"},
+      {"PipeMaxReplaceArgs", "-k --pipe -N 1000 wc -l", "lines.txt"},
+      {"PipeMaxArgs", "-k --pipe -n 777 'tail -n1'", "lines.txt"},
+      {"PipeN1", "-k --pipe -N1 'echo ---; cat'", "abc.txt"},
+      {"PipeNMoreThanInput", "-k --pipe -N10 'echo ---; cat'", "abc.txt"},
+      {"PipeMaxLines", "-k --pipe -L 7 --block 1k wc -l", "lines.txt"},
+      {"PipeMaxLinesLong", "-k --pipe --max-lines 3 wc -l", "lines.txt"},
+      {"PipeMaxLinesWithN", "-k --pipe -L 4 -N 5 wc -l", "lines.txt"},
+      {"PipeRecstartFasta", "-k --pipe --recstart '>' --block 2k 'head -n1'", "fasta.txt"},
+      {"PipeRecstartFastaN", R"~(-k --pipe --recstart '>' -N 7 'grep -c ">"')~", "fasta.txt"},
+      {"PipeRecendOnly", R"~(-k --pipe --recend 'END\n' --block 300 'head -n1')~", "recs.txt"},
+      {"PipeRecstartRecend",
+       R"~(-k --pipe --recstart BEGIN --recend 'END\n' --block 500 'sed -n "1p;$p"')~", "recs.txt"},
+      {"PipeRecstartRecendN", R"~(-k --pipe --recstart BEGIN --recend 'END\n' -N 3 md5sum)~",
+       "recs.txt"},
+      {"PipeRecendEscapes", R"~(-k --pipe --recend '\r\n' --block 300 wc -c)~", "crlf.txt"},
+      {"PipeNulRecords", R"~(-k --pipe --recend '\0' -N1 'od -c')~", "null.bin"},
+      {"PipeNulRecordsBlock", R"~(-k --pipe --recend '\0' --block 8 'od -c')~", "null.bin"},
+      {"PipeRegexpRecstart", "-k --pipe --regexp --recstart '>seq[0-9]+ ' --block 3k 'head -n1'",
+       "fasta.txt"},
+      {"PipeRegexpRecstartN", "-k --pipe --regexp --recstart '>seq[0-9]+ ' -N 25 'grep -c seq'",
+       "fasta.txt"},
+      {"PipeRegexpRecend", R"~(-k --pipe --regexp --recend 'E.D\n' --block 400 'head -n1')~",
+       "recs.txt"},
+      {"PipeRegexpAlternation", R"~(-k --pipe --regexp --recend 'END\n|XXX\n' -N 9 'head -n1')~",
+       "recs.txt"},
+      {"PipeRegexpNonGreedy",
+       R"~(-k --pipe --regexp --recstart 'B.*?N' --recend '\n' -N 4 'head -n1')~", "recs.txt"},
+      {"PipeRegexpCaseless", "-k --pipe --regexp --recstart '(?i)begin' -N 10 'head -n1'",
+       "recs.txt"},
+      {"PipeRegexpGarbageFirst",
+       "-k --pipe --regexp --recstart 's' -N 1 'echo ---; head -c 30; echo'", "longrec.txt"},
+      {"PipeHeaderColon", "-k --pipe --header : --block 1k 'head -n2'", "table.csv"},
+      {"PipeHeaderRegexp", R"~(-k --pipe --header 'name.*\n' -N 500 'md5sum')~", "table.csv"},
+      {"PipeHeaderCount", "-k --pipe --header 2 -N 600 'head -n3'", "table.csv"},
+      {"PipeHeaderNoMatch", "-k --pipe --header 'zzz' cat", "nums.txt"},
+      {"PipeHeaderOnly", "-k --pipe --header 3 cat", "abc.txt"},
+      {"PipeCat", "-k --pipe --cat --block 5k 'wc -l < {}'", "lines.txt"},
+      {"PipeCatNoBraces", "-k --pipe --cat 'cat'", "abc.txt"},
+      {"PipeCatImpliesPipe", "-k --cat -N 2000 'tail -n1 {}'", "lines.txt"},
+      {"PipeFifo", "-k --pipe --fifo --block 5k 'wc -l < {}'", "lines.txt"},
+      {"PipeFifoImpliesPipe", "-k --fifo -N2 'cat {}'", "nums.txt"},
+      {"PipeRoundRobinSorted", "--pipe --round-robin -j3 --block 1k cat", "lines.txt", kSorted},
+      {"PipeRoundRobinJobCount",
+       "-k --pipe --round-robin -j2 --block 1k 'echo job; cat >/dev/null'", "lines.txt"},
+      {"PipeRoundRobinFewBlocks", "-k --pipe --round-robin -j3 --block 2 'echo job; cat'",
+       "abc.txt"},
+      {"PipeRoundRobinEmpty", "--pipe --round-robin -j2 'echo job'", "empty.txt"},
+      {"PipeRoundRobinHeader",
+       "--pipe --round-robin -j2 --header : --block 2k 'head -n1; cat >/dev/null'", "table.csv",
+       kSorted},
+      {"PipeKeepOrderManyJobs", "-k -j4 --pipe --block 500 'tail -n1'", "lines.txt"},
+      {"PipeSeqAndSlot", "-k -j1 --pipe -N2 'echo {#} {%}; cat'", "nums.txt"},
+      {"PipeEnvSeq", "-k --pipe -N1 'cat >/dev/null; echo $PARALLEL_SEQ'", "nums.txt"},
+      {"PipeExitStatusCount", "-k --pipe -N1 'read x; echo $x; exit $x'", "nums.txt"},
+      {"PipeExitFailSome", "-k --pipe -N1 'grep -v 3'", "nums.txt"},
+      {"PipeJobReadsPart", "-k --pipe --block 10k 'head -n 1'", "lines.txt"},
+      {"PipeHaltNow", "-j1 --pipe -N1 --halt now,fail=1 'read x; echo $x; test $x != 2'",
+       "nums.txt"},
+      {"PipeJoblog", "-k -j1 --pipe -N2 --joblog log 'cat; exit 0'", "nums.txt", kJoblog},
+      {"PipeTagstring", "-k --pipe -N1 --tagstring 'job{#}' cat", "abc.txt"},
+      {"PipeLineBuffer", "-k --pipe -N1 --line-buffer cat", "nums.txt"},
+      {"PipeUngroup", "-j1 --pipe -N1 -u cat", "nums.txt"},
+      {"PipePart", "-k --pipepart -a lines.txt --block 1k wc -l"},
+      {"PipePartDefaultBlock", "-k -j2 --pipepart -a lines.txt wc -l"},
+      {"PipePartNegativeBlock", "-k -j2 --pipepart -a lines.txt --block -3 wc -l"},
+      {"PipePartRecstart", "-k --pipepart -a fasta.txt --recstart '>' --block 5k 'head -n1'"},
+      {"PipePartRegexp",
+       "-k --pipepart -a fasta.txt --regexp --recstart '>seq' --block 3k 'head -n1'"},
+      {"PipePartHeader", "-k --pipepart -a table.csv --header : --block 3k 'head -n2'"},
+      {"PipePartBinary", "-k --pipepart -a big.dat --block 20k md5sum"},
+      {"PipePartRoundRobin", "--pipepart -a lines.txt -j2 --round-robin cat", nullptr, kSorted},
+      {"PipePartCat", "-k --pipepart -a lines.txt --block 8k --cat 'tail -n1 {}'"},
+      {"PipePartEmpty", "--pipepart -a empty.txt echo job"},
+      {"PipePartRecordLargerThanBlock", "-k --pipepart -a longrec.txt --block 10 wc -c"},
+      {"PipePartNoRecend", "-k --pipepart -a lines.txt --recend '' --block 10k wc -c"},
+      {"PipeBadBlockAbc", "--pipe --block abc wc -l", "lines.txt", kExitOnly},
+      {"PipeBadNegativeBlock", "--pipe --block -1 wc -l", "lines.txt", kExitOnly},
+      {"PipeBadPipepartOnPipe", "--pipepart -a - wc -l", "lines.txt", kExitOnly},
+      {"PipeBadCatFifo", "--pipe --cat --fifo wc -l", "lines.txt", kExitOnly},
+      {"PipeBadMissingFile", "--pipepart -a no-such-file wc -l", nullptr, kExitOnly},
+      {"PipeBadRetriesRoundRobin", "--pipe --round-robin --retries 2 wc -l", "lines.txt",
+       kExitOnly},
+      {"PipeJobReadsNothingLarge", "-k --pipe --block 20k 'cat >/dev/null; echo done'",
+       "lines.txt"},
+      {"PipeRetries", "-k -j1 --pipe -N2 --retries 2 'cat'", "nums.txt"},
+      {"PipeTimeoutKeepsOthers", "-k --pipe -N1 --timeout 5 'cat'", "nums.txt"},
+      {"PipeDashDash", "-k --pipe -N1 -- cat", "abc.txt"},
+      {"PipeJobs4", "-k -j4 --pipe --block 2k md5sum", "lines.txt"},
+      {"PipeSpreadstdinAlias", "-k --spreadstdin -N2 cat", "abc.txt"},
+      {"PipeRoundAlias", "--pipe --round -j2 --block 3k cat", "lines.txt", kSorted},
+      {"PipeRegexpRecendEmpty", "-k --pipe --regexp --recend '' -N2 'echo ---; cat'", "abc.txt"},
+      {"PipeRecstartOnlyN1", "-k --pipe --recstart BEGIN -N1 'head -c 9; echo'", "recs.txt"},
+      {"PipeHeaderWithN1", "-k --pipe --header 1 -N1 cat", "abc.txt"},
+      {"PipeTagstringSeq", "-k --pipe -N2 --tagstring '{#}-{%}' -j1 cat", "nums.txt"},
+      {"PipeKeepOrderSlowFirst", "-k -j3 --pipe -N1 'read x; sleep 0.$((6-x)); echo $x'",
+       "nums.txt"},
+      {"PipePartHeaderNegativeBlock",
+       "-k -j2 --pipepart -a table.csv --header : --block -2 'md5sum'"},
+      {"PipePartRecstartRecend",
+       R"~(-k --pipepart -a recs.txt --recstart BEGIN --recend 'END\n' --block 400 'head -n1')~"},
+      {"PipeBadZeroBlock", "--pipe --block 0x wc -l", "lines.txt", kExitOnly},
   };
   return all;
 }
 
 // ---- Fixtures ---------------------------------------------------------------------------------
+
+// The inputs of the --pipe cases: many lines, FASTA records, a CSV table with a header, CRLF
+// line ends, no final newline, records far longer than a block, UTF-8, blank lines, and
+// BEGIN/END records.
+void write_pipe_fixtures(const std::string& dir) {
+  std::string lines, fasta, table = "name,value\n", crlf, utf8, recs;
+  for (int i = 1; i <= 10000; ++i) lines += std::to_string(i) + "\n";
+  for (int i = 1; i <= 300; ++i) {
+    std::string bases;
+    for (int k = 0; k < (i * 13) % 50 + 1; ++k) bases += "ACGT";
+    fasta += ">seq" + std::to_string(i) + " some description\n";
+    for (int k = 0; k < i % 3 + 1; ++k) fasta += bases + "\n";
+  }
+  for (int i = 1; i <= 2000; ++i)
+    table += "row" + std::to_string(i) + "," + std::to_string(i * i) + "\n";
+  for (int i = 1; i < 200; ++i) crlf += "line " + std::to_string(i) + "\r\n";
+  for (int i = 0; i < 500; ++i)
+    utf8 += "h\u00e9llo w\u00f6rld " + std::to_string(i) + " \u65e5\u672c\u8a9e\n";
+  for (int i = 0; i < 100; ++i) {
+    recs += "BEGIN " + std::to_string(i) + "\nbody " + std::to_string(i) + "\nEND\n";
+  }
+  write_file(dir + "/lines.txt", lines);
+  write_file(dir + "/fasta.txt", fasta);
+  write_file(dir + "/table.csv", table);
+  write_file(dir + "/crlf.txt", crlf);
+  write_file(dir + "/noeol.txt", "x\ny\nz");
+  write_file(dir + "/longrec.txt", "short\n" + std::string(5000, 'L') + "\nshort2\n" +
+                                       std::string(3000, 'M') + "\nend\n");
+  write_file(dir + "/utf8.txt", utf8);
+  write_file(dir + "/blank.txt", "\n\n\na\n\nb\n\n");
+  write_file(dir + "/recs.txt", recs);
+}
 
 // The files every case may use, written afresh into the working directory before each run.
 void write_fixtures(const std::string& dir) {
@@ -264,6 +421,7 @@ void write_fixtures(const std::string& dir) {
   std::string big;
   for (int i = 0; i < 300000; ++i) big += static_cast<char>((i * 7) % 251);
   write_file(dir + "/big.dat", big);
+  write_pipe_fixtures(dir);
 }
 
 // ---- Comparing --------------------------------------------------------------------------------
