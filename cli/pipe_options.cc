@@ -59,35 +59,38 @@ void finish_pipe_options(RunOptions& options, std::optional<std::size_t> records
   PipeOptions& pipe = options.pipe;
   // GNU parallel: --cat and --fifo imply --pipe.
   if ((pipe.cat || pipe.fifo) && !pipe.on()) pipe.mode = PipeOptions::Mode::kPipe;
-  if (!pipe.on()) {
-    if (pipe.lines_per_record != 0)
-      throw UsageError("-L / --max-lines without --pipe is not supported yet");
-    // GNU parallel ignores --round-robin, --block, --recstart, --recend and --regexp
-    // without --pipe; so does forkpool. (--header without --pipe names columns: not yet.)
-    if (pipe.header) throw UsageError("--header without --pipe is not supported yet");
-    return;
-  }
+  if (!pipe.on()) return;
   if (pipe.cat && pipe.fifo) throw UsageError("--fifo cannot be combined with --cat");
   if (pipe.round_robin && options.retries > 0)
     throw UsageError("--retries cannot be combined with --round-robin");
+  if (pipe.mode == PipeOptions::Mode::kPipe && pipe.block && *pipe.block < 0) {
+    throw UsageError(
+        "a negative --block (blocks per job slot) needs --pipepart: the size of a stream is not "
+        "known in advance");
+  }
+  if (options.dry_run) throw UsageError("--dry-run cannot be combined with --pipe");
+  if (records) pipe.records_per_job = *records == 0 ? 1 : *records;
+  // Arguments are not taken from the input: each job's only input is its block.
+  options.args_per_job = ArgsPerJob{};
+  options.args_per_job.no_args = !(pipe.cat || pipe.fifo);
+}
+
+void check_pipe_input(const RunOptions& options) {
+  const PipeOptions& pipe = options.pipe;
+  if (!pipe.on()) {
+    // GNU parallel ignores --round-robin, --block, --recstart, --recend and --regexp without
+    // --pipe; so does forkpool. -L and --header mean something else then: not done yet.
+    if (pipe.lines_per_record != 0)
+      throw UsageError("-L / --max-lines without --pipe is not supported yet");
+    if (pipe.header) throw UsageError("--header without --pipe is not supported yet");
+    return;
+  }
   for (const InputSource& source : options.sources) {
     if (source.kind == InputSource::Kind::kValues)
       throw UsageError("--pipe reads its blocks from stdin, -a FILE or :::: FILE, not ::: values");
   }
-  if (pipe.mode == PipeOptions::Mode::kPipePart) {
-    if (options.sources.empty())
-      throw UsageError("--pipepart needs the file to split: --pipepart -a FILE");
-  } else if (pipe.block && *pipe.block < 0) {
-    throw UsageError(
-        "a negative --block (blocks per job slot) needs --pipepart: the size of a "
-        "stream is not known in advance");
-  }
-  if (options.dry_run) throw UsageError("--dry-run cannot be combined with --pipe");
-  if (records) pipe.records_per_job = *records == 0 ? 1 : *records;
-  // -L alone: blocks of whole N-line records. -L with -N: N records of L lines each.
-  // Arguments are not taken from the input: each job's only input is its block.
-  options.args_per_job = ArgsPerJob{};
-  options.args_per_job.no_args = !(pipe.cat || pipe.fifo);
+  if (pipe.mode == PipeOptions::Mode::kPipePart && options.sources.empty())
+    throw UsageError("--pipepart needs the file to split: --pipepart -a FILE");
 }
 
 }  // namespace forkpool::cli

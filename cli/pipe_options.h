@@ -42,10 +42,15 @@ struct PipeOptions {
 // k m g t p powers of 1000. Throws UsageError for anything else, and for 0.
 double parse_block_size(std::string_view option, std::string_view value);
 
-// Checks the pipe options against the rest of the command line once it is parsed, and fills
-// in what -n/-N (`records`, when given) mean for --pipe. Throws UsageError for a combination
-// GNU parallel refuses or forkpool does not do: --cat with --fifo, --pipepart without -a,
-// ::: values with --pipe, a negative --block without --pipepart, -L without --pipe, ...
+// Completes the pipe options once the command line is parsed: what -n/-N (`records`, when
+// given) mean for --pipe, and no argument for the jobs. Throws UsageError for a combination
+// GNU parallel refuses or forkpool does not do: --cat with --fifo, a negative --block without
+// --pipepart, --retries with --round-robin, --dry-run.
 void finish_pipe_options(RunOptions& options, std::optional<std::size_t> records);
+
+// What forkpool run (not forkpool bench, which refuses every pipe option) checks before it
+// starts: -L or --header without --pipe, ::: values with --pipe, --pipepart without -a FILE.
+// Throws UsageError.
+void check_pipe_input(const RunOptions& options);
 
 }  // namespace forkpool::cli
