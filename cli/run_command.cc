@@ -224,6 +224,7 @@ class Runner {
     }
     if (!options_.joblog.empty())
       job_log_ = JobLog(options_.joblog, options_.resume || options_.resume_failed);
+    check_pipe_input(options_);
     if (options_.pipe.on()) {
       pipe_ = std::make_unique<PipeJobs>(options_, slots_);  // blocks, not arguments
     } else if (options_.bar || options_.eta || options_.shuffle || options_.halt.percent) {

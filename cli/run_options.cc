@@ -49,6 +49,8 @@ const char* const kRunUsage =
     "  --shuf               run the jobs in random order\n"
     "  --results DIR        save each job's output under DIR\n"
     "  --bar, --eta, --progress  show progress on stderr\n"
+    "  --pipe, --pipepart   give each job a block of the input on stdin (--block SIZE,\n"
+    "                       --recstart/--recend, -N, --header, --cat, --round-robin...)\n"
     "  --will-cite          accepted and ignored\n";
 
 namespace {
