@@ -88,6 +88,10 @@ void check_run_options(const RunOptions& run) {
   if (run.shuffle) refuse("--shuf", "every run repeats the same batch");
   if (!run.results.empty()) refuse("--results", discarded);
   if (run.bar || run.eta || run.progress) refuse("--bar/--eta/--progress", "bench shows its own");
+  const PipeOptions& pipe = run.pipe;
+  if (pipe.on() || pipe.block || pipe.recstart || pipe.recend || pipe.regexp || pipe.header ||
+      pipe.round_robin || pipe.lines_per_record != 0)
+    refuse("--pipe and its options", "bench gives its jobs arguments, not blocks of input");
 }
 
 std::string join(const std::vector<std::string>& words) {

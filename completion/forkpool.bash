@@ -12,12 +12,16 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --maxreplaceargs -X -m -s --max-chars --maxchars --dry-run --dryrun --dr --joblog --jl
   --resume --resume-failed --resumefailed --retries --timeout --halt --halt-on-error
   --haltonerror --delay --shuf --results --result --res --bar --eta --progress -a
-  --arg-file --argfile --will-cite --willcite --nn --nonotice --no-notice -h --help'
+  --arg-file --argfile --will-cite --willcite --nn --nonotice --no-notice -h --help
+  --pipe --spreadstdin --pipepart --pipe-part --block --block-size --blocksize --bs
+  --recstart --recend --regexp --regex --header --cat --fifo --round-robin --roundrobin
+  --round -L --max-lines --maxlines'
 # The run options that take a value (the next word).
 _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --tagstring
   -C --col-sep --colsep -n --max-args --maxargs -N --max-replace-args --maxreplaceargs -s
   --max-chars --maxchars --joblog --jl --retries --timeout --halt --halt-on-error
-  --haltonerror --delay --results --result --res -a --arg-file --argfile'
+  --haltonerror --delay --results --result --res -a --arg-file --argfile --block
+  --block-size --blocksize --bs --recstart --recend --header -L --max-lines --maxlines'
 # bench's own options, then those of forkpool run's that bench accepts.
 _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg-file
   --argfile -0 --null -C --col-sep --colsep -q --quote -n --max-args --maxargs -N
