@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -102,6 +104,7 @@ struct PipeJobs::Impl {
   bool input_done = false;
   std::optional<std::string> error;
   bool stop = false;
+  bool interrupted = false;
   std::vector<std::pair<std::uint64_t, std::unique_ptr<PipeFeed>>> incoming;
   std::vector<std::uint64_t> ended;  // feed keys
   unsigned started = 0;
@@ -127,7 +130,13 @@ struct PipeJobs::Impl {
 
 PipeJobs::PipeJobs(const RunOptions& options, unsigned slots)
     : impl_(std::make_unique<Impl>(options, slots)) {
+  // The thread takes no signal: it starts before the runner blocks SIGINT/SIGTERM/SIGHUP for
+  // its own signal thread, and a signal delivered here would end the process unhandled.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
   impl_->thread = std::thread([impl = impl_.get()] { impl->feed_loop(); });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 PipeJobs::~PipeJobs() {
@@ -144,8 +153,10 @@ std::optional<JobInput> PipeJobs::next_job() {
   {
     std::unique_lock lock(impl_->mutex);
     if (impl_->options.round_robin && impl_->started >= impl_->slots) return std::nullopt;
-    impl_->block_ready.wait(
-        lock, [&] { return !impl_->ready.empty() || impl_->input_done || impl_->error; });
+    impl_->block_ready.wait(lock, [&] {
+      return !impl_->ready.empty() || impl_->input_done || impl_->error || impl_->interrupted;
+    });
+    if (impl_->interrupted) return std::nullopt;
     if (impl_->error) throw UsageError(*impl_->error);
     if (impl_->ready.empty()) return std::nullopt;
     block = std::move(impl_->ready.front());
@@ -165,6 +176,12 @@ std::optional<JobInput> PipeJobs::next_job() {
     job.no_args = true;
   }
   return job;
+}
+
+void PipeJobs::interrupt() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->interrupted = true;
+  impl_->block_ready.notify_all();
 }
 
 void PipeJobs::attach(std::uint64_t seq, ExecRequest& request) {

@@ -33,9 +33,13 @@ class PipeJobs {
   PipeJobs& operator=(const PipeJobs&) = delete;
 
   // The next job: waits until its block has been read. nullopt when the input is exhausted
-  // (with --round-robin: once every slot has its job). With --cat or --fifo its one argument,
+  // (with --round-robin: once every slot has its job), or after interrupt(). With --cat or --fifo
+  // its one argument,
   // {}, is the file's name. Throws UsageError if the input could not be read.
   std::optional<JobInput> next_job();
+  // From any thread (a signal's): next_job() returns nullopt from now on, at once, even while
+  // it waits for input that may never come.
+  void interrupt();
   // Starts feeding job `seq` (from next_job()) into a new named pipe, named in `request`
   // (--cat writes its file instead). Call again for each retry of the job.
   void attach(std::uint64_t seq, ExecRequest& request);
