@@ -271,6 +271,7 @@ class Runner {
       std::lock_guard lock(mutex_);
       if (stop_signal_ == 0) stop_signal_ = signal;
       wake_.notify_one();
+      if (pipe_) pipe_->interrupt();  // the main thread may be waiting for a block
     });
     // The runner reports each job a dead worker took with it, in its own words; the pool's
     // warnings about the same deaths would say it twice (and on Ctrl-C, once per worker);
