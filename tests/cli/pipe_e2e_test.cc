@@ -1,8 +1,11 @@
 // `forkpool run --pipe` / `--pipepart` end to end, on its own: memory that stays bounded on a
 // large input, a job that does not read its stdin stalling nobody else, jobs that die, --halt,
 // bad command lines, and -a FILE as the input. Deadlines only detect hangs.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,6 +147,32 @@ TEST(PipeE2e, FifoJobThatNeverOpensItsFifoDoesNotHang) {
   EXPECT_FALSE(o.hung);
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.out, "1\n2\n3\n");
+  EXPECT_EQ(pipe_dirs_in(dir), 0);
+}
+
+TEST(PipeE2e, SigtermWhileWaitingForInputStopsTheRun) {
+  TempDir dir;
+  const std::string fifo = dir / "input";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // The writer end stays open and silent: forkpool waits for its first block.
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  Launch l;
+  l.argv = {FORKPOOL_BINARY, "run", "--pipe", "cat"};
+  l.dir = dir.path();
+  l.stdin_path = fifo;
+  l.stdout_path = dir / ".stdout";
+  l.stderr_path = dir / ".stderr";
+  l.env = environment_with(parallel_or_tmpdir_setting, {"TMPDIR=" + dir.path()});
+  Launched run(l);
+  // Its workers exist once it handles signals itself (the pool starts after that).
+  ASSERT_TRUE(eventually([&] { return !descendants_of(run.pid()).empty(); }, 30s));
+  ASSERT_EQ(::kill(run.pid(), SIGTERM), 0);
+  const std::optional<int> status = run.wait_for(30s);
+  ::close(writer);
+  ASSERT_TRUE(status.has_value()) << "still waiting for input after SIGTERM";
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 128 + SIGTERM);
   EXPECT_EQ(pipe_dirs_in(dir), 0);
 }
 
