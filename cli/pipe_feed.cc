@@ -13,12 +13,12 @@ namespace forkpool::cli {
 namespace {
 
 // A pipe of 1 MiB instead of 64 KiB: sixteen times fewer wake-ups of the feeding thread and
-// the job. Refused past /proc/sys/fs/pipe-max-size or the user's pipe quota: then 64 KiB.
+// the job. Refused past /proc/sys/fs/pipe-max-size: then 64 KiB.
 constexpr int kPipeSize = 1 << 20;
 
 }  // namespace
 
-PipeFeed::PipeFeed(std::string path) : path_(std::move(path)) {
+PipeFeed::PipeFeed(std::string path, bool large_pipe) : path_(std::move(path)) {
   if (::mkfifo(path_.c_str(), 0600) != 0)
     throw std::system_error(errno, std::generic_category(), "cannot make the named pipe " + path_);
   keeper_ = io::Fd(::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -28,7 +28,7 @@ PipeFeed::PipeFeed(std::string path) : path_(std::move(path)) {
     ::unlink(path_.c_str());
     throw std::system_error(error, std::generic_category(), "cannot open the named pipe " + path_);
   }
-  ::fcntl(writer_.get(), F_SETPIPE_SZ, kPipeSize);
+  if (large_pipe) ::fcntl(writer_.get(), F_SETPIPE_SZ, kPipeSize);
 }
 
 PipeFeed::~PipeFeed() { ::unlink(path_.c_str()); }

@@ -18,8 +18,9 @@ class PipeFeed {
   // Makes the named pipe `path` and opens both of its ends, without blocking: the write end to
   // feed it, and a read end kept so that what is written stays in the pipe until the job has
   // opened it (a named pipe drops its contents once nobody has it open). Throws
-  // std::system_error.
-  explicit PipeFeed(std::string path);
+  // std::system_error. With `large_pipe`, the pipe takes 1 MiB instead of 64 KiB where the
+  // system allows it.
+  PipeFeed(std::string path, bool large_pipe);
   ~PipeFeed();  // closes both ends and removes the name
   PipeFeed(const PipeFeed&) = delete;
   PipeFeed& operator=(const PipeFeed&) = delete;

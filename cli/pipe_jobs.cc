@@ -193,8 +193,12 @@ void PipeJobs::attach(std::uint64_t seq, ExecRequest& request) {
   }
   // A new pipe for each attempt: a retry must not share the one its predecessor left.
   const std::uint64_t key = ++impl_->next_key;
+  // Large pipes for a few slots only: past the user's pipe quota (pipe-user-pages-soft,
+  // 64 MiB by default) Linux gives every new pipe of the user, the pool's too, a single page.
+  constexpr unsigned kLargePipeSlots = 16;
   auto feed = std::make_unique<PipeFeed>(
-      impl_->options.fifo ? name : impl_->dir.file("in-" + std::to_string(key)));
+      impl_->options.fifo ? name : impl_->dir.file("in-" + std::to_string(key)),
+      impl_->slots <= kLargePipeSlots);
   feed->push(block, true);
   if (!impl_->options.round_robin) feed->close_when_written();
   if (impl_->options.fifo) {
