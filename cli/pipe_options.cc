@@ -69,6 +69,15 @@ void finish_pipe_options(RunOptions& options, std::optional<std::size_t> records
         "known in advance");
   }
   if (options.dry_run) throw UsageError("--dry-run cannot be combined with --pipe");
+  // Not done (yet) with blocks: refused rather than done differently from GNU parallel.
+  if (!options.results.empty()) throw UsageError("--results cannot be combined with --pipe yet");
+  if (options.resume || options.resume_failed)
+    throw UsageError("--resume cannot be combined with --pipe yet");
+  if (options.shuffle) throw UsageError("--shuf cannot be combined with --pipe");
+  if (options.halt.percent)
+    throw UsageError(
+        "--halt with a percentage cannot be combined with --pipe: the number of "
+        "blocks is not known in advance");
   if (records) pipe.records_per_job = *records == 0 ? 1 : *records;
   // Arguments are not taken from the input: each job's only input is its block.
   options.args_per_job = ArgsPerJob{};

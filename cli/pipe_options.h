@@ -45,7 +45,8 @@ double parse_block_size(std::string_view option, std::string_view value);
 // Completes the pipe options once the command line is parsed: what -n/-N (`records`, when
 // given) mean for --pipe, and no argument for the jobs. Throws UsageError for a combination
 // GNU parallel refuses or forkpool does not do: --cat with --fifo, a negative --block without
-// --pipepart, --retries with --round-robin, --dry-run.
+// --pipepart, --retries with --round-robin, --dry-run, and what forkpool does not do with
+// blocks yet: --results, --resume, --shuf, --halt with a percentage.
 void finish_pipe_options(RunOptions& options, std::optional<std::size_t> records);
 
 // What forkpool run (not forkpool bench, which refuses every pipe option) checks before it

@@ -197,6 +197,8 @@ TEST(PipeE2e, BadCommandLinesStartNoJob) {
       "--pipe --block -2",     "--pipe -a missing",
       "--pipepart -a missing", "--pipe --regexp --recend '('",
       "--pipe --header '('",   "--pipe --round-robin --retries 1",
+      "--pipe --results res",  "--pipe --joblog log --resume",
+      "--pipe --shuf",         "--pipe --halt soon,fail=50%",
       "--pipe ::: a b",        "-L 2",
       "--pipe --dry-run",
   };
