@@ -38,6 +38,7 @@ PipeInput::PipeInput(const RunOptions& options, unsigned slots) {
     paths_.assign(paths.rbegin(), paths.rend());
     splitter_ = std::make_unique<BlockSplitter>(rules);
     open_next_stream();
+    if (paths.size() == 1 && use_ranges(rules)) splitter_.reset();
     return;
   }
   std::vector<std::pair<io::Fd, std::uint64_t>> files;
@@ -63,6 +64,33 @@ PipeInput::PipeInput(const RunOptions& options, unsigned slots) {
 }
 
 PipeInput::~PipeInput() = default;
+
+// One regular file, cut by literal separators: its blocks are ranges, spliced to the jobs
+// from the page cache like --pipepart's, never read into memory.
+bool PipeInput::use_ranges(const SplitRules& rules) {
+  if (stream_waits_ || stream_fd_ < 0 || !StreamRanges::handles(rules)) return false;
+  struct stat st {};
+  if (::fstat(stream_fd_, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  const off_t start = ::lseek(stream_fd_, 0, SEEK_CUR);  // stdin may be partly read already
+  if (start < 0 || start > st.st_size) return false;
+  ranges_ = std::make_unique<StreamRanges>(stream_fd_, static_cast<std::uint64_t>(start),
+                                           static_cast<std::uint64_t>(st.st_size), rules);
+  header_ = std::make_shared<const std::string>();
+  return true;
+}
+
+std::optional<PipeBlock> PipeInput::next_range() {
+  std::optional<FileRange> range = ranges_->next();
+  if (!range) {
+    finished_ = true;
+    return std::nullopt;
+  }
+  PipeBlock block;
+  block.header = header_;
+  block.file = stream_fd_;
+  block.range = *range;
+  return block;
+}
 
 void PipeInput::open_next_stream() {
   stream_.reset();
@@ -90,6 +118,7 @@ bool PipeInput::done() const { return finished_; }
 
 std::optional<PipeBlock> PipeInput::next() {
   if (finished_) return std::nullopt;
+  if (ranges_) return next_range();
   if (!splitter_) return next_part();
   auto take = [&]() -> std::optional<PipeBlock> {
     std::optional<std::string> data = splitter_->next_block();

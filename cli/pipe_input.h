@@ -14,6 +14,7 @@
 
 #include "cli/pipe_part_ranges.h"
 #include "cli/pipe_splitter.h"
+#include "cli/pipe_stream_ranges.h"
 #include "io/fd.h"
 
 namespace forkpool::cli {
@@ -52,13 +53,16 @@ class PipeInput {
 
  private:
   void open_next_stream();
+  bool use_ranges(const SplitRules& rules);
   std::optional<PipeBlock> next_part();
+  std::optional<PipeBlock> next_range();
 
   std::vector<std::string> paths_;  // stream inputs still to open ("-" is stdin)
   io::Fd stream_;
   int stream_fd_ = -1;
   bool stream_waits_ = false;  // poll before reading: a pipe, a terminal, a socket
   std::unique_ptr<BlockSplitter> splitter_;
+  std::unique_ptr<StreamRanges> ranges_;  // a regular file cut without reading it
   std::shared_ptr<const std::string> header_;
   bool finished_ = false;
   std::deque<PartRanges> parts_;           // --pipepart, one per file
