@@ -77,14 +77,18 @@ TEST(PipeE2e, MemoryStaysBoundedOnAnInputFarLargerThanABlock) {
   EXPECT_EQ(pipe_dirs_in(dir), 0);
 }
 
-TEST(PipeE2e, PipepartHoldsNoBlockInMemory) {
+// --pipepart, and --pipe from a regular file, splice each range from the page cache.
+TEST(PipeE2e, PipepartAndPipeFromAFileHoldNoBlockInMemory) {
   TempDir dir;
   const Outcome o = run_script(dir,
                                "yes 0123456789abcdef | head -c 300000000 > big && "
                                "\"$FORKPOOL\" run --pipepart -a big --block 50M -j2 wc -l | "
+                               "awk '{ s += $1 } END { print s }' && "
+                               "\"$FORKPOOL\" run --pipe --block 50M -j2 wc -l < big | "
                                "awk '{ s += $1 } END { print s }' && rm big");
   ASSERT_EQ(o.exit_code, 0) << o.err;
-  EXPECT_EQ(o.out, std::to_string(300000000 / 17) + "\n");
+  const std::string lines = std::to_string(300000000 / 17) + "\n";
+  EXPECT_EQ(o.out, lines + lines);
   EXPECT_LT(largest_child_rss_kib(), 60 * 1024);  // the blocks are 50 MB each
 }
 
