@@ -202,7 +202,7 @@ DataChannelOffer decode_data_channel(std::span<const char> payload) {
   detail::decode_with(payload, "DataChannel", [&](detail::BoundedIArchive& in) {
     in >> o.mode >> o.host >> o.port >> o.token;
   });
-  if (o.mode > DataChannelOffer::kAuto) {
+  if (o.mode > DataChannelOffer::kRemoteStdio) {
     throw ProtocolError("a DataChannel frame of unknown mode " + std::to_string(o.mode));
   }
   return o;

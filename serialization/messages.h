@@ -64,7 +64,10 @@ struct Hello {
 // `token` first; the launcher's stdio then stays open only as the control channel (its EOF
 // means the pool is gone). With kAuto a worker that cannot connect serves on its stdio.
 struct DataChannelOffer {
-  enum Mode : std::uint8_t { kStdio = 0, kTcp = 1, kAuto = 2 };
+  // kRemoteStdio: stdio from another host, where stdin's EOF (the pool gone) must end even a
+  // busy worker; a local worker's parent death is noticed otherwise, and its Cancel frames
+  // must stay ordered with its tasks in one pipe.
+  enum Mode : std::uint8_t { kStdio = 0, kTcp = 1, kAuto = 2, kRemoteStdio = 3 };
   std::uint8_t mode = kStdio;
   std::string host;  // empty: the client address of the worker's ssh connection, or localhost
   std::uint16_t port = 0;

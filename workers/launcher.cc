@@ -206,9 +206,9 @@ std::uint8_t LauncherStarter::channel_mode(const Host& host) const {
     case DataChannel::kTcp:
       return DataChannelOffer::kTcp;
     case DataChannel::kStdio:
-      return DataChannelOffer::kStdio;
+      return DataChannelOffer::kRemoteStdio;
   }
-  return DataChannelOffer::kStdio;
+  return DataChannelOffer::kRemoteStdio;
 }
 
 LauncherStarter::Host* LauncherStarter::pick(Clock::time_point now) {
@@ -272,7 +272,7 @@ StartedWorker LauncherStarter::start(std::uint32_t worker_id) {
 
   DataChannelOffer offer;
   offer.mode = channel_mode(*host);
-  if (offer.mode != DataChannelOffer::kStdio) {
+  if (offer.mode == DataChannelOffer::kTcp || offer.mode == DataChannelOffer::kAuto) {
     offer.host = config_.launcher.listen_host;
     if (offer.host.empty() && config_.launcher.kind == Launcher::Kind::kSrun) {
       char name[256] = {};

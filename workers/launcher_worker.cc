@@ -94,8 +94,12 @@ int serve_launched_worker(io::Fd control, io::Fd out) {
     std::fprintf(stderr, "forkpool worker on %s: %s\n", this_host().c_str(), e.what());
     return kWorkerExitProtocolError;
   }
-  if (offer.mode == DataChannelOffer::kStdio)
+  if (offer.mode == DataChannelOffer::kStdio) {
+    return run_worker(std::move(control), std::move(out), {});
+  }
+  if (offer.mode == DataChannelOffer::kRemoteStdio) {
     return serve_on_stdio(std::move(control), std::move(out));
+  }
   const std::string host = offer.host.empty() ? default_pool_host() : offer.host;
   io::Fd data;
   try {

@@ -1,6 +1,7 @@
 #include "remote/remote_support.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -8,8 +9,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <memory>
 
 #include "io/fd.h"
 #include "workers/spawn_starter.h"
@@ -17,9 +17,18 @@
 namespace forkpool::testing {
 namespace {
 
+// "" if the process is gone: it may end between the directory listing and the read.
 std::string cmdline_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string path = "/proc/" + std::to_string(pid) + "/cmdline";
+  io::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n <= 0) break;  // the end, or ESRCH once the process has gone
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
   for (char& c : text) c = c == '\0' ? ' ' : c;
   return text;
 }
@@ -52,14 +61,16 @@ Launcher tagged_launcher(Launcher launcher, const std::string& tag) {
 
 std::vector<pid_t> processes_tagged(const std::string& tag) {
   std::vector<pid_t> pids;
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return pids;
-  while (dirent* entry = ::readdir(proc)) {
+  struct CloseDir {
+    void operator()(DIR* dir) const { ::closedir(dir); }
+  };
+  std::unique_ptr<DIR, CloseDir> proc(::opendir("/proc"));
+  if (!proc) return pids;
+  while (dirent* entry = ::readdir(proc.get())) {
     const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
     if (pid <= 0 || pid == ::getpid()) continue;
     if (cmdline_of(pid).find(tag) != std::string::npos) pids.push_back(pid);
   }
-  ::closedir(proc);
   return pids;
 }
 

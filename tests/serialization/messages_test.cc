@@ -276,7 +276,7 @@ TEST(MessagesTest, DataChannelOfferRoundTripsAndRefusesAnUnknownMode) {
   EXPECT_EQ(decode_data_channel(encode(sample_offer())), sample_offer());
   EXPECT_EQ(decode_data_channel(encode(DataChannelOffer{})), DataChannelOffer{});
   DataChannelOffer bad = sample_offer();
-  bad.mode = 3;
+  bad.mode = 4;
   EXPECT_THROW(decode_data_channel(encode(bad)), ProtocolError);
 }
 

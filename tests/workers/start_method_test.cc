@@ -159,15 +159,12 @@ TEST_P(StartMethodTest, WorkerHoldsOnlyItsOwnDescriptors) {
       int flags = ::fcntl(fd, F_GETFD);
       if (fd > 2 && flags >= 0 && !(flags & FD_CLOEXEC)) fds.erase(fd);
     }
-    // stdin, stdout, stderr, and the two protocol pipes; nothing else. A launcher's worker
-    // also holds the two ends of the pipe its control-channel relay feeds the worker loop
-    // through (workers/launcher_worker.h).
-    const std::size_t relay = GetParam().name == "command" ? 2 : 0;
-    EXPECT_EQ(fds.size(), 5u + relay) << ::testing::PrintToString(fds);
+    // stdin, stdout, stderr, and the two protocol pipes; nothing else.
+    EXPECT_EQ(fds.size(), 5u) << ::testing::PrintToString(fds);
     EXPECT_EQ(fds[0], "/dev/null");
-    std::size_t pipes = 0;
+    int pipes = 0;
     for (auto& [fd, target] : fds) pipes += fd > 2 && target.rfind("pipe:", 0) == 0;
-    EXPECT_EQ(pipes, 2 + relay) << ::testing::PrintToString(fds);
+    EXPECT_EQ(pipes, 2) << ::testing::PrintToString(fds);
     // Forkserver workers are cloned with CLONE_PARENT: ours to reap, not the zygote's.
     EXPECT_EQ(parent_of(worker.child.pid()), ::getpid());
     worker.to_worker.reset();
