@@ -136,8 +136,8 @@ class CompiledTemplate {
   bool replacement_leads_ = false;
 };
 
-// Splits `line` on the --colsep regex (POSIX extended, after translating Perl's \t \s \d
-// \w ...), keeping empty fields like Perl's split with limit -1.
+// Splits `line` on the --colsep regex (Perl's dialect, through PCRE2), as Perl's split with
+// limit -1 does.
 class ColumnSplitter {
  public:
   explicit ColumnSplitter(const std::string& perl_regex);  // throws UsageError
@@ -150,8 +150,5 @@ class ColumnSplitter {
   struct Impl;
   Impl* impl_;
 };
-
-// Perl regex escapes → POSIX ERE, for --colsep. Throws UsageError for what it cannot map.
-std::string perl_to_posix_regex(const std::string& perl);
 
 }  // namespace forkpool::cli::internal

@@ -110,6 +110,17 @@ std::vector<OptionSpec> output_options([[maybe_unused]] ParseState& st) {
          set_output(o, OutputMode::kUngroup, st.output_mode, st.output_seen, n);
        }},
       {{"tag"}, 0, Arity::kFlag, [](O& o, S, S) { o.tag = true; }},
+      {{"process-slot-var", "processslotvar"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v.empty() || v.find('=') != std::string::npos) bad_value(n, v, "expected a name");
+         o.process_slot_var = v;
+       }},
+      {{"total-jobs", "totaljobs", "total"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) { o.total_jobs = parse_count(n, v); }},
       {{"verbose"}, 't', Arity::kFlag, [](O& o, S, S) { o.verbose = true; }, false},
       {{"shell-quote", "shellquote", "shell_quote"},
        0,

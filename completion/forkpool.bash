@@ -17,7 +17,8 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --basenamereplace --bnr --dirnamereplace --dnr --basenameextensionreplace --bner
   --seqreplace --slotreplace --rpl -d --delimiter -E -r --no-run-if-empty --norunifempty
   --link --xapply --arg-sep --argsep --arg-file-sep --argfilesep -t --verbose --shellquote
-  --shell-quote --shell_quote'
+  --shell-quote --shell_quote --process-slot-var --processslotvar --total-jobs --totaljobs
+  --total'
 # The run options that take a value (the next word).
 _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --tagstring
   -C --col-sep --colsep -n --max-args --maxargs -N --max-replace-args --maxreplaceargs -s
@@ -25,7 +26,8 @@ _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --
   --haltonerror --delay --results --result --res -a --arg-file --argfile --env -J --profile
   -I --extensionreplace --er --basenamereplace --bnr --dirnamereplace --dnr
   --basenameextensionreplace --bner --seqreplace --slotreplace --rpl -d --delimiter -E
-  --arg-sep --argsep --arg-file-sep --argfilesep'
+  --arg-sep --argsep --arg-file-sep --argfilesep --process-slot-var --processslotvar
+  --total-jobs --totaljobs --total'
 # bench's own options, then those of forkpool run's that bench accepts.
 _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg-file
   --argfile -0 --null -C --col-sep --colsep -q --quote -n --max-args --maxargs -N
@@ -34,7 +36,8 @@ _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg
   --nonotice --no-notice --plus -I --extensionreplace --er --basenamereplace --bnr
   --dirnamereplace --dnr --basenameextensionreplace --bner --seqreplace --slotreplace --rpl
   -d --delimiter -E -r --no-run-if-empty --norunifempty --link --xapply --arg-sep --argsep
-  --arg-file-sep --argfilesep'
+  --arg-file-sep --argfilesep --process-slot-var --processslotvar --total-jobs --totaljobs
+  --total'
 _forkpool_bench_value_options='--workers --runs --json --csv --plot'
 _forkpool_separators='::: :::+ :::: ::::+'
 
