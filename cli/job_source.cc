@@ -273,7 +273,7 @@ struct JobSource::Impl {
                                            : '\n'),
         rpl(options),
         command(merge_expression_words(options.command), true, rpl, expressions),
-        length(command, render_mode(options, command), options.colsep.has_value(),
+        length(command, render_mode(options, command), internal::trim_of(options),
                options.args_per_job.no_args),
         max_args(options.args_per_job.max_args),
         slots(options.job_slots != 0 ? options.job_slots

@@ -163,6 +163,14 @@ std::vector<OptionSpec> input_options([[maybe_unused]] ParseState& st) {
        Arity::kFlag,
        [](O& o, S, S) { o.skip_blank = true; }},
       {{"link", "xapply"}, 0, Arity::kFlag, [](O& o, S, S) { o.link = true; }},
+      {{"trim"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v != "n" && v != "l" && v != "r" && v != "lr" && v != "rl")
+           bad_value(n, v, "expected n, l, r, lr or rl");
+         o.trim = v;
+       }},
       {{"arg-sep", "argsep"},
        0,
        Arity::kValue,

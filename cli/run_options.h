@@ -108,6 +108,7 @@ struct RunOptions {
   bool link = false;                        // --link / --xapply: every source linked, as :::+
   std::string arg_sep = ":::";              // --arg-sep
   std::string arg_file_sep = "::::";        // --arg-file-sep
+  std::optional<std::string> trim;          // --trim n|l|r|lr|rl (lr by default with --colsep)
   bool verbose = false;                     // -t / --verbose: each command on stderr first
   std::string process_slot_var;             // --process-slot-var NAME: NAME=slot-1 in each job
   std::optional<std::uint64_t> total_jobs;  // --total-jobs N: total_jobs() without reading ahead

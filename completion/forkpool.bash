@@ -18,7 +18,7 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --seqreplace --slotreplace --rpl -d --delimiter -E -r --no-run-if-empty --norunifempty
   --link --xapply --arg-sep --argsep --arg-file-sep --argfilesep -t --verbose --shellquote
   --shell-quote --shell_quote --process-slot-var --processslotvar --total-jobs --totaljobs
-  --total'
+  --total --trim'
 # The run options that take a value (the next word).
 _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --tagstring
   -C --col-sep --colsep -n --max-args --maxargs -N --max-replace-args --maxreplaceargs -s
@@ -27,7 +27,7 @@ _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --
   -I --extensionreplace --er --basenamereplace --bnr --dirnamereplace --dnr
   --basenameextensionreplace --bner --seqreplace --slotreplace --rpl -d --delimiter -E
   --arg-sep --argsep --arg-file-sep --argfilesep --process-slot-var --processslotvar
-  --total-jobs --totaljobs --total'
+  --total-jobs --totaljobs --total --trim'
 # bench's own options, then those of forkpool run's that bench accepts.
 _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg-file
   --argfile -0 --null -C --col-sep --colsep -q --quote -n --max-args --maxargs -N
@@ -37,7 +37,7 @@ _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg
   --dirnamereplace --dnr --basenameextensionreplace --bner --seqreplace --slotreplace --rpl
   -d --delimiter -E -r --no-run-if-empty --norunifempty --link --xapply --arg-sep --argsep
   --arg-file-sep --argfilesep --process-slot-var --processslotvar --total-jobs --totaljobs
-  --total'
+  --total --trim'
 _forkpool_bench_value_options='--workers --runs --json --csv --plot'
 _forkpool_separators='::: :::+ :::: ::::+'
 
