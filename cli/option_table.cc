@@ -142,7 +142,7 @@ std::vector<OptionSpec> output_options([[maybe_unused]] ParseState& st) {
   };
 }
 
-// How input becomes arguments, and arguments become command lines.
+// How input is read and becomes arguments.
 std::vector<OptionSpec> input_options([[maybe_unused]] ParseState& st) {
   using O = RunOptions;
   using S = const std::string&;
@@ -215,6 +215,14 @@ std::vector<OptionSpec> input_options([[maybe_unused]] ParseState& st) {
          // Like GNU parallel, -s can only lower the limit (it warns and ignores a larger one).
          o.max_line_length = std::min(chars, kDefaultMaxLineLength);
        }},
+  };
+}
+
+// How arguments become command lines: quoting, replacement strings, arguments per line.
+std::vector<OptionSpec> command_line_options([[maybe_unused]] ParseState& st) {
+  using O = RunOptions;
+  using S = const std::string&;
+  return {
       {{"quote"}, 'q', Arity::kFlag, [](O& o, S, S) { o.quote = true; }},
       {{"plus"}, 0, Arity::kFlag, [](O& o, S, S) { o.replacements.plus = true; }},
       {{}, 'I', Arity::kValue, [](O& o, S, S v) { o.replacements.replace = v; }},
@@ -297,8 +305,8 @@ std::vector<OptionSpec> other_options([[maybe_unused]] ParseState& st) {
 
 std::vector<OptionSpec> option_table(ParseState& st) {
   std::vector<OptionSpec> table;
-  for (auto* family :
-       {job_control_options, output_options, input_options, logging_options, other_options}) {
+  for (auto* family : {job_control_options, output_options, input_options, command_line_options,
+                       logging_options, other_options}) {
     for (OptionSpec& spec : family(st)) table.push_back(std::move(spec));
   }
   return table;
