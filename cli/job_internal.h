@@ -42,6 +42,11 @@ std::string apply_transform(std::string value, Transform transform);
 
 // Perl's \s trim at both ends, which GNU parallel applies to every argument under --colsep.
 std::string trim_space(std::string_view value);
+// GNU parallel's trim_of(): --trim n, l, r or lr/rl (lr by default under --colsep).
+enum class Trim { kNone, kLeft, kRight, kBoth };
+std::string trim_value(std::string_view value, Trim trim);
+// The --trim of `options`. Throws UsageError for a mode GNU parallel does not know.
+Trim trim_of(const RunOptions& options);
 
 // One replacement string in a template.
 struct Replacement {
@@ -92,13 +97,13 @@ class CompiledTemplate {
 
   // The rendered text for one job. `records` holds one entry per input record, each a list
   // of column values; with `no_args` (-n 0) every argument renders as nothing.
-  std::string render(const JobInput& job, unsigned slot, const RenderMode& mode, bool trim) const;
+  std::string render(const JobInput& job, unsigned slot, const RenderMode& mode, Trim trim) const;
 
   // GNU parallel's estimate of the command length (CommandLine::len()) for the records
   // pushed so far, used to fill -m / -X lines and to refuse too-long lines.
   class Length {
    public:
-    explicit Length(const CompiledTemplate& t, const RenderMode& mode, bool trim, bool no_args);
+    explicit Length(const CompiledTemplate& t, const RenderMode& mode, Trim trim, bool no_args);
     void push(const std::vector<std::string>& record, std::uint64_t seq);
     void reset();
     std::size_t total(std::size_t records, std::size_t columns_of_first) const;
@@ -110,7 +115,7 @@ class CompiledTemplate {
    private:
     const CompiledTemplate& t_;
     RenderMode mode_;
-    bool trim_;
+    Trim trim_;
     bool no_args_;
     std::vector<std::size_t> lengths_;  // per distinct replacement, like len{perlexpr}
   };
@@ -136,8 +141,8 @@ class CompiledTemplate {
   bool replacement_leads_ = false;
 };
 
-// Splits `line` on the --colsep regex (POSIX extended, after translating Perl's \t \s \d
-// \w ...), keeping empty fields like Perl's split with limit -1.
+// Splits `line` on the --colsep regex (Perl's dialect, through PCRE2), as Perl's split with
+// limit -1 does.
 class ColumnSplitter {
  public:
   explicit ColumnSplitter(const std::string& perl_regex);  // throws UsageError
@@ -150,8 +155,5 @@ class ColumnSplitter {
   struct Impl;
   Impl* impl_;
 };
-
-// Perl regex escapes → POSIX ERE, for --colsep. Throws UsageError for what it cannot map.
-std::string perl_to_posix_regex(const std::string& perl);
 
 }  // namespace forkpool::cli::internal

@@ -1,6 +1,9 @@
 // Reading jobs: GNU parallel 20221122's MultifileQueue (sources crossed, the last varying
 // fastest; :::+ linked sources paired and cut to the shortest), RecordColQueue (--colsep)
 // and CommandLine::populate() (-n, -N, -m, -X) — lazily, one record at a time.
+// A little over 500 lines: the readers, the source groups and the job assembly share the
+// one lazy pipeline (JobSource::Impl) and are read together; splitting the readers out is
+// the next step if it grows.
 #include "cli/job_source.h"
 
 #include <fcntl.h>
@@ -273,7 +276,7 @@ struct JobSource::Impl {
                                            : '\n'),
         rpl(options),
         command(merge_expression_words(options.command), true, rpl, expressions),
-        length(command, render_mode(options, command), options.colsep.has_value(),
+        length(command, render_mode(options, command), internal::trim_of(options),
                options.args_per_job.no_args),
         max_args(options.args_per_job.max_args),
         slots(options.job_slots != 0 ? options.job_slots

@@ -29,7 +29,7 @@ struct CommandTemplate::Impl {
     tag_mode.quote_values = false;
     tag_mode.context = o.args_per_job.context;
     command_mode.perl = tag_mode.perl = perl ? &*perl : nullptr;
-    trim = o.colsep.has_value();
+    trim = internal::trim_of(o);
   }
   ReplacementStrings rpl;
   std::vector<std::string> expressions;  // for perl, in the order it compiled them
@@ -38,7 +38,7 @@ struct CommandTemplate::Impl {
   std::optional<PerlEvaluator> perl;  // only when an expression needs it
   internal::RenderMode command_mode;
   internal::RenderMode tag_mode;
-  bool trim = false;
+  internal::Trim trim = internal::Trim::kNone;
 };
 
 CommandTemplate::CommandTemplate(const RunOptions& options)

@@ -110,6 +110,17 @@ std::vector<OptionSpec> output_options([[maybe_unused]] ParseState& st) {
          set_output(o, OutputMode::kUngroup, st.output_mode, st.output_seen, n);
        }},
       {{"tag"}, 0, Arity::kFlag, [](O& o, S, S) { o.tag = true; }},
+      {{"process-slot-var", "processslotvar"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v.empty() || v.find('=') != std::string::npos) bad_value(n, v, "expected a name");
+         o.process_slot_var = v;
+       }},
+      {{"total-jobs", "totaljobs", "total"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) { o.total_jobs = parse_count(n, v); }},
       {{"verbose"}, 't', Arity::kFlag, [](O& o, S, S) { o.verbose = true; }, false},
       {{"shell-quote", "shellquote", "shell_quote"},
        0,
@@ -131,7 +142,7 @@ std::vector<OptionSpec> output_options([[maybe_unused]] ParseState& st) {
   };
 }
 
-// How input becomes arguments, and arguments become command lines.
+// How input is read and becomes arguments.
 std::vector<OptionSpec> input_options([[maybe_unused]] ParseState& st) {
   using O = RunOptions;
   using S = const std::string&;
@@ -152,6 +163,14 @@ std::vector<OptionSpec> input_options([[maybe_unused]] ParseState& st) {
        Arity::kFlag,
        [](O& o, S, S) { o.skip_blank = true; }},
       {{"link", "xapply"}, 0, Arity::kFlag, [](O& o, S, S) { o.link = true; }},
+      {{"trim"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v != "n" && v != "l" && v != "r" && v != "lr" && v != "rl")
+           bad_value(n, v, "expected n, l, r, lr or rl");
+         o.trim = v;
+       }},
       {{"arg-sep", "argsep"},
        0,
        Arity::kValue,
@@ -196,6 +215,14 @@ std::vector<OptionSpec> input_options([[maybe_unused]] ParseState& st) {
          // Like GNU parallel, -s can only lower the limit (it warns and ignores a larger one).
          o.max_line_length = std::min(chars, kDefaultMaxLineLength);
        }},
+  };
+}
+
+// How arguments become command lines: quoting, replacement strings, arguments per line.
+std::vector<OptionSpec> command_line_options([[maybe_unused]] ParseState& st) {
+  using O = RunOptions;
+  using S = const std::string&;
+  return {
       {{"quote"}, 'q', Arity::kFlag, [](O& o, S, S) { o.quote = true; }},
       {{"plus"}, 0, Arity::kFlag, [](O& o, S, S) { o.replacements.plus = true; }},
       {{}, 'I', Arity::kValue, [](O& o, S, S v) { o.replacements.replace = v; }},
@@ -331,8 +358,8 @@ std::vector<OptionSpec> remote_options([[maybe_unused]] ParseState& st) {
 
 std::vector<OptionSpec> option_table(ParseState& st) {
   std::vector<OptionSpec> table;
-  for (auto* family : {job_control_options, output_options, input_options, logging_options,
-                       pipe_options, remote_options, other_options}) {
+  for (auto* family : {job_control_options, output_options, input_options, command_line_options,
+                       logging_options, pipe_options, remote_options, other_options}) {
     for (OptionSpec& spec : family(st)) table.push_back(std::move(spec));
   }
   return table;

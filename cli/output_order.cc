@@ -47,6 +47,7 @@ void OutputOrder::write(const FinishedOutput& output) {
     return;
   }
   output.err.write_to(STDERR_FILENO, output.prefix);
+  if (output.after) output.after();
 }
 
 }  // namespace forkpool::cli

@@ -15,7 +15,8 @@ namespace forkpool::cli {
 // One finished job's output.
 struct FinishedOutput {
   JobStream out, err;
-  std::string prefix;  // --tag: before every line of both
+  std::string prefix;           // --tag: before every line of both
+  std::function<void()> after;  // once both are written (the --joblog line)
   std::size_t size() const { return out.size() + err.size(); }
 };
 

@@ -17,7 +17,9 @@ const char* const kRunUsage =
     "pair a source with the previous one instead of crossing it.\n"
     "\n"
     "Replacement strings: {} {.} {/} {//} {/.} {#} {%} and {N} {N.} {N/} {N//} {N/.} (N may\n"
-    "be negative). Without any, the arguments are appended, shell-quoted.\n"
+    "be negative), {= perl expression =}. Without any, the arguments are appended,\n"
+    "shell-quoted. Jobs run in the caller's shell ($PARALLEL_SHELL, else the nearest shell\n"
+    "among the ancestors). Default options come from $PARALLEL and ~/.parallel/config.\n"
     "\n"
     "Options:\n"
     "  -j, --jobs N         job slots: N, N%, +N, -N (default 100% of the CPUs; 0: many)\n"
@@ -46,13 +48,24 @@ const char* const kRunUsage =
     "  --shuf               run the jobs in random order\n"
     "  --results DIR        save each job's output under DIR\n"
     "  --bar, --eta, --progress  show progress on stderr\n"
+    "  --plus, -I STR, --rpl 'STR PERL', --er/--bnr/--dnr/--bner/--seqreplace/--slotreplace STR\n"
+    "                       more replacement strings, or other spellings of the built-in ones\n"
+    "  -d, --delimiter C    input records end with C\n"
+    "  -E STR               input ends at a record equal to STR\n"
+    "  -r                   skip blank input records\n"
+    "  --link               pair the input sources instead of crossing them\n"
+    "  --arg-sep, --arg-file-sep SEP  other spellings of ::: and ::::\n"
+    "  -t, --verbose        print each command on stderr as it starts\n"
+    "  --shellquote         print the commands quoted instead of running them\n"
+    "  --process-slot-var NAME, --total-jobs N, --env NAME, --record-env, --plain, -J NAME\n"
     "  --pipe, --pipepart   give each job a block of the input on stdin (--block SIZE,\n"
     "                       --recstart/--recend, -N, --header, --cat, --round-robin...)\n"
     "  -S, --sshlogin [N/]HOST[,...]  run jobs on HOST through ssh (N workers; : is here)\n"
     "  --sshloginfile FILE  read -S logins from FILE, one a line\n"
     "  --launcher srun      run the workers as steps of the Slurm allocation\n"
     "  --data-channel tcp|stdio|auto  how remote workers send results (default auto)\n"
-    "  --will-cite          accepted and ignored\n";
+    "  --will-cite          accepted and ignored\n"
+    "Long options may be abbreviated. GNU parallel options not listed here are refused.\n";
 
 namespace {
 

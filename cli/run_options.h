@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -101,19 +102,22 @@ struct RunOptions {
   std::string jobs = "100%";  // -j / --jobs / -P as given; see resolve_jobs()
   bool keep_order = false;    // -k / --keep-order
   OutputMode output = OutputMode::kGroup;
-  bool tag = false;                      // --tag
-  std::optional<std::string> tagstring;  // --tagstring STR (replacement strings allowed)
-  bool null_separated = false;           // -0 / --null
-  std::optional<char> delimiter;         // -d / --delimiter: the record separator (wins over -0)
-  std::string end_of_file;               // -E: input ends at a record equal to it ("": never)
-  bool skip_blank = false;               // -r / --no-run-if-empty: skip blank records
-  bool link = false;                     // --link / --xapply: every source linked, as :::+
-  std::string arg_sep = ":::";           // --arg-sep
-  std::string arg_file_sep = "::::";     // --arg-file-sep
-  bool verbose = false;                  // -t / --verbose: each command on stderr first
-  unsigned shellquote = 0;               // --shellquote, repeatable: print commands quoted
-  std::optional<std::string> colsep;     // --colsep REGEX (POSIX extended)
-  bool quote = false;                    // -q / --quote
+  bool tag = false;                         // --tag
+  std::optional<std::string> tagstring;     // --tagstring STR (replacement strings allowed)
+  bool null_separated = false;              // -0 / --null
+  std::optional<char> delimiter;            // -d / --delimiter: the record separator (wins over -0)
+  std::string end_of_file;                  // -E: input ends at a record equal to it ("": never)
+  bool skip_blank = false;                  // -r / --no-run-if-empty: skip blank records
+  bool link = false;                        // --link / --xapply: every source linked, as :::+
+  std::string arg_sep = ":::";              // --arg-sep
+  std::string arg_file_sep = "::::";        // --arg-file-sep
+  std::optional<std::string> trim;          // --trim n|l|r|lr|rl (lr by default with --colsep)
+  bool verbose = false;                     // -t / --verbose: each command on stderr first
+  std::string process_slot_var;             // --process-slot-var NAME: NAME=slot-1 in each job
+  std::optional<std::uint64_t> total_jobs;  // --total-jobs N: total_jobs() without reading ahead
+  unsigned shellquote = 0;                  // --shellquote, repeatable: print commands quoted
+  std::optional<std::string> colsep;        // --colsep REGEX (POSIX extended)
+  bool quote = false;                       // -q / --quote
   ReplacementOptions replacements;
   ArgsPerJob args_per_job;
   bool dry_run = false;  // --dry-run: print the commands, run nothing

@@ -43,15 +43,15 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
     job_log_ = JobLog(options_.joblog,
                       options_.joblog_append || (resuming && has_first_line(options_.joblog)));
   }
-  feed_.preload(slots_, templ_.needs_total_jobs());
-  tally_.set_total_jobs(feed_.total_jobs());
-  templ_.set_total_jobs(feed_.total_jobs());
+  feed_.preload(slots_, templ_.needs_total_jobs() && !options_.total_jobs);
+  tally_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));
+  templ_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));
 }
 
 int Runner::dry_run() {
   while (auto job = feed_.next()) {
-    const std::string tag = templ_.tag(*job, 1);
-    write_stdout((tag.empty() ? "" : tag + "\t") + templ_.command(*job, 1) + "\n");
+    const std::string prefix = options_.tagstring ? templ_.tag(*job, 1) + "\t" : "";
+    write_stdout(prefix + templ_.command(*job, 1) + "\n");
   }
   return 0;
 }
@@ -99,6 +99,7 @@ void Runner::run_loop() {
       stop_running_jobs();
       return;
     }
+    start_no_new_jobs();
     start_jobs();
     if (running_.empty() && !more_to_start()) return;
     for (std::uint64_t seq : wait_for_finished()) finish(seq);
@@ -111,7 +112,7 @@ void Runner::run_loop() {
 std::vector<std::uint64_t> Runner::wait_for_finished() {
   std::vector<std::uint64_t> finished;
   std::unique_lock lock(mutex_);
-  auto ready = [&] { return !finished_.empty() || stop_signal_ != 0; };
+  auto ready = [&] { return !finished_.empty() || stop_signal_ != 0 || hangup_; };
   if (auto until = next_start_time()) {
     wake_.wait_until(lock, *until, ready);
   } else {
@@ -123,11 +124,32 @@ std::vector<std::uint64_t> Runner::wait_for_finished() {
 
 // ---- stopping ------------------------------------------------------------------------------
 
+// SIGHUP, as GNU parallel 20221122 takes it: start no new job, let the running ones finish,
+// exit as usual. SIGINT and SIGTERM (also after a SIGHUP) stop every job now.
 void Runner::on_signal(int signal) {
   std::lock_guard lock(mutex_);
-  if (stop_signal_ == 0) stop_signal_ = signal;
+  if (signal == SIGHUP) {
+    hangup_ = true;
+  } else if (stop_signal_ == 0) {
+    stop_signal_ = signal;
+  }
   wake_.notify_one();
   if (PipeJobs* pipe = feed_.pipe()) pipe->interrupt();  // the main thread may wait for a block
+}
+
+// After a SIGHUP: no new jobs, and GNU parallel's messages about the ones left running.
+void Runner::start_no_new_jobs() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!hangup_) return;
+    hangup_ = false;
+  }
+  if (halting_) return;
+  halting_ = true;
+  report("SIGHUP received. No new jobs will be started.");
+  report("Waiting for these " + std::to_string(running_.size()) +
+         " jobs to finish. Send SIGTERM to stop now.");
+  for (const auto& [seq, job] : running_) report(job.command);
 }
 
 // Stdout's reader went away: nothing more can be delivered. Stop as on a signal (every job

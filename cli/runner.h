@@ -80,6 +80,7 @@ class Runner {
 
   // stopping (runner_stop.cc)
   void on_signal(int signal);
+  void start_no_new_jobs();
   void stdout_gone();
   bool stop_requested();
   void stop_running_jobs();
@@ -118,6 +119,7 @@ class Runner {
   std::condition_variable wake_;
   std::vector<std::uint64_t> finished_;  // guarded by mutex_
   int stop_signal_ = 0;                  // guarded by mutex_
+  bool hangup_ = false;                  // guarded by mutex_: a SIGHUP not yet acted on
 };
 
 }  // namespace forkpool::cli

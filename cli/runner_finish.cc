@@ -77,14 +77,21 @@ void Runner::record(RunningJob& job, ExecResult& result, FinishedOutput output, 
   if (!failed) runtimes_.push_back(result.duration);
   // GNU parallel's Exitval: -1 for a job it killed on timeout (or lost here).
   const int exitval = (lost || result.timed_out) ? -1 : result.exit_code;
-  try {
-    PipeJobs* pipe = feed_.pipe();
-    job_log_.write(job.input.seq, result, exitval, job.command,
-                   pipe ? pipe->bytes_sent(job.input.seq) : 0);
-  } catch (const StdoutClosed&) {
-    stdout_gone();  // --joblog -
+  // --pipe: the bytes the job was given, GNU parallel's Send; then its block can go.
+  std::uint64_t sent = 0;
+  if (PipeJobs* pipe = feed_.pipe()) {
+    sent = pipe->bytes_sent(job.input.seq);
+    pipe->release(job.input.seq);
   }
-  if (PipeJobs* pipe = feed_.pipe()) pipe->release(job.input.seq);
+  // As GNU parallel: a job's log line follows its output (with -k, in job order).
+  auto log = [this, seq = job.input.seq, result, exitval, command = job.command, sent] {
+    try {
+      job_log_.write(seq, result, exitval, command, sent);
+    } catch (const StdoutClosed&) {
+      stdout_gone();  // --joblog -
+    }
+  };
+  bool delivered = false;
   if (settings_.discard_output) {
     if (failed)
       failures_.push_back(
@@ -96,9 +103,12 @@ void Runner::record(RunningJob& job, ExecResult& result, FinishedOutput output, 
   } else if (options_.output == OutputMode::kGroup ||
              (options_.output == OutputMode::kLineBuffer && options_.keep_order)) {
     // -u and --line-buffer (without -k) output went out as the job ran.
-    output.prefix = job.tag.empty() ? "" : job.tag + "\t";
+    output.prefix = options_.tagstring ? job.tag + "\t" : "";
+    output.after = log;
     output_.deliver(job.order, std::move(output));
+    delivered = true;
   }
+  if (!delivered) log();
   count(job, failed, exitval, result.signal);
 }
 

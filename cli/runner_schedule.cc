@@ -102,6 +102,8 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
   request.env = {"PARALLEL_SEQ=" + std::to_string(job.input.seq),
                  "PARALLEL_JOBSLOT=" + std::to_string(job.slot),
                  "PARALLEL_PID=" + std::to_string(::getpid())};
+  if (!options_.process_slot_var.empty())
+    request.env.push_back(options_.process_slot_var + "=" + std::to_string(job.slot - 1));
   request.timeout = timeout_for_next_job();
   switch (options_.output) {
     case OutputMode::kGroup:
@@ -110,7 +112,7 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
     case OutputMode::kLineBuffer:
       // With -k, the output order is the job order: grouping gives the same bytes.
       request.output = options_.keep_order ? ExecRequest::kCapture : ExecRequest::kLines;
-      request.line_prefix = job.tag.empty() ? "" : job.tag + "\t";
+      request.line_prefix = options_.tagstring ? job.tag + "\t" : "";
       break;
     case OutputMode::kUngroup:
       request.output = ExecRequest::kInherit;

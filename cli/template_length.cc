@@ -8,7 +8,7 @@
 
 namespace forkpool::cli::internal {
 
-CompiledTemplate::Length::Length(const CompiledTemplate& t, const RenderMode& mode, bool trim,
+CompiledTemplate::Length::Length(const CompiledTemplate& t, const RenderMode& mode, Trim trim,
                                  bool no_args)
     : t_(t), mode_(mode), trim_(trim), no_args_(no_args), lengths_(t.counts_.size(), 0) {}
 
@@ -20,7 +20,7 @@ void CompiledTemplate::Length::push(const std::vector<std::string>& record, std:
   auto measure = [&](const Replacement& r, const std::string& value) {
     if (r.transform == Transform::kSeq) return std::to_string(seq).size();
     if (r.transform == Transform::kSlot) return std::size_t{1};
-    std::string v = apply_transform(trim_ ? trim_space(value) : value, r.transform);
+    std::string v = apply_transform(trim_value(value, trim_), r.transform);
     return mode_.quote_values ? shell_quote(v).size() : v.size();
   };
   for (std::size_t k = 0; k < t_.counts_.size(); ++k) {

@@ -44,7 +44,7 @@ struct RenderContext {
   std::uint64_t seq = 0;
   unsigned slot = 0;
   RenderMode mode;
-  bool trim = false;
+  Trim trim = Trim::kNone;
 };
 
 // The value of one replacement string for `arg`; nullopt when it renders as nothing.
@@ -54,11 +54,11 @@ std::optional<std::string> value_for(const Replacement& r, const std::string* ar
   if (r.transform == Transform::kSlot) return std::to_string(rc.slot);
   if (arg == nullptr) return std::nullopt;
   if (r.transform == Transform::kPerl) {
-    PerlEvaluator::Value v = rc.mode.perl->eval(r.perl, rc.trim ? trim_space(*arg) : *arg, rc.seq,
-                                                rc.slot, rc.mode.total_jobs);
+    PerlEvaluator::Value v =
+        rc.mode.perl->eval(r.perl, trim_value(*arg, rc.trim), rc.seq, rc.slot, rc.mode.total_jobs);
     return (v.unquoted || !rc.mode.quote_values) ? v.text : shell_quote(v.text);
   }
-  std::string v = apply_transform(rc.trim ? trim_space(*arg) : *arg, r.transform);
+  std::string v = apply_transform(trim_value(*arg, rc.trim), r.transform);
   return rc.mode.quote_values ? shell_quote(v) : v;
 }
 
@@ -147,7 +147,7 @@ void render_context(const std::vector<Token>& tokens, const RenderContext& rc,
 }  // namespace
 
 std::string CompiledTemplate::render(const JobInput& job, unsigned slot, const RenderMode& mode,
-                                     bool trim) const {
+                                     Trim trim) const {
   RenderContext rc;
   rc.seq = job.seq;
   rc.slot = slot;

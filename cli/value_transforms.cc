@@ -81,6 +81,26 @@ std::string shell_quote(std::string_view value) {
   return out;
 }
 
+std::string trim_value(std::string_view value, Trim trim) {
+  std::size_t begin = 0;
+  std::size_t end = value.size();
+  if (trim == Trim::kLeft || trim == Trim::kBoth)
+    while (begin < end && is_perl_space(value[begin])) ++begin;
+  if (trim == Trim::kRight || trim == Trim::kBoth)
+    while (end > begin && is_perl_space(value[end - 1])) --end;
+  return std::string(value.substr(begin, end - begin));
+}
+
+Trim trim_of(const RunOptions& options) {
+  if (!options.trim) return options.colsep ? Trim::kBoth : Trim::kNone;
+  const std::string& t = *options.trim;
+  if (t == "n") return Trim::kNone;
+  if (t == "l") return Trim::kLeft;
+  if (t == "r") return Trim::kRight;
+  if (t == "lr" || t == "rl") return Trim::kBoth;
+  throw UsageError("--trim must be one of: r l rl lr");
+}
+
 std::string trim_space(std::string_view value) {
   std::size_t begin = 0;
   std::size_t end = value.size();

@@ -17,7 +17,8 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --basenamereplace --bnr --dirnamereplace --dnr --basenameextensionreplace --bner
   --seqreplace --slotreplace --rpl -d --delimiter -E -r --no-run-if-empty --norunifempty
   --link --xapply --arg-sep --argsep --arg-file-sep --argfilesep -t --verbose --shellquote
-  --shell-quote --shell_quote
+  --shell-quote --shell_quote --process-slot-var --processslotvar --total-jobs --totaljobs
+  --total --trim
   --pipe --spreadstdin --pipepart --pipe-part --block --block-size --blocksize --bs
   --recstart --recend --regexp --regex --header --cat --fifo --round-robin --roundrobin
   --round -L --max-lines --maxlines
@@ -29,7 +30,8 @@ _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --
   --haltonerror --delay --results --result --res -a --arg-file --argfile --env -J --profile
   -I --extensionreplace --er --basenamereplace --bnr --dirnamereplace --dnr
   --basenameextensionreplace --bner --seqreplace --slotreplace --rpl -d --delimiter -E
-  --arg-sep --argsep --arg-file-sep --argfilesep --block --block-size --blocksize --bs
+  --arg-sep --argsep --arg-file-sep --argfilesep --process-slot-var --processslotvar
+  --total-jobs --totaljobs --total --trim
   --recstart --recend --header -L --max-lines --maxlines
   -S --sshlogin --sshloginfile --slf --launcher --data-channel'
 # bench's own options, then those of forkpool run's that bench accepts.
@@ -40,7 +42,8 @@ _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg
   --nonotice --no-notice --plus -I --extensionreplace --er --basenamereplace --bnr
   --dirnamereplace --dnr --basenameextensionreplace --bner --seqreplace --slotreplace --rpl
   -d --delimiter -E -r --no-run-if-empty --norunifempty --link --xapply --arg-sep --argsep
-  --arg-file-sep --argfilesep'
+  --arg-file-sep --argfilesep --process-slot-var --processslotvar --total-jobs --totaljobs
+  --total --trim'
 _forkpool_bench_value_options='--workers --runs --json --csv --plot'
 _forkpool_separators='::: :::+ :::: ::::+'
 

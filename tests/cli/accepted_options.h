@@ -17,7 +17,8 @@ inline std::vector<OptionName> bench_accepted_options(std::vector<std::string>* 
   std::vector<OptionName> accepted = bench_option_names();
   for (const OptionName& o : run_option_names()) {
     std::vector<std::string> words{o.name};
-    if (o.takes_value) words.push_back("1");
+    // A value the option accepts: a number for most, a mode for --trim.
+    if (o.takes_value) words.push_back(o.name == "--trim" ? "lr" : "1");
     words.insert(words.end(), {"true", ":::", "a"});
     try {
       parse_bench_options(words);

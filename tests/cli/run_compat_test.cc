@@ -327,11 +327,33 @@ const std::vector<CompatCase>& cases() {
       {"ArgSepLinked", "--arg-sep ,, -k echo {1}{2} ,, a b ,,+ 1 2"},
       {"ArgFileSep", "--arg-file-sep // -k echo // abc.txt"},
       {"ArgFileSepKeepsValues", "--arg-file-sep // -k echo // abc.txt ::: x y"},
+      {"TrimLeft", "--trim l -k echo '[{}]' ::: '  a  ' ' b'"},
+      {"TrimRight", "--trim r -k echo '[{}]' ::: '  a  ' 'b '"},
+      {"TrimBoth", "--trim rl -k echo '[{}]' '{= $_=length =}' ::: $'\\t a \\n'"},
+      {"TrimNoneWithColsep", "--colsep , --trim n -k echo '[{1}][{2}]' ::: ' a , b'"},
+      {"TrimNonsense", "--trim x echo ::: a", nullptr, kExitOnly},
       {"VerboseToStderr", "-t -j1 -k echo ::: a 'b c'", nullptr, kStderr},
       {"VerboseLongForm", "--verbose -j1 -k 'echo {} >&2' ::: a", nullptr, kStderr},
       {"ShellQuote", "--shellquote -k echo ::: 'a b' \"c'd\""},
       {"ShellQuoteTwice", "--shellquote --shellquote -k echo {} x ::: 'a b'"},
       {"ShellQuoteDryRun", "--shellquote --dry-run echo ::: 'a b'"},
+
+      // PCRE2: --colsep is a Perl regular expression.
+      {"ColsepNonGreedy", "--colsep ',.*?,' -k echo {1}+{2} ::: 'a,x,b,y,c'"},
+      {"ColsepCaseInsensitive", "--colsep '(?i)X' -k echo {1}-{2}-{3} ::: axbXc"},
+      {"ColsepPerlClasses", R"~(--colsep '\s*\d+\s*' -k echo {1}-{2}-{3} ::: 'a 1 b22c')~"},
+      {"ColsepCaptureGroupIsAColumn", "--colsep '(,)' -k echo {1}.{2}.{3} ::: a,b"},
+      {"ColsepLookahead", "--colsep '(?=b)' -k echo {1}-{2} ::: aab"},
+      {"ColsepUnicode", "--colsep é -k echo {2}{1} ::: aébé"},
+
+      // What existed but differed.
+      {"TagEmptyArgument", "--tag -k echo x ::: '' a"},
+      {"TagEmptyArgumentDryRun", "--tag --dry-run -k echo x ::: '' a"},
+      {"JoblogToStdoutAfterOutput", "--joblog - -j1 -k echo ::: a b | cut -f1,5-"},
+      {"JoblogToStdoutKeepOrder", "--joblog - -j2 -k 'sleep 0.{}; echo {}' ::: 3 1 | cut -f1,5-"},
+      {"ProcessSlotVar", "--process-slot-var SLOTV -j1 -k 'echo $SLOTV {}' ::: a b"},
+      {"TotalJobs", "--plus --total-jobs 7 -k echo {##} ::: a b"},
+      {"TotalJobsInExpression", "--total 5 -k echo '{= $_=total_jobs() =}' ::: a"},
 
       // Default options: $PARALLEL and profiles, and --plain to ignore them.
       {"ParallelEnvOptions", "echo ::: b a", nullptr, 0, nullptr, nullptr, "PARALLEL=-k --tag"},
@@ -785,7 +807,7 @@ TEST(RunCompatCases, NamesAreUniqueAndThereAreEnough) {
   for (const CompatCase& c : cases()) names.emplace_back(c.name);
   std::sort(names.begin(), names.end());
   EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end());
-  EXPECT_GE(names.size(), 60u);
+  EXPECT_GE(names.size(), 200u);
 }
 
 }  // namespace

@@ -331,6 +331,43 @@ INSTANTIATE_TEST_SUITE_P(RunE2e, RunSignalTest, ::testing::Values(SIGINT, SIGTER
                            return std::string(info.param == SIGINT ? "SIGINT" : "SIGTERM");
                          });
 
+// SIGHUP, as GNU parallel 20221122 takes it: no new job starts, the running ones finish and
+// are printed, and the run exits as it would have (0 here), saying what it waits for.
+TEST(RunE2e, SighupStartsNoNewJobsAndLetsTheRunningOnesFinish) {
+  LeakCheck leaks;
+  {
+    TempDir dir;
+    // Each job holds until the test creates `release`.
+    const std::string job =
+        "echo started > started_{}; while [ ! -e release ]; do sleep 0.01; done; echo done{}";
+    Launched forkpool(forkpool_launch(dir, {"-j2", "-k", job, ":::", "1", "2", "3", "4"}));
+    ASSERT_TRUE(
+        eventually([&] { return exists(dir / "started_1") && exists(dir / "started_2"); }, 30s))
+        << read_file(dir / ".stderr");
+    ASSERT_EQ(::kill(forkpool.pid(), SIGHUP), 0);
+    ASSERT_TRUE(eventually(
+        [&] {
+          return read_file(dir / ".stderr").find("Send SIGTERM to stop now.") != std::string::npos;
+        },
+        30s))
+        << read_file(dir / ".stderr");
+    write_file(dir / "release", "");
+    const std::optional<int> status = forkpool.wait_for(30s);
+    ASSERT_TRUE(status.has_value()) << "still running after its jobs were released";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+    EXPECT_EQ(read_file(dir / ".stdout"), "done1\ndone2\n");
+    const std::string err = read_file(dir / ".stderr");
+    EXPECT_NE(err.find("forkpool run: SIGHUP received. No new jobs will be started.\n"),
+              std::string::npos)
+        << err;
+    EXPECT_NE(err.find("forkpool run: Waiting for these 2 jobs to finish."), std::string::npos)
+        << err;
+    EXPECT_FALSE(exists(dir / "started_3"));
+    EXPECT_FALSE(exists(dir / "started_4"));
+  }
+  leaks.check();
+}
+
 TEST(RunE2e, JobsAndWorkersDieWhenForkpoolIsKilled) {
   LeakCheck leaks;
   {

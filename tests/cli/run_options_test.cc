@@ -373,5 +373,93 @@ TEST(RunOptions, UsageMentionsTheSeparators) {
   EXPECT_NE(usage.find("--jobs"), std::string::npos);
 }
 
+// Long options resolve as GNU parallel's Getopt::Long resolves them, against all of GNU
+// parallel's option names.
+TEST(RunOptions, LongOptionsMayBeAbbreviatedAndWrittenInAnyCase) {
+  EXPECT_TRUE(parse({"--keep", "echo"}).keep_order);
+  EXPECT_TRUE(parse({"--KEEP-ORDER", "echo"}).keep_order);
+  EXPECT_EQ(parse({"--max-a=2", "echo"}).args_per_job.max_args, 2u);
+  // "tags" is a prefix of --tagstring alone.
+  EXPECT_EQ(parse({"--tags", "X", "echo"}).tagstring, "X");
+  // An exact name wins over the longer names it prefixes: --res is --results.
+  EXPECT_EQ(parse({"--res", "dir", "echo"}).results, "dir");
+}
+
+TEST(RunOptions, AmbiguousAndUnsupportedOptionsAreRefusedByName) {
+  EXPECT_EQ(usage_error({"--ta", "echo"}), "option --ta is ambiguous (tag, tag-string, tagstring)");
+  EXPECT_EQ(usage_error({"--jo", "2", "echo"}), "option --jo is ambiguous (joblog, jobs)");
+  EXPECT_EQ(usage_error({"--sql-master", "x", "echo"}),
+            "option --sql-master of GNU parallel is not supported by forkpool run");
+  // An abbreviation of an option forkpool lacks is refused as that option.
+  EXPECT_EQ(usage_error({"--sqlm", "x", "echo"}),
+            "option --sqlmaster of GNU parallel is not supported by forkpool run");
+  EXPECT_EQ(usage_error({"-Y", "echo"}),
+            "option -Y of GNU parallel is not supported by forkpool run");
+  EXPECT_EQ(usage_error({"--no-such-option", "echo"}), "unknown option '--no-such-option'");
+  EXPECT_EQ(usage_error({"-@", "echo"}), "unknown option '-@'");
+}
+
+TEST(RunOptions, DefaultOptionGroupsComeFirstAndTheirWordsBeforeTheCommand) {
+  const RunOptions o = parse_run_options(Words{"--tagstring", "z", "echo", ":::", "a"},
+                                         {{"-k", "--tagstring", "y"}, {"-j", "3", "printf"}});
+  EXPECT_TRUE(o.keep_order);
+  EXPECT_EQ(o.jobs, "3");
+  EXPECT_EQ(o.tagstring, "z");  // the command line's own wins
+  EXPECT_EQ(o.command, (Words{"printf", "echo"}));
+  ASSERT_EQ(o.sources.size(), 1u);
+  EXPECT_EQ(o.sources[0].values, Words{"a"});
+}
+
+TEST(RunOptions, JoblogPlusAppendsAndResultsFilesAreRefused) {
+  const RunOptions o = parse({"--joblog", "+log", "echo"});
+  EXPECT_EQ(o.joblog, "log");
+  EXPECT_TRUE(o.joblog_append);
+  EXPECT_FALSE(parse({"--joblog", "log", "echo"}).joblog_append);
+  for (const char* name : {"x.csv", "x.tsv", "x.json", "dir/{}", "r/{1}/x"}) {
+    EXPECT_NE(usage_error({"--results", name, "echo"}).find("not supported"), std::string::npos)
+        << name;
+  }
+  EXPECT_EQ(usage_error({"--results", "plain-dir", "echo"}), "");
+}
+
+TEST(RunOptions, XargsFlags) {
+  EXPECT_EQ(parse({"-d", ",", "echo"}).delimiter, ',');
+  EXPECT_EQ(parse({"-d", "\\t", "echo"}).delimiter, '\t');
+  EXPECT_EQ(parse({"--delimiter", "\\0", "echo"}).delimiter, '\0');
+  EXPECT_NE(usage_error({"-d", "ab", "echo"}).find("single-character"), std::string::npos);
+  EXPECT_EQ(parse({"-E", "END", "echo"}).end_of_file, "END");
+  EXPECT_TRUE(parse({"-r", "echo"}).skip_blank);
+  EXPECT_TRUE(parse({"--xapply", "echo"}).link);
+  const RunOptions seps =
+      parse({"--arg-sep", ",,", "--arg-file-sep", "//", "echo", ",,", "a", ":::", "//", "f"});
+  ASSERT_EQ(seps.sources.size(), 2u);
+  EXPECT_EQ(seps.sources[0].values, (Words{"a", ":::"}));
+  EXPECT_EQ(seps.sources[1].kind, InputSource::Kind::kFile);
+  EXPECT_EQ(seps.sources[1].path, "f");
+  EXPECT_TRUE(parse({"-t", "echo"}).verbose);
+  EXPECT_EQ(parse({"--shellquote", "--shell-quote", "echo"}).shellquote, 2u);
+  EXPECT_EQ(parse({"--process-slot-var", "S", "echo"}).process_slot_var, "S");
+  EXPECT_EQ(parse({"--total", "9", "echo"}).total_jobs, 9u);
+}
+
+TEST(RunOptions, ReplacementStringOptions) {
+  const RunOptions o =
+      parse({"--plus",     "-I",     "XX",    "--er",         "E", "--bnr",         "B", "--dnr",
+             "D",          "--bner", "BE",    "--seqreplace", "S", "--slotreplace", "L", "--rpl",
+             "{x} s/a/b/", "--rpl",  "{y} 1", "echo"});
+  const ReplacementOptions& r = o.replacements;
+  EXPECT_TRUE(r.plus);
+  EXPECT_EQ(r.replace, "XX");
+  EXPECT_EQ(r.extension, "E");
+  EXPECT_EQ(r.basename, "B");
+  EXPECT_EQ(r.dirname, "D");
+  EXPECT_EQ(r.basename_extension, "BE");
+  EXPECT_EQ(r.seq, "S");
+  EXPECT_EQ(r.slot, "L");
+  EXPECT_EQ(r.rpl, (Words{"{x} s/a/b/", "{y} 1"}));
+  // -U is retired in GNU parallel: refused.
+  EXPECT_NE(usage_error({"-U", "x", "echo"}).find("not supported"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace forkpool::cli

@@ -1,0 +1,119 @@
+// caller_shell(): the shell GNU parallel 20221122 would run jobs in, and the pieces of its
+// parent_shell() it is made of.
+#include "cli/caller_shell.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <string>
+
+#include "cli/run_options.h"
+
+namespace forkpool::cli {
+namespace {
+
+// Sets an environment variable for one scope, restoring it after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = ::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST(ShellInArgv0, RecognizesTheFormsParentShellRecognizes) {
+  struct Case {
+    const char* argv0;
+    const char* name;  // nullptr: not a shell
+    bool login_dash;
+  };
+  for (const Case& c : std::initializer_list<Case>{{"bash", "bash", false},
+                                                   {"/bin/bash", "bash", false},
+                                                   {"/usr/local/bin/zsh", "zsh", false},
+                                                   {"-bash", "bash", true},
+                                                   {"-sh", "sh", true},
+                                                   {"[sh]", "sh", false},
+                                                   {"busybox sh", "sh", false},
+                                                   {"dash", "dash", false},
+                                                   {"/bin/sh -c x", "sh", false},
+                                                   {"sshd", nullptr, false},
+                                                   {"foo.sh", nullptr, false},
+                                                   {"/usr/bin/perl", nullptr, false},
+                                                   {"crash", nullptr, false},
+                                                   {"", nullptr, false}}) {
+    const std::optional<ShellName> s = shell_in_argv0(c.argv0);
+    if (c.name == nullptr) {
+      EXPECT_FALSE(s) << c.argv0 << " -> " << (s ? s->name : "");
+      continue;
+    }
+    ASSERT_TRUE(s) << c.argv0;
+    EXPECT_EQ(s->name, c.name) << c.argv0;
+    EXPECT_EQ(s->login_dash, c.login_dash) << c.argv0;
+  }
+}
+
+TEST(CallerShell, ParallelShellWinsAndANameIsLookedUpInPath) {
+  ScopedEnv shell("PARALLEL_SHELL", "sh");
+  const std::string found = caller_shell();
+  EXPECT_EQ(found.substr(found.rfind('/') + 1), "sh") << found;
+  EXPECT_EQ(found[0], '/') << found;
+}
+
+TEST(CallerShell, AShellThatIsNotThereIsAUsageError) {
+  ScopedEnv shell("PARALLEL_SHELL", "no-such-shell-anywhere");
+  try {
+    caller_shell();
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), "shell 'no-such-shell-anywhere' not found");
+  }
+}
+
+TEST(CallerShell, WithoutParallelShellItIsAnAncestorsOrShellOrBinSh) {
+  ScopedEnv shell("PARALLEL_SHELL", nullptr);
+  const std::string found = caller_shell();
+  EXPECT_EQ(found[0], '/') << found;
+  const std::string name = found.substr(found.rfind('/') + 1);
+  EXPECT_TRUE(shell_in_argv0(name)) << found;
+}
+
+TEST(ShellCanBeSkipped, OnlyForPlainShellsWithoutWhatBashWouldRunFirst) {
+  ScopedEnv env("BASH_ENV", nullptr);
+  EXPECT_TRUE(shell_can_be_skipped("/bin/sh"));
+  EXPECT_TRUE(shell_can_be_skipped("/usr/bin/bash"));
+  EXPECT_FALSE(shell_can_be_skipped("/usr/bin/zsh"));
+  EXPECT_FALSE(shell_can_be_skipped("/bin/csh"));
+  {
+    ScopedEnv function("BASH_FUNC_f%%", "() {  echo; }");
+    EXPECT_FALSE(shell_can_be_skipped("/usr/bin/bash"));
+  }
+  ScopedEnv bash_env("BASH_ENV", "/dev/null");
+  EXPECT_FALSE(shell_can_be_skipped("/bin/sh"));
+}
+
+TEST(Which, FindsExecutablesInPathOrder) {
+  ScopedEnv path("PATH", "/nonexistent:/bin:/usr/bin");
+  const std::vector<std::string> found = which("sh");
+  ASSERT_FALSE(found.empty());
+  EXPECT_EQ(found.front(), "/bin/sh");
+  EXPECT_TRUE(which("no-such-program-anywhere").empty());
+  EXPECT_TRUE(which("/").empty());  // a directory is not a program
+}
+
+}  // namespace
+}  // namespace forkpool::cli
