@@ -8,6 +8,12 @@
 //
 // Results still arrive call by call, each resolving its own future, and a call's failure
 // (an exception, a timeout, cancel()) is that call's alone.
+//
+// A worker sends the replies of quick calls together, so if it dies, which of its unanswered
+// calls had already run is lost with it: each of them runs again, alone, on another worker
+// (the one that kills a worker then fails with WorkerDied by itself). A call that must not
+// run twice takes a timeout (TaskOptions::timeout): calls with one are answered one by one,
+// and a death fails only the call that was running, as it does for Pool::submit().
 #pragma once
 
 #include <cstddef>
