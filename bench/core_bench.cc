@@ -9,6 +9,9 @@
 //              [--round-trips N] [--blob-repeats N] [--cpu-items N] [--cpu-millis MS]
 //              [--start-runs N] [--deaths N] [--ballast-mib N] [--python PATH]
 //              [--peer-script PATH]
+//
+// Over 500 lines on purpose: the sections share one alternation harness, one set of peers and
+// one JSON report, and a section is a few dozen lines that read best beside the others.
 //   core_bench --list-sections
 //
 // Sections (bench/README.md says what each row means):

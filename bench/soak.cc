@@ -7,6 +7,8 @@
 //
 // Exits 0 if every check passed; 1, after a "result: FAIL: ..." line naming the checks that
 // failed, if any did; 2 on a bad command line. bench/README.md says what each figure means.
+// A little over 500 lines: one program whose checks read the same counters and settle the
+// same tasks; split, each part would need all of the others.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>

@@ -65,6 +65,8 @@ std::span<const std::string_view> gnu_option_specs() {
       "ctag",
       "ctag-string|ctagstring=s",
       "color|colour",
+      // One spec, too long for a line.
+      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma)
       "color-failed|colour-failed|colorfailed|colourfailed|color-fail|colour-fail|colorfail|"
       "colourfail|cf",
       "onall",

@@ -301,8 +301,6 @@ std::vector<OptionSpec> other_options([[maybe_unused]] ParseState& st) {
   };
 }
 
-}  // namespace
-
 // --pipe and friends (cli/pipe_options.h): each job gets a block of the input on its stdin.
 std::vector<OptionSpec> pipe_options([[maybe_unused]] ParseState& st) {
   using O = RunOptions;
@@ -355,6 +353,8 @@ std::vector<OptionSpec> remote_options([[maybe_unused]] ParseState& st) {
       {{"data-channel"}, 0, Arity::kValue, [](O& o, S, S v) { o.remote.data_channel = v; }},
   };
 }
+
+}  // namespace
 
 std::vector<OptionSpec> option_table(ParseState& st) {
   std::vector<OptionSpec> table;

@@ -179,9 +179,12 @@ std::optional<JobInput> PipeJobs::next_job() {
 }
 
 void PipeJobs::interrupt() {
-  std::lock_guard lock(impl_->mutex);
-  impl_->interrupted = true;
-  impl_->block_ready.notify_all();
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->interrupted = true;
+    impl_->block_ready.notify_all();
+  }
+  impl_->wake.signal();  // the feeding thread starts dealing to the jobs that run
 }
 
 void PipeJobs::attach(std::uint64_t seq, ExecRequest& request) {
@@ -247,7 +250,10 @@ bool PipeJobs::Impl::sync_with_runner() {
     if (stop) return false;
     added.swap(incoming);
     gone.swap(ended);
-    dealing = options.round_robin && started >= slots;
+    // Dealing starts once every slot has its job, or once no more jobs will start (the input
+    // ran out first, or the runner stopped taking jobs): the running ones then get the rest.
+    dealing =
+        options.round_robin && (started >= slots || interrupted || (input_done && ready.empty()));
     if (dealing && !to_deal && !ready.empty()) {
       to_deal = std::move(ready.front());
       ready.pop_front();
@@ -298,6 +304,9 @@ void PipeJobs::Impl::produce() {
   } else if (input.done()) {
     std::lock_guard lock(mutex);
     all_read = input_done = true;
+    // No more jobs will start: --round-robin deals the rest to the ones that did (and then
+    // closes their pipes), however few they are.
+    dealing = options.round_robin && (started >= slots || interrupted || ready.empty());
     block_ready.notify_all();
   }
 }

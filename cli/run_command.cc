@@ -48,6 +48,10 @@ int run_command(std::span<const std::string> args) {
       throw UsageError(
           "--pipe and --pipepart run on this machine only (their blocks are fed "
           "through named pipes here); not with -S or --launcher");
+    if (remote && !options.env_names.empty())
+      throw UsageError(
+          "--env with -S or --launcher is not supported yet: the variables would not reach "
+          "the other hosts");
     options.job_slots = slots;
     const bool dry_run = options.dry_run;
     Runner runner(std::move(options), slots);

@@ -74,6 +74,11 @@ int Runner::run() {
   const std::optional<Launcher> remote = run_launcher(options_.remote);
   // A remote job's output comes back in its frame: a spool file would be on its host.
   spool_over_ = remote ? std::numeric_limits<std::size_t>::max() : kSpoolOver;
+  if (remote) {
+    // The caller's shell is a path on this machine, and its exported functions do not travel.
+    shell_ = "/bin/sh";
+    skip_shell_ = shell_can_be_skipped(shell_);
+  }
   // Each worker stops its job's process group before it dies of SIGTERM, SIGINT or SIGHUP:
   // the handlers are this program's choice, made in its workers, not the library's.
   Pool pool({.workers = workers,

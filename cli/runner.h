@@ -78,7 +78,7 @@ class Runner {
   void show_progress(bool final);
   void report(const std::string& message) const;
 
-  // stopping (runner_stop.cc)
+  // stopping (runner.cc)
   void on_signal(int signal);
   void start_no_new_jobs();
   void stdout_gone();

@@ -130,6 +130,7 @@ void Runner::count(const RunningJob& job, bool failed, int exitval, int signal) 
   if (verdict.announcement != nullptr) report(verdict.announcement + job.command);
   if (!verdict.halt_status || halting_) return;
   halting_ = true;
+  if (PipeJobs* pipe = feed_.pipe()) pipe->interrupt();  // no new job waits for a block
   if (options_.halt.when == HaltPolicy::When::kNow) {
     stop_running_jobs();
   } else if (!running_.empty()) {

@@ -89,6 +89,7 @@ CompiledTemplate::CompiledTemplate(const std::vector<std::string>& words, bool a
                                    const ReplacementStrings& rpl,
                                    std::vector<std::string>& expressions) {
   std::vector<std::vector<Token>> per_word;
+  per_word.reserve(words.size() + 1);
   for (const std::string& word : words) per_word.push_back(tokenize_word(word, rpl, expressions));
   if (append_if_none && std::none_of(per_word.begin(), per_word.end(), has_replacement))
     per_word.push_back({Token{Token::Kind::kReplacement, "", Replacement{}}});

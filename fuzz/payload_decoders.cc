@@ -166,6 +166,9 @@ void decode_as_message(std::uint8_t kind, std::span<const char> payload) {
       return batch_message(payload, "Batch");
     case Kind::kReplies:
       return replies_message(payload, "Replies");
+    case Kind::kDataChannel:
+      return decode_message(payload, "DataChannel",
+                            [&] { serialization::decode_data_channel(payload); });
     case Kind::kError:
       return error_message(payload, "Error");
     case Kind::kLog:

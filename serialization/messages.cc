@@ -11,7 +11,6 @@
 
 namespace forkpool::serialization {
 
-using detail::append_le;
 using detail::load_le;
 using detail::store_le;
 

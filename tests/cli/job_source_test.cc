@@ -1,6 +1,7 @@
 // JobSource and CommandTemplate: input order, linking, files and stdin, -0, --colsep,
 // -n/-N/-X/-m, replacement strings, quoting, --tag, --results layout, streaming — and,
-// above all, the same command lines as GNU parallel's --dry-run, byte for byte.
+// above all, the same command lines as GNU parallel's --dry-run, byte for byte. Over 500
+// lines: most of it is tables of command lines and the lines GNU parallel made of them.
 #include "cli/job_source.h"
 
 #include <fcntl.h>

@@ -66,9 +66,22 @@ TEST(RunRemote, LauncherSrunMatchesTheLocalRun) {
   EXPECT_EQ(srun.exit_code, local.exit_code);
 }
 
+// The caller's shell is a path on this machine (and bash's exported functions would not
+// travel): jobs on other hosts run in /bin/sh.
+TEST(RunRemote, RemoteJobsRunInBinShWhateverTheCallersShell) {
+  if (std::string why = ssh_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const ShellRun local = shell("bash -c \"" + kForkpool + " run 'echo \\$0' ::: a\"");
+  const ShellRun remote =
+      shell("bash -c \"" + kForkpool + " run -S 1/fp-loopback 'echo \\$0' ::: a\"");
+  EXPECT_NE(local.out, "/bin/sh a\n");  // bash, found as the caller's shell
+  EXPECT_EQ(remote.out, "/bin/sh a\n");
+  EXPECT_EQ(remote.exit_code, 0);
+}
+
 TEST(RunRemote, BadLoginsAndLaunchersAreOneLineUsageErrors) {
-  for (const char* bad : {"-S 0/host", "--launcher bogus", "--data-channel fast -S :",
-                          "--sshloginfile /nonexistent/logins", "--launcher srun -S host"}) {
+  for (const char* bad : {"-S 0/host", "--launcher bogus",
+                          "--data-channel fast -S :", "--sshloginfile /nonexistent/logins",
+                          "--launcher srun -S host", "--pipe -S :", "--env HOME -S :"}) {
     const ShellRun run = shell(kForkpool + " run " + bad + " echo ::: a 2>&1");
     EXPECT_EQ(run.exit_code, 255) << bad;
     EXPECT_EQ(run.out.rfind("forkpool run: ", 0), 0u) << bad << ": " << run.out;
