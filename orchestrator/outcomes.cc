@@ -141,7 +141,10 @@ void PoolCore::record_death(WorkerSlot& slot, const ExitStatus& status, Settleme
 
 void PoolCore::release_in_flight(WorkerSlot& slot, const ExitStatus& status, Settlements& out) {
   if (slot.in_flight.front().replies_held) {
-    requeue_alone(slot, out);
+    // The worker held the replies of the calls it ran: which of the unanswered ones ran, and
+    // which one it died in, is lost with it. Each runs again alone, answered on its own, so
+    // the one that kills a worker again fails with WorkerDied by itself, and no other fails.
+    requeue_in_flight(slot, out, /*alone=*/true);
     return;
   }
   // The first task was running unless it had been let go (cancelled, timed out): then the
@@ -162,37 +165,23 @@ void PoolCore::release_in_flight(WorkerSlot& slot, const ExitStatus& status, Set
   }
   // The tasks waiting behind it never started (a worker runs its tasks in order and every
   // frame it wrote before dying has been read): another worker runs them.
-  while (!slot.in_flight.empty()) {
-    PendingTask& waiting = slot.in_flight.back();
-    if (!waiting.state) {
-      // let go already
-    } else if (broken_.empty() && state_ != State::kTerminating) {
-      ++stats_.requeued;
-      waiting.state->set_pending();
-      queue_.push_front(std::move(waiting));
-    } else {
-      ++stats_.failed;
-      out.push_back(
-          {std::move(waiting.state),
-           {},
-           std::make_exception_ptr(PoolBroken(broken_.empty() ? "terminated" : broken_))});
-    }
-    slot.in_flight.pop_back();
-  }
+  requeue_in_flight(slot, out, /*alone=*/false);
 }
 
-void PoolCore::requeue_alone(WorkerSlot& slot, Settlements& out) {
-  // The worker held the replies of the calls it ran: which of the unanswered ones ran, and
-  // which one it died in, is lost with it. Each runs again alone, answered on its own, so the
-  // one that kills a worker again fails with WorkerDied by itself, and no other call fails.
+// Puts every task left in `slot.in_flight` back at the front of the queue, in order, or fails
+// it with PoolBroken once the pool is breaking. `alone`: each goes as a call of its own,
+// answered on its own, no longer one of a batch whose replies the worker holds.
+void PoolCore::requeue_in_flight(WorkerSlot& slot, Settlements& out, bool alone) {
   while (!slot.in_flight.empty()) {
     PendingTask& task = slot.in_flight.back();
     if (!task.state) {
       // let go already
     } else if (broken_.empty() && state_ != State::kTerminating) {
       ++stats_.requeued;
-      task.batch = 0;
-      task.replies_held = false;
+      if (alone) {
+        task.batch = 0;
+        task.replies_held = false;
+      }
       task.state->set_pending();
       queue_.push_front(std::move(task));
     } else {

@@ -221,8 +221,9 @@ class PoolCore {
   bool fail_task(PendingTask task, const std::exception_ptr& error, Settlements& out);
   void record_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
   void release_in_flight(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
-  // A worker that held replies died: its unanswered calls go back to the queue, each alone.
-  void requeue_alone(WorkerSlot& slot, Settlements& out);
+  // The tasks left in a dead worker go back to the queue (each as a call of its own if
+  // `alone`), or fail with PoolBroken once the pool is breaking.
+  void requeue_in_flight(WorkerSlot& slot, Settlements& out, bool alone);
   void judge_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
 
   // supervision.cc, under the mutex.
