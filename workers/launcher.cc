@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/io_context.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -12,9 +11,8 @@
 #include "forkpool/errors.h"
 #include "forkpool/worker.h"
 #include "io/frame_writer.h"
-#include "io/pipe.h"
 #include "serialization/messages.h"
-#include "workers/posix_spawn_launcher.h"
+#include "workers/posix_spawn_launcher.h"  // find_in_path
 #include "workers/spawn_starter.h"
 
 namespace forkpool::workers {
@@ -248,26 +246,11 @@ StartedWorker LauncherStarter::start(std::uint32_t worker_id) {
   if (host == nullptr) throw Error("no free worker slot on any host");
   const std::vector<std::string> command = command_for(*host);
 
-  io::Pipe tasks = io::Pipe::create();
-  io::Pipe results = io::Pipe::create();
-  // Move the child's ends above every target descriptor so no dup2 clobbers another source.
-  io::Fd child_in = io::Fd::duplicate(tasks.read.get(), 10);
-  io::Fd child_out = io::Fd::duplicate(results.write.get(), 10);
-  tasks.read.reset();
-  results.write.reset();
-  PosixSpawnLauncher launcher;
-  launcher.redirect = {{child_in.get(), STDIN_FILENO}, {child_out.get(), STDOUT_FILENO}};
   const std::string executable = find_in_path(command.front());
-  boost::asio::io_context context;
-  bp::error_code ec;
-  auto process = launcher(context.get_executor(), ec, executable,
-                          std::vector<std::string>(command.begin() + 1, command.end()));
-  if (ec) {
-    throw Error("cannot start a worker on host '" + host->where.host + "' ('" + executable +
-                "'): " + ec.message());
-  }
-  StartedWorker started{Child(process.id()), std::move(tasks.write), std::move(results.read)};
-  process.detach();
+  StartedWorker started = spawn_on_pipes(
+      executable, std::vector<std::string>(command.begin() + 1, command.end()), STDIN_FILENO,
+      STDOUT_FILENO,
+      "cannot start a worker on host '" + host->where.host + "' ('" + executable + "')");
   started.host = host->where.host;
 
   DataChannelOffer offer;

@@ -21,7 +21,8 @@ SpawnStarter::SpawnStarter(const StarterConfig& config) : config_(config) {
   }
 }
 
-StartedWorker SpawnStarter::start(std::uint32_t worker_id) {
+StartedWorker spawn_on_pipes(const std::string& executable, const std::vector<std::string>& args,
+                             int tasks_fd, int results_fd, const std::string& what) {
   io::Pipe tasks = io::Pipe::create();
   io::Pipe results = io::Pipe::create();
   // Move the child's ends above every target descriptor so no dup2 clobbers another source.
@@ -31,20 +32,23 @@ StartedWorker SpawnStarter::start(std::uint32_t worker_id) {
   results.write.reset();
 
   PosixSpawnLauncher launcher;
+  launcher.redirect = {{child_in.get(), tasks_fd}, {child_out.get(), results_fd}};
+  boost::asio::io_context context;
+  bp::error_code ec;
+  auto process = launcher(context.get_executor(), ec, executable, args);
+  if (ec) throw Error(what + ": " + ec.message());
+  const pid_t pid = process.id();
+  process.detach();
+  return StartedWorker{Child(pid), std::move(tasks.write), std::move(results.read)};
+}
+
+StartedWorker SpawnStarter::start(std::uint32_t worker_id) {
   const std::vector<std::string> args = {
       kWorkerFlag, "--fds=" + std::to_string(kSpawnTasksFd) + "," + std::to_string(kSpawnResultsFd),
       "--worker-id=" + std::to_string(worker_id), "--parent=" + std::to_string(::getpid()),
       "--max-frame=" + std::to_string(config_.max_frame)};
-  launcher.redirect = {{child_in.get(), kSpawnTasksFd}, {child_out.get(), kSpawnResultsFd}};
-  boost::asio::io_context context;
-  bp::error_code ec;
-  auto process = launcher(context.get_executor(), ec, executable_, args);
-  if (ec) {
-    throw Error("cannot start worker '" + executable_ + "': " + ec.message());
-  }
-  const pid_t pid = process.id();
-  process.detach();
-  return StartedWorker{Child(pid), std::move(tasks.write), std::move(results.read)};
+  return spawn_on_pipes(executable_, args, kSpawnTasksFd, kSpawnResultsFd,
+                        "cannot start worker '" + executable_ + "'");
 }
 
 std::string SpawnStarter::describe() const { return "spawn " + executable_; }

@@ -24,6 +24,13 @@ class SpawnStarter : public WorkerStarter {
   std::string executable_;
 };
 
+// Starts `executable args` by posix_spawn with a fresh pair of pipes: the child reads tasks on
+// descriptor `tasks_fd` and writes results on `results_fd`; the parent keeps the other ends.
+// kSpawn and the launchers both start their workers this way. Throws Error("`what`: <reason>")
+// if the program cannot be started.
+StartedWorker spawn_on_pipes(const std::string& executable, const std::vector<std::string>& args,
+                             int tasks_fd, int results_fd, const std::string& what);
+
 // The argv marker and options kSpawn passes; worker_main_if_requested parses them.
 inline constexpr const char* kWorkerFlag = "--forkpool-worker";
 inline constexpr int kSpawnTasksFd = 3;
