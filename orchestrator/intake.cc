@@ -54,6 +54,13 @@ void PoolCore::wait_for_room(Lock& lock, std::size_t calls) {
   const auto room = [&] { return queue_.empty() || queue_.size() + calls <= capacity; };
   if (capacity == 0 || room()) return;
   if (options_.on_full == OnFull::kFail) throw QueueFull(capacity);
+  // Room is made by the collector, which may be the very thread running this callback.
+  if (detail::in_ready_callback_of(this)) {
+    throw UsageError(
+        "a submit that waits for room in the full queue inside an on_ready callback of the "
+        "same pool would wait for the thread that makes room (the callback may hold it up); "
+        "submit after the callback returns, or use OnFull::kFail");
+  }
   ++blocked_submitters_;
   room_.wait(lock, [&] { return room() || state_ != State::kRunning || !broken_.empty(); });
   --blocked_submitters_;

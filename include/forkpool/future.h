@@ -56,7 +56,8 @@ class Future {
   // for cancel(), Pool::cancel_all() and Pool::terminate(), and a submitting thread whose task
   // could not be sent. It holds that thread up, so it must be quick, must not throw, and must
   // not wait for, submit to, close or destroy the pool (signal a condition variable, push to a
-  // queue); waiting, close() and destroying the pool are refused there with UsageError. get()
+  // queue); waiting, close(), destroying the pool and a submit that would wait for room in a
+  // full queue (OnFull::kBlock) are refused there with UsageError. get()
   // of this future, which has settled, is fine. One callback per future; a later call replaces
   // one that has not run. To wait on many futures at once, see forkpool/wait.h.
   void on_ready(std::function<void()> callback) const { state().on_settled(std::move(callback)); }

@@ -1,6 +1,7 @@
 // Library misuse gets one clear error (UsageError, ResourceLimit) instead of a crash, a hang or
-// an abort from deep inside: an empty Future, waiting, closing or destroying a pool inside an
-// on_ready callback of its own futures, and more workers than the descriptor limit allows.
+// an abort from deep inside: an empty Future; waiting, closing or destroying a pool, or waiting
+// for room in its full queue, inside an on_ready callback of its own futures; and more workers
+// than the descriptor limit allows.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -170,6 +171,34 @@ TEST(Misuse, GetOfAnUnfinishedFutureInsideOnReadyIsAUsageError) {
     EXPECT_THAT(*seen, HasSubstr("inside an on_ready callback of the same pool"));
     second_gate.release();
     get_within_deadline(second);  // the refused get() changed nothing
+  }
+  leaks.check();
+}
+
+// Room in a full queue is made by the collector thread, which runs this callback (a timeout
+// settles the hung task there, and no other worker is ready): a submit waiting for room would
+// wait for itself for ever.
+TEST(Misuse, ASubmitThatWouldWaitForRoomInsideOnReadyIsAUsageError) {
+  LeakCheck leaks;
+  {
+    Options o{.workers = 1};
+    o.pipeline_depth = 1;
+    o.queue_capacity = 1;  // on_full: kBlock
+    Pool pool(o);
+    Gate gate;
+    auto hung = pool.submit(TaskOptions{.timeout = 100ms}, hang_forever_task, gate.dir());
+    gate.wait_entered();
+    auto queued = pool.submit(identity_task, 1);  // the queue is full
+    CallbackReport report;
+    hung.on_ready([&] { report.set(outcome_of([&] { pool.submit(identity_task, 2); })); });
+    const auto seen = report.wait();
+    if (!seen) pool.terminate();  // frees a collector stuck in submit()
+    ASSERT_TRUE(seen.has_value()) << "the callback is stuck in submit()";
+    EXPECT_THAT(*seen, HasSubstr("UsageError"));
+    EXPECT_THAT(*seen, HasSubstr("inside an on_ready callback of the same pool"));
+    EXPECT_THROW(hung.get(), TaskTimeout);
+    EXPECT_EQ(get_within_deadline(queued), 1);
+    EXPECT_EQ(get_within_deadline(pool.submit(identity_task, 3)), 3) << "the pool goes on";
   }
   leaks.check();
 }
