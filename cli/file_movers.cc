@@ -144,7 +144,8 @@ std::string FileMovers::warning() const {
                      : m.transfer                ? "--transfer"
                      : !m.transfer_files.empty() ? "--transferfile"
                      : !m.returns.empty()        ? "--return"
-                                                 : "--cleanup";
+                     : m.cleanup                 ? "--cleanup"
+                                                 : "--basefile";
   return std::string("warning: ") + name + " ignored as there are no remote --sshlogin.";
 }
 
@@ -175,6 +176,36 @@ void FileMovers::prepare(const JobInput& job, unsigned slot, ExecRequest& reques
   for (const internal::CompiledTemplate& t : m.returns)
     request.returns.push_back(remote_path(m.render(t, job, slot)));
   request.cleanup = m.cleanup;
+}
+
+bool FileMovers::has_basefiles() const {
+  return impl_->remote && !impl_->options.basefiles.empty();
+}
+
+ExecWorkerSetup FileMovers::worker_setup() const {
+  const Impl& m = *impl_;
+  ExecWorkerSetup setup;
+  setup.pool_host = m.pool_host;
+  setup.cleanup = m.cleanup;
+  // GNU parallel's setup_basefile(): the working directory of a job without arguments.
+  JobInput none;
+  none.seq = 1;
+  if (const std::optional<std::string>& given = m.options.workdir; given && *given != "...")
+    setup.workdir =
+        workdir_for(m.workdir.empty() ? *given : m.render(m.workdir.front(), none, 1), 1);
+  for (const std::string& path : m.options.basefiles) {
+    if ((path.empty() || path[0] != '/') && m.options.workdir == "...")
+      throw UsageError("Work dir '...' will not work with relative basefiles.");
+    MovedFile file;
+    if (std::string why = workers::read_moved_file(path, file); !why.empty())
+      throw UsageError("cannot read --basefile '" + path + "': " + why);
+    if (file.bytes.size() > m.max_bytes)
+      throw UsageError("--basefile '" + path + "' is larger than the " +
+                       std::to_string(m.max_bytes) + " bytes one frame may carry");
+    file.path = remote_path(path);
+    setup.basefiles.push_back(std::move(file));
+  }
+  return setup;
 }
 
 std::vector<std::string> FileMovers::deliver(const JobInput& job, unsigned slot,

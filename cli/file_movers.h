@@ -27,8 +27,10 @@ struct FileMoverOptions {
   std::vector<std::string> trc;
   bool cleanup = false;                // --cleanup
   std::optional<std::string> workdir;  // --workdir / --wd DIR (a template; "." and "...")
+  std::vector<std::string> basefiles;  // --basefile / --bf FILE, in order
   bool moves() const {
-    return !transfer_files.empty() || transfer || !returns.empty() || !trc.empty() || cleanup;
+    return !transfer_files.empty() || transfer || !returns.empty() || !trc.empty() || cleanup ||
+           !basefiles.empty();
   }
 };
 
@@ -55,6 +57,13 @@ class FileMovers {
   // Fills `request`'s working directory and files for `job`: reads each file to transfer.
   // Throws MoveError naming a file that cannot be read or is too large to send.
   void prepare(const JobInput& job, unsigned slot, ExecRequest& request) const;
+
+  // Whether --basefile was given for a run with a remote host: then worker_setup() is every
+  // worker's initializer.
+  bool has_basefiles() const;
+  // The base files, read now, and where they go. Throws UsageError naming one that cannot be
+  // read, or a relative one with --workdir ... (GNU parallel refuses that too).
+  ExecWorkerSetup worker_setup() const;
 
   // Writes the files `result` brings back where GNU parallel puts them (relative to this
   // process's directory); returns one line for each that could not be moved (either side).

@@ -95,7 +95,9 @@ int Runner::run() {
              .start_method = StartMethod::kSpawn,
              .launcher = remote.value_or(Launcher{}),
              .max_frame = kMaxFrame,
-             .initializer = initializer(exec_stop_handlers_task)});
+             .initializer = movers_ && movers_->has_basefiles()
+                                ? initializer(exec_worker_setup_task, movers_->worker_setup())
+                                : initializer(exec_stop_handlers_task)});
   pool_ = &pool;
   run_loop();
   output_.flush(/*everything=*/true);

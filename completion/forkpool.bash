@@ -23,8 +23,8 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --recstart --recend --regexp --regex --header --cat --fifo --round-robin --roundrobin
   --round -L --max-lines --maxlines
   -S --sshlogin --sshloginfile --slf --launcher --data-channel --transfer-file --transferfile
-  --transfer-files --transferfiles --tf --transfer --return --trc --cleanup --work-dir
-  --workdir --wd'
+  --transfer-files --transferfiles --tf --transfer --return --trc --cleanup --basefile --bf
+  --work-dir --workdir --wd'
 # The run options that take a value (the next word).
 _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --tagstring
   -C --col-sep --colsep -n --max-args --maxargs -N --max-replace-args --maxreplaceargs -s
@@ -36,7 +36,8 @@ _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --
   --total-jobs --totaljobs --total --trim
   --recstart --recend --header -L --max-lines --maxlines
   -S --sshlogin --sshloginfile --slf --launcher --data-channel --transfer-file --transferfile
-  --transfer-files --transferfiles --tf --return --trc --work-dir --workdir --wd'
+  --transfer-files --transferfiles --tf --return --trc --basefile --bf --work-dir --workdir
+  --wd'
 # bench's own options, then those of forkpool run's that bench accepts.
 _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg-file
   --argfile -0 --null -C --col-sep --colsep -q --quote -n --max-args --maxargs -N

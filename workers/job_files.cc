@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <system_error>
 
@@ -192,4 +193,44 @@ void JobFiles::finish(ExecResult& result) {
   remove_workdir();
 }
 
+namespace {
+
+// The base files of this worker, written once before its first job. Under --cleanup they are
+// removed at its normal exit: the pool stops its workers only once every job is done, so no
+// job on this host still needs them (a worker killed instead leaves them, as GNU parallel
+// killed leaves its own).
+struct BaseFiles {
+  ExecRequest request;
+  std::unique_ptr<JobFiles> files;
+  ~BaseFiles() {
+    if (!files) return;
+    ExecResult unused;
+    try {
+      files->finish(unused);
+    } catch (...) {
+      // Nothing is left to report to at exit.
+    }
+  }
+};
+
+}  // namespace
+
 }  // namespace forkpool::workers
+
+namespace forkpool {
+
+int setup_exec_worker(const ExecWorkerSetup& setup) {
+  install_exec_stop_handlers();
+  if (setup.basefiles.empty() || workers::on_pool_host(setup.pool_host)) return 0;
+  static workers::BaseFiles written;
+  if (written.files) return 0;
+  written.request.workdir = setup.workdir;
+  written.request.pool_host = setup.pool_host;
+  written.request.transfer = setup.basefiles;
+  written.request.cleanup = setup.cleanup;
+  written.files = std::make_unique<workers::JobFiles>(written.request);
+  for (MovedFile& file : written.request.transfer) std::string().swap(file.bytes);  // written
+  return 0;
+}
+
+}  // namespace forkpool

@@ -208,4 +208,24 @@ inline int install_exec_stop_handlers_for_task() {
 }
 FORKPOOL_TASK(exec_stop_handlers_task, install_exec_stop_handlers_for_task);
 
+// What a worker of `forkpool run` does once, before its first job (its Options::initializer):
+// install_exec_stop_handlers(), and on another host than the pool's write the base files
+// (--basefile), as ExecRequest writes its transferred files.
+struct ExecWorkerSetup {
+  std::vector<MovedFile> basefiles;  // paths as ExecRequest::transfer's, under `workdir`
+  std::string workdir;               // as ExecRequest::workdir
+  std::string pool_host;             // as ExecRequest::pool_host
+  bool cleanup = false;              // remove them (as --cleanup) when this worker exits
+
+  template <typename Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& basefiles& workdir& pool_host& cleanup;
+  }
+};
+
+// Throws std::runtime_error naming a base file that cannot be written; the worker then counts
+// as failing to start.
+int setup_exec_worker(const ExecWorkerSetup& setup);
+FORKPOOL_TASK(exec_worker_setup_task, setup_exec_worker);
+
 }  // namespace forkpool

@@ -200,6 +200,28 @@ TEST(FileMovers, SrunLauncherMovesAFile) {
   EXPECT_FALSE(fs::exists(home() + "/" + wd));
 }
 
+// A base file goes to each worker once, before its first job (not with every job: what a job
+// adds to it, the next one there sees), and --cleanup takes it away at the end.
+TEST(FileMovers, BasefileGoesOnceAndCleanupTakesItAtTheEnd) {
+  if (std::string why = ssh_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  TempDir dir;
+  lay_out_inputs(dir / "here");
+  const std::string there = dir / "there";
+  const std::string jobs = " --bf a.txt -k 'echo {} >> a.txt; cat a.txt' ::: 1 2";
+  Started kept(dir / "here", kForkpool + " run -S 1/fp-loopback --wd " + there + jobs, dir);
+  const Finished first = kept.finish();
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, "alpha\n1\nalpha\n1\n2\n");
+  EXPECT_EQ(read_file(there + "/a.txt"), "alpha\n1\n2\n");  // without --cleanup it stays
+  Started cleaned(dir / "here", kForkpool + " run -S 1/fp-loopback --cleanup --wd " + there + jobs,
+                  dir);
+  const Finished second = cleaned.finish();
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out, first.out);
+  EXPECT_FALSE(fs::exists(there));  // the file, and the directory it left empty
+  EXPECT_EQ(read_file(dir / "here/a.txt"), "alpha\n");
+}
+
 // On ':' GNU parallel moves nothing (and says so when no host is remote), but the working
 // directory applies, relative to this directory.
 TEST(FileMovers, OnThisMachineOnlyTheWorkdirApplies) {
