@@ -39,7 +39,7 @@ std::string pool_host_identity() {
 std::string current_dir_from_home() {
   char buffer[4096];
   if (::getcwd(buffer, sizeof buffer) == nullptr) return ".";
-  const std::string cwd = buffer;
+  std::string cwd = buffer;
   const char* home = std::getenv("HOME");
   struct stat home_stat {};
   if (home == nullptr || ::stat(home, &home_stat) != 0) return cwd;
