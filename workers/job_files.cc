@@ -58,14 +58,21 @@ std::string this_host_name() {
 
 // Through a temporary name, so that a job never sees half a file.
 void write_moved_file(const std::string& path, const MovedFile& file) {
-  std::error_code ec;
-  if (const fs::path parent = fs::path(path).parent_path(); !parent.empty()) {
-    fs::create_directories(parent, ec);
-    if (ec) fail("cannot create the directory of", path, ec.value());
-  }
   const std::string temporary = path + ".forkpool-" + std::to_string(::getpid());
-  ::unlink(temporary.c_str());
-  io::Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, file.mode & 07777));
+  io::Fd fd;
+  // Another job's --cleanup in the same working directory may remove a directory it emptied
+  // between our making it and our file appearing in it: make it again, a few times.
+  for (int attempt = 0; !fd && attempt < 3; ++attempt) {
+    std::error_code ec;
+    if (const fs::path parent = fs::path(path).parent_path(); !parent.empty()) {
+      fs::create_directories(parent, ec);
+      if (ec) fail("cannot create the directory of", path, ec.value());
+    }
+    ::unlink(temporary.c_str());
+    fd = io::Fd(
+        ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, file.mode & 07777));
+    if (!fd && errno != ENOENT) break;
+  }
   if (!fd) fail("cannot write", path, errno);
   iovec bytes{const_cast<char*>(file.bytes.data()), file.bytes.size()};
   bool written = false;
