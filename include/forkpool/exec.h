@@ -112,6 +112,7 @@ struct ExecRequest {
   // local one); any other is on another host. Empty: the worker is on the pool's host.
   std::string pool_host;
 
+  // Whether any of the fields above is set: only then do they travel.
   bool moves_files() const {
     return !workdir.empty() || remove_workdir || !transfer.empty() || !returns.empty() || cleanup ||
            !pool_host.empty();
