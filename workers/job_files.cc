@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <memory>
 #include <stdexcept>
 #include <system_error>
 
@@ -170,20 +169,35 @@ void JobFiles::read_returns(ExecResult& result) const {
   }
 }
 
-// GNU parallel's cleanup_cmd: each file, then every directory on its path as written (the
-// workdir's included), deepest first, if that left it empty.
-void JobFiles::clean_up() const {
+std::vector<std::vector<std::string>> JobFiles::cleanup_plan() const {
   std::vector<std::string> paths = request_.returns;
   for (const MovedFile& file : request_.transfer) paths.push_back(file.path);
+  std::vector<std::vector<std::string>> plan;
   for (const std::string& path : paths) {
-    ::unlink(locate(path).c_str());
+    std::vector<std::string>& steps = plan.emplace_back();
+    steps.push_back(locate(path));
     const bool absolute = !path.empty() && path[0] == '/';
     fs::path dir = fs::path(absolute ? path : join(workdir_, path)).parent_path();
-    for (; !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
-      if (::rmdir(join(absolute ? "" : base_, dir.string()).c_str()) != 0) break;
-    }
+    for (; !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+      steps.push_back(join(absolute ? "" : base_, dir.string()));
+  }
+  return plan;
+}
+
+namespace {
+
+// Only async-signal-safe calls: this also runs in a child forked from a threaded process.
+void carry_out(const std::vector<std::vector<std::string>>& plan) noexcept {
+  for (const std::vector<std::string>& steps : plan) {
+    ::unlink(steps.front().c_str());
+    for (std::size_t i = 1; i < steps.size(); ++i)
+      if (::rmdir(steps[i].c_str()) != 0) break;
   }
 }
+
+}  // namespace
+
+void JobFiles::clean_up() const { carry_out(cleanup_plan()); }
 
 void JobFiles::remove_workdir() {
   if (!made_unique_dir_) return;
@@ -202,23 +216,43 @@ void JobFiles::finish(ExecResult& result) {
 
 namespace {
 
-// The base files of this worker, written once before its first job. Under --cleanup they are
-// removed at its normal exit: the pool stops its workers only once every job is done, so no
-// job on this host still needs them (a worker killed instead leaves them, as GNU parallel
-// killed leaves its own).
-struct BaseFiles {
-  ExecRequest request;
-  std::unique_ptr<JobFiles> files;
-  ~BaseFiles() {
-    if (!files) return;
-    ExecResult unused;
-    try {
-      files->finish(unused);
-    } catch (...) {
-      // Nothing is left to report to at exit.
-    }
+// Carries out `plan` once this process has ended, however it ends: a helper forked now waits
+// for the end of a pipe whose only writer is this process. A worker's normal exit cannot do
+// it itself: its pool ends the ssh session (or srun step) as soon as the worker's data
+// connection closes, and the session's end kills the worker (PR_SET_PDEATHSIG) while it is
+// still exiting (measured: the base files stayed in about one run of two).
+void carry_out_when_this_process_ends(const std::vector<std::vector<std::string>>& plan) {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0)
+    throw std::system_error(errno, std::generic_category(), "pipe");
+  const pid_t helper = ::fork();
+  if (helper < 0) {
+    const int error = errno;
+    ::close(ends[0]);
+    ::close(ends[1]);
+    throw std::system_error(error, std::generic_category(), "fork");
   }
-};
+  if (helper == 0) {
+    // Between fork and exit, only async-signal-safe calls. Of the worker's descriptors only
+    // its stderr is kept: ssh (or srun) ends only once every holder of it is gone, so the
+    // pool, which waits for the launcher's end, ends after this. No signal to the worker's
+    // process group reaches here.
+    ::setsid();
+    if (ends[0] != 0) ::dup2(ends[0], 0);
+    ::dup2(STDERR_FILENO, STDOUT_FILENO);
+    ::close_range(3, ~0U, 0);
+    char byte;
+    ssize_t n;
+    do {
+      n = ::read(0, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    carry_out(plan);
+    ::_exit(0);
+  }
+  ::close(ends[0]);
+  // ends[1] stays open, unused, for the rest of this process's life: its end is the signal.
+  // The helper exits only after that, adopted and reaped by init: never a zombie of ours.
+}
 
 }  // namespace
 
@@ -226,17 +260,21 @@ struct BaseFiles {
 
 namespace forkpool {
 
+// The base files of this worker: written once, before its first job. Under --cleanup they go
+// when the worker ends (the pool ends its workers only once every job is done; a worker that
+// dies earlier takes them from its host, and its replacement writes them again).
 int setup_exec_worker(const ExecWorkerSetup& setup) {
   install_exec_stop_handlers();
-  if (setup.basefiles.empty() || workers::on_pool_host(setup.pool_host)) return 0;
-  static workers::BaseFiles written;
-  if (written.files) return 0;
-  written.request.workdir = setup.workdir;
-  written.request.pool_host = setup.pool_host;
-  written.request.transfer = setup.basefiles;
-  written.request.cleanup = setup.cleanup;
-  written.files = std::make_unique<workers::JobFiles>(written.request);
-  for (MovedFile& file : written.request.transfer) std::string().swap(file.bytes);  // written
+  static bool written = false;
+  if (written || setup.basefiles.empty() || workers::on_pool_host(setup.pool_host)) return 0;
+  ExecRequest request;
+  request.workdir = setup.workdir;
+  request.pool_host = setup.pool_host;
+  request.transfer = setup.basefiles;
+  request.cleanup = setup.cleanup;
+  const workers::JobFiles files(request);
+  written = true;
+  if (setup.cleanup) workers::carry_out_when_this_process_ends(files.cleanup_plan());
   return 0;
 }
 

@@ -44,6 +44,11 @@ class JobFiles {
   // ExecResult::move_errors), then the cleanup; then a --workdir ... directory is removed.
   void finish(ExecResult& result);
 
+  // What --cleanup removes, in order: for each file moved, the file, then the directories on
+  // its path as written (the workdir's included), deepest first, each only if that left it
+  // empty and only while they do (GNU parallel's `rm -f FILE; rmdir DIRS`).
+  std::vector<std::vector<std::string>> cleanup_plan() const;
+
  private:
   // `path` (relative to the working directory, or absolute) as this process opens it.
   std::string locate(const std::string& path) const;

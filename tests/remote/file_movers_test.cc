@@ -2,10 +2,13 @@
 // the same -S (the bytes returned, where they land, stdout, exit status), --workdir ...,
 // --cleanup, a missing file, and the srun launcher.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -200,6 +203,37 @@ TEST(FileMovers, SrunLauncherMovesAFile) {
   EXPECT_FALSE(fs::exists(home() + "/" + wd));
 }
 
+// Waits for a directory's removal (inotify), with a deadline that only detects a hang.
+class RemovalWatch {
+ public:
+  explicit RemovalWatch(const std::string& dir)
+      : dir_(dir), fd_(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) {
+    ::inotify_add_watch(fd_, dir.c_str(), IN_DELETE_SELF);
+  }
+  ~RemovalWatch() { ::close(fd_); }
+  RemovalWatch(const RemovalWatch&) = delete;
+  RemovalWatch& operator=(const RemovalWatch&) = delete;
+
+  bool wait() const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (fs::exists(dir_)) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd watch{fd_, POLLIN, 0};
+      ::poll(&watch, 1, static_cast<int>(left.count()));
+      alignas(inotify_event) char events[4096];
+      while (::read(fd_, events, sizeof events) > 0) {
+      }
+    }
+    return true;
+  }
+
+ private:
+  std::string dir_;
+  int fd_;
+};
+
 // A base file goes to each worker once, before its first job (not with every job: what a job
 // adds to it, the next one there sees), and --cleanup takes it away at the end.
 TEST(FileMovers, BasefileGoesOnceAndCleanupTakesItAtTheEnd) {
@@ -213,12 +247,15 @@ TEST(FileMovers, BasefileGoesOnceAndCleanupTakesItAtTheEnd) {
   EXPECT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(first.out, "alpha\n1\nalpha\n1\n2\n");
   EXPECT_EQ(read_file(there + "/a.txt"), "alpha\n1\n2\n");  // without --cleanup it stays
+  const RemovalWatch removal(there);
   Started cleaned(dir / "here", kForkpool + " run -S 1/fp-loopback --cleanup --wd " + there + jobs,
                   dir);
   const Finished second = cleaned.finish();
   EXPECT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(second.out, first.out);
-  EXPECT_FALSE(fs::exists(there));  // the file, and the directory it left empty
+  // The file, and the directory it left empty, go as the worker ends: by the time forkpool
+  // run has ended, or just after.
+  EXPECT_TRUE(removal.wait()) << there;
   EXPECT_EQ(read_file(dir / "here/a.txt"), "alpha\n");
 }
 
