@@ -351,6 +351,33 @@ std::vector<OptionSpec> remote_options([[maybe_unused]] ParseState& st) {
        [](O& o, S, S v) { o.remote.sshloginfiles.push_back(v); }},
       {{"launcher"}, 0, Arity::kValue, [](O& o, S, S v) { o.remote.launcher = v; }},
       {{"data-channel"}, 0, Arity::kValue, [](O& o, S, S v) { o.remote.data_channel = v; }},
+      // The file movers (cli/file_movers.h). Not in a forkpool bench batch: it runs here.
+      {{"transfer-file", "transferfile", "transfer-files", "transferfiles", "tf"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.remote.movers.transfer_files.push_back(v); },
+       false},
+      {{"transfer"}, 0, Arity::kFlag, [](O& o, S, S) { o.remote.movers.transfer = true; }, false},
+      {{"return"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.remote.movers.returns.push_back(v); },
+       false},
+      {{"trc"}, 0, Arity::kValue, [](O& o, S, S v) { o.remote.movers.trc.push_back(v); }, false},
+      {{"cleanup"}, 0, Arity::kFlag, [](O& o, S, S) { o.remote.movers.cleanup = true; }, false},
+      {{"basefile", "bf"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.remote.movers.basefiles.push_back(v); },
+       false},
+      {{"work-dir", "workdir", "wd"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v.empty()) bad_value(n, v, "expected a directory");
+         o.remote.movers.workdir = v;
+       },
+       false},
   };
 }
 

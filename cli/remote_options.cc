@@ -73,4 +73,12 @@ std::optional<Launcher> run_launcher(const RemoteRunOptions& remote) {
   return launcher;
 }
 
+bool has_remote_hosts(const std::optional<Launcher>& launcher) {
+  if (!launcher) return false;
+  if (launcher->kind != Launcher::Kind::kSsh) return true;
+  for (const workers::HostSlots& host : workers::parse_sshlogins(launcher->hosts))
+    if (!host.local) return true;
+  return false;
+}
+
 }  // namespace forkpool::cli

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/file_movers.h"
 #include "forkpool/launcher.h"
 
 namespace forkpool::cli {
@@ -17,6 +18,7 @@ struct RemoteRunOptions {
   std::vector<std::string> sshloginfiles;  // --sshloginfile / --slf FILE, read when the run starts
   std::string launcher;                    // --launcher ssh|srun|local ("": ssh if -S, else local)
   std::string data_channel;                // --data-channel tcp|stdio|auto ("": auto)
+  FileMoverOptions movers;                 // --transfer, --return, --cleanup, --workdir ...
   // Whether any of them was given.
   bool given() const {
     return !sshlogins.empty() || !sshloginfiles.empty() || !launcher.empty() ||
@@ -29,5 +31,8 @@ struct RemoteRunOptions {
 // UsageError naming a malformed login, an unreadable file, or a bad --launcher or
 // --data-channel value.
 std::optional<Launcher> run_launcher(const RemoteRunOptions& remote);
+
+// Whether `launcher` starts any worker on another host (not only ':').
+bool has_remote_hosts(const std::optional<Launcher>& launcher);
 
 }  // namespace forkpool::cli

@@ -64,6 +64,9 @@ const char* const kRunUsage =
     "  --sshloginfile FILE  read -S logins from FILE, one a line\n"
     "  --launcher srun      run the workers as steps of the Slurm allocation\n"
     "  --data-channel tcp|stdio|auto  how remote workers send results (default auto)\n"
+    "  --tf FILE, --transfer, --return FILE, --cleanup, --trc FILE  move files with remote jobs\n"
+    "  --wd, --workdir DIR  run each job in DIR (. and ... as GNU parallel)\n"
+    "  --bf, --basefile FILE  send FILE to each remote worker before its first job\n"
     "  --will-cite          accepted and ignored\n"
     "Long options may be abbreviated. GNU parallel options not listed here are refused.\n";
 

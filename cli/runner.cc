@@ -22,6 +22,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The largest frame between the runner and its workers: job output past kSpoolOver travels as
+// a file, not in the frame; a remote job's output and files do travel in it.
+constexpr std::size_t kMaxFrame = std::size_t{1} << 30;
+
 }  // namespace
 
 Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
@@ -79,20 +83,28 @@ int Runner::run() {
     shell_ = "/bin/sh";
     skip_shell_ = shell_can_be_skipped(shell_);
   }
+  const FileMoverOptions& moving = options_.remote.movers;
+  if (moving.moves() || moving.workdir) {
+    // What is not a transferred file's bytes in a request fits in the frame's last MiB.
+    movers_.emplace(options_, has_remote_hosts(remote), kMaxFrame - (std::size_t{1} << 20));
+    if (std::string warning = movers_->warning(); !warning.empty()) report(warning);
+  }
   // Each worker stops its job's process group before it dies of SIGTERM, SIGINT or SIGHUP:
   // the handlers are this program's choice, made in its workers, not the library's.
   Pool pool({.workers = workers,
              .start_method = StartMethod::kSpawn,
              .launcher = remote.value_or(Launcher{}),
-             // Job output past kSpoolOver travels as a file, not in the frame.
-             .max_frame = std::size_t{1} << 30,
-             .initializer = initializer(exec_stop_handlers_task)});
+             .max_frame = kMaxFrame,
+             .initializer = movers_ && movers_->has_basefiles()
+                                ? initializer(exec_worker_setup_task, movers_->worker_setup())
+                                : initializer(exec_stop_handlers_task)});
   pool_ = &pool;
   run_loop();
   output_.flush(/*everything=*/true);
   show_progress(true);
   pool.close();
   pool_ = nullptr;
+  movers_.reset();
   output_.clear();  // before the spool directory goes
   if (stop_signal_ != 0) return 128 + stop_signal_;
   return exit_status();

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/file_movers.h"
 #include "cli/job_feed.h"
 #include "cli/job_log.h"
 #include "cli/job_source.h"
@@ -66,6 +67,7 @@ class Runner {
   void start_jobs();
   std::optional<RunningJob> next_job();
   ExecRequest make_request(const RunningJob& job) const;
+  void fail_unstarted(RunningJob job, const std::string& why);
   double timeout_for_next_job() const;
 
   // finishing (runner_finish.cc)
@@ -102,6 +104,7 @@ class Runner {
   OutputOrder output_;
   std::string spool_dir_;                // while run() runs
   std::size_t spool_over_ = kSpoolOver;  // output bytes past which a job's output is spooled
+  std::optional<FileMovers> movers_;     // while run() runs, with --workdir, --transfer ...
   std::optional<Clock::time_point> last_start_;
   std::vector<double> runtimes_;
   std::vector<JobFailure> failures_;  // with BatchSettings::discard_output

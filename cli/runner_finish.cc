@@ -49,6 +49,10 @@ void Runner::finish(std::uint64_t seq) {
   try {
     result = job.future.get();
     output = take_output(result);
+    if (movers_) {
+      for (const std::string& problem : movers_->deliver(job.input, job.slot, result))
+        report(problem);
+    }
   } catch (const std::exception& e) {
     if (stopping_) return;  // we stopped it
     lost_reason = std::string("was lost: ") + e.what();

@@ -70,6 +70,14 @@ void Runner::start_jobs() {
     if (options_.verbose) write_stderr(job.command + "\n");  // -t, as the job starts
     ++job.tries;
     ExecRequest request = make_request(job);
+    if (movers_) {
+      try {
+        movers_->prepare(job.input, job.slot, request);
+      } catch (const MoveError& e) {
+        fail_unstarted(std::move(job), e.what());
+        continue;
+      }
+    }
     if (PipeJobs* pipe = feed_.pipe()) pipe->attach(job.input.seq, request);
     last_start_ = Clock::now();
     tally_.count_started();
@@ -83,6 +91,15 @@ void Runner::start_jobs() {
       wake_.notify_one();
     });
   }
+}
+
+// A job whose files cannot be sent: it fails without running, and the others go on.
+void Runner::fail_unstarted(RunningJob job, const std::string& why) {
+  report(why + "; job " + std::to_string(job.input.seq) + " (" + job.command + ") not run");
+  free_slots_.insert(job.slot);
+  tally_.count_started();
+  ExecResult result;
+  record(job, result, {}, /*failed=*/true, why);
 }
 
 ExecRequest Runner::make_request(const RunningJob& job) const {

@@ -22,7 +22,9 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --pipe --spreadstdin --pipepart --pipe-part --block --block-size --blocksize --bs
   --recstart --recend --regexp --regex --header --cat --fifo --round-robin --roundrobin
   --round -L --max-lines --maxlines
-  -S --sshlogin --sshloginfile --slf --launcher --data-channel'
+  -S --sshlogin --sshloginfile --slf --launcher --data-channel --transfer-file --transferfile
+  --transfer-files --transferfiles --tf --transfer --return --trc --cleanup --basefile --bf
+  --work-dir --workdir --wd'
 # The run options that take a value (the next word).
 _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --tagstring
   -C --col-sep --colsep -n --max-args --maxargs -N --max-replace-args --maxreplaceargs -s
@@ -33,7 +35,9 @@ _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --
   --arg-sep --argsep --arg-file-sep --argfilesep --process-slot-var --processslotvar
   --total-jobs --totaljobs --total --trim
   --recstart --recend --header -L --max-lines --maxlines
-  -S --sshlogin --sshloginfile --slf --launcher --data-channel'
+  -S --sshlogin --sshloginfile --slf --launcher --data-channel --transfer-file --transferfile
+  --transfer-files --transferfiles --tf --return --trc --basefile --bf --work-dir --workdir
+  --wd'
 # bench's own options, then those of forkpool run's that bench accepts.
 _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg-file
   --argfile -0 --null -C --col-sep --colsep -q --quote -n --max-args --maxargs -N

@@ -25,6 +25,7 @@
 #include "io/fd.h"
 #include "io/pipe.h"
 #include "io/syscalls.h"
+#include "workers/job_files.h"
 #include "workers/job_guard.h"
 #include "workers/posix_spawn_launcher.h"
 #include "workers/stop_plan.h"
@@ -256,13 +257,15 @@ namespace bp = boost::process::v2;
 
 class Job {
  public:
-  Job(const ExecRequest& request, StopWindow& signals) : request_(request), signals_(signals) {}
+  Job(const ExecRequest& request, StopWindow& signals, std::string directory)
+      : request_(request), signals_(signals), directory_(std::move(directory)) {}
 
   ExecResult run() {
     // Started (on the first job) before the job's pipes exist, so it never holds a copy.
     workers::JobGuard& guard = workers::JobGuard::of_this_process();
     workers::PosixSpawnLauncher launcher;
     launcher.new_process_group = true;
+    launcher.directory = directory_;
     ChildEnds ends = redirect_output(launcher);
     ends.in = open_stdin(request_.stdin_path);
     if (ends.in) launcher.redirect.emplace_back(ends.in.get(), STDIN_FILENO);
@@ -432,6 +435,7 @@ class Job {
 
   const ExecRequest& request_;
   StopWindow& signals_;
+  std::string directory_;  // where the job runs ("": here)
   Stream out_, err_;
   pid_t pid_ = -1;
   io::Fd pidfd_;
@@ -441,10 +445,12 @@ class Job {
 }  // namespace
 
 ExecResult run_exec(const ExecRequest& request) {
+  workers::JobFiles files(request);  // the working directory, and the files transferred
   StopWindow window;
-  Job job(request, window);
+  Job job(request, window, files.directory());
   ExecResult result = job.run();
   window.close();  // a stop signal that came meanwhile ends this process here
+  files.finish(result);
   return result;
 }
 

@@ -36,6 +36,8 @@ struct PosixSpawnLauncher : bp::posix::default_launcher {
   // The child leads a new process group, so that it and everything it starts can be
   // signalled together.
   bool new_process_group = false;
+  // Not empty: the child's working directory (a relative path is from this process's).
+  std::string directory;
 
   template <typename Executor, typename Args>
   bp::basic_process<Executor> operator()(Executor exec, bp::error_code& ec,
@@ -44,6 +46,7 @@ struct PosixSpawnLauncher : bp::posix::default_launcher {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     for (auto [from, to] : redirect) posix_spawn_file_actions_adddup2(&actions, from, to);
+    if (!directory.empty()) posix_spawn_file_actions_addchdir_np(&actions, directory.c_str());
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
     // The child starts with no signal blocked and the signals a runner cares about at their

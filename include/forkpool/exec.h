@@ -15,6 +15,39 @@
 
 namespace forkpool {
 
+namespace detail {
+
+// For fields added at the end of a message: whether they are in this archive. Saving: when
+// they hold anything (`used`), so a receiver of an earlier version, which refuses bytes left
+// over, is sent none. Loading: when bytes are left in forkpool's own bounded archive (an
+// archive that cannot tell is assumed to hold them).
+template <typename Archive>
+bool more_fields(Archive& ar, bool used) {
+  if constexpr (Archive::is_saving::value) {
+    return used;
+  } else if constexpr (requires { ar.remaining(); }) {
+    return ar.remaining() > 0;
+  } else {
+    return true;
+  }
+}
+
+}  // namespace detail
+
+// A file that travels with a job (ExecRequest::transfer, ExecResult::returned): its bytes and
+// what rsync would keep of it.
+struct MovedFile {
+  std::string path;  // where it goes (or, returned, where it was read), as the request says
+  std::string bytes;
+  std::uint32_t mode = 0644;  // permission bits; the receiver's umask applies, as for rsync
+  std::int64_t mtime_ns = 0;  // modification time, nanoseconds since the epoch
+
+  template <typename Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& path& bytes& mode& mtime_ns;
+  }
+};
+
 // A job for exec_task or run_exec(): a command and how to run it.
 struct ExecRequest {
   // Where the job's stdout and stderr go.
@@ -54,6 +87,37 @@ struct ExecRequest {
   // end of file once no writer is left. Empty: the job's stdin is the worker's (/dev/null).
   std::string stdin_path;
 
+  // --- Where the job runs, and the files that travel with it (forkpool run's --workdir,
+  // --transfer, --return, --cleanup). On another host than the pool's the files move; on the
+  // pool's own host (GNU parallel's ':') only the working directory applies, as there.
+
+  // The job's working directory, created with its parents if missing. "~/..." is under the
+  // worker's home ($HOME). Any other relative path is under the home on another host, and
+  // under the worker's own working directory on the pool's host. Empty: the home on another
+  // host (where ssh logs in), the worker's own working directory here.
+  std::string workdir;
+  // Removed with everything in it after the job (--workdir ...).
+  bool remove_workdir = false;
+  // On another host: written before the job starts, each at its `path` (relative to
+  // `workdir`, or absolute), parent directories created.
+  std::vector<MovedFile> transfer;
+  // On another host: read after the job ends (relative to `workdir`, or absolute) and sent
+  // back in ExecResult::returned.
+  std::vector<std::string> returns;
+  // On another host, after the returns: removes the transferred and returned files, then each
+  // of their parent directories that is left empty (as GNU parallel's --cleanup).
+  bool cleanup = false;
+  // Which host is the pool's: "BOOT_ID PID", the pool's kernel boot id and its process id. A
+  // worker on the same boot whose parent is that process is the pool's own (a ':' worker, or a
+  // local one); any other is on another host. Empty: the worker is on the pool's host.
+  std::string pool_host;
+
+  // Whether any of the fields above is set: only then do they travel.
+  bool moves_files() const {
+    return !workdir.empty() || remove_workdir || !transfer.empty() || !returns.empty() || cleanup ||
+           !pool_host.empty();
+  }
+
   // Boost.Serialization's hook: the fields travel in this order.
   template <typename Archive>
   void serialize(Archive& ar, unsigned) {
@@ -61,6 +125,12 @@ struct ExecRequest {
     // clang-format off
     ar & command & argv & shell & env & output & line_prefix & timeout & spool_over & spool_dir
        & stdin_path;
+    // clang-format on
+    // Written only when used, and read only when present: a request without them decodes in
+    // a worker of an earlier version, and one from an earlier pool decodes here.
+    if (!detail::more_fields(ar, moves_files())) return;
+    // clang-format off
+    ar & workdir & remove_workdir & transfer & returns & cleanup & pool_host;
     // clang-format on
   }
 };
@@ -90,6 +160,11 @@ struct ExecResult {
   bool output_closed = false;
   double start_time = 0;  // seconds since the epoch, when the job was started
   double duration = 0;    // seconds, start to exit
+  // ExecRequest::returns read on another host, in their order, each with the path as asked.
+  std::vector<MovedFile> returned;
+  // What could not be moved: one line each ("cannot return 'x.out': No such file or
+  // directory"). The job's own status above is unchanged by them.
+  std::vector<std::string> move_errors;
 
   // Boost.Serialization's hook: the fields travel in this order.
   template <typename Archive>
@@ -99,6 +174,9 @@ struct ExecResult {
     ar & exit_code & signal & timed_out & out & err & out_file & err_file & out_size & err_size
       & output_closed & start_time & duration;
     // clang-format on
+    // As ExecRequest's: written only when used, read only when present.
+    if (!detail::more_fields(ar, !returned.empty() || !move_errors.empty())) return;
+    ar& returned& move_errors;
   }
 };
 
@@ -130,5 +208,25 @@ inline int install_exec_stop_handlers_for_task() {
   return 0;
 }
 FORKPOOL_TASK(exec_stop_handlers_task, install_exec_stop_handlers_for_task);
+
+// What a worker of `forkpool run` does once, before its first job (its Options::initializer):
+// install_exec_stop_handlers(), and on another host than the pool's write the base files
+// (--basefile), as ExecRequest writes its transferred files.
+struct ExecWorkerSetup {
+  std::vector<MovedFile> basefiles;  // paths as ExecRequest::transfer's, under `workdir`
+  std::string workdir;               // as ExecRequest::workdir
+  std::string pool_host;             // as ExecRequest::pool_host
+  bool cleanup = false;              // remove them (as --cleanup) when this worker exits
+
+  template <typename Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& basefiles& workdir& pool_host& cleanup;
+  }
+};
+
+// Throws std::runtime_error naming a base file that cannot be written; the worker then counts
+// as failing to start.
+int setup_exec_worker(const ExecWorkerSetup& setup);
+FORKPOOL_TASK(exec_worker_setup_task, setup_exec_worker);
 
 }  // namespace forkpool

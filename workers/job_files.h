@@ -1,0 +1,68 @@
+// The worker's side of a job's files (ExecRequest's workdir, transfer, returns and cleanup):
+// GNU parallel's --workdir, --transfer, --return and --cleanup, done on the host the job runs
+// on with the bytes that travelled in the task and come back in the result, instead of an
+// rsync over a new ssh connection per file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "forkpool/exec.h"
+
+namespace forkpool::workers {
+
+// Whether this process is a worker on the pool's own host (ExecRequest::pool_host).
+bool on_pool_host(const std::string& pool_host);
+
+// Writes `file`'s bytes at `path` as rsync would make a new file: its mode less the umask,
+// whole or not at all (through a temporary name beside it), its parent directories created.
+// Keeps its modification time. Throws std::runtime_error naming `path` and this host.
+void write_moved_file(const std::string& path, const MovedFile& file);
+
+// Reads the regular file at `path` into `file` (bytes, mode, modification time). Returns ""
+// or why it cannot (strerror's words, or "not a regular file").
+std::string read_moved_file(const std::string& path, MovedFile& file);
+
+// This host's name, as messages give it.
+std::string this_host_name();
+
+class JobFiles {
+ public:
+  // Resolves and creates the working directory, and on another host writes the transferred
+  // files. Throws std::runtime_error naming the directory or file that failed (and the host);
+  // what it had made of a --workdir ... directory is removed then.
+  explicit JobFiles(const ExecRequest& request);
+  // Removes a --workdir ... directory if finish() did not run.
+  ~JobFiles();
+  JobFiles(const JobFiles&) = delete;
+  JobFiles& operator=(const JobFiles&) = delete;
+
+  // Where the job runs: "" for this process's own working directory.
+  const std::string& directory() const { return directory_; }
+
+  // After the job: on another host, the returns into `result` (a missing one is a line in
+  // ExecResult::move_errors), then the cleanup; then a --workdir ... directory is removed.
+  void finish(ExecResult& result);
+
+  // What --cleanup removes, in order: for each file moved, the file, then the directories on
+  // its path as written (the workdir's included), deepest first, each only if that left it
+  // empty and only while they do (GNU parallel's `rm -f FILE; rmdir DIRS`).
+  std::vector<std::vector<std::string>> cleanup_plan() const;
+
+ private:
+  // `path` (relative to the working directory, or absolute) as this process opens it.
+  std::string locate(const std::string& path) const;
+  void write_transfers();
+  void read_returns(ExecResult& result) const;
+  void clean_up() const;
+  void remove_workdir();
+
+  const ExecRequest& request_;
+  bool remote_ = false;
+  std::string base_;     // what a relative workdir is under: the home, or "" (our own)
+  std::string workdir_;  // the workdir below base_ (or absolute), as GNU parallel names it
+  std::string directory_;
+  bool made_unique_dir_ = false;  // remove_workdir is owed
+};
+
+}  // namespace forkpool::workers
