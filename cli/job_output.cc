@@ -115,6 +115,10 @@ bool JobStream::copy_to(int out) const {
   return ok;
 }
 
+void JobStream::read_chunks(const std::function<void(std::string_view)>& sink) const {
+  for_each_chunk(sink);
+}
+
 std::string JobStream::head(std::size_t max) const {
   std::string text;
   for_each_chunk([&](std::string_view chunk) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -57,6 +58,8 @@ class JobStream {
   bool copy_to(int out) const;
   // The first `max` bytes, for a failure message.
   std::string head(std::size_t max) const;
+  // Calls `sink` with every byte in order, in chunks of at most 1 MiB.
+  void read_chunks(const std::function<void(std::string_view)>& sink) const;
 
  private:
   // Calls `sink(chunk)` for the bytes in order, in chunks of at most 1 MiB.

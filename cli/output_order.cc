@@ -40,13 +40,17 @@ void OutputOrder::flush(bool everything) {
 void OutputOrder::write(const FinishedOutput& output) {
   if (stdout_gone_) return;
   try {
-    output.out.write_to(STDOUT_FILENO, output.prefix);
+    if (output.save) {
+      output.save(output);
+    } else {
+      output.out.write_to(STDOUT_FILENO, output.prefix);
+      output.err.write_to(STDERR_FILENO, output.prefix);
+    }
   } catch (const StdoutClosed&) {
     stdout_gone_ = true;
     on_stdout_gone_();
     return;
   }
-  output.err.write_to(STDERR_FILENO, output.prefix);
   if (output.after) output.after();
 }
 

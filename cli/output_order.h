@@ -17,6 +17,9 @@ struct FinishedOutput {
   JobStream out, err;
   std::string prefix;           // --tag: before every line of both
   std::function<void()> after;  // once both are written (the --joblog line)
+  // When set, takes the output in its turn instead of it being printed (--results as a
+  // table); `after` still follows. May throw StdoutClosed.
+  std::function<void(const FinishedOutput&)> save;
   std::size_t size() const { return out.size() + err.size(); }
 };
 

@@ -43,6 +43,9 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
     job_log_ = JobLog(options_.joblog,
                       options_.joblog_append || (resuming && has_first_line(options_.joblog)));
   }
+  if (const ResultsFormat format = results_format(options_.results);
+      format != ResultsFormat::kDirectory && !options_.dry_run)
+    results_table_ = ResultsTable(options_.results, format);
   feed_.preload(slots_, templ_.needs_total_jobs() && !options_.total_jobs);
   tally_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));
   templ_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));

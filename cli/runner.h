@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,8 @@
 #include "cli/job_source.h"
 #include "cli/job_tally.h"
 #include "cli/output_order.h"
+#include "cli/results_dir.h"
+#include "cli/results_table.h"
 #include "cli/run_command.h"
 #include "cli/run_options.h"
 #include "cli/spool_dir.h"
@@ -72,7 +75,16 @@ class Runner {
   void finish(std::uint64_t seq);
   void record(RunningJob& job, ExecResult& result, FinishedOutput output, bool failed,
               const std::string& lost_reason);
-  bool write_results(const RunningJob& job, const FinishedOutput& output);
+  struct RowNumbers {
+    int exitval = 0;
+    std::uint64_t sent = 0;
+  };
+  void deliver_to_table(const RunningJob& job, const ExecResult& result, FinishedOutput output,
+                        RowNumbers numbers, const std::function<void()>& log);
+  bool save_output(const RunningJob& job, const ExecResult& result, FinishedOutput output,
+                   const std::function<void()>& log);
+  bool write_results(const RunningJob& job, const ResultsFiles& files,
+                     const FinishedOutput& output);
   void count(const RunningJob& job, bool failed, int exitval, int signal);
   int exit_status() const;
   void show_progress(bool final);
@@ -93,6 +105,7 @@ class Runner {
   std::string shell_;
   bool skip_shell_;  // plain commands are exec'd without the shell
   JobLog job_log_;
+  ResultsTable results_table_;  // --results NAME.csv/.tsv/.json
 
   Pool* pool_ = nullptr;  // while run() runs
   std::set<unsigned> free_slots_;

@@ -118,7 +118,8 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
       request.output = ExecRequest::kInherit;
       break;
   }
-  if (!options_.results.empty() || settings_.discard_output) request.output = ExecRequest::kCapture;
+  if (!options_.results.empty() || options_.files || settings_.discard_output)
+    request.output = ExecRequest::kCapture;
   request.spool_over = spool_over_;
   request.spool_dir = spool_dir_;
   return request;
