@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -51,9 +52,9 @@ class JobStream {
 
   std::size_t size() const { return size_; }
 
-  // Writes every byte, each line preceded by `prefix`, to stdout (or stderr: errors dropped),
-  // a bounded chunk at a time.
-  void write_to(int fd, const std::string& prefix) const;
+  // Writes every byte from offset `from` on, each line preceded by `prefix`, to stdout (or
+  // stderr: errors dropped), a bounded chunk at a time. `from` must start a line.
+  void write_to(int fd, const std::string& prefix, std::uint64_t from = 0) const;
   // Writes every byte unchanged to the open file `out`; false on a write error (errno set).
   bool copy_to(int out) const;
   // The first `max` bytes, for a failure message.

@@ -85,6 +85,7 @@ class Runner {
                    const std::function<void()>& log);
   bool write_results(const RunningJob& job, const ResultsFiles& files,
                      const FinishedOutput& output);
+  void follow_output(const RunningJob& job, ExecRequest& request);
   void count(const RunningJob& job, bool failed, int exitval, int signal);
   int exit_status() const;
   void show_progress(bool final);
@@ -133,6 +134,11 @@ class Runner {
   std::vector<std::uint64_t> finished_;  // guarded by mutex_
   int stop_signal_ = 0;                  // guarded by mutex_
   bool hangup_ = false;                  // guarded by mutex_: a SIGHUP not yet acted on
+  bool output_grew_ = false;             // guarded by mutex_: spool_watch_ saw a write
+
+  // -k --line-buffer, while run() runs: wakes the main loop when a job's output grows. Last:
+  // its thread uses the members above.
+  std::optional<SpoolWatch> spool_watch_;
 };
 
 }  // namespace forkpool::cli

@@ -208,6 +208,15 @@ bool Runner::write_results(const RunningJob& job, const ResultsFiles& files,
   return false;
 }
 
+// -k --line-buffer: the job's output goes to files in the spool directory from its first
+// byte; while it is the oldest job, its lines are printed from there as they come (the spool
+// watch wakes the main loop when they grow).
+void Runner::follow_output(const RunningJob& job, ExecRequest& request) {
+  request.spool_to = spool_dir_ + "/follow-" + std::to_string(job.order);
+  output_.follow(job.order, request.spool_to + ".out", request.spool_to + ".err",
+                 options_.tagstring ? job.tag + "\t" : "");
+}
+
 // Counts the job and applies --halt (GNU parallel's should_we_halt).
 void Runner::count(const RunningJob& job, bool failed, int exitval, int signal) {
   const JobTally::Verdict verdict = tally_.count(failed, exitval, signal);

@@ -70,6 +70,7 @@ void Runner::start_jobs() {
     if (options_.verbose) write_stderr(job.command + "\n");  // -t, as the job starts
     ++job.tries;
     ExecRequest request = make_request(job);
+    if (spool_watch_) follow_output(job, request);  // -k --line-buffer
     if (PipeJobs* pipe = feed_.pipe()) pipe->attach(job.input.seq, request);
     last_start_ = Clock::now();
     tally_.count_started();

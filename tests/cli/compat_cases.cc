@@ -491,6 +491,13 @@ const std::vector<CompatCase>& compat_cases() {
        kTempFiles},
       {"FilesLargeOutput", "-k --files 'for i in 1 2 3 4; do cat big.dat; done; echo {}' ::: 1 2",
        nullptr, kTempFiles},
+      // -k --line-buffer: the oldest job streams, the bytes are -k's.
+      {"KeepOrderLineBufferTagPartialLine",
+       R"~(-k --lb --tag -j2 'printf "a\nb"; echo e{} >&2' ::: 1 2)~", nullptr, kStderr},
+      {"KeepOrderLineBufferLaterJobsEndFirst",
+       "-k --lb -j3 'sleep 0.$((3-{})); echo {}; echo {}-2' ::: 1 2 3"},
+      {"KeepOrderLineBufferLargeOutput",
+       "-k --lb -j2 'cat big.dat big.dat big.dat big.dat; echo {}' ::: 1 2"},
       {"FilesWithCsv", "-k --files --results res.csv 'echo {}' ::: 1", nullptr,
        kTempFiles | kResults | kTimes},
   };
