@@ -77,8 +77,8 @@ std::map<std::string, std::string> tree(const std::string& root) {
 // each test copies it: GNU parallel still gets a private HOME of its own.
 std::string parallel_home_template(const std::vector<std::string>& env) {
   const char* tmp = std::getenv("TMPDIR");
-  const std::string final_path = std::string(tmp && *tmp ? tmp : "/tmp") +
-                                 "/forkpool-compat-parallel-home-" + std::to_string(::getuid());
+  std::string final_path = std::string(tmp && *tmp ? tmp : "/tmp") +
+                           "/forkpool-compat-parallel-home-" + std::to_string(::getuid());
   if (exists(final_path + "/.parallel")) return final_path;
   TempDir making;
   std::vector<std::string> making_env = env;
