@@ -148,7 +148,8 @@ void Runner::deliver_to_table(const RunningJob& job, const ExecResult& result,
     output.err = JobStream();
   }
   output.save = [this, row = std::move(row), log, files = options_.files](const FinishedOutput& o) {
-    if (files) write_stdout(o.out.head(o.out.size()) + "\n");
+    // The names go to stdout, unless the table does (GNU parallel then drops them).
+    if (files && !results_table_.on_stdout()) write_stdout(o.out.head(o.out.size()) + "\n");
     log();
     results_table_.write(row, o.out, o.err);
   };
