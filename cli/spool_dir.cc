@@ -32,7 +32,7 @@ SpoolDir::~SpoolDir() {
 SpoolWatch::SpoolWatch(const std::string& dir, std::function<void()> on_write)
     : inotify_(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)), on_write_(std::move(on_write)) {
   if (!inotify_) throw std::system_error(errno, std::generic_category(), "inotify_init1");
-  if (::inotify_add_watch(inotify_.get(), dir.c_str(), IN_MODIFY | IN_CLOSE_WRITE) < 0)
+  if (::inotify_add_watch(inotify_.get(), dir.c_str(), IN_MODIFY) < 0)
     throw std::system_error(errno, std::generic_category(), "cannot watch " + dir);
   io::Pipe stop = io::Pipe::create();
   stop_read_ = std::move(stop.read);

@@ -29,10 +29,11 @@ class SpoolDir {
   std::string path_;
 };
 
-// Calls `on_write` whenever a file in a directory is written to or closed after writing
-// (inotify), on a thread of its own, until destroyed: how the runner learns, without polling,
-// that a running job's spooled output grew (-k --line-buffer). Calls may be coalesced; each
-// comes after the write it reports, so a reader it wakes sees the new bytes.
+// Calls `on_write` whenever a file in a directory is written to (inotify's IN_MODIFY; a close
+// adds no bytes, and a job's end comes with its result), on a thread of its own, until destroyed:
+// how the runner learns, without polling, that a running job's spooled output grew (-k
+// --line-buffer). Calls may be coalesced; each comes after the write it reports, so a reader it
+// wakes sees the new bytes.
 class SpoolWatch {
  public:
   // Throws std::system_error if the directory cannot be watched.
