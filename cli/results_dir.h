@@ -30,4 +30,8 @@ ResultsFiles results_files(const std::string& option, const std::string& expande
 bool save_results(const ResultsFiles& files, std::uint64_t seq, const JobStream& out,
                   const JobStream& err, std::string& failed_path);
 
+// --dry-run: the seq file and an empty stderr file, and no stdout file, as GNU parallel
+// leaves them. Returns false as save_results does.
+bool save_dry_run_results(const ResultsFiles& files, std::uint64_t seq, std::string& failed_path);
+
 }  // namespace forkpool::cli

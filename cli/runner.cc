@@ -45,7 +45,7 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
                       options_.joblog_append || (resuming && has_first_line(options_.joblog)));
   }
   if (const ResultsFormat format = results_format(options_.results);
-      format != ResultsFormat::kDirectory && !options_.dry_run)
+      format != ResultsFormat::kDirectory)
     results_table_ = ResultsTable(options_.results, format);
   feed_.preload(slots_, templ_.needs_total_jobs() && !options_.total_jobs);
   tally_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));
@@ -55,7 +55,9 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
 int Runner::dry_run() {
   while (auto job = feed_.next()) {
     const std::string prefix = options_.tagstring ? templ_.tag(*job, 1) + "\t" : "";
-    write_stdout(prefix + templ_.command(*job, 1) + "\n");
+    const std::string command = templ_.command(*job, 1);
+    if (dry_run_saves(*job, prefix, command)) continue;  // --results, --files
+    write_stdout(prefix + command + "\n");
   }
   return 0;
 }

@@ -86,6 +86,7 @@ class Runner {
   bool write_results(const RunningJob& job, const ResultsFiles& files,
                      const FinishedOutput& output);
   void follow_output(const RunningJob& job, ExecRequest& request);
+  bool dry_run_saves(const JobInput& job, const std::string& prefix, const std::string& command);
   void count(const RunningJob& job, bool failed, int exitval, int signal);
   int exit_status() const;
   void show_progress(bool final);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 
@@ -216,6 +217,49 @@ void Runner::follow_output(const RunningJob& job, ExecRequest& request) {
   request.spool_to = spool_dir_ + "/follow-" + std::to_string(job.order);
   output_.follow(job.order, request.spool_to + ".out", request.spool_to + ".err",
                  options_.tagstring ? job.tag + "\t" : "");
+}
+
+// --dry-run with --results or --files, as GNU parallel 20221122 does it: the command line is
+// the job's output. A table gets its row (Stdout: the command line), a results directory or
+// template the seq and an empty stderr file, and --files prints the name a file would have
+// had (none is left). False when neither option is given: the command is printed.
+bool Runner::dry_run_saves(const JobInput& job, const std::string& prefix,
+                           const std::string& command) {
+  if (options_.results.empty() && !options_.files) return false;
+  // --files: a fresh name, of a file that is not kept.
+  auto unkept_name = [] {
+    const std::string name = keep_output_file(JobStream(), "");
+    ::unlink(name.c_str());
+    return name;
+  };
+  std::string shown;
+  if (results_table_.active()) {
+    ResultsRow row{.seq = job.seq,
+                   .start_time = std::chrono::duration<double>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count(),
+                   .received = options_.files ? 0 : command.size() + 1,
+                   .command = command};
+    for (const auto& record : job.args)
+      row.values.insert(row.values.end(), record.begin(), record.end());
+    if (options_.files) shown = unkept_name();
+    const JobStream out(options_.files ? prefix + shown : prefix + command + "\n");
+    if (options_.files && !results_table_.on_stdout()) write_stdout(prefix + shown + "\n");
+    results_table_.write(row, out, JobStream());
+    return true;
+  }
+  if (!options_.results.empty()) {
+    const ResultsFiles files =
+        results_files(options_.results, templ_.results_name(job, 1), templ_.results_subdir(job));
+    std::string failed_path;
+    if (!save_dry_run_results(files, job.seq, failed_path))
+      report("cannot write " + failed_path + ": " + std::strerror(errno));
+    shown = files.out;
+  } else {
+    shown = unkept_name();
+  }
+  if (options_.files) write_stdout(prefix + shown + "\n");
+  return true;
 }
 
 // Counts the job and applies --halt (GNU parallel's should_we_halt).
