@@ -228,7 +228,7 @@ bool Runner::dry_run_saves(const JobInput& job, const std::string& prefix,
   if (options_.results.empty() && !options_.files) return false;
   // --files: a fresh name, of a file that is not kept.
   auto unkept_name = [] {
-    const std::string name = keep_output_file(JobStream(), "");
+    std::string name = keep_output_file(JobStream(), "");
     ::unlink(name.c_str());
     return name;
   };

@@ -75,7 +75,7 @@ TEST(ResultsE2e, FilesOutliveTheRunAndNothingElseIsLeft) {
   for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
     const std::string name = e.path().string();
     EXPECT_TRUE(name == names[0] || name == names[1] ||
-                e.path().filename().string().rfind(".", 0) == 0)
+                e.path().filename().string().rfind('.', 0) == 0)
         << "left behind: " << name;
   }
 }
