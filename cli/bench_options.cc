@@ -87,6 +87,7 @@ void check_run_options(const RunOptions& run) {
   if (run.halt.when != HaltPolicy::When::kNever) refuse("--halt", "a failing job stops the sweep");
   if (run.shuffle) refuse("--shuf", "every run repeats the same batch");
   if (!run.results.empty()) refuse("--results", discarded);
+  if (run.files) refuse("--files", discarded);
   if (run.bar || run.eta || run.progress) refuse("--bar/--eta/--progress", "bench shows its own");
   if (!run.run_only.empty()) refuse(run.run_only.front(), "it concerns forkpool run only");
   const PipeOptions& pipe = run.pipe;

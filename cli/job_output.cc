@@ -81,14 +81,17 @@ void JobStream::for_each_chunk(Sink sink) const {
   }
 }
 
-void JobStream::write_to(int fd, const std::string& prefix) const {
+void JobStream::write_to(int fd, const std::string& prefix, std::uint64_t from) const {
   LinePrefixer prefixer(prefix);
   std::string prefixed;
   for_each_chunk([&](std::string_view chunk) {
-    std::string_view out = chunk;
+    const std::size_t skip = std::min<std::uint64_t>(from, chunk.size());
+    from -= skip;
+    std::string_view out = chunk.substr(skip);
+    if (out.empty()) return;
     if (!prefix.empty()) {
       prefixed.clear();
-      prefixer.append(chunk, prefixed);
+      prefixer.append(out, prefixed);
       out = prefixed;
     }
     if (fd == STDOUT_FILENO) {
@@ -113,6 +116,10 @@ bool JobStream::copy_to(int out) const {
     }
   });
   return ok;
+}
+
+void JobStream::read_chunks(const std::function<void(std::string_view)>& sink) const {
+  for_each_chunk(sink);
 }
 
 std::string JobStream::head(std::size_t max) const {

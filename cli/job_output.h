@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -50,13 +52,15 @@ class JobStream {
 
   std::size_t size() const { return size_; }
 
-  // Writes every byte, each line preceded by `prefix`, to stdout (or stderr: errors dropped),
-  // a bounded chunk at a time.
-  void write_to(int fd, const std::string& prefix) const;
+  // Writes every byte from offset `from` on, each line preceded by `prefix`, to stdout (or
+  // stderr: errors dropped), a bounded chunk at a time. `from` must start a line.
+  void write_to(int fd, const std::string& prefix, std::uint64_t from = 0) const;
   // Writes every byte unchanged to the open file `out`; false on a write error (errno set).
   bool copy_to(int out) const;
   // The first `max` bytes, for a failure message.
   std::string head(std::size_t max) const;
+  // Calls `sink` with every byte in order, in chunks of at most 1 MiB.
+  void read_chunks(const std::function<void(std::string_view)>& sink) const;
 
  private:
   // Calls `sink(chunk)` for the bytes in order, in chunks of at most 1 MiB.

@@ -86,11 +86,13 @@ class CommandTemplate {
   // after it), or "" when neither option is given. --tag is --tagstring {}: the job's
   // arguments joined by a space, never quoted (trimmed under --colsep).
   std::string tag(const JobInput& job, unsigned slot) const;
+  // The --results name for `job` run in `slot`: its replacement strings expanded, unquoted,
+  // as GNU parallel expands them (a name without any is returned as it is).
+  std::string results_name(const JobInput& job, unsigned slot) const;
   // The directory under --results DIR for `job`, relative to DIR, as GNU parallel lays it
   // out (for example "1/a/2/b" for two sources with values a and b; "1/a/1/b" for -n2 with
   // a and b). Values are untrimmed, with \ → \\, TAB → \t, NUL → \0 and / → \_. An
-  // empty value gives "1/" (GNU parallel's files then land in DIR/1/). Only for a plain DIR:
-  // a --results containing replacement strings is not supported.
+  // empty value gives "1/" (GNU parallel's files then land in DIR/1/). Only for a plain DIR.
   std::string results_subdir(const JobInput& job) const;
 
  private:

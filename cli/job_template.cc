@@ -21,7 +21,12 @@ struct CommandTemplate::Impl {
         tagstring(o.tagstring ? std::optional<internal::CompiledTemplate>(
                                     std::in_place, std::vector<std::string>{*o.tagstring}, false,
                                     rpl, expressions)
-                              : std::nullopt) {
+                              : std::nullopt),
+        results(o.results.find('{') != std::string::npos
+                    ? std::optional<internal::CompiledTemplate>(std::in_place,
+                                                                std::vector<std::string>{o.results},
+                                                                false, rpl, expressions)
+                    : std::nullopt) {
     if (!expressions.empty()) perl.emplace(expressions, o.job_slots);
     command_mode.quote_words = o.quote;
     command_mode.quote_values = !o.quote && !command.replacement_leads();
@@ -30,15 +35,18 @@ struct CommandTemplate::Impl {
     tag_mode.context = o.args_per_job.context;
     command_mode.perl = tag_mode.perl = perl ? &*perl : nullptr;
     trim = internal::trim_of(o);
+    results_option = o.results;
   }
   ReplacementStrings rpl;
   std::vector<std::string> expressions;  // for perl, in the order it compiled them
   internal::CompiledTemplate command;
   std::optional<internal::CompiledTemplate> tagstring;
-  std::optional<PerlEvaluator> perl;  // only when an expression needs it
+  std::optional<internal::CompiledTemplate> results;  // --results with replacement strings
+  std::optional<PerlEvaluator> perl;                  // only when an expression needs it
   internal::RenderMode command_mode;
   internal::RenderMode tag_mode;
   internal::Trim trim = internal::Trim::kNone;
+  std::string results_option = {};
 };
 
 CommandTemplate::CommandTemplate(const RunOptions& options)
@@ -63,6 +71,11 @@ std::string CommandTemplate::command(const JobInput& job, unsigned slot) const {
 std::string CommandTemplate::tag(const JobInput& job, unsigned slot) const {
   if (!impl_->tagstring) return "";
   return impl_->tagstring->render(job, slot, impl_->tag_mode, impl_->trim);
+}
+
+std::string CommandTemplate::results_name(const JobInput& job, unsigned slot) const {
+  if (!impl_->results) return impl_->results_option;
+  return impl_->results->render(job, slot, impl_->tag_mode, impl_->trim);
 }
 
 std::string CommandTemplate::results_subdir(const JobInput& job) const {

@@ -10,21 +10,6 @@
 namespace forkpool::cli {
 namespace {
 
-// GNU parallel 20221122 writes one CSV, TSV or JSON file for a --results name ending so, and
-// expands replacement strings in it; forkpool run has only the plain directory layout.
-void refuse_results_file(const std::string& option, const std::string& value) {
-  for (const char* suffix : {".csv", ".tsv", ".json"}) {
-    const std::string_view s(suffix);
-    if (value.size() >= s.size() && value.compare(value.size() - s.size(), s.size(), s) == 0)
-      throw UsageError(option + " " + value + ": CSV, TSV and JSON results are not supported; " +
-                       "give a directory");
-  }
-  const std::size_t open = value.find('{');
-  if (open != std::string::npos && value.find('}', open) != std::string::npos)
-    throw UsageError(option + " " + value +
-                     ": replacement strings in --results are not supported; give a directory");
-}
-
 void set_output(RunOptions& o, OutputMode mode, OutputMode& seen_mode, bool& seen,
                 const std::string& name) {
   // GNU parallel refuses the combinations outright rather than letting the last one win.
@@ -132,10 +117,13 @@ std::vector<OptionSpec> output_options([[maybe_unused]] ParseState& st) {
        0,
        Arity::kValue,
        [](O& o, S n, S v) {
-         if (v.empty()) bad_value(n, v, "expected a directory");
-         refuse_results_file(n, v);
+         if (v.empty()) bad_value(n, v, "expected a directory or a file name");
          o.results = v;
        }},
+      {{"output-as-files", "outputasfiles", "files"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) { o.files = true; }},
       {{"bar"}, 0, Arity::kFlag, [](O& o, S, S) { o.bar = true; }},
       {{"eta"}, 0, Arity::kFlag, [](O& o, S, S) { o.eta = true; }},
       {{"progress"}, 0, Arity::kFlag, [](O& o, S, S) { o.progress = true; }},

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/job_output.h"
+#include "io/fd.h"
 
 namespace forkpool::cli {
 
@@ -17,6 +18,11 @@ struct FinishedOutput {
   JobStream out, err;
   std::string prefix;           // --tag: before every line of both
   std::function<void()> after;  // once both are written (the --joblog line)
+  // When set, takes the output in its turn instead of it being printed (--results as a
+  // table); `after` still follows. May throw StdoutClosed.
+  std::function<void(const FinishedOutput&)> save;
+  // -k --line-buffer: the bytes of each stream already printed while the job ran.
+  std::uint64_t out_printed = 0, err_printed = 0;
   std::size_t size() const { return out.size() + err.size(); }
 };
 
@@ -40,20 +46,41 @@ class OutputOrder {
   // -k: prints held output in job order, up to the first job still running. At the end of a
   // run stopped early, `everything` prints what did finish, in order, past the gaps.
   void flush(bool everything);
+  // -k --line-buffer: the job that was `order`-th to start writes its stdout and stderr to
+  // these files as it runs. While it is the oldest job not yet printed, its whole lines are
+  // printed as they come (catch_up); the rest, when it is delivered. Throws std::system_error
+  // if a file cannot be opened.
+  void follow(std::uint64_t order, const std::string& out_path, const std::string& err_path,
+              std::string prefix);
+  // Prints the whole lines the oldest job, if followed, has written since the last call.
+  void catch_up();
   // True while held output is over the limit: no new job should start (a retry may).
   bool holds_back_jobs() const { return !held_.empty() && held_bytes_ >= held_limit_; }
   // Drops what is held (before the spooled files' directory goes).
-  void clear() { held_.clear(); }
+  void clear() {
+    held_.clear();
+    followed_.clear();
+  }
   void mark_stdout_gone() { stdout_gone_ = true; }
 
  private:
+  // A running job's output files, and how much of each is printed.
+  struct Followed {
+    io::Fd out, err;
+    std::uint64_t out_printed = 0, err_printed = 0;
+    std::string prefix;
+  };
+
   void write(const FinishedOutput& output);
+  // Prints the whole lines of `file` past `printed` to `fd`; advances `printed`.
+  void print_lines(const io::Fd& file, std::uint64_t& printed, int fd, const std::string& prefix);
 
   bool keep_order_;
   std::size_t held_limit_;
   std::function<void()> on_stdout_gone_;
   bool stdout_gone_ = false;
   std::map<std::uint64_t, FinishedOutput> held_;  // by order
+  std::map<std::uint64_t, Followed> followed_;    // by order: running, -k --line-buffer
   std::size_t held_bytes_ = 0;
   std::uint64_t next_to_print_ = 0;
 };

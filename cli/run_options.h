@@ -131,7 +131,8 @@ struct RunOptions {
   HaltPolicy halt;
   double delay = 0;  // --delay SECS between job starts
   bool shuffle = false;
-  std::string results;  // --results DIR ("" none)
+  std::string results;  // --results DIR, NAME.csv/.tsv/.json or a template ("" none)
+  bool files = false;   // --files: print the name of a file holding each job's output
 
   bool bar = false;       // --bar
   bool eta = false;       // --eta

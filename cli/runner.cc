@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <limits>
+#include <utility>
 
 #include "cli/caller_shell.h"
 #include "cli/job_output.h"
@@ -47,6 +48,9 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
     job_log_ = JobLog(options_.joblog,
                       options_.joblog_append || (resuming && has_first_line(options_.joblog)));
   }
+  if (const ResultsFormat format = results_format(options_.results);
+      format != ResultsFormat::kDirectory)
+    results_table_ = ResultsTable(options_.results, format);
   feed_.preload(slots_, templ_.needs_total_jobs() && !options_.total_jobs);
   tally_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));
   templ_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));
@@ -55,7 +59,9 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
 int Runner::dry_run() {
   while (auto job = feed_.next()) {
     const std::string prefix = options_.tagstring ? templ_.tag(*job, 1) + "\t" : "";
-    write_stdout(prefix + templ_.command(*job, 1) + "\n");
+    const std::string command = templ_.command(*job, 1);
+    if (dry_run_saves(*job, prefix, command)) continue;  // --results, --files
+    write_stdout(prefix + command + "\n");
   }
   return 0;
 }
@@ -78,6 +84,16 @@ int Runner::run() {
   const std::optional<Launcher> remote = run_launcher(options_.remote);
   // A remote job's output comes back in its frame: a spool file would be on its host.
   spool_over_ = remote ? std::numeric_limits<std::size_t>::max() : kSpoolOver;
+  // -k --line-buffer: the oldest job's lines stream from its spooled output as they come.
+  // (Remote jobs' output comes back whole; a retried job's lines could not be taken back.)
+  if (options_.keep_order && options_.output == OutputMode::kLineBuffer && !remote &&
+      options_.results.empty() && !options_.files && !settings_.discard_output &&
+      options_.retries == 0)
+    spool_watch_.emplace(spool_dir_, [this] {
+      std::lock_guard lock(mutex_);
+      output_grew_ = true;
+      wake_.notify_one();
+    });
   if (remote) {
     // The caller's shell is a path on this machine, and its exported functions do not travel.
     shell_ = "/bin/sh";
@@ -100,6 +116,7 @@ int Runner::run() {
                                 : initializer(exec_stop_handlers_task)});
   pool_ = &pool;
   run_loop();
+  spool_watch_.reset();
   output_.flush(/*everything=*/true);
   show_progress(true);
   pool.close();
@@ -128,14 +145,19 @@ void Runner::run_loop() {
 // --delay allows the next start).
 std::vector<std::uint64_t> Runner::wait_for_finished() {
   std::vector<std::uint64_t> finished;
-  std::unique_lock lock(mutex_);
-  auto ready = [&] { return !finished_.empty() || stop_signal_ != 0 || hangup_; };
-  if (auto until = next_start_time()) {
-    wake_.wait_until(lock, *until, ready);
-  } else {
-    wake_.wait(lock, ready);
+  bool output_grew = false;
+  {
+    std::unique_lock lock(mutex_);
+    auto ready = [&] { return !finished_.empty() || stop_signal_ != 0 || hangup_ || output_grew_; };
+    if (auto until = next_start_time()) {
+      wake_.wait_until(lock, *until, ready);
+    } else {
+      wake_.wait(lock, ready);
+    }
+    finished.swap(finished_);
+    output_grew = std::exchange(output_grew_, false);
   }
-  finished.swap(finished_);
+  if (output_grew) output_.catch_up();  // -k --line-buffer: the oldest job's new lines
   return finished;
 }
 

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,8 @@
 #include "cli/job_source.h"
 #include "cli/job_tally.h"
 #include "cli/output_order.h"
+#include "cli/results_dir.h"
+#include "cli/results_table.h"
 #include "cli/run_command.h"
 #include "cli/run_options.h"
 #include "cli/spool_dir.h"
@@ -74,7 +77,18 @@ class Runner {
   void finish(std::uint64_t seq);
   void record(RunningJob& job, ExecResult& result, FinishedOutput output, bool failed,
               const std::string& lost_reason);
-  bool write_results(const RunningJob& job, const FinishedOutput& output);
+  struct RowNumbers {
+    int exitval = 0;
+    std::uint64_t sent = 0;
+  };
+  void deliver_to_table(const RunningJob& job, const ExecResult& result, FinishedOutput output,
+                        RowNumbers numbers, const std::function<void()>& log);
+  bool save_output(const RunningJob& job, const ExecResult& result, FinishedOutput output,
+                   const std::function<void()>& log);
+  bool write_results(const RunningJob& job, const ResultsFiles& files,
+                     const FinishedOutput& output);
+  void follow_output(const RunningJob& job, ExecRequest& request);
+  bool dry_run_saves(const JobInput& job, const std::string& prefix, const std::string& command);
   void count(const RunningJob& job, bool failed, int exitval, int signal);
   int exit_status() const;
   void show_progress(bool final);
@@ -95,6 +109,7 @@ class Runner {
   std::string shell_;
   bool skip_shell_;  // plain commands are exec'd without the shell
   JobLog job_log_;
+  ResultsTable results_table_;  // --results NAME.csv/.tsv/.json
 
   Pool* pool_ = nullptr;  // while run() runs
   std::set<unsigned> free_slots_;
@@ -123,6 +138,11 @@ class Runner {
   std::vector<std::uint64_t> finished_;  // guarded by mutex_
   int stop_signal_ = 0;                  // guarded by mutex_
   bool hangup_ = false;                  // guarded by mutex_: a SIGHUP not yet acted on
+  bool output_grew_ = false;             // guarded by mutex_: spool_watch_ saw a write
+
+  // -k --line-buffer, while run() runs: wakes the main loop when a job's output grows. Last:
+  // its thread uses the members above.
+  std::optional<SpoolWatch> spool_watch_;
 };
 
 }  // namespace forkpool::cli

@@ -78,6 +78,7 @@ void Runner::start_jobs() {
         continue;
       }
     }
+    if (spool_watch_) follow_output(job, request);  // -k --line-buffer
     if (PipeJobs* pipe = feed_.pipe()) pipe->attach(job.input.seq, request);
     last_start_ = Clock::now();
     tally_.count_started();
@@ -135,7 +136,8 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
       request.output = ExecRequest::kInherit;
       break;
   }
-  if (!options_.results.empty() || settings_.discard_output) request.output = ExecRequest::kCapture;
+  if (!options_.results.empty() || options_.files || settings_.discard_output)
+    request.output = ExecRequest::kCapture;
   request.spool_over = spool_over_;
   request.spool_dir = spool_dir_;
   return request;

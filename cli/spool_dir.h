@@ -1,7 +1,11 @@
 // The private directory a run's spooled job output goes to.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <thread>
+
+#include "io/fd.h"
 
 namespace forkpool::cli {
 
@@ -23,6 +27,28 @@ class SpoolDir {
 
  private:
   std::string path_;
+};
+
+// Calls `on_write` whenever a file in a directory is written to (inotify's IN_MODIFY; a close
+// adds no bytes, and a job's end comes with its result), on a thread of its own, until destroyed:
+// how the runner learns, without polling, that a running job's spooled output grew (-k
+// --line-buffer). Calls may be coalesced; each comes after the write it reports, so a reader it
+// wakes sees the new bytes.
+class SpoolWatch {
+ public:
+  // Throws std::system_error if the directory cannot be watched.
+  SpoolWatch(const std::string& dir, std::function<void()> on_write);
+  ~SpoolWatch();
+  SpoolWatch(const SpoolWatch&) = delete;
+  SpoolWatch& operator=(const SpoolWatch&) = delete;
+
+ private:
+  void watch();
+
+  io::Fd inotify_;
+  io::Fd stop_read_, stop_write_;
+  std::function<void()> on_write_;
+  std::thread thread_;
 };
 
 }  // namespace forkpool::cli

@@ -11,7 +11,8 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --col-sep --colsep -q --quote -n --max-args --maxargs -N --max-replace-args
   --maxreplaceargs -X -m -s --max-chars --maxchars --dry-run --dryrun --dr --joblog --jl
   --resume --resume-failed --resumefailed --retries --timeout --halt --halt-on-error
-  --haltonerror --delay --shuf --results --result --res --bar --eta --progress -a
+  --haltonerror --delay --shuf --results --result --res --files --output-as-files
+  --outputasfiles --bar --eta --progress -a
   --arg-file --argfile --will-cite --willcite --nn --nonotice --no-notice -h --help
   --env --record-env --recordenv --plain -J --profile --plus -I --extensionreplace --er
   --basenamereplace --bnr --dirnamereplace --dnr --basenameextensionreplace --bner

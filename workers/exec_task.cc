@@ -155,6 +155,13 @@ void start_spool(Stream& s, const std::string& dir) {
   s.spool_path = std::move(path);
 }
 
+// ExecRequest::spool_to: the stream goes to `path` from its first byte.
+void spool_from_start(Stream& s, const std::string& path) {
+  s.spool = io::Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!s.spool) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+  s.spool_path = path;
+}
+
 void spool_write(Stream& s, std::string_view data) {
   iovec iov{const_cast<char*>(data.data()), data.size()};
   io::write_all(s.spool.get(), std::span(&iov, 1), std::nullopt);
@@ -267,6 +274,10 @@ class Job {
     launcher.new_process_group = true;
     launcher.directory = directory_;
     ChildEnds ends = redirect_output(launcher);
+    if (request_.output == ExecRequest::kCapture && !request_.spool_to.empty()) {
+      spool_from_start(out_, request_.spool_to + ".out");
+      spool_from_start(err_, request_.spool_to + ".err");
+    }
     ends.in = open_stdin(request_.stdin_path);
     if (ends.in) launcher.redirect.emplace_back(ends.in.get(), STDIN_FILENO);
     const std::vector<std::string> env = job_environment(request_.env);

@@ -82,6 +82,11 @@ struct ExecRequest {
   // bytes of memory. See ExecResult::out_file.
   std::size_t spool_over = 0;
   std::string spool_dir;
+  // kCapture: when not empty, the job's stdout and stderr go to the files `spool_to`.out and
+  // `spool_to`.err (created if missing, truncated) from their first byte, each chunk written
+  // as it arrives, so that another process can read them while the job runs (forkpool run
+  // -k --line-buffer). ExecResult::out_file and err_file then name them, even when empty.
+  std::string spool_to;
   // When not empty: the job's stdin, opened for reading (a named pipe another process feeds,
   // as `forkpool run --pipe` does). It is opened without waiting for a writer; the job sees
   // end of file once no writer is left. Empty: the job's stdin is the worker's (/dev/null).
@@ -128,9 +133,9 @@ struct ExecRequest {
     // clang-format on
     // Written only when used, and read only when present: a request without them decodes in
     // a worker of an earlier version, and one from an earlier pool decodes here.
-    if (!detail::more_fields(ar, moves_files())) return;
+    if (!detail::more_fields(ar, moves_files() || !spool_to.empty())) return;
     // clang-format off
-    ar & workdir & remove_workdir & transfer & returns & cleanup & pool_host;
+    ar & workdir & remove_workdir & transfer & returns & cleanup & pool_host & spool_to;
     // clang-format on
   }
 };

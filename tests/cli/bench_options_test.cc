@@ -71,6 +71,7 @@ TEST(BenchOptions, RefusesRunOptionsThatMeanNothingHere) {
            {"--halt", "now,fail=1", "true", ":::", "1"},
            {"--shuf", "true", ":::", "1"},
            {"--results", "d", "true", ":::", "1"},
+           {"--files", "true", ":::", "1"},
            {"--bar", "true", ":::", "1"},
            {"--workers", "1"},
            {"--runs", "1001", "true", ":::", "1"},

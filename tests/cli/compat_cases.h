@@ -18,6 +18,12 @@ enum Check : unsigned {
   kBash = 1u << 5,       // run from `bash -c`, after kBashPrelude (exported functions)
   kShellSh = 1u << 6,    // PARALLEL_SHELL=/bin/sh in the environment of both
   kShellBash = 1u << 7,  // PARALLEL_SHELL=bash (a name, looked up in $PATH)
+  // --results tables (./res.csv, ./res.tsv, ./res.json, or rows on stdout): the Starttime and
+  // JobRuntime columns checked as GNU parallel formats them, then left out of the comparison.
+  kTimes = 1u << 8,
+  // --files: the names of $TMPDIR/parXXXXXX.par files in stdout compared as "<file>", and the
+  // contents of every such file compared (as a sorted list).
+  kTempFiles = 1u << 9,
 };
 
 // What a kBash case's shell has done before it runs the tool.

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -52,6 +53,7 @@ struct ToolRun {
   Outcome main;
   std::string joblog;
   std::map<std::string, std::string> results;  // relative path -> "file:<bytes>" or "dir"
+  std::vector<std::string> temp_files;         // kTempFiles: the contents, sorted
 };
 
 std::map<std::string, std::string> tree(const std::string& root) {
@@ -75,8 +77,8 @@ std::map<std::string, std::string> tree(const std::string& root) {
 // each test copies it: GNU parallel still gets a private HOME of its own.
 std::string parallel_home_template(const std::vector<std::string>& env) {
   const char* tmp = std::getenv("TMPDIR");
-  const std::string final_path = std::string(tmp && *tmp ? tmp : "/tmp") +
-                                 "/forkpool-compat-parallel-home-" + std::to_string(::getuid());
+  std::string final_path = std::string(tmp && *tmp ? tmp : "/tmp") +
+                           "/forkpool-compat-parallel-home-" + std::to_string(::getuid());
   if (exists(final_path + "/.parallel")) return final_path;
   TempDir making;
   std::vector<std::string> making_env = env;
@@ -92,6 +94,35 @@ std::string parallel_home_template(const std::vector<std::string>& env) {
   if (ignored) std::filesystem::remove_all(making.path(), ignored);
   ::mkdir(making.path().c_str(), 0700);  // for TempDir's destructor
   return final_path;
+}
+
+// --files's output files in `dir`: par*.par, as both tools name them.
+std::vector<std::string> temp_file_names(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > 7 && name.rfind("par", 0) == 0 && name.ends_with(".par"))
+      names.push_back(e.path().string());
+  }
+  return names;
+}
+
+std::vector<std::string> temp_files(const std::string& dir) {
+  std::vector<std::string> contents;
+  for (const std::string& f : temp_file_names(dir)) contents.push_back(read_file(f));
+  std::sort(contents.begin(), contents.end());
+  return contents;
+}
+
+// `text` with every name of a file in `dir` that --files made replaced by "<file>".
+std::string without_temp_names(std::string text, const std::string& dir) {
+  const std::string prefix = dir + "/par";
+  for (std::size_t at; (at = text.find(prefix)) != std::string::npos;) {
+    const std::size_t end = text.find(".par", at + prefix.size());
+    if (end == std::string::npos) break;
+    text.replace(at, end + 4 - at, "<file>");
+  }
+  return text;
 }
 
 class RunCompatTest : public ::testing::TestWithParam<CompatCase> {
@@ -114,6 +145,7 @@ class RunCompatTest : public ::testing::TestWithParam<CompatCase> {
     const std::string work = base_ / "work";
     std::filesystem::remove_all(work);
     std::filesystem::remove_all(base_ / "home");
+    for (const std::string& f : temp_file_names(base_ / "tmp")) std::filesystem::remove(f);
     std::filesystem::create_directory(work);
     std::filesystem::copy(home_template_, base_ / "home", std::filesystem::copy_options::recursive);
     write_fixtures(work);
@@ -137,6 +169,12 @@ class RunCompatTest : public ::testing::TestWithParam<CompatCase> {
     r.main = run(c.args);
     r.joblog = read_file(work + "/log");
     r.results = tree(work + "/res");
+    // --results res.csv, res.tsv, res.json: one file beside the tree.
+    for (const auto& e : std::filesystem::directory_iterator(work)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("res.", 0) == 0) r.results[name] = "file:" + read_file(e.path().string());
+    }
+    r.temp_files = temp_files(base_ / "tmp");
     return r;
   }
 
@@ -192,6 +230,64 @@ std::string joblog_without_times(const std::string& log, const char* who) {
   return out;
 }
 
+bool is_time(const std::string& field) {
+  const std::size_t dot = field.find('.');
+  return dot != std::string::npos && dot > 0 && field.size() == dot + 4 &&
+         field.find_first_not_of("0123456789.") == std::string::npos &&
+         field.find('.', dot + 1) == std::string::npos;
+}
+
+// A --results table (CSV, TSV or JSON rows) with the Starttime and JobRuntime columns replaced
+// by <time>, after checking that each is written as GNU parallel writes them ("%.3f") and
+// that the start is close to now.
+std::string table_without_times(const std::string& text, const char* who) {
+  const double now = static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  std::string out;
+  for (const std::string& line : split_lines(text)) {
+    std::string rest = line;
+    std::vector<std::string> times;
+    if (line.rfind("{ \"Seq\": ", 0) == 0) {  // JSON: "Starttime": S, "JobRuntime": R,
+      for (const char* key : {"\"Starttime\": ", "\"JobRuntime\": "}) {
+        const std::size_t at = rest.find(key);
+        const std::size_t from = at == std::string::npos ? at : at + std::strlen(key);
+        const std::size_t comma = from == std::string::npos ? from : rest.find(',', from);
+        if (comma == std::string::npos) break;
+        times.push_back(rest.substr(from, comma - from));
+        rest.replace(from, comma - from, "<time>");
+      }
+    } else {  // CSV or TSV: Seq, ":", Starttime, JobRuntime, ...
+      const char sep = line.find('\t') < line.find(',') ? '\t' : ',';
+      std::vector<std::size_t> seps;
+      for (std::size_t at = 0; seps.size() < 4 && (at = line.find(sep, at)) != std::string::npos;
+           ++at)
+        seps.push_back(at);
+      if (seps.size() == 4 && line.rfind("Seq", 0) != 0 &&
+          line.substr(seps[0] + 1, seps[1] - seps[0] - 1) == ":") {
+        times.push_back(line.substr(seps[1] + 1, seps[2] - seps[1] - 1));
+        times.push_back(line.substr(seps[2] + 1, seps[3] - seps[2] - 1));
+        rest = line.substr(0, seps[1] + 1) + "<time>" + sep + "<time>" + line.substr(seps[3]);
+      }
+    }
+    for (std::size_t i = 0; i < times.size(); ++i)
+      EXPECT_TRUE(is_time(times[i])) << who << ": time column '" << times[i] << "' in " << line;
+    if (!times.empty()) {
+      EXPECT_NEAR(std::atof(times[0].c_str()), now, 600) << who << ": " << line;
+    }
+    out += rest + "\n";
+  }
+  return out;
+}
+
+std::map<std::string, std::string> tables_without_times(std::map<std::string, std::string> files,
+                                                        const char* who) {
+  for (auto& [path, content] : files)
+    if (content.rfind("file:", 0) == 0)
+      content = "file:" + table_without_times(content.substr(5), who);
+  return files;
+}
+
 std::string describe_tree_difference(const std::map<std::string, std::string>& want,
                                      const std::map<std::string, std::string>& got) {
   std::string d;
@@ -229,12 +325,21 @@ TEST_P(RunCompatTest, SameOutputAndStatusAsGnuParallel) {
     EXPECT_EQ(got.first.out, want.first.out)
         << "first run's stdout: " << describe_difference(want.first.out, got.first.out);
   }
+  std::string want_out = want.main.out, got_out = got.main.out;
+  if (c.checks & kTempFiles) {
+    want_out = without_temp_names(want_out, base_ / "tmp");
+    got_out = without_temp_names(got_out, base_ / "tmp");
+    EXPECT_EQ(got.temp_files, want.temp_files) << "--files' files";
+  }
+  if (c.checks & kTimes) {
+    want_out = table_without_times(want_out, "GNU parallel");
+    got_out = table_without_times(got_out, "forkpool");
+  }
   if (c.checks & kSorted) {
     const std::string w = sorted_lines(want.main.out), g = sorted_lines(got.main.out);
     EXPECT_EQ(g, w) << "stdout (sorted): " << describe_difference(w, g);
   } else {
-    EXPECT_TRUE(got.main.out == want.main.out)
-        << "stdout: " << describe_difference(want.main.out, got.main.out);
+    EXPECT_TRUE(got_out == want_out) << "stdout: " << describe_difference(want_out, got_out);
   }
   if (c.checks & kStderr) {
     EXPECT_TRUE(got.main.err == want.main.err)
@@ -248,8 +353,16 @@ TEST_P(RunCompatTest, SameOutputAndStatusAsGnuParallel) {
   }
   if (c.checks & kResults) {
     ASSERT_FALSE(want.results.empty()) << "GNU parallel wrote no results";
-    EXPECT_TRUE(got.results == want.results) << "--results tree:\n"
-                                             << describe_tree_difference(want.results, got.results);
+    std::map<std::string, std::string> w = want.results, g = got.results;
+    if (c.checks & kTempFiles) {
+      for (auto* files : {&w, &g})
+        for (auto& [path, content] : *files) content = without_temp_names(content, base_ / "tmp");
+    }
+    if (c.checks & kTimes) {
+      w = tables_without_times(w, "GNU parallel");
+      g = tables_without_times(g, "forkpool");
+    }
+    EXPECT_TRUE(g == w) << "--results tree:\n" << describe_tree_difference(w, g);
   }
 }
 

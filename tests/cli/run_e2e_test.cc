@@ -215,11 +215,11 @@ const std::vector<BadInput>& bad_inputs() {
       {"JobsNonsense", {"-j", "nonsense", "touch started", ":::", "a"}},
       {"TimeoutNonsense", {"--timeout", "soon", "touch started", ":::", "a"}},
       {"BadColsepRegex", {"--colsep", "a(", "touch started", ":::", "a"}},
-      // GNU parallel's single-file and templated --results: refused, not made a directory.
-      {"ResultsCsvFile", {"--results", "out.csv", "touch started", ":::", "a"}},
-      {"ResultsTsvFile", {"--results", "out.tsv", "touch started", ":::", "a"}},
-      {"ResultsJsonFile", {"--results", "out.json", "touch started", ":::", "a"}},
-      {"ResultsTemplated", {"--results", "out/{}", "touch started", ":::", "a"}},
+      // A --results table that cannot be written (even by root): refused before any job.
+      {"ResultsCsvUnwritable", {"--results", "missing/out.csv", "touch started", ":::", "a"}},
+      {"ResultsTsvIntoAFile", {"--results", "a-file/out.tsv", "touch started", ":::", "a"}},
+      {"ResultsJsonIsADirectory", {"--results", "a-directory.json", "touch started", ":::", "a"}},
+      {"ResultsEmptyName", {"--results", "", "touch started", ":::", "a"}},
       {"JoblogPlusWithoutName", {"--joblog", "+", "touch started", ":::", "a"}},
       {"AmbiguousAbbreviation", {"--ta", "touch started", ":::", "a"}},
       {"AbbreviationOfAnUnsupportedOption", {"--sqlm", "x", "touch started", ":::", "a"}},
@@ -238,6 +238,8 @@ class RunBadInputTest : public ::testing::TestWithParam<BadInput> {};
 TEST_P(RunBadInputTest, OneLineOnStderrExit255AndNoJobStarted) {
   TempDir dir;
   std::filesystem::create_directory(dir / "a-directory");
+  std::filesystem::create_directory(dir / "a-directory.json");
+  write_file(dir / "a-file", "");
   write_file(dir / "unreadable.txt", "a\n");
   ::chmod((dir / "unreadable.txt").c_str(), 0);
   if (std::string(GetParam().name) == "UnreadableArgumentFile" &&

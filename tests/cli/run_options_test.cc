@@ -410,16 +410,18 @@ TEST(RunOptions, DefaultOptionGroupsComeFirstAndTheirWordsBeforeTheCommand) {
   EXPECT_EQ(o.sources[0].values, Words{"a"});
 }
 
-TEST(RunOptions, JoblogPlusAppendsAndResultsFilesAreRefused) {
+TEST(RunOptions, JoblogPlusAppendsAndResultsTakesTablesAndTemplates) {
   const RunOptions o = parse({"--joblog", "+log", "echo"});
   EXPECT_EQ(o.joblog, "log");
   EXPECT_TRUE(o.joblog_append);
   EXPECT_FALSE(parse({"--joblog", "log", "echo"}).joblog_append);
-  for (const char* name : {"x.csv", "x.tsv", "x.json", "dir/{}", "r/{1}/x"}) {
-    EXPECT_NE(usage_error({"--results", name, "echo"}).find("not supported"), std::string::npos)
-        << name;
+  for (const char* name : {"x.csv", "x.tsv", "x.json", "dir/{}", "r/{1}/x", "plain-dir"}) {
+    EXPECT_EQ(usage_error({"--results", name, "echo"}), "") << name;
+    EXPECT_EQ(parse({"--results", name, "echo"}).results, name);
   }
-  EXPECT_EQ(usage_error({"--results", "plain-dir", "echo"}), "");
+  EXPECT_FALSE(parse({"echo"}).files);
+  EXPECT_TRUE(parse({"--files", "echo"}).files);
+  EXPECT_TRUE(parse({"--output-as-files", "echo"}).files);
 }
 
 TEST(RunOptions, XargsFlags) {
