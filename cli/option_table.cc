@@ -77,6 +77,12 @@ std::vector<OptionSpec> job_control_options([[maybe_unused]] ParseState& st) {
          o.delay = *d;
        }},
       {{"shuf"}, 0, Arity::kFlag, [](O& o, S, S) { o.shuffle = true; }},
+      // How jobs run and stop.
+      {{"nice"}, 0, Arity::kValue, [](O& o, S, S v) { o.nice = parse_nice(v); }},
+      {{"term-seq", "termseq"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.termseq = parse_termseq(v); }},
       {{"dry-run", "dryrun", "dr"}, 0, Arity::kFlag, [](O& o, S, S) { o.dry_run = true; }},
   };
 }

@@ -93,6 +93,16 @@ struct ReplacementOptions {
 // -X fill a command line up to this many bytes; -s / --max-chars may lower it.
 inline constexpr std::size_t kDefaultMaxLineLength = 63664;
 
+// --memfree, --load and --limit: the rules that say when a job may start (cli/job_gate.h).
+struct ResourceLimits {
+  double memfree = 0;  // --memfree SIZE, in bytes; 0: no rule
+  // --load MAX as given: N, N.N, N%, +N or -N, as -j counts CPUs ("": no rule).
+  std::string load;
+  std::string limit;  // --limit "COMMAND" ("": no rule)
+
+  bool any() const { return memfree > 0 || !load.empty() || !limit.empty(); }
+};
+
 struct RunOptions {
   // The command template's words as given. Empty: each input line is itself a command.
   std::vector<std::string> command;
@@ -148,7 +158,12 @@ struct RunOptions {
   // The job slots JobSource assumes when -m / -X spread the last arguments over the slots
   // (GNU parallel does that at end of input). 0: resolve_jobs(jobs, usable CPUs).
   unsigned job_slots = 0;
-  PipeOptions pipe;  // --pipe, --pipepart and their options (cli/pipe_options.h)
+  PipeOptions pipe;          // --pipe, --pipepart and their options (cli/pipe_options.h)
+  ResourceLimits resources;  // --memfree, --load, --limit
+  int nice = 0;              // --nice N: the jobs' niceness (0: forkpool's own)
+  // --termseq SEQ: how jobs are stopped, as ExecRequest::stop_sequence (empty: GNU
+  // parallel's TERM,200,TERM,100,TERM,50,KILL,25).
+  std::vector<int> termseq;
 };
 
 // Parses the words after `run` (argv[2..]), after the `defaults` (default_option_groups():

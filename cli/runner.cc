@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 
@@ -21,6 +22,16 @@ namespace forkpool::cli {
 namespace {
 
 using namespace std::chrono_literals;
+
+// How long a worker told to stop may take before the pool kills it: long enough for the jobs'
+// --termseq (the worker stops its job's process group with it first, then dies), and never
+// below the pool's usual grace.
+std::chrono::milliseconds worker_kill_grace(const std::vector<int>& termseq) {
+  std::chrono::milliseconds total = 500ms;
+  for (std::size_t i = 1; i < termseq.size(); i += 2)
+    total += std::chrono::milliseconds(termseq[i]);
+  return std::max<std::chrono::milliseconds>(total, 1s);
+}
 
 }  // namespace
 
@@ -86,6 +97,7 @@ int Runner::run() {
              .launcher = remote.value_or(Launcher{}),
              // Job output past kSpoolOver travels as a file, not in the frame.
              .max_frame = std::size_t{1} << 30,
+             .kill_grace = worker_kill_grace(options_.termseq),
              .initializer = initializer(exec_stop_handlers_task)});
   pool_ = &pool;
   run_loop();

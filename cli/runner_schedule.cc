@@ -105,6 +105,8 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
   if (!options_.process_slot_var.empty())
     request.env.push_back(options_.process_slot_var + "=" + std::to_string(job.slot - 1));
   request.timeout = timeout_for_next_job();
+  request.stop_sequence = options_.termseq;
+  request.nice = options_.nice;
   switch (options_.output) {
     case OutputMode::kGroup:
       request.output = ExecRequest::kCapture;

@@ -458,6 +458,17 @@ const std::vector<CompatCase>& compat_cases() {
       {"PipePartRecstartRecend",
        R"~(-k --pipepart -a recs.txt --recstart BEGIN --recend 'END\n' --block 400 'head -n1')~"},
       {"PipeBadZeroBlock", "--pipe --block 0x wc -l", "lines.txt", kExitOnly},
+
+      // Resources: --nice, --termseq, --memfree, --load, --limit.
+      {"NiceSeven", "-k --nice 7 'echo {}; cut -d\" \" -f19 /proc/self/stat' ::: a b"},
+      {"NiceAboveNineteenIsNineteen", "--nice 30 'cut -d\" \" -f19 /proc/self/stat' ::: a"},
+      {"NiceZeroIsForkpoolsOwn", "--nice 0 'cut -d\" \" -f19 /proc/self/stat' ::: a"},
+      {"NiceNotANumber", "--nice x echo ::: a", nullptr, kExitOnly},
+      // The shell notes each trapped signal; TERM ends it. A second: the traps are set first.
+      {"TermseqOnTimeout",
+       "--termseq USR1,100,TERM,2000,KILL,25 --timeout 1 "
+       "'trap \"echo usr1\" USR1; trap \"echo term; exit 4\" TERM; "
+       "while :; do sleep 0.05; done' ::: a"},
   };
   return all;
 }
