@@ -77,7 +77,22 @@ std::vector<OptionSpec> job_control_options([[maybe_unused]] ParseState& st) {
          o.delay = *d;
        }},
       {{"shuf"}, 0, Arity::kFlag, [](O& o, S, S) { o.shuffle = true; }},
-      // How jobs run and stop.
+      // The resource gate (cli/job_gate.h) and how jobs run and stop.
+      {{"memfree"}, 0, Arity::kValue, [](O& o, S, S v) { o.resources.memfree = parse_memfree(v); }},
+      {{"load"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) {
+         check_load(v);
+         o.resources.load = v;
+       }},
+      {{"limit"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v.find_first_not_of(" \t") == std::string::npos) bad_value(n, v, "expected a command");
+         o.resources.limit = v;
+       }},
       {{"nice"}, 0, Arity::kValue, [](O& o, S, S v) { o.nice = parse_nice(v); }},
       {{"term-seq", "termseq"},
        0,

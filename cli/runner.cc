@@ -44,8 +44,14 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
       shell_(caller_shell()),
       skip_shell_(shell_can_be_skipped(shell_)),
       output_(options_.keep_order, held_output_limit(), [this] { stdout_gone(); }),
+      gate_(options_.resources, available_cpus(), shell_),
       tally_(options_.halt) {
   for (unsigned s = 1; s <= slots_; ++s) free_slots_.insert(s);
+  if (options_.resources.any() && options_.remote.given()) {
+    throw UsageError(
+        "--memfree, --load and --limit measure this machine: they cannot be combined with -S "
+        "or --launcher");
+  }
   check_env_names(options_.env_names);
   // As GNU parallel: a dry run writes no log; --joblog +FILE, or a resumed log that has a
   // first line, is appended to without a header.
@@ -130,12 +136,19 @@ std::vector<std::uint64_t> Runner::wait_for_finished() {
   std::vector<std::uint64_t> finished;
   std::unique_lock lock(mutex_);
   auto ready = [&] { return !finished_.empty() || stop_signal_ != 0 || hangup_; };
-  if (auto until = next_start_time()) {
+  std::optional<Clock::time_point> until = next_start_time();
+  // The job gate's rules change with nothing to wait on (free memory, the load): look again.
+  if (gate_.active()) {
+    const auto check_at = Clock::now() + gate_.next_check_in();
+    until = until ? std::min(*until, check_at) : check_at;
+  }
+  if (until) {
     wake_.wait_until(lock, *until, ready);
   } else {
     wake_.wait(lock, ready);
   }
   finished.swap(finished_);
+  if (!finished.empty()) gate_.job_ended();
   return finished;
 }
 

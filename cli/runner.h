@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli/job_feed.h"
+#include "cli/job_gate.h"
 #include "cli/job_log.h"
 #include "cli/job_source.h"
 #include "cli/job_tally.h"
@@ -55,6 +56,9 @@ class Runner {
     unsigned slot = 0;
     unsigned tries = 0;
     Future<ExecResult> future;
+    // Why the runner stopped this job (the job gate made room), reported instead of its
+    // worker's death; "" when it was not stopped.
+    std::string stopped_because;
   };
 
   // scheduling (runner_schedule.cc)
@@ -66,6 +70,8 @@ class Runner {
   void start_jobs();
   std::optional<RunningJob> next_job();
   ExecRequest make_request(const RunningJob& job) const;
+  bool resources_allow_start();
+  void stop_youngest_job();
   double timeout_for_next_job() const;
 
   // finishing (runner_finish.cc)
@@ -105,6 +111,8 @@ class Runner {
   std::optional<Clock::time_point> last_start_;
   std::vector<double> runtimes_;
   std::vector<JobFailure> failures_;  // with BatchSettings::discard_output
+
+  JobGate gate_;  // --memfree, --load, --limit
 
   JobTally tally_;
   bool halting_ = false;

@@ -18,7 +18,7 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --seqreplace --slotreplace --rpl -d --delimiter -E -r --no-run-if-empty --norunifempty
   --link --xapply --arg-sep --argsep --arg-file-sep --argfilesep -t --verbose --shellquote
   --shell-quote --shell_quote --process-slot-var --processslotvar --total-jobs --totaljobs
-  --total --trim --nice --termseq --term-seq
+  --total --trim --nice --termseq --term-seq --memfree --load --limit
   --pipe --spreadstdin --pipepart --pipe-part --block --block-size --blocksize --bs
   --recstart --recend --regexp --regex --header --cat --fifo --round-robin --roundrobin
   --round -L --max-lines --maxlines
@@ -31,7 +31,7 @@ _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --
   -I --extensionreplace --er --basenamereplace --bnr --dirnamereplace --dnr
   --basenameextensionreplace --bner --seqreplace --slotreplace --rpl -d --delimiter -E
   --arg-sep --argsep --arg-file-sep --argfilesep --process-slot-var --processslotvar
-  --total-jobs --totaljobs --total --trim --nice --termseq --term-seq
+  --total-jobs --totaljobs --total --trim --nice --termseq --term-seq --memfree --load --limit
   --recstart --recend --header -L --max-lines --maxlines
   -S --sshlogin --sshloginfile --slf --launcher --data-channel'
 # bench's own options, then those of forkpool run's that bench accepts.
@@ -43,7 +43,7 @@ _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg
   --dirnamereplace --dnr --basenameextensionreplace --bner --seqreplace --slotreplace --rpl
   -d --delimiter -E -r --no-run-if-empty --norunifempty --link --xapply --arg-sep --argsep
   --arg-file-sep --argfilesep --process-slot-var --processslotvar --total-jobs --totaljobs
-  --total --trim --nice --termseq --term-seq'
+  --total --trim --nice --termseq --term-seq --memfree --load --limit'
 _forkpool_bench_value_options='--workers --runs --json --csv --plot'
 _forkpool_separators='::: :::+ :::: ::::+'
 

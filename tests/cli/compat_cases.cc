@@ -469,6 +469,13 @@ const std::vector<CompatCase>& compat_cases() {
        "--termseq USR1,100,TERM,2000,KILL,25 --timeout 1 "
        "'trap \"echo usr1\" USR1; trap \"echo term; exit 4\" TERM; "
        "while :; do sleep 0.05; done' ::: a"},
+      {"MemfreeBelowFreeMemory", "-k --memfree 1k echo ::: a b"},
+      {"LoadAboveAnyLoad", "-k --load 100000% echo ::: a b"},
+      {"LoadAboveAnyLoadPlusForm", "-k --load +100000 echo ::: a"},
+      {"LimitCommandSaysStart", "-k --limit 'test -n \"$SSHLOGIN\"' echo ::: a b"},
+      {"LimitBuiltInMem", "--limit 'mem 1k' echo ::: a"},
+      {"LimitBuiltInLoad", "--limit 'load 100000' echo ::: a"},
+      {"LoadNotANumber", "--load x echo ::: a", nullptr, kExitOnly},
   };
   return all;
 }

@@ -59,6 +59,18 @@ const std::vector<BadValue>& bad_values() {
       {"TermseqUnknownSignal", {"--termseq", "FOO"}},
       {"TermseqGraceNotANumber", {"--termseq", "TERM,x"}},
       {"TermseqEmpty", {"--termseq", ""}},
+      {"MemfreeUnknownUnit", {"--memfree", "12Q"}},
+      {"MemfreeNegative", {"--memfree", "-1G"}},
+      {"LoadNotANumber", {"--load", "x"}},
+      {"LoadPercentOfNothing", {"--load", "%"}},
+      {"LimitEmpty", {"--limit", " "}},
+      {"LimitMemWithoutSize", {"--limit", "mem"}},
+      {"LimitMemBadSize", {"--limit", "mem 12Q"}},
+      {"LimitLoadBadValue", {"--limit", "load x"}},
+      // GNU parallel's iostat script: not done.
+      {"LimitIo", {"--limit", "io 10"}},
+      // Measured here: not on the hosts of -S.
+      {"MemfreeWithSshlogin", {"--memfree", "1k", "-S", "somehost"}},
       {"TermseqTooLong",
        {"--termseq",
         "TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,"
@@ -77,7 +89,7 @@ TEST_P(RunResourcesBadValue, OneLineOnStderrExit255AndNoJobStarted) {
   Outcome o = run_to_end(forkpool_launch(dir, args), kDeadline);
   ASSERT_FALSE(o.hung);
   EXPECT_EQ(o.exit_code, 255) << o.err;
-  EXPECT_EQ(o.err.rfind("forkpool run: invalid value", 0), 0u) << o.err;
+  EXPECT_EQ(o.err.rfind("forkpool run: ", 0), 0u) << o.err;
   EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
   EXPECT_FALSE(exists(dir / "started-a"));
 }
@@ -149,6 +161,104 @@ TEST(RunResources, TermseqAlsoStopsATimedOutJob) {
   ASSERT_FALSE(o.hung);
   EXPECT_EQ(o.exit_code, 1) << o.err;
   EXPECT_EQ(read_file(dir / "signals"), "USR2\nTERM\n");
+}
+
+// ---- The job gate: --memfree, --load, --limit ------------------------------------------------
+
+// The line `forkpool -v run` logs when the gate first holds a job back.
+constexpr const char* kGateWaits = "not starting a job yet: ";
+
+// As GNU parallel: with less memory free than --memfree, no job starts, for as long as that
+// lasts; a signal ends the run as usual.
+TEST(RunResources, MemfreeAboveAnyMachinesMemoryStartsNothing) {
+  LeakCheck leaks;
+  {
+    TempDir dir;
+    Launched forkpool(
+        forkpool_launch(dir, {"--memfree", "1000P", "touch started-{}", ":::", "a"}, {"-v"}));
+    ASSERT_TRUE(
+        eventually([&] { return read_file(dir / ".stderr").find(kGateWaits) != std::string::npos; },
+                   kDeadline))
+        << read_file(dir / ".stderr");
+    EXPECT_NE(read_file(dir / ".stderr").find("of memory free"), std::string::npos);
+    ASSERT_EQ(::kill(forkpool.pid(), SIGTERM), 0);
+    const std::optional<int> status = forkpool.wait_for(kDeadline);
+    ASSERT_TRUE(status.has_value()) << "still running after SIGTERM";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 128 + SIGTERM) << *status;
+    EXPECT_FALSE(exists(dir / "started-a"));
+  }
+  leaks.check();
+}
+
+// --limit's command answers through a file the test writes: 1 holds every job back, 0 lets
+// them start.
+TEST(RunResources, LimitWaitsWhileTheCommandSaysOne) {
+  TempDir dir;
+  write_file(dir / "answer", "1\n");
+  Launched forkpool(forkpool_launch(
+      dir, {"--limit", "exit $(cat answer)", "touch started-{}", ":::", "a", "b"}, {"-v"}));
+  ASSERT_TRUE(eventually(
+      [&] { return read_file(dir / ".stderr").find(kGateWaits) != std::string::npos; }, kDeadline))
+      << read_file(dir / ".stderr");
+  EXPECT_NE(read_file(dir / ".stderr").find("--limit command exited with 1"), std::string::npos);
+  EXPECT_FALSE(exists(dir / "started-a"));
+  write_file(dir / "answer", "0\n");
+  const std::optional<int> status = forkpool.wait_for(kDeadline);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << read_file(dir / ".stderr");
+  EXPECT_TRUE(exists(dir / "started-a"));
+  EXPECT_TRUE(exists(dir / "started-b"));
+}
+
+// 2 from --limit's command stops the youngest running job with --termseq, and --retries runs
+// it again later, as GNU parallel does. The stopped job's trap answers 0 again, before it
+// exits, so no other job is stopped.
+TEST(RunResources, LimitTwoStopsTheYoungestJobAndARetryRunsItAgain) {
+  LeakCheck leaks;
+  {
+    TempDir dir;
+    const std::string token = unique_token();
+    KillLeftovers cleanup{token};
+    write_file(dir / "answer", "0\n");
+    const std::string job =
+        "trap 'echo 0 > answer; echo {} >> stopped; exit 0' TERM; echo {} >> ran; "
+        "touch ready-{}; while [ ! -e done ]; do sleep 0.05; done # " +
+        token;
+    Launched forkpool(forkpool_launch(
+        dir, {"-j2", "--retries", "2", "--limit", "exit $(cat answer)", job, ":::", "1", "2"}));
+    ASSERT_TRUE(
+        eventually([&] { return exists(dir / "ready-1") && exists(dir / "ready-2"); }, kDeadline))
+        << read_file(dir / ".stderr");
+    std::filesystem::remove(dir / "ready-2");
+    write_file(dir / "answer", "2\n");
+    // Job 2 goes, and comes back.
+    ASSERT_TRUE(eventually([&] { return exists(dir / "ready-2"); }, kDeadline))
+        << read_file(dir / ".stderr");
+    write_file(dir / "done", "");
+    const std::optional<int> status = forkpool.wait_for(kDeadline);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << read_file(dir / ".stderr");
+    EXPECT_EQ(read_file(dir / "stopped"), "2\n");
+    // Jobs 1 and 2 start together: in either order.
+    std::vector<std::string> ran = split_lines(read_file(dir / "ran"));
+    std::sort(ran.begin(), ran.end());
+    EXPECT_EQ(ran, (std::vector<std::string>{"1", "2", "2"}));
+    EXPECT_NE(read_file(dir / ".stderr").find("was stopped: --limit command exited with 2"),
+              std::string::npos)
+        << read_file(dir / ".stderr");
+  }
+  leaks.check();
+}
+
+// A load limit no machine reaches lets every job run.
+TEST(RunResources, ALoadLimitAboveTheLoadLetsJobsRun) {
+  TempDir dir;
+  Outcome o = run_to_end(
+      forkpool_launch(dir, {"-k", "--load", "100000%", "--memfree", "1k", "echo", ":::", "a", "b"}),
+      kDeadline);
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "a\nb\n");
 }
 
 }  // namespace
