@@ -100,6 +100,7 @@ int run_limit_command(const std::string& shell, const std::string& command) {
   }
   env.emplace_back("SSHLOGIN=:");
   std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   // Not the run's stdin: that may be the jobs' input, which the command must not eat.

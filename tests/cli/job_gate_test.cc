@@ -9,7 +9,7 @@ namespace {
 
 using Answer = JobGate::Answer;
 
-JobGate gate(ResourceLimits limits) { return JobGate(limits, 2, "/bin/sh"); }
+JobGate gate(const ResourceLimits& limits) { return JobGate(limits, 2, "/bin/sh"); }
 
 TEST(JobGate, WithoutRulesEveryJobStarts) {
   JobGate g = gate({});
