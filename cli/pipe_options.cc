@@ -88,10 +88,10 @@ void check_pipe_input(const RunOptions& options) {
   const PipeOptions& pipe = options.pipe;
   if (!pipe.on()) {
     // GNU parallel ignores --round-robin, --block, --recstart, --recend and --regexp without
-    // --pipe; so does forkpool. -L and --header mean something else then: not done yet.
+    // --pipe; so does forkpool. -L means something else then: not done yet. --header names
+    // the input's columns (cli/input_header.h).
     if (pipe.lines_per_record != 0)
       throw UsageError("-L / --max-lines without --pipe is not supported yet");
-    if (pipe.header) throw UsageError("--header without --pipe is not supported yet");
     return;
   }
   for (const InputSource& source : options.sources) {

@@ -34,6 +34,8 @@ struct InputSource {
   // :::+ / ::::+ : paired element by element with the previous source instead of crossed
   // with it.
   bool linked = false;
+  // kFile: its first record is a --header, already read (cli/input_header.h): skip it.
+  bool skip_header = false;
 };
 
 // How job output reaches forkpool's stdout and stderr.

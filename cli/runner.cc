@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "cli/caller_shell.h"
+#include "cli/input_header.h"
 #include "cli/job_output.h"
 #include "cli/parallel_config.h"
 #include "cli/progress_line.h"
@@ -36,7 +37,7 @@ std::chrono::milliseconds worker_kill_grace(const std::vector<int>& termseq) {
 }  // namespace
 
 Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
-    : options_(std::move(options)),
+    : options_(with_input_headers(std::move(options))),
       settings_(std::move(settings)),
       slots_(slots),
       templ_(options_),

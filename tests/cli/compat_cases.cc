@@ -476,6 +476,21 @@ const std::vector<CompatCase>& compat_cases() {
       {"LimitBuiltInMem", "--limit 'mem 1k' echo ::: a"},
       {"LimitBuiltInLoad", "--limit 'load 100000' echo ::: a"},
       {"LoadNotANumber", "--load x echo ::: a", nullptr, kExitOnly},
+
+      // --header outside --pipe: columns by name.
+      {"HeaderColumnNames", "-k --header : --colsep '\\t' echo {c}-{a}-{1}-{} :::: cols.tsv"},
+      {"HeaderOfValueSources", "-k --header : echo {x}{y} ::: x 1 2 ::: y a b"},
+      {"HeaderImpliesATabUntrimmed", "-k --header : echo '[{b}]' :::: cols.tsv"},
+      {"HeaderFromStdin", "-k --header : echo {c}", "cols.tsv"},
+      {"HeaderFromStdinAPipe", "-k --header : echo {c} {a} < <(cat cols.tsv)", nullptr, kBash},
+      {"HeaderFromAPipe", "-k --header : echo {b} :::: <(cat cols.tsv)", nullptr, kBash},
+      {"HeaderOfACrossedFileReadAgain", "-k --header : echo {x}{a} ::: x 1 2 :::: cols.tsv"},
+      {"HeaderWithModifiers", "-k --header : echo {p.} {p/} {p//} {p/.} ::: p /a/b.c d/e.f"},
+      {"HeaderInPerlExpression", "-k --header : echo '{=x $_.=\"!\" =}' ::: x a b"},
+      {"HeaderEmptyColumnName", "-k --header : --colsep , echo {z}-{y} :::: cols.csv"},
+      {"HeaderInTagstring", "-k --header : --tagstring {b} echo {a} :::: cols.tsv"},
+      {"HeaderZeroReadsNoHeader", "-k --header 0 echo {2} :::: cols.tsv"},
+      {"HeaderWithoutReplacementStrings", "-k --header : echo ::: a b c"},
   };
   return all;
 }

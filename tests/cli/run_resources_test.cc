@@ -71,6 +71,8 @@ const std::vector<BadValue>& bad_values() {
       {"LimitIo", {"--limit", "io 10"}},
       // Measured here: not on the hosts of -S.
       {"MemfreeWithSshlogin", {"--memfree", "1k", "-S", "somehost"}},
+      // GNU parallel names the directories after the columns then.
+      {"HeaderWithResults", {"--header", ":", "--results", "res"}},
       {"TermseqTooLong",
        {"--termseq",
         "TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,"
