@@ -183,6 +183,28 @@ class FileReader final : public RecordReader {
   bool eof_ = false;
 };
 
+// -L without --pipe: a record that ends in whitespace goes on with the next one (joined as
+// they are, the whitespace kept), as GNU parallel's multiread does; at the end of the input
+// it stays as it is.
+class ContinuedReader final : public RecordReader {
+ public:
+  explicit ContinuedReader(std::unique_ptr<RecordReader> inner) : inner_(std::move(inner)) {}
+  std::optional<std::string> next() override {
+    std::optional<std::string> record = inner_->next();
+    while (record && !record->empty() && internal::is_perl_space(record->back())) {
+      std::optional<std::string> more = inner_->next();
+      if (!more) break;
+      *record += *more;
+    }
+    return record;
+  }
+  bool rewindable() const override { return inner_->rewindable(); }
+  void rewind() override { inner_->rewind(); }
+
+ private:
+  std::unique_ptr<RecordReader> inner_;
+};
+
 // A source as MultifileQueue sees it: a source without any record, next to others that have
 // some, reads as a single empty value.
 struct Source {
@@ -306,6 +328,8 @@ struct JobSource::Impl {
       } else {
         source->reader = std::make_unique<ValuesReader>(in.values, separator);
       }
+      if (options.continue_lines)
+        source->reader = std::make_unique<ContinuedReader>(std::move(source->reader));
       if (in.linked && !sources.empty()) {
         group_members.back().push_back(source.get());
       } else {

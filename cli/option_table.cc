@@ -356,6 +356,8 @@ std::vector<OptionSpec> pipe_options([[maybe_unused]] ParseState& st) {
        Arity::kValue,
        [](O& o, S n, S v) {
          o.pipe.lines_per_record = std::max<std::size_t>(parse_count(n, v), 1);
+         // Without --pipe, GNU parallel's -L (not --max-lines) also turns on context replace.
+         o.lines_context = n == "-L";
        }},
   };
 }

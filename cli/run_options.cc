@@ -181,6 +181,11 @@ RunOptions parse_run_options(std::span<const std::string> args,
   if (st.max_replace_args_given) records = st.max_replace_args;
   if (st.max_args_given && !st.max_replace_args_given) records = st.max_args;
   finish_pipe_options(o, records);
+  if (!o.pipe.on() && o.pipe.lines_per_record != 0) {
+    if (!records) o.args_per_job.max_args = o.pipe.lines_per_record;
+    o.args_per_job.context = o.args_per_job.context || o.lines_context;
+    o.continue_lines = true;
+  }
   return o;
 }
 

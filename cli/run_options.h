@@ -160,7 +160,12 @@ struct RunOptions {
   // The job slots JobSource assumes when -m / -X spread the last arguments over the slots
   // (GNU parallel does that at end of input). 0: resolve_jobs(jobs, usable CPUs).
   unsigned job_slots = 0;
-  PipeOptions pipe;          // --pipe, --pipepart and their options (cli/pipe_options.h)
+  PipeOptions pipe;  // --pipe, --pipepart and their options (cli/pipe_options.h)
+  // -L N / --max-lines N without --pipe: N input lines per job (unless -n or -N says how
+  // many), and a line that ends in whitespace goes on on the next one (`continue_lines`).
+  // -L, not --max-lines, also turns on context replace (`lines_context`), as in GNU parallel.
+  bool continue_lines = false;
+  bool lines_context = false;
   ResourceLimits resources;  // --memfree, --load, --limit
   int nice = 0;              // --nice N: the jobs' niceness (0: forkpool's own)
   // --termseq SEQ: how jobs are stopped, as ExecRequest::stop_sequence (empty: GNU

@@ -491,6 +491,16 @@ const std::vector<CompatCase>& compat_cases() {
       {"HeaderInTagstring", "-k --header : --tagstring {b} echo {a} :::: cols.tsv"},
       {"HeaderZeroReadsNoHeader", "-k --header 0 echo {2} :::: cols.tsv"},
       {"HeaderWithoutReplacementStrings", "-k --header : echo ::: a b c"},
+
+      // -L / --max-lines outside --pipe: lines per job; a line ending in whitespace goes on.
+      {"MaxLinesLContextReplace", "-k -L 2 echo '[{}]' :::: weird.txt"},
+      {"MaxLinesContinuedLines", "-k -L 1 echo :::: weird.txt"},
+      {"MaxLinesFromStdin", "-k -L 3 echo", "weird.txt"},
+      {"MaxLinesLongFormNoContext", "-k --max-lines 2 echo 'x{}y' ::: a b c"},
+      {"MaxLinesCountFromN", "-k -L 2 -n 3 echo 'x{}y' ::: a b c d"},
+      {"MaxLinesPositional", "-k -L2 echo {1}-{2} :::: nums.txt"},
+      {"MaxLinesBlankAtTheEndStays", "-k -L 1 echo '[{}]' ::: 'a ' 'b '"},
+      {"MaxLinesDryRun", "-k -L 3 --dry-run echo ::: a b c d e"},
   };
   return all;
 }

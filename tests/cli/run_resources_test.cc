@@ -73,6 +73,10 @@ const std::vector<BadValue>& bad_values() {
       {"MemfreeWithSshlogin", {"--memfree", "1k", "-S", "somehost"}},
       // GNU parallel names the directories after the columns then.
       {"HeaderWithResults", {"--header", ":", "--results", "res"}},
+      // -L outside --pipe where GNU parallel's results are hard to foresee.
+      {"MaxLinesWithColsep", {"-L", "2", "--colsep", ","}},
+      {"MaxLinesWithNull", {"-L", "2", "-0"}},
+      {"MaxLinesWithX", {"-L", "2", "-X"}},
       {"TermseqTooLong",
        {"--termseq",
         "TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,"
