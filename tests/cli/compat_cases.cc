@@ -463,7 +463,6 @@ const std::vector<CompatCase>& compat_cases() {
       {"NiceSeven", "-k --nice 7 'echo {}; cut -d\" \" -f19 /proc/self/stat' ::: a b"},
       {"NiceAboveNineteenIsNineteen", "--nice 30 'cut -d\" \" -f19 /proc/self/stat' ::: a"},
       {"NiceZeroIsForkpoolsOwn", "--nice 0 'cut -d\" \" -f19 /proc/self/stat' ::: a"},
-      {"NiceNotANumber", "--nice x echo ::: a", nullptr, kExitOnly},
       // The shell notes each trapped signal; TERM ends it. A second: the traps are set first.
       {"TermseqOnTimeout",
        "--termseq USR1,100,TERM,2000,KILL,25 --timeout 1 "
@@ -471,11 +470,9 @@ const std::vector<CompatCase>& compat_cases() {
        "while :; do sleep 0.05; done' ::: a"},
       {"MemfreeBelowFreeMemory", "-k --memfree 1k echo ::: a b"},
       {"LoadAboveAnyLoad", "-k --load 100000% echo ::: a b"},
-      {"LoadAboveAnyLoadPlusForm", "-k --load +100000 echo ::: a"},
       {"LimitCommandSaysStart", "-k --limit 'test -n \"$SSHLOGIN\"' echo ::: a b"},
       {"LimitBuiltInMem", "--limit 'mem 1k' echo ::: a"},
       {"LimitBuiltInLoad", "--limit 'load 100000' echo ::: a"},
-      {"LoadNotANumber", "--load x echo ::: a", nullptr, kExitOnly},
 
       // --header outside --pipe: columns by name.
       {"HeaderColumnNames", "-k --header : --colsep '\\t' echo {c}-{a}-{1}-{} :::: cols.tsv"},
