@@ -15,6 +15,7 @@
 #include <cstring>
 #include <deque>
 #include <random>
+#include <utility>
 
 #include "cli/job_internal.h"
 #include "cli/replacement_strings.h"
@@ -64,12 +65,16 @@ class FileReader final : public RecordReader {
  public:
   // `end_of_file` (-E): a record equal to it ends the input. `skip_blank` (-r): records made
   // only of whitespace are skipped. Both as GNU parallel's file reader applies them.
+  // `skip_header`: the first record is a --header read already (cli/input_header.h); it is
+  // skipped, after every rewind too.
   FileReader(const std::string& path, char separator, std::string end_of_file = "",
-             bool skip_blank = false)
+             bool skip_blank = false, bool skip_header = false)
       : path_(path),
         separator_(separator),
         end_of_file_(std::move(end_of_file)),
-        skip_blank_(skip_blank) {
+        skip_blank_(skip_blank),
+        skip_header_(skip_header),
+        header_pending_(skip_header) {
     if (path == "-") {
       fd_ = STDIN_FILENO;
       owned_ = false;
@@ -110,6 +115,7 @@ class FileReader final : public RecordReader {
   }
 
   std::optional<std::string> next_record() {
+    if (std::exchange(header_pending_, false)) next_record();
     for (;;) {
       std::size_t sep = buffer_.find(separator_, begin_);
       if (sep != std::string::npos) {
@@ -135,6 +141,7 @@ class FileReader final : public RecordReader {
     buffer_.clear();
     begin_ = 0;
     eof_ = false;
+    header_pending_ = skip_header_;
   }
 
  private:
@@ -165,6 +172,8 @@ class FileReader final : public RecordReader {
   char separator_;
   std::string end_of_file_;
   bool skip_blank_;
+  bool skip_header_;
+  bool header_pending_;
   int fd_ = -1;
   bool owned_ = true;
   bool seekable_ = false;
@@ -172,6 +181,28 @@ class FileReader final : public RecordReader {
   std::string buffer_;
   std::size_t begin_ = 0;
   bool eof_ = false;
+};
+
+// -L without --pipe: a record that ends in whitespace goes on with the next one (joined as
+// they are, the whitespace kept), as GNU parallel's multiread does; at the end of the input
+// it stays as it is.
+class ContinuedReader final : public RecordReader {
+ public:
+  explicit ContinuedReader(std::unique_ptr<RecordReader> inner) : inner_(std::move(inner)) {}
+  std::optional<std::string> next() override {
+    std::optional<std::string> record = inner_->next();
+    while (record && !record->empty() && internal::is_perl_space(record->back())) {
+      std::optional<std::string> more = inner_->next();
+      if (!more) break;
+      *record += *more;
+    }
+    return record;
+  }
+  bool rewindable() const override { return inner_->rewindable(); }
+  void rewind() override { inner_->rewind(); }
+
+ private:
+  std::unique_ptr<RecordReader> inner_;
 };
 
 // A source as MultifileQueue sees it: a source without any record, next to others that have
@@ -293,10 +324,12 @@ struct JobSource::Impl {
       auto source = std::make_unique<Source>();
       if (in.kind == InputSource::Kind::kFile) {
         source->reader = std::make_unique<FileReader>(in.path, separator, options.end_of_file,
-                                                      options.skip_blank);
+                                                      options.skip_blank, in.skip_header);
       } else {
         source->reader = std::make_unique<ValuesReader>(in.values, separator);
       }
+      if (options.continue_lines)
+        source->reader = std::make_unique<ContinuedReader>(std::move(source->reader));
       if (in.linked && !sources.empty()) {
         group_members.back().push_back(source.get());
       } else {

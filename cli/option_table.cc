@@ -62,6 +62,27 @@ std::vector<OptionSpec> job_control_options([[maybe_unused]] ParseState& st) {
          o.delay = *d;
        }},
       {{"shuf"}, 0, Arity::kFlag, [](O& o, S, S) { o.shuffle = true; }},
+      // The resource gate (cli/job_gate.h) and how jobs run and stop.
+      {{"memfree"}, 0, Arity::kValue, [](O& o, S, S v) { o.resources.memfree = parse_memfree(v); }},
+      {{"load"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) {
+         check_load(v);
+         o.resources.load = v;
+       }},
+      {{"limit"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v.find_first_not_of(" \t") == std::string::npos) bad_value(n, v, "expected a command");
+         o.resources.limit = v;
+       }},
+      {{"nice"}, 0, Arity::kValue, [](O& o, S, S v) { o.nice = parse_nice(v); }},
+      {{"term-seq", "termseq"},
+       0,
+       Arity::kValue,
+       [](O& o, S, S v) { o.termseq = parse_termseq(v); }},
       {{"dry-run", "dryrun", "dr"}, 0, Arity::kFlag, [](O& o, S, S) { o.dry_run = true; }},
   };
 }
@@ -323,6 +344,8 @@ std::vector<OptionSpec> pipe_options([[maybe_unused]] ParseState& st) {
        Arity::kValue,
        [](O& o, S n, S v) {
          o.pipe.lines_per_record = std::max<std::size_t>(parse_count(n, v), 1);
+         // Without --pipe, GNU parallel's -L (not --max-lines) also turns on context replace.
+         o.lines_context = n == "-L";
        }},
   };
 }

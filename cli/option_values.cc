@@ -1,5 +1,8 @@
 #include "cli/option_values.h"
 
+#include <signal.h>
+#include <string.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -8,6 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include "cli/pipe_options.h"
+#include "forkpool/exec.h"
 #include "orchestrator/cpu_count.h"
 
 namespace forkpool::cli {
@@ -156,6 +161,78 @@ void check_jobs(std::string_view option, const std::string& value) {
     return;
   }
   bad_value(option, value, "expected N, N%, +N or -N");
+}
+
+int parse_nice(const std::string& value) {
+  std::string_view digits = value;
+  const bool negative = !digits.empty() && digits[0] == '-';
+  if (!digits.empty() && (digits[0] == '-' || digits[0] == '+')) digits.remove_prefix(1);
+  if (!is_digits(digits)) bad_value("--nice", value, "expected a whole number (e.g. 10)");
+  // The kernel takes -20..19; anything past that is clamped there, as by setpriority(2).
+  const double n = std::min(to_double(digits), 100.0);
+  return static_cast<int>(negative ? -n : n);
+}
+
+namespace {
+
+// A signal as Perl's kill() takes it: TERM, SIGTERM (any case) or a number.
+std::optional<int> signal_number(std::string_view text) {
+  if (is_digits(text)) {
+    if (text.size() > 3) return std::nullopt;
+    const int n = std::stoi(std::string(text));
+    if (n >= 1 && n < NSIG) return n;
+    return std::nullopt;
+  }
+  std::string name(text);
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (name.rfind("SIG", 0) == 0) name.erase(0, 3);
+  for (int n = 1; n < NSIG; ++n) {
+    const char* abbrev = ::sigabbrev_np(n);
+    if (abbrev != nullptr && name == abbrev) return n;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<int> parse_termseq(const std::string& value) {
+  std::vector<std::string_view> parts;
+  const std::string_view v = value;
+  for (std::size_t start = 0; start <= v.size();) {
+    const std::size_t comma = std::min(v.find(',', start), v.size());
+    parts.push_back(v.substr(start, comma - start));
+    start = comma + 1;
+  }
+  const char* const form = "expected SIGNAL,MS,SIGNAL,MS... (e.g. TERM,200,TERM,100,KILL,25)";
+  if (v.empty() || (parts.size() + 1) / 2 > kMaxStopSteps) bad_value("--termseq", value, form);
+  std::vector<int> sequence;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i % 2 == 0) {
+      const std::optional<int> signal = signal_number(parts[i]);
+      if (!signal) bad_value("--termseq", value, "unknown signal '" + std::string(parts[i]) + "'");
+      sequence.push_back(*signal);
+      continue;
+    }
+    if (!is_decimal(parts[i]) || parts[i].size() > 9)
+      bad_value("--termseq", value, "expected milliseconds after each signal");
+    sequence.push_back(static_cast<int>(std::lround(to_double(parts[i]))));
+  }
+  return sequence;
+}
+
+double parse_memfree(const std::string& value) {
+  if (value == "0") return 0;
+  const double size = parse_block_size("--memfree", value);
+  if (size < 0) bad_value("--memfree", value, "expected a size such as 1G, 512M or 100k");
+  return size;
+}
+
+void check_load(const std::string& value) {
+  std::string_view v = value;
+  if (!v.empty() && (v[0] == '+' || v[0] == '-') && is_digits(v.substr(1))) return;
+  if (v.size() > 1 && v.back() == '%' && is_digits(v.substr(0, v.size() - 1))) return;
+  if (is_decimal(v)) return;
+  bad_value("--load", value, "expected N, N.N, N%, +N or -N");
 }
 
 // Expands \t \n \r \NNN (octal) and \N in --tagstring, as GNU parallel's unquote_printf().

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/run_options.h"
 
@@ -27,6 +28,15 @@ HaltPolicy parse_halt(const std::string& value);
 TimeoutSpec parse_timeout(const std::string& value);
 // -j: the forms resolve_jobs() accepts.
 void check_jobs(std::string_view option, const std::string& value);
+// --nice: a whole number, signed (GNU parallel's Getopt "nice=i").
+int parse_nice(const std::string& value);
+// --termseq: SIGNAL,MS,SIGNAL,MS... (names with or without SIG, or numbers), as a flat list
+// of signal numbers and milliseconds; a missing last grace is 0.
+std::vector<int> parse_termseq(const std::string& value);
+// --memfree: a size as --block takes it (1G, 512M, 100k...); 0 turns the rule off.
+double parse_memfree(const std::string& value);
+// --load: N, N.N, N%, +N or -N (GNU parallel's forms; a file naming one is not supported).
+void check_load(const std::string& value);
 // Expands \t \n \r \NNN (octal) and \N in --tagstring, as GNU parallel's unquote_printf().
 std::string unquote_printf(const std::string& text);
 

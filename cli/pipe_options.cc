@@ -88,10 +88,16 @@ void check_pipe_input(const RunOptions& options) {
   const PipeOptions& pipe = options.pipe;
   if (!pipe.on()) {
     // GNU parallel ignores --round-robin, --block, --recstart, --recend and --regexp without
-    // --pipe; so does forkpool. -L and --header mean something else then: not done yet.
-    if (pipe.lines_per_record != 0)
-      throw UsageError("-L / --max-lines without --pipe is not supported yet");
-    if (pipe.header) throw UsageError("--header without --pipe is not supported yet");
+    // --pipe; so does forkpool. -L and --header mean something else then (cli/run_options.h,
+    // cli/input_header.h). GNU parallel's -L with these gives results that are hard to
+    // foresee: refused rather than done differently.
+    if (pipe.lines_per_record != 0) {
+      if (options.colsep || pipe.header || options.null_separated || options.delimiter ||
+          options.args_per_job.fill_line)
+        throw UsageError(
+            "-L / --max-lines without --pipe cannot be combined with --colsep, --header, -0, "
+            "-d, -m or -X");
+    }
     return;
   }
   for (const InputSource& source : options.sources) {

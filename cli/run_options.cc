@@ -31,6 +31,8 @@ const char* const kRunUsage =
     "  --tagstring STR      prefix output lines with STR (replacement strings allowed)\n"
     "  -0, --null           input records end with NUL instead of newline\n"
     "  -C, --colsep REGEX   split input lines into columns {1} {2} ...\n"
+    "  --header :           the first input line names the columns: {name}\n"
+    "  -L N                 N input lines per job (a line ending in a blank goes on)\n"
     "  -q, --quote          quote the command words\n"
     "  -n, --max-args N     arguments per command line\n"
     "  -N, --max-replace-args N  like -n, with context replace\n"
@@ -45,6 +47,9 @@ const char* const kRunUsage =
     "  --timeout SECS|N%    kill jobs that run longer\n"
     "  --halt WHEN,WHY=N    stop early: e.g. now,fail=1 or soon,success=50%\n"
     "  --delay SECS         wait between job starts\n"
+    "  --memfree SIZE, --load MAX, --limit CMD  start a job only when there is room for it\n"
+    "  --nice N             run the jobs at niceness N\n"
+    "  --termseq SIG,MS,... how jobs are stopped (default TERM,200,TERM,100,TERM,50,KILL,25)\n"
     "  --shuf               run the jobs in random order\n"
     "  --results DIR        save each job's output under DIR (or NAME.csv/.tsv/.json: one\n"
     "                       table; a name with replacement strings: one file per job)\n"
@@ -186,6 +191,11 @@ RunOptions parse_run_options(std::span<const std::string> args,
   if (st.max_replace_args_given) records = st.max_replace_args;
   if (st.max_args_given && !st.max_replace_args_given) records = st.max_args;
   finish_pipe_options(o, records);
+  if (!o.pipe.on() && o.pipe.lines_per_record != 0) {
+    if (!records) o.args_per_job.max_args = o.pipe.lines_per_record;
+    o.args_per_job.context = o.args_per_job.context || o.lines_context;
+    o.continue_lines = true;
+  }
   return o;
 }
 

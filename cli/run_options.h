@@ -34,6 +34,8 @@ struct InputSource {
   // :::+ / ::::+ : paired element by element with the previous source instead of crossed
   // with it.
   bool linked = false;
+  // kFile: its first record is a --header, already read (cli/input_header.h): skip it.
+  bool skip_header = false;
 };
 
 // How job output reaches forkpool's stdout and stderr.
@@ -93,6 +95,16 @@ struct ReplacementOptions {
 // -X fill a command line up to this many bytes; -s / --max-chars may lower it.
 inline constexpr std::size_t kDefaultMaxLineLength = 63664;
 
+// --memfree, --load and --limit: the rules that say when a job may start (cli/job_gate.h).
+struct ResourceLimits {
+  double memfree = 0;  // --memfree SIZE, in bytes; 0: no rule
+  // --load MAX as given: N, N.N, N%, +N or -N, as -j counts CPUs ("": no rule).
+  std::string load;
+  std::string limit;  // --limit "COMMAND" ("": no rule)
+
+  bool any() const { return memfree > 0 || !load.empty() || !limit.empty(); }
+};
+
 struct RunOptions {
   // The command template's words as given. Empty: each input line is itself a command.
   std::vector<std::string> command;
@@ -150,6 +162,16 @@ struct RunOptions {
   // (GNU parallel does that at end of input). 0: resolve_jobs(jobs, usable CPUs).
   unsigned job_slots = 0;
   PipeOptions pipe;  // --pipe, --pipepart and their options (cli/pipe_options.h)
+  // -L N / --max-lines N without --pipe: N input lines per job (unless -n or -N says how
+  // many), and a line that ends in whitespace goes on on the next one (`continue_lines`).
+  // -L, not --max-lines, also turns on context replace (`lines_context`), as in GNU parallel.
+  bool continue_lines = false;
+  bool lines_context = false;
+  ResourceLimits resources;  // --memfree, --load, --limit
+  int nice = 0;              // --nice N: the jobs' niceness (0: forkpool's own)
+  // --termseq SEQ: how jobs are stopped, as ExecRequest::stop_sequence (empty: GNU
+  // parallel's TERM,200,TERM,100,TERM,50,KILL,25).
+  std::vector<int> termseq;
 };
 
 // Parses the words after `run` (argv[2..]), after the `defaults` (default_option_groups():

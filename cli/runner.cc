@@ -5,11 +5,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <utility>
 
 #include "cli/caller_shell.h"
+#include "cli/input_header.h"
 #include "cli/job_output.h"
 #include "cli/parallel_config.h"
 #include "cli/progress_line.h"
@@ -27,10 +29,20 @@ using namespace std::chrono_literals;
 // a file, not in the frame; a remote job's output and files do travel in it.
 constexpr std::size_t kMaxFrame = std::size_t{1} << 30;
 
+// How long a worker told to stop may take before the pool kills it: long enough for the jobs'
+// --termseq (the worker stops its job's process group with it first, then dies), and never
+// below the pool's usual grace.
+std::chrono::milliseconds worker_kill_grace(const std::vector<int>& termseq) {
+  std::chrono::milliseconds total = 500ms;
+  for (std::size_t i = 1; i < termseq.size(); i += 2)
+    total += std::chrono::milliseconds(termseq[i]);
+  return std::max<std::chrono::milliseconds>(total, 1s);
+}
+
 }  // namespace
 
 Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
-    : options_(std::move(options)),
+    : options_(with_input_headers(std::move(options))),
       settings_(std::move(settings)),
       slots_(slots),
       templ_(options_),
@@ -38,8 +50,14 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
       shell_(caller_shell()),
       skip_shell_(shell_can_be_skipped(shell_)),
       output_(options_.keep_order, held_output_limit(), [this] { stdout_gone(); }),
+      gate_(options_.resources, available_cpus(), shell_),
       tally_(options_.halt) {
   for (unsigned s = 1; s <= slots_; ++s) free_slots_.insert(s);
+  if (options_.resources.any() && options_.remote.given()) {
+    throw UsageError(
+        "--memfree, --load and --limit measure this machine: they cannot be combined with -S "
+        "or --launcher");
+  }
   check_env_names(options_.env_names);
   // As GNU parallel: a dry run writes no log; --joblog +FILE, or a resumed log that has a
   // first line, is appended to without a header.
@@ -111,6 +129,7 @@ int Runner::run() {
              .start_method = StartMethod::kSpawn,
              .launcher = remote.value_or(Launcher{}),
              .max_frame = kMaxFrame,
+             .kill_grace = worker_kill_grace(options_.termseq),
              .initializer = movers_ && movers_->has_basefiles()
                                 ? initializer(exec_worker_setup_task, movers_->worker_setup())
                                 : initializer(exec_stop_handlers_task)});
@@ -149,7 +168,13 @@ std::vector<std::uint64_t> Runner::wait_for_finished() {
   {
     std::unique_lock lock(mutex_);
     auto ready = [&] { return !finished_.empty() || stop_signal_ != 0 || hangup_ || output_grew_; };
-    if (auto until = next_start_time()) {
+    std::optional<Clock::time_point> until = next_start_time();
+    // The job gate's rules change with nothing to wait on (free memory, the load): look again.
+    if (gate_.active()) {
+      const auto check_at = Clock::now() + gate_.next_check_in();
+      until = until ? std::min(*until, check_at) : check_at;
+    }
+    if (until) {
       wake_.wait_until(lock, *until, ready);
     } else {
       wake_.wait(lock, ready);
@@ -157,6 +182,7 @@ std::vector<std::uint64_t> Runner::wait_for_finished() {
     finished.swap(finished_);
     output_grew = std::exchange(output_grew_, false);
   }
+  if (!finished.empty()) gate_.job_ended();
   if (output_grew) output_.catch_up();  // -k --line-buffer: the oldest job's new lines
   return finished;
 }

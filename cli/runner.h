@@ -18,6 +18,7 @@
 
 #include "cli/file_movers.h"
 #include "cli/job_feed.h"
+#include "cli/job_gate.h"
 #include "cli/job_log.h"
 #include "cli/job_source.h"
 #include "cli/job_tally.h"
@@ -59,6 +60,9 @@ class Runner {
     unsigned slot = 0;
     unsigned tries = 0;
     Future<ExecResult> future;
+    // Why the runner stopped this job (the job gate made room), reported instead of its
+    // worker's death; "" when it was not stopped.
+    std::string stopped_because;
   };
 
   // scheduling (runner_schedule.cc)
@@ -71,6 +75,8 @@ class Runner {
   std::optional<RunningJob> next_job();
   ExecRequest make_request(const RunningJob& job) const;
   void fail_unstarted(RunningJob job, const std::string& why);
+  bool resources_allow_start();
+  void stop_youngest_job();
   double timeout_for_next_job() const;
 
   // finishing (runner_finish.cc)
@@ -123,6 +129,8 @@ class Runner {
   std::optional<Clock::time_point> last_start_;
   std::vector<double> runtimes_;
   std::vector<JobFailure> failures_;  // with BatchSettings::discard_output
+
+  JobGate gate_;  // --memfree, --load, --limit
 
   JobTally tally_;
   bool halting_ = false;

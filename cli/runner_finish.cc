@@ -62,7 +62,8 @@ void Runner::finish(std::uint64_t seq) {
     }
   } catch (const std::exception& e) {
     if (stopping_) return;  // we stopped it
-    lost_reason = std::string("was lost: ") + e.what();
+    lost_reason =
+        job.stopped_because.empty() ? std::string("was lost: ") + e.what() : job.stopped_because;
     report("job " + std::to_string(seq) + " (" + job.command + ") " + lost_reason);
   }
   if (stopping_) return;

@@ -1,14 +1,17 @@
 // The runner's scheduling: which job starts next, in which slot, and how it is asked of a
 // worker.
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "cli/job_internal.h"
 #include "cli/job_output.h"
+#include "cli/resource_probe.h"
 #include "cli/runner.h"
 #include "cli/shell_words.h"
 #include "cli/spool_dir.h"
+#include "forkpool/worker.h"
 
 namespace forkpool::cli {
 
@@ -58,6 +61,7 @@ std::optional<Runner::RunningJob> Runner::next_job() {
 }
 
 void Runner::start_jobs() {
+  if (!resources_allow_start()) return;
   while (!free_slots_.empty() && !halting_ && !stop_requested()) {
     if (auto at = next_start_time(); at && Clock::now() < *at) return;
     std::optional<RunningJob> next = next_job();
@@ -91,6 +95,36 @@ void Runner::start_jobs() {
       finished_.push_back(seq);
       wake_.notify_one();
     });
+    if (!free_slots_.empty() && !resources_allow_start()) return;
+  }
+}
+
+// The job gate (--memfree, --load, --limit), asked before each start, and once on each turn
+// of the loop while jobs run: it may also want the youngest job stopped to make room.
+bool Runner::resources_allow_start() {
+  if (!gate_.active() || halting_) return true;
+  // Nothing to start and nothing to stop: the user's --limit command need not run.
+  if (running_.empty() && (free_slots_.empty() || !more_to_start())) return true;
+  const JobGate::Answer answer = gate_.check();
+  if (gate_.began_waiting()) task_logger().debug("not starting a job yet: {}", gate_.reason());
+  if (answer == JobGate::Answer::kStopYoungest) stop_youngest_job();
+  return answer == JobGate::Answer::kStart;
+}
+
+// GNU parallel's rule: the job started last goes (with its --retries, it runs again later).
+// Its worker, told SIGTERM, stops the job with --termseq and dies; the job settles then, as
+// lost, and its slot is free once it is gone. One at a time: none is stopped while another
+// still goes, so that what it frees is counted before the next is chosen.
+void Runner::stop_youngest_job() {
+  for (const auto& [seq, job] : running_)
+    if (!job.stopped_because.empty()) return;
+  for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
+    const std::optional<pid_t> worker =
+        worker_running_job(pool_->worker_pids(), "PARALLEL_SEQ=" + std::to_string(it->first));
+    if (!worker) continue;  // not started yet in its worker, or already ending
+    it->second.stopped_because = "was stopped: " + gate_.reason();
+    ::kill(*worker, SIGTERM);
+    return;
   }
 }
 
@@ -123,6 +157,8 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
   if (!options_.process_slot_var.empty())
     request.env.push_back(options_.process_slot_var + "=" + std::to_string(job.slot - 1));
   request.timeout = timeout_for_next_job();
+  request.stop_sequence = options_.termseq;
+  request.nice = options_.nice;
   switch (options_.output) {
     case OutputMode::kGroup:
       request.output = ExecRequest::kCapture;

@@ -19,7 +19,7 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --seqreplace --slotreplace --rpl -d --delimiter -E -r --no-run-if-empty --norunifempty
   --link --xapply --arg-sep --argsep --arg-file-sep --argfilesep -t --verbose --shellquote
   --shell-quote --shell_quote --process-slot-var --processslotvar --total-jobs --totaljobs
-  --total --trim
+  --total --trim --nice --termseq --term-seq --memfree --load --limit
   --pipe --spreadstdin --pipepart --pipe-part --block --block-size --blocksize --bs
   --recstart --recend --regexp --regex --header --cat --fifo --round-robin --roundrobin
   --round -L --max-lines --maxlines
@@ -34,7 +34,7 @@ _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --
   -I --extensionreplace --er --basenamereplace --bnr --dirnamereplace --dnr
   --basenameextensionreplace --bner --seqreplace --slotreplace --rpl -d --delimiter -E
   --arg-sep --argsep --arg-file-sep --argfilesep --process-slot-var --processslotvar
-  --total-jobs --totaljobs --total --trim
+  --total-jobs --totaljobs --total --trim --nice --termseq --term-seq --memfree --load --limit
   --recstart --recend --header -L --max-lines --maxlines
   -S --sshlogin --sshloginfile --slf --launcher --data-channel --transfer-file --transferfile
   --transfer-files --transferfiles --tf --return --trc --basefile --bf --work-dir --workdir
@@ -48,7 +48,7 @@ _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg
   --dirnamereplace --dnr --basenameextensionreplace --bner --seqreplace --slotreplace --rpl
   -d --delimiter -E -r --no-run-if-empty --norunifempty --link --xapply --arg-sep --argsep
   --arg-file-sep --argfilesep --process-slot-var --processslotvar --total-jobs --totaljobs
-  --total --trim'
+  --total --trim --nice --termseq --term-seq --memfree --load --limit'
 _forkpool_bench_value_options='--workers --runs --json --csv --plot'
 _forkpool_separators='::: :::+ :::: ::::+'
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,9 +18,11 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
 #include "forkpool/exec.h"
 #include "io/fd.h"
@@ -258,6 +261,25 @@ io::Fd open_stdin(const std::string& path) {
   return io::Fd::duplicate(opened.get(), 10);
 }
 
+// The plan that stops a job: the request's sequence, else GNU parallel's. Each signal, and how
+// long the job has to exit before the next.
+StopPlan stop_plan_of(const ExecRequest& request) {
+  const std::vector<int>& sequence = request.stop_sequence;
+  if (sequence.empty()) {
+    return StopPlan{{SIGTERM, milliseconds(200)},
+                    {SIGTERM, milliseconds(100)},
+                    {SIGTERM, milliseconds(50)},
+                    {SIGKILL}};
+  }
+  std::array<workers::StopStep, StopPlan::kMaxSteps> steps{};
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < sequence.size() && count < steps.size(); i += 2) {
+    const int grace = i + 1 < sequence.size() ? std::max(sequence[i + 1], 0) : 0;
+    steps[count++] = {sequence[i], milliseconds(grace)};
+  }
+  return StopPlan(std::span<const workers::StopStep>(steps.data(), count));
+}
+
 // --- The job -------------------------------------------------------------------------------
 
 namespace bp = boost::process::v2;
@@ -347,9 +369,31 @@ class Job {
     return ends;
   }
 
+  // spawn_here() at the request's niceness. Linux keeps a niceness per thread, and a child
+  // starts with its spawning thread's; posix_spawn has no attribute for it, and this thread
+  // could not lower its own again without privilege once it had raised it. So a short-lived
+  // thread raises its own niceness and spawns: the job has it, this process keeps its own.
+  Process spawn(boost::asio::io_context& context, workers::PosixSpawnLauncher& launcher) {
+    if (request_.nice == 0) return spawn_here(context, launcher);
+    std::optional<Process> process;
+    std::exception_ptr error;
+    std::thread spawner([&] {
+      // As GNU parallel: a niceness this thread may not take leaves the job at the worker's.
+      ::setpriority(PRIO_PROCESS, 0, request_.nice);
+      try {
+        process.emplace(spawn_here(context, launcher));
+      } catch (...) {
+        error = std::current_exception();
+      }
+    });
+    spawner.join();
+    if (error) std::rethrow_exception(error);
+    return std::move(*process);
+  }
+
   // The program itself when the request names one that can be run; else the command through
   // the shell, which reports a missing or unrunnable program in its own words.
-  Process spawn(boost::asio::io_context& context, workers::PosixSpawnLauncher& launcher) {
+  Process spawn_here(boost::asio::io_context& context, workers::PosixSpawnLauncher& launcher) {
     bp::error_code ec;
     if (!request_.argv.empty()) {
       std::vector<const char*> argv;
@@ -392,11 +436,7 @@ class Job {
     if (request_.timeout > 0 && request_.timeout <= kMaxExecTimeout)
       timeout_at = started + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(request_.timeout));
-    // GNU parallel's sequence: each signal, and how long the job has to exit before the next.
-    StopPlan stop{{SIGTERM, milliseconds(200)},
-                  {SIGTERM, milliseconds(100)},
-                  {SIGTERM, milliseconds(50)},
-                  {SIGKILL}};
+    StopPlan stop = stop_plan_of(request_);
     for (;;) {
       const auto now = Clock::now();
       if (!stop.started()) {

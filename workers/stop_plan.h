@@ -9,6 +9,7 @@
 //   pool, a timed-out task:    {SIGTERM, kill_grace}, {SIGKILL}
 //   pool, retiring a worker:   {kAsk (Shutdown), shutdown_grace}, {SIGKILL}
 //   exec task (GNU parallel):  {SIGTERM, 200ms}, {SIGTERM, 100ms}, {SIGTERM, 50ms}, {SIGKILL}
+//                              or the caller's sequence (ExecRequest::stop_sequence, --termseq)
 //
 // StopPlan only keeps time: it sends nothing, so it is pure and unit-tested. Its owner takes
 // each step it hands out and wakes itself at deadline().
@@ -22,6 +23,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
+#include <span>
 
 namespace forkpool::workers {
 
@@ -36,12 +38,16 @@ struct StopStep {
 class StopPlan {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr std::size_t kMaxSteps = 4;
+  // Room for a user's --termseq as well as the built-in plans, without an allocation.
+  static constexpr std::size_t kMaxSteps = 16;
 
   // No plan: nothing under way.
   StopPlan() = default;
   // REQUIRES: 1 to kMaxSteps steps.
-  StopPlan(std::initializer_list<StopStep> steps) {
+  StopPlan(std::initializer_list<StopStep> steps)
+      : StopPlan(std::span(steps.begin(), steps.size())) {}
+  // REQUIRES: 1 to kMaxSteps steps (the ones past kMaxSteps are dropped).
+  explicit StopPlan(std::span<const StopStep> steps) {
     count_ = std::min(steps.size(), kMaxSteps);
     std::copy_n(steps.begin(), count_, steps_.begin());
   }

@@ -72,10 +72,18 @@ struct ExecRequest {
   int output = kCapture;
   // With kLines: written before each line (forkpool run's --tag).
   std::string line_prefix;
-  // Seconds; 0 is none. When it passes, the job's process group gets SIGTERM, SIGTERM again
-  // after 200 ms, again after 100 ms, then SIGKILL after 50 ms (GNU parallel's sequence).
-  // Anything above kMaxExecTimeout (or not a number) is no timeout at all.
+  // Seconds; 0 is none. When it passes, the job's process group is stopped with
+  // `stop_sequence`. Anything above kMaxExecTimeout (or not a number) is no timeout at all.
   double timeout = 0;
+  // How the job's process group is stopped, on the timeout or a stop signal (see
+  // install_exec_stop_handlers): signal, milliseconds, signal, milliseconds... Each signal is
+  // sent, then the job has that long to exit before the next; at most kMaxStopSteps signals.
+  // Empty: GNU parallel's sequence, SIGTERM, 200, SIGTERM, 100, SIGTERM, 50, SIGKILL.
+  std::vector<int> stop_sequence;
+  // The job's niceness, set as the job starts (GNU parallel's --nice). 0: the worker's own.
+  // A value below the worker's needs privilege (CAP_SYS_NICE); without it the job runs at
+  // the worker's, as in GNU parallel. The kernel clamps the value to -20..19.
+  int nice = 0;
   // kCapture: once a stream passes `spool_over` bytes (0: never), it goes to a file in
   // `spool_dir` (which must exist, on a file system the caller can read) instead of into the
   // result, so that output of any size costs neither process more than about `spool_over`
@@ -131,14 +139,21 @@ struct ExecRequest {
     ar & command & argv & shell & env & output & line_prefix & timeout & spool_over & spool_dir
        & stdin_path;
     // clang-format on
-    // Written only when used, and read only when present: a request without them decodes in
-    // a worker of an earlier version, and one from an earlier pool decodes here.
-    if (!detail::more_fields(ar, moves_files() || !spool_to.empty())) return;
+    // The fields added since: written only when one is used, and read only when present, so
+    // a request without them decodes in a worker of an earlier version, and one from an
+    // earlier pool decodes here.
+    const bool later_fields_used =
+        moves_files() || !spool_to.empty() || !stop_sequence.empty() || nice != 0;
+    if (!detail::more_fields(ar, later_fields_used)) return;
     // clang-format off
-    ar & workdir & remove_workdir & transfer & returns & cleanup & pool_host & spool_to;
+    ar & workdir & remove_workdir & transfer & returns & cleanup & pool_host & spool_to
+       & stop_sequence & nice;
     // clang-format on
   }
 };
+
+// The most signals ExecRequest::stop_sequence may hold.
+inline constexpr std::size_t kMaxStopSteps = 16;
 
 // About 31 years: far below where a steady_clock time point overflows (about 292 years of
 // nanoseconds from boot), far above any real job.

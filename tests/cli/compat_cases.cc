@@ -490,6 +490,46 @@ const std::vector<CompatCase>& compat_cases() {
        R"~(-k --lb --tag -j2 'printf "a\nb"; echo e{} >&2' ::: 1 2)~", nullptr, kStderr},
       {"KeepOrderLineBufferLargeOutput",
        "-k --lb -j2 'cat big.dat big.dat big.dat big.dat; echo {}' ::: 1 2"},
+
+      // Resources: --nice, --termseq, --memfree, --load, --limit.
+      {"NiceSeven", "-k --nice 7 'echo {}; cut -d\" \" -f19 /proc/self/stat' ::: a b"},
+      {"NiceAboveNineteenIsNineteen", "--nice 30 'cut -d\" \" -f19 /proc/self/stat' ::: a"},
+      {"NiceZeroIsForkpoolsOwn", "--nice 0 'cut -d\" \" -f19 /proc/self/stat' ::: a"},
+      // The shell notes each trapped signal; TERM ends it. A second: the traps are set first.
+      {"TermseqOnTimeout",
+       "--termseq USR1,100,TERM,2000,KILL,25 --timeout 1 "
+       "'trap \"echo usr1\" USR1; trap \"echo term; exit 4\" TERM; "
+       "while :; do sleep 0.05; done' ::: a"},
+      {"MemfreeBelowFreeMemory", "-k --memfree 1k echo ::: a b"},
+      {"LoadAboveAnyLoad", "-k --load 100000% echo ::: a b"},
+      {"LimitCommandSaysStart", "-k --limit 'test -n \"$SSHLOGIN\"' echo ::: a b"},
+      {"LimitBuiltInMem", "--limit 'mem 1k' echo ::: a"},
+      {"LimitBuiltInLoad", "--limit 'load 100000' echo ::: a"},
+
+      // --header outside --pipe: columns by name.
+      {"HeaderColumnNames", "-k --header : --colsep '\\t' echo {c}-{a}-{1}-{} :::: cols.tsv"},
+      {"HeaderOfValueSources", "-k --header : echo {x}{y} ::: x 1 2 ::: y a b"},
+      {"HeaderImpliesATabUntrimmed", "-k --header : echo '[{b}]' :::: cols.tsv"},
+      {"HeaderFromStdin", "-k --header : echo {c}", "cols.tsv"},
+      {"HeaderFromStdinAPipe", "-k --header : echo {c} {a} < <(cat cols.tsv)", nullptr, kBash},
+      {"HeaderFromAPipe", "-k --header : echo {b} :::: <(cat cols.tsv)", nullptr, kBash},
+      {"HeaderOfACrossedFileReadAgain", "-k --header : echo {x}{a} ::: x 1 2 :::: cols.tsv"},
+      {"HeaderWithModifiers", "-k --header : echo {p.} {p/} {p//} {p/.} ::: p /a/b.c d/e.f"},
+      {"HeaderInPerlExpression", "-k --header : echo '{=x $_.=\"!\" =}' ::: x a b"},
+      {"HeaderEmptyColumnName", "-k --header : --colsep , echo {z}-{y} :::: cols.csv"},
+      {"HeaderInTagstring", "-k --header : --tagstring {b} echo {a} :::: cols.tsv"},
+      {"HeaderZeroReadsNoHeader", "-k --header 0 echo {2} :::: cols.tsv"},
+      {"HeaderWithoutReplacementStrings", "-k --header : echo ::: a b c"},
+
+      // -L / --max-lines outside --pipe: lines per job; a line ending in whitespace goes on.
+      {"MaxLinesLContextReplace", "-k -L 2 echo '[{}]' :::: weird.txt"},
+      {"MaxLinesContinuedLines", "-k -L 1 echo :::: weird.txt"},
+      {"MaxLinesFromStdin", "-k -L 3 echo", "weird.txt"},
+      {"MaxLinesLongFormNoContext", "-k --max-lines 2 echo 'x{}y' ::: a b c"},
+      {"MaxLinesCountFromN", "-k -L 2 -n 3 echo 'x{}y' ::: a b c d"},
+      {"MaxLinesPositional", "-k -L2 echo {1}-{2} :::: nums.txt"},
+      {"MaxLinesBlankAtTheEndStays", "-k -L 1 echo '[{}]' ::: 'a ' 'b '"},
+      {"MaxLinesDryRun", "-k -L 3 --dry-run echo ::: a b c d e"},
   };
   return all;
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,6 +156,31 @@ TEST(ExecTask, AJobThatIgnoresSigtermIsKilled) {
   EXPECT_TRUE(result.timed_out);
   EXPECT_EQ(result.signal, SIGKILL);
   EXPECT_EQ(result.out, "ready\n");
+}
+
+// ExecRequest::stop_sequence replaces GNU parallel's TERM,TERM,TERM,KILL: the job dies of the
+// first signal of the caller's sequence.
+TEST(ExecTask, AStopSequenceIsHowATimedOutJobIsStopped) {
+  ExecRequest r = shell("sleep 300 & echo $!; wait");
+  r.timeout = 0.2;
+  r.stop_sequence = {SIGUSR1, 5000, SIGKILL};
+  ExecResult result = run_exec(r);
+  EXPECT_TRUE(result.timed_out);
+  EXPECT_EQ(result.signal, SIGUSR1);
+  const pid_t grandchild = std::atoi(result.out.c_str());
+  ASSERT_GT(grandchild, 0) << result.out;
+  EXPECT_TRUE(gone_within(grandchild, 30s));
+}
+
+// The job runs at the requested niceness; the worker keeps its own.
+TEST(ExecTask, RunsTheJobAtTheRequestedNiceness) {
+  const int own = ::getpriority(PRIO_PROCESS, 0);
+  ExecRequest r = shell("cut -d' ' -f19 /proc/self/stat");
+  r.nice = own + 3;
+  EXPECT_EQ(run_exec(r).out, std::to_string(own + 3) + "\n");
+  EXPECT_EQ(::getpriority(PRIO_PROCESS, 0), own);
+  r.nice = 0;
+  EXPECT_EQ(run_exec(r).out, std::to_string(own) + "\n");
 }
 
 TEST(ExecTask, LineModeWritesWholeLinesWithThePrefix) {

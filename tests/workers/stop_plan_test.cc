@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+#include <vector>
+
 namespace forkpool::workers {
 namespace {
 
@@ -49,6 +52,23 @@ TEST(StopPlan, AGraceTooLongForTheClockIsNever) {
   plan.start(StopPlan::Clock::now());
   EXPECT_EQ(plan.deadline(), StopPlan::Clock::time_point::max());
   EXPECT_FALSE(plan.due(StopPlan::Clock::time_point::max() - 1h));
+}
+
+// A user's --termseq: as many steps as it has, up to kMaxSteps, each one in turn.
+TEST(StopPlan, ALongUserSequenceIsTakenWholeUpToTheLimit) {
+  std::vector<StopStep> steps;
+  for (std::size_t i = 0; i < StopPlan::kMaxSteps + 2; ++i)
+    steps.push_back({static_cast<int>(1 + i), std::chrono::milliseconds(10)});
+  StopPlan plan{std::span<const StopStep>(steps)};
+  EXPECT_EQ(plan.start(t0).signal, 1);
+  auto now = t0;
+  for (std::size_t i = 1; i < StopPlan::kMaxSteps; ++i) {
+    now += 10ms;
+    auto step = plan.due(now);
+    ASSERT_TRUE(step) << i;
+    EXPECT_EQ(step->signal, static_cast<int>(1 + i));
+  }
+  EXPECT_FALSE(plan.pending()) << "the steps past kMaxSteps are dropped";
 }
 
 }  // namespace

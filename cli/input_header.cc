@@ -1,0 +1,141 @@
+#include "cli/input_header.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/job_internal.h"
+
+namespace forkpool::cli {
+namespace {
+
+char record_separator(const RunOptions& o) {
+  if (o.delimiter) return *o.delimiter;
+  return o.null_separated ? '\0' : '\n';
+}
+
+// The first record of a file source. A regular file is read here and again by the job
+// source, which skips the header (InputSource::skip_header is set); stdin and pipes are read
+// one byte at a time, so that the job source goes on right after the header.
+std::string read_header(InputSource& source, char separator) {
+  const bool from_stdin = source.path == "-";
+  const int fd = from_stdin ? STDIN_FILENO : ::open(source.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw UsageError("cannot open '" + source.path + "': " + std::strerror(errno));
+  struct stat st {};
+  // stdin is shared with the job source whatever it is: read only the header from it.
+  const bool regular = !from_stdin && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw UsageError("cannot open '" + source.path + "': " + std::strerror(EISDIR));
+  }
+  std::string header;
+  char block[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, block, regular ? sizeof block : 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      if (!from_stdin) ::close(fd);
+      throw UsageError("cannot read '" + source.path + "': " + std::strerror(error));
+    }
+    const std::string_view got(block, static_cast<std::size_t>(n));
+    const std::size_t end = got.find(separator);
+    header.append(got.substr(0, end));
+    if (n == 0 || end != std::string_view::npos) break;
+  }
+  if (!from_stdin) ::close(fd);
+  source.skip_header = regular;
+  return header;
+}
+
+// The first record of ::: values, taken out of them.
+std::string take_header(InputSource& source, char separator) {
+  if (source.values.empty()) return "";
+  std::string& first = source.values.front();
+  const std::size_t end = first.find(separator);
+  std::string header = first.substr(0, end);
+  if (end == std::string::npos) {
+    source.values.erase(source.values.begin());
+  } else {
+    first.erase(0, end + 1);
+  }
+  return header;
+}
+
+// GNU parallel's s:\{NAME(|/|//|\.|/\.)\}:\{ID$1\}:g, with NAME taken literally.
+void rename_column(std::string& text, const std::string& name, const std::string& id) {
+  static const char* const kSuffixes[] = {"}", "/}", "//}", ".}", "/.}"};
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (text.compare(i, name.size() + 1, "{" + name) == 0) {
+      for (const char* suffix : kSuffixes) {
+        const std::string tail(suffix);
+        if (text.compare(i + 1 + name.size(), tail.size(), tail) == 0) {
+          out += "{" + id + tail;
+          i += 1 + name.size() + tail.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    // {= NAME ... =}: the expression's first word names the column.
+    if (!replaced && text.compare(i, 2, "{=") == 0) {
+      std::size_t at = i + 2;
+      while (at < text.size() && text[at] == ' ') ++at;
+      if (text.compare(at, name.size(), name) == 0 && text.find("=}", at) != std::string::npos) {
+        out += "{=" + id;
+        i = at + name.size();
+        replaced = true;
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  text = std::move(out);
+}
+
+}  // namespace
+
+RunOptions with_input_headers(RunOptions options) {
+  if (!options.pipe.header || options.pipe.on()) return options;
+  if (!options.colsep) {
+    // GNU parallel settles --trim's default (lr under --colsep) before --header supplies the
+    // tab: values split on it are not trimmed.
+    options.colsep = "\t";
+    if (!options.trim) options.trim = "n";
+  }
+  if (*options.pipe.header == "0") return options;
+  // GNU parallel names the --results directories after the columns then (DIR/name/value).
+  if (!options.results.empty())
+    throw UsageError(
+        "--header with --results is not supported (the directories would not "
+        "carry the column names)");
+  const char separator = record_separator(options);
+  if (options.sources.empty()) {
+    InputSource in;
+    in.kind = InputSource::Kind::kFile;
+    in.path = "-";
+    options.sources.push_back(in);
+  }
+  const internal::ColumnSplitter splitter(*options.colsep);
+  int id = 1;
+  for (InputSource& source : options.sources) {
+    std::string header = source.kind == InputSource::Kind::kValues ? take_header(source, separator)
+                                                                   : read_header(source, separator);
+    if (!header.empty() && header.back() == '\r') header.pop_back();
+    for (const std::string& name : splitter.split(header)) {
+      const std::string number = std::to_string(id++);
+      if (name.empty()) continue;
+      for (std::string& word : options.command) rename_column(word, name, number);
+      if (options.tagstring) rename_column(*options.tagstring, name, number);
+    }
+  }
+  return options;
+}
+
+}  // namespace forkpool::cli

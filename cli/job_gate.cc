@@ -1,0 +1,130 @@
+#include "cli/job_gate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "cli/option_values.h"
+#include "cli/pipe_options.h"
+#include "cli/resource_probe.h"
+
+namespace forkpool::cli {
+namespace {
+
+// --load's value, as GNU parallel's compute_max_loadavg() reads it (already checked by
+// check_load()).
+double max_load(const std::string& spec, unsigned cpus) {
+  const std::string_view v = spec;
+  double load = 0;
+  if (v[0] == '+') {
+    load = cpus + to_double(v.substr(1));
+  } else if (v[0] == '-') {
+    load = cpus - to_double(v.substr(1));
+  } else if (v.back() == '%') {
+    load = cpus * to_double(v.substr(0, v.size() - 1)) / 100;
+  } else {
+    load = to_double(v);
+  }
+  return std::max(load, 0.01);
+}
+
+// A byte count the way people read it: 1.5G, 512M, 100k.
+std::string human_bytes(double bytes) {
+  const char* units[] = {"", "k", "M", "G", "T", "P"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 5) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f%s", bytes, units[unit]);
+  return text;
+}
+
+std::vector<std::string> words(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+}  // namespace
+
+JobGate::JobGate(const ResourceLimits& limits, unsigned cpus, std::string shell)
+    : active_(limits.any()), memfree_(limits.memfree), shell_(std::move(shell)) {
+  if (!limits.load.empty()) max_load_ = max_load(limits.load, std::max(cpus, 1u));
+  if (limits.limit.empty()) return;
+  const std::vector<std::string> w = words(limits.limit);
+  const std::string& name = w.empty() ? limits.limit : w[0];
+  if (name == "io") {
+    throw UsageError("--limit io: GNU parallel's iostat-based I/O limit is not supported");
+  }
+  if (name != "mem" && name != "load") {
+    limit_ = limits.limit;
+    return;
+  }
+  const std::string form =
+      name == "mem" ? "expected 'mem SIZE' (e.g. mem 1G)" : "expected 'load N'";
+  if (w.size() != 2) bad_value("--limit", limits.limit, form);
+  try {
+    if (name == "mem") {
+      limit_mem_ = parse_memfree(w[1]);
+    } else {
+      check_load(w[1]);
+      limit_load_ = max_load(w[1], std::max(cpus, 1u));
+    }
+  } catch (const UsageError&) {
+    bad_value("--limit", limits.limit, form);
+  }
+}
+
+JobGate::Answer JobGate::check() {
+  Answer answer = Answer::kStart;
+  auto worst = [&answer](Answer a) {
+    if (a == Answer::kStopYoungest || answer == Answer::kStart) answer = a;
+  };
+  if (memfree_ > 0) worst(memory_rule(memfree_));
+  if (answer != Answer::kStopYoungest && max_load_) worst(load_rule(*max_load_, true));
+  if (answer != Answer::kStopYoungest && limit_mem_) worst(memory_rule(*limit_mem_));
+  if (answer != Answer::kStopYoungest && limit_load_) worst(load_rule(*limit_load_, false));
+  if (answer != Answer::kStopYoungest && !limit_.empty()) worst(limit_rule());
+  const bool waiting = answer != Answer::kStart;
+  began_waiting_ = waiting && !waiting_;
+  waiting_ = waiting;
+  return answer;
+}
+
+JobGate::Answer JobGate::memory_rule(double size) {
+  const double free = memory_free();
+  if (free >= size) return Answer::kStart;
+  reason_ = "less than " + human_bytes(size) + " of memory free (" + human_bytes(free) + ")";
+  return free < size / 2 ? Answer::kStopYoungest : Answer::kWait;
+}
+
+// --load waits at MAX busy threads; --limit's "load N" only above N, as GNU parallel's script.
+JobGate::Answer JobGate::load_rule(double max, bool equal_is_too_high) {
+  const double busy = busy_threads();
+  if (busy < max || (!equal_is_too_high && busy == max)) return Answer::kStart;
+  std::ostringstream why;
+  why << busy << " threads running, the load limit is " << max;
+  reason_ = why.str();
+  return Answer::kWait;
+}
+
+JobGate::Answer JobGate::limit_rule() {
+  const int status = run_limit_command(shell_, limit_);
+  if (status == 0) return Answer::kStart;
+  reason_ = "--limit command exited with " + std::to_string(status);
+  return status == 2 ? Answer::kStopYoungest : Answer::kWait;
+}
+
+std::chrono::milliseconds JobGate::next_check_in() {
+  const std::chrono::milliseconds now = interval_;
+  interval_ = std::min(interval_ + interval_ / 2, kLongestInterval);
+  return now;
+}
+
+}  // namespace forkpool::cli
