@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ struct BadValue {
   const char* name;
   std::vector<std::string> option;  // the option and its value
 };
+
+// What ctest's listing shows for a case: the words, not the struct's bytes.
+void PrintTo(const BadValue& b, std::ostream* out) {
+  for (const std::string& word : b.option) *out << (&word == &b.option.front() ? "" : " ") << word;
+}
 
 const std::vector<BadValue>& bad_values() {
   static const std::vector<BadValue> all = {
