@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "workers/child.h"
+#include "workers/posix_spawn_launcher.h"
 
 extern char** environ;
 
@@ -111,13 +112,7 @@ int run_limit_command(const std::string& shell, const std::string& command) {
   // has blocked for the runner's signal thread.
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGQUIT}) sigaddset(&defaults, s);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &defaults);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attributes, workers::reset_child_signals(attributes));
   const char* argv[] = {shell.c_str(), "-c", command.c_str(), nullptr};
   pid_t pid = 0;
   const int error = ::posix_spawn(&pid, shell.c_str(), &actions, &attributes,

@@ -29,6 +29,19 @@ namespace forkpool::workers {
 
 namespace bp = boost::process::v2;
 
+// Sets `attributes` so that the child starts with no signal blocked and the signals a runner
+// cares about at their default action, whatever the spawning thread had; returns the
+// posix_spawnattr flags that this needs.
+inline short reset_child_signals(posix_spawnattr_t& attributes) {
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGQUIT}) sigaddset(&defaults, s);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &defaults);
+  return POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+}
+
 struct PosixSpawnLauncher : bp::posix::default_launcher {
   // (from, to) pairs: the child gets descriptor `from` as `to`. REQUIRES: no `from` equals a
   // `to` of an earlier pair.
@@ -49,15 +62,7 @@ struct PosixSpawnLauncher : bp::posix::default_launcher {
     if (!directory.empty()) posix_spawn_file_actions_addchdir_np(&actions, directory.c_str());
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
-    // The child starts with no signal blocked and the signals a runner cares about at their
-    // default action, whatever the spawning thread had.
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGQUIT}) sigaddset(&defaults, s);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    short flags = reset_child_signals(attributes);
     if (new_process_group) {
       posix_spawnattr_setpgroup(&attributes, 0);
       flags |= POSIX_SPAWN_SETPGROUP;

@@ -22,10 +22,6 @@ using namespace std::chrono_literals;
 
 constexpr auto kDeadline = 60s;  // only detects hangs
 
-bool parallel_or_tmpdir_setting(const std::string& name) {
-  return name.rfind("PARALLEL", 0) == 0 || name == "TMPDIR";
-}
-
 // Opens the named pipe `path` for writing once its reader (a job) has opened it, and writes
 // a line: the job goes on.
 bool release(const std::string& path) {

@@ -24,10 +24,6 @@ using namespace std::chrono_literals;
 
 constexpr auto kDeadline = 120s;  // only detects hangs
 
-bool parallel_or_tmpdir_setting(const std::string& name) {
-  return name.rfind("PARALLEL", 0) == 0 || name == "TMPDIR";
-}
-
 // `script` through /bin/sh in `dir`, where "$FORKPOOL" is the binary; TMPDIR is `dir`.
 Outcome run_script(const TempDir& dir, const std::string& script,
                    const std::string& stdin_path = "/dev/null") {

@@ -19,10 +19,6 @@ using namespace std::chrono_literals;
 
 constexpr auto kDeadline = 60s;  // only detects hangs
 
-bool parallel_or_tmpdir_setting(const std::string& name) {
-  return name.rfind("PARALLEL", 0) == 0 || name == "TMPDIR";
-}
-
 Outcome run_in(const TempDir& dir, std::vector<std::string> args) {
   Launch l;
   l.argv = {FORKPOOL_BINARY, "run"};

@@ -34,10 +34,6 @@ bool parallel_setting(const std::string& name) {
   return name.rfind("PARALLEL", 0) == 0;
 }
 
-bool parallel_or_tmpdir_setting(const std::string& name) {
-  return parallel_setting(name) || name == "TMPDIR";
-}
-
 // forkpool's temporary directory goes in the test's own: a run the test kills with SIGKILL
 // cannot remove it, and it must not be left in /tmp.
 Launch forkpool_launch(const TempDir& dir, const std::vector<std::string>& args) {

@@ -24,8 +24,8 @@ using namespace std::chrono_literals;
 
 constexpr auto kDeadline = 60s;  // only detects hangs
 
-bool parallel_or_tmpdir_setting(const std::string& name) {
-  return name.rfind("PARALLEL", 0) == 0 || name == "TMPDIR" || name == "FORKPOOL_LOG";
+bool parallel_tmpdir_or_log_setting(const std::string& name) {
+  return parallel_or_tmpdir_setting(name) || name == "FORKPOOL_LOG";
 }
 
 // forkpool run with `args`, in `dir`, its temporary files there too; `global` goes before
@@ -41,7 +41,7 @@ Launch forkpool_launch(const TempDir& dir, const std::vector<std::string>& args,
   l.stdout_path = dir / ".stdout";
   l.stderr_path = dir / ".stderr";
   l.env =
-      environment_with(parallel_or_tmpdir_setting,
+      environment_with(parallel_tmpdir_or_log_setting,
                        {"TMPDIR=" + dir.path(), "HOME=" + dir.path(), "PARALLEL_SHELL=/bin/sh"});
   return l;
 }

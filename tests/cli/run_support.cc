@@ -166,6 +166,10 @@ Outcome run_to_end(Launch launch, std::chrono::milliseconds deadline) {
   return o;
 }
 
+bool parallel_or_tmpdir_setting(const std::string& name) {
+  return name.rfind("PARALLEL", 0) == 0 || name == "TMPDIR";
+}
+
 std::vector<std::string> environment_with(bool (*drop)(const std::string& name),
                                           const std::vector<std::string>& add) {
   std::vector<std::string> env;

@@ -71,6 +71,11 @@ Outcome run_to_end(Launch launch, std::chrono::milliseconds deadline);
 std::vector<std::string> environment_with(bool (*drop)(const std::string& name),
                                           const std::vector<std::string>& add);
 
+// GNU parallel's settings and the variables forkpool sets for its jobs (PARALLEL*), and
+// TMPDIR: what a test drops from its environment (and sets anew), so that a test run inside a
+// parallel job, or with the caller's TMPDIR, runs the same.
+bool parallel_or_tmpdir_setting(const std::string& name);
+
 bool exists(const std::string& path);
 
 // Splits on '\n'; a final line without a newline is kept, an empty tail is not.
