@@ -243,9 +243,9 @@ void load(BoundedIArchive& archive, std::vector<U, A>& vector, unsigned int /*ve
     archive >> item_version;
   }
   if constexpr (kByteType<U>) {
-    // Bytes: copied once, from the frame into the reserved
-    // storage, instead of resize() zero-filling it and load_array() copying over the zeros:
-    // a third less memory traffic for a 64 MiB result.
+    // Bytes: copied once, from the frame into the reserved storage, instead of resize()
+    // zero-filling it and load_array() copying over the zeros: a third less memory traffic
+    // for a 64 MiB result.
     archive.check_length(count, 1, "vector");  // again: item_version may have used a byte
     const auto* bytes = reinterpret_cast<const U*>(archive.take_bytes(count));
     vector.assign(bytes, bytes + count);
