@@ -44,8 +44,9 @@ void BoundedIArchive::load(std::string& s) {
   load_binary(&length, sizeof length);
   check_length(length, 1, "string");
   reserve_for_decode(s, length);
-  s.resize(length);
-  if (length != 0) load_binary(s.data(), length);
+  // One copy, from the frame into the reserved storage: not resize() (which zero-fills it)
+  // and a second copy over the zeros.
+  s.assign(take_bytes(length), length);
 }
 
 void BoundedIArchive::load(std::wstring& s) {

@@ -287,26 +287,58 @@ class Worker {
 std::atomic<Worker*> g_worker{nullptr};
 std::atomic<int> g_results_fd{-1};
 
-// Runs one call; returns what to send: Result, or Error if it threw.
-std::pair<Kind, io::Payload> run_task(const QueuedCall& queued, std::size_t max_frame) {
+// The buffer replies are encoded into, kept from one reply to the next: a 64 MiB result
+// encoded into new memory first faults in its pages (and the allocator returns them to the
+// system after the write, to fault them in again for the next one); into the pages the last
+// large reply touched, it is one copy. Bounded: a buffer above kKeepAlways is freed after a
+// reply that used less than a quarter of it, so a worker holds large memory only while its
+// replies are large.
+class ReplyBuffer {
+ public:
+  // The buffer, empty, for the next reply.
+  io::Payload& next() {
+    buffer_.clear();
+    return buffer_;
+  }
+  // The reply in next()'s buffer has been sent or held (copied).
+  void sent() {
+    if (buffer_.capacity() > kKeepAlways && buffer_.size() < buffer_.capacity() / 4) {
+      io::Payload().swap(buffer_);
+    }
+  }
+
+ private:
+  static constexpr std::size_t kKeepAlways = 1 << 20;
+  io::Payload buffer_;
+};
+
+// Replaces `out` with `payload`, keeping out's storage.
+void replace(io::Payload& out, const io::Payload& payload) {
+  out.assign(payload.begin(), payload.end());
+}
+
+// Runs one call and leaves what to send in `reply` (empty on entry): Result, or Error if it
+// threw; returns which.
+Kind run_task(const QueuedCall& queued, std::size_t max_frame, io::Payload& reply) {
   const auto call = serialization::decode_task(queued.task);
   const detail::TaskEntry* entry = detail::TaskRegistry::instance().find(call.function);
   const bool chunk = (queued.flags & serialization::kTaskChunk) != 0;
   if (entry == nullptr || (chunk && entry->invoke_chunk == nullptr)) {
-    return {Kind::kError, serialization::encode(serialization::NoSuchTask{call.function, chunk})};
+    replace(reply, serialization::encode(serialization::NoSuchTask{call.function, chunk}));
+    return Kind::kError;
   }
-  io::Payload result;
   try {
-    (chunk ? entry->invoke_chunk : entry->invoke)(entry->function, call.args, result);
+    (chunk ? entry->invoke_chunk : entry->invoke)(entry->function, call.args, reply);
   } catch (...) {
-    return {Kind::kError, serialization::encode(serialization::describe_current_exception())};
+    replace(reply, serialization::encode(serialization::describe_current_exception()));
+    return Kind::kError;
   }
-  if (result.size() > max_frame) {
+  if (reply.size() > max_frame) {
     // It cannot be sent: fail this task, keep serving.
-    return {Kind::kError,
-            serialization::encode(serialization::ResultTooLarge{result.size(), max_frame})};
+    replace(reply, serialization::encode(serialization::ResultTooLarge{reply.size(), max_frame}));
+    return Kind::kError;
   }
-  return {Kind::kResult, std::move(result)};
+  return Kind::kResult;
 }
 
 }  // namespace
@@ -333,6 +365,7 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
                  serialization::encode(
                      serialization::hello_from_this_process(config.worker_id, config.max_frame)));
     CallTimes times;
+    ReplyBuffer replies;
     while (auto call = worker.next_task()) {
       const detail::TaskId function = serialization::decode_task(call->task).function;
       const auto started = Clock::now();
@@ -341,7 +374,8 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
       } else if (call->hold_reply) {
         channel.flush_if_older(kReplyHoldLimit, started);
       }
-      auto [kind, reply] = run_task(*call, channel.max_frame());
+      io::Payload& reply = replies.next();
+      Kind kind = run_task(*call, channel.max_frame(), reply);
       times.record(function, Clock::now() - started);
       // A cancelled task's result is not wanted: say it stopped instead.
       if (worker.finish_task()) {
@@ -353,6 +387,7 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
       } else {
         channel.send(kind, call->task_id, reply);
       }
+      replies.sent();
     }
     channel.flush();
   } catch (const PeerGone&) {

@@ -1,4 +1,5 @@
-// TCP sockets for the data channel: listen, accept, connect, and a reset peer read as EOF.
+// TCP sockets for the data channel: listen, accept, connect, a reset peer read as EOF, and
+// frames large and small read whole off a socket, or refused whole when the stream ends early.
 #include "io/socket.h"
 
 #include <gtest/gtest.h>
@@ -9,7 +10,11 @@
 
 #include <string>
 #include <system_error>
+#include <thread>
 
+#include "forkpool/errors.h"
+#include "io/blocking_reader.h"
+#include "io/frame_writer.h"
 #include "io/syscalls.h"
 #include "support/leak_check.h"
 
@@ -76,6 +81,58 @@ TEST(SocketTest, APeerThatResetsTheConnectionReadsAsEndOfStream) {
   char byte;
   EXPECT_EQ(read_once(client.get(), {&byte, 1}, 60s), std::optional<std::size_t>(0));
   EXPECT_FALSE(write_all(client.get(), {&v, 1}, 10s));  // the peer is gone
+}
+
+Payload patterned(std::size_t size, int seed) {
+  Payload p(size);
+  for (std::size_t i = 0; i < size; ++i) p[i] = static_cast<char>((i * 31 + seed) & 0xff);
+  return p;
+}
+
+// The data channel's path: a large frame (read in pieces, hashed as they arrive), a small one
+// after it, then a large one whose sender stops halfway. The first two arrive whole and
+// intact; the third is one TruncatedFrame saying how far it got, not a partial payload.
+TEST(SocketTest, LargeAndSmallFramesReadWholeAndAFrameCutShortIsTruncated) {
+  testing::LeakCheck leaks;
+  {
+    Fd listener = listen_tcp();
+    Fd client = connect_tcp("127.0.0.1", local_port(listener));
+    Fd server = accept_one(listener);
+    set_nonblocking(server.get(), true);                           // as the collector reads it
+    constexpr std::size_t kLarge = (std::size_t{1} << 20) + 1000;  // read in pieces
+    std::thread sender([&] {
+      FrameWriter writer(client);
+      writer.write_frame(1, 0, 7, patterned(kLarge, 1));
+      writer.write_frame(2, 0, 8, patterned(100, 2));
+      const Payload cut = patterned(kLarge, 3);
+      FrameHeader header;
+      header.payload_length = kLarge;
+      header.checksum = frame_checksum(cut);
+      header.task_id = 9;
+      HeaderBytes raw = encode_header(header);
+      iovec v[2] = {{raw.data(), raw.size()}, {const_cast<char*>(cut.data()), kLarge / 2}};
+      EXPECT_TRUE(write_all(client.get(), v, 10s));
+      client.reset();  // the stream ends halfway through the payload
+    });
+    BlockingReader reader(server);
+    auto large = reader.read_frame();
+    ASSERT_TRUE(large);
+    EXPECT_EQ(large->task_id, 7u);
+    EXPECT_TRUE(large->payload == patterned(kLarge, 1));
+    auto small = reader.read_frame();
+    ASSERT_TRUE(small);
+    EXPECT_EQ(small->task_id, 8u);
+    EXPECT_TRUE(small->payload == patterned(100, 2));
+    try {
+      reader.read_frame();
+      FAIL() << "expected TruncatedFrame";
+    } catch (const TruncatedFrame& e) {
+      EXPECT_EQ(e.expected, kFrameHeaderSize + kLarge);
+      EXPECT_EQ(e.got, kFrameHeaderSize + kLarge / 2);
+    }
+    sender.join();
+  }
+  leaks.check();
 }
 
 }  // namespace

@@ -301,6 +301,52 @@ TEST_P(PoolTest, TerminateEndsATaskThatNeverReturns) {
   leaks_.check();
 }
 
+// A worker encodes its replies into one buffer kept from reply to reply (large ones included):
+// each reply must carry its own bytes only, whatever came before it in the same worker.
+TEST(PoolReplyBufferTest, EachReplyCarriesItsOwnBytesOnly) {
+  LeakCheck leaks;
+  {
+    Pool pool({.workers = 1});  // one worker: every reply goes through the same buffer
+    const std::vector<std::pair<int, int>> sizes_and_seeds = {
+        {2048, 1}, {1536, 2}, {600, 3}, {1, 4}, {0, 5}, {1200, 6}};
+    for (const auto& [kib, seed] : sizes_and_seeds) {
+      const auto bytes = get_within_deadline(pool.submit(seeded_bytes_task, kib, seed));
+      EXPECT_TRUE(bytes == seeded_bytes(kib, seed)) << kib << " KiB, seed " << seed;
+    }
+    // An error and a small value right after a large reply.
+    auto threw = pool.submit(throw_runtime_error_task, std::string("after a large reply"));
+    ASSERT_TRUE(threw.wait_for(kDeadline));
+    try {
+      threw.get();
+      FAIL() << "expected RemoteError";
+    } catch (const RemoteError& e) {
+      EXPECT_EQ(e.message, "after a large reply");
+    }
+    EXPECT_EQ(get_within_deadline(pool.submit(identity_task, 17)), 17);
+    EXPECT_TRUE(get_within_deadline(pool.submit(seeded_bytes_task, 2048, 9)) ==
+                seeded_bytes(2048, 9));
+  }
+  leaks.check();
+}
+
+// Large frames and small ones from two workers, all in flight at once, each intact.
+TEST(PoolReplyBufferTest, LargeAndSmallRepliesFromTwoWorkersInterleave) {
+  LeakCheck leaks;
+  {
+    Pool pool({.workers = 2});
+    std::vector<Future<std::vector<char>>> futures;
+    for (int i = 0; i < 8; ++i) {
+      const int kib = i % 2 == 0 ? 1100 + i : i;  // over 1 MiB, then a few KiB
+      futures.push_back(pool.submit(seeded_bytes_task, kib, i));
+    }
+    for (int i = 0; i < 8; ++i) {
+      const int kib = i % 2 == 0 ? 1100 + i : i;
+      EXPECT_TRUE(get_within_deadline(futures[i]) == seeded_bytes(kib, i)) << "task " << i;
+    }
+  }
+  leaks.check();
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStartMethods, PoolTest, ::testing::ValuesIn(all_start_cases(2)),
                          [](const auto& info) { return info.param.name; });
 

@@ -66,6 +66,14 @@ inline std::vector<char> patterned_bytes(int mib) {
   return v;
 }
 
+// `kib` KiB whose byte i is (i * 31 + seed) mod 256: results of different seeds differ in
+// every byte, so bytes left over from an earlier result show.
+inline std::vector<char> seeded_bytes(int kib, int seed) {
+  std::vector<char> v(static_cast<std::size_t>(kib) << 10);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<char>((i * 31 + seed) & 0xff);
+  return v;
+}
+
 inline int throw_runtime_error(std::string message) { throw std::runtime_error(message); }
 inline int throw_custom_error(std::string message) { throw CustomError(message); }
 inline int throw_int(int value) { throw value; }
@@ -148,6 +156,7 @@ FORKPOOL_TASK(half_task, half);
 FORKPOOL_TASK(worker_pid_task, worker_pid);
 FORKPOOL_TASK(do_nothing_task, do_nothing);
 FORKPOOL_TASK(patterned_bytes_task, patterned_bytes);
+FORKPOOL_TASK(seeded_bytes_task, seeded_bytes);
 FORKPOOL_TASK(throw_runtime_error_task, throw_runtime_error);
 FORKPOOL_TASK(throw_custom_error_task, throw_custom_error);
 FORKPOOL_TASK(throw_int_task, throw_int);

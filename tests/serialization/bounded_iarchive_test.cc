@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <fstream>
 #include <limits>
@@ -182,6 +183,44 @@ TEST(BoundedIArchiveTest, LargeDecodedBuffersAreAdvisedOntoHugePages) {
   // Small ones are left alone.
   const std::vector<int> small(1000, 1);
   EXPECT_EQ(round_trip(small), small);
+}
+
+// Byte vectors and strings are copied once, straight from the frame into their storage: the
+// bytes after them must still decode, and storage reused from a larger earlier value must hold
+// the new bytes only.
+TEST(BoundedIArchiveTest, ByteSequencesDecodeStraightFromTheFrame) {
+  std::vector<char> chars(kHugePageAdviceBytes + 4096);  // advised onto huge pages
+  for (std::size_t i = 0; i < chars.size(); ++i) chars[i] = static_cast<char>(i * 31);
+  const auto chars_back = round_trip(chars);
+  EXPECT_EQ(chars_back, chars);
+  EXPECT_NE(vm_flags_of(chars_back.data() + chars.size() / 2).find(" hg "), std::string::npos);
+  const std::vector<unsigned char> unsigned_chars = {0, 1, 255, 128};
+  EXPECT_EQ(round_trip(unsigned_chars), unsigned_chars);
+  const std::vector<std::byte> bytes = {std::byte{0}, std::byte{0xff}, std::byte{7}};
+  EXPECT_EQ(round_trip(bytes), bytes);
+  const std::vector<signed char> signed_chars = {-128, 0, 127};  // the copy-after-resize path
+  EXPECT_EQ(round_trip(signed_chars), signed_chars);
+  EXPECT_EQ(round_trip(std::vector<char>{}), std::vector<char>{});
+
+  const Payload payload = encoded(std::vector<char>{'a', 'b'}, std::string("cd"), 42);
+  std::vector<char> first(100, 'S');  // larger and stale: kept storage, new bytes only
+  const char* storage = first.data();
+  std::string second(100, 'S');
+  int third = 0;
+  decode_with(payload, "values", [&](BoundedIArchive& in) { in >> first >> second >> third; });
+  EXPECT_EQ(first, (std::vector<char>{'a', 'b'}));
+  EXPECT_EQ(first.data(), storage);
+  EXPECT_EQ(second, "cd");
+  EXPECT_EQ(third, 42);
+}
+
+TEST(BoundedIArchiveTest, ByteSequenceLongerThanItsFrameIsProtocolError) {
+  const Payload whole = encoded(std::vector<char>(100, 'x'));
+  const Payload cut(whole.begin(), whole.end() - 50);
+  EXPECT_THROW(decoded<std::vector<char>>(cut), ProtocolError);
+  const Payload whole_text = encoded(std::string(100, 'x'));
+  const Payload cut_text(whole_text.begin(), whole_text.end() - 1);
+  EXPECT_THROW(decoded<std::string>(cut_text), ProtocolError);
 }
 
 TEST(BoundedIArchiveTest, UserTypeRoundTrips) {

@@ -69,6 +69,13 @@ class SpanStreambuf : public std::streambuf {
     setg(begin, begin, begin + in.size());
   }
   std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
+  // The next `n` bytes, in place, and the get area moved past them (a decoder copies them
+  // once, into their final place). REQUIRES: n <= remaining().
+  const char* take(std::size_t n) {
+    char* here = gptr();
+    setg(eback(), here + n, egptr());
+    return here;
+  }
 };
 
 // Gives `container` room for `count` items without touching it: storage already large enough
@@ -93,6 +100,8 @@ class BoundedIArchive
     init(kArchiveFlags);
   }
   std::size_t remaining() const { return in_->remaining(); }
+  // The next `n` bytes of the frame, in place, consumed. REQUIRES: n <= remaining().
+  const char* take_bytes(std::size_t n) { return in_->take(n); }
 
   // Called by Boost through the archive interface; not for direct use.
   using Base::load;
@@ -210,6 +219,11 @@ void load(BoundedIArchive& archive, std::unordered_multiset<K, H, E, A>& set, un
       archive, set);
 }
 
+// The element types that may read a frame's bytes in place (they may alias any object).
+template <typename U>
+inline constexpr bool kByteType =
+    std::is_same_v<U, char> || std::is_same_v<U, unsigned char> || std::is_same_v<U, std::byte>;
+
 // Boost's load of a vector of bitwise elements, with two changes: the count is checked against
 // the bytes its items need, and a large vector's storage is reserved and advised onto huge pages
 // (see advise_huge_pages) before resize() touches it, so a 64 MiB result decodes into 32 faulted
@@ -224,11 +238,20 @@ void load(BoundedIArchive& archive, std::vector<U, A>& vector, unsigned int /*ve
   // before it is allocated, not after allocating up to sizeof(U) times the frame.
   archive.check_length(count, sizeof(U), "vector");
   reserve_for_decode(vector, count);
-  vector.resize(count);
   unsigned int item_version = 0;
   if (BOOST_SERIALIZATION_VECTOR_VERSIONED(archive.get_library_version())) {
     archive >> item_version;
   }
+  if constexpr (kByteType<U>) {
+    // Bytes: copied once, from the frame into the reserved storage, instead of resize()
+    // zero-filling it and load_array() copying over the zeros: a third less memory traffic
+    // for a 64 MiB result.
+    archive.check_length(count, 1, "vector");  // again: item_version may have used a byte
+    const auto* bytes = reinterpret_cast<const U*>(archive.take_bytes(count));
+    vector.assign(bytes, bytes + count);
+    return;
+  }
+  vector.resize(count);
   if (count != 0) {
     archive >> boost::serialization::make_array<U, boost::serialization::collection_size_type>(
                    vector.data(), count);
