@@ -56,19 +56,38 @@ TEST(ResourceProbe, TheLimitCommandsExitCodeAndNotItsSignal) {
   EXPECT_EQ(run_limit_command("/bin/sh", "test \"$(cat)\" = ''"), 0);
 }
 
+// The child says it runs before the probe looks: right after posix_spawn returns, the kernel
+// may not have set up the new program's environment yet (/proc/PID/environ reads empty until
+// the ELF loader has placed it), and the test failed that way under load.
 TEST(ResourceProbe, FindsTheWorkerWhoseChildHasTheJobsEnvironment) {
+  int ready[2];
+  int hold[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(hold), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, hold[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, ready[1], STDOUT_FILENO);
   char entry[] = "PARALLEL_SEQ=424242";
   char* envp[] = {entry, nullptr};
-  const char* argv[] = {"sleep", "300", nullptr};
+  const char* argv[] = {"/bin/sh", "-c", "echo ready; read x", nullptr};
   pid_t pid = 0;
-  ASSERT_EQ(::posix_spawnp(&pid, "sleep", nullptr, nullptr, const_cast<char* const*>(argv), envp),
-            0);
+  const int spawned =
+      ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, const_cast<char* const*>(argv), envp);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(hold[0]);
+  ::close(ready[1]);
+  ASSERT_EQ(spawned, 0);
   workers::Child child(pid);  // killed and reaped at the end
+  char said[6] = {};
+  ASSERT_EQ(::read(ready[0], said, sizeof said), 6);  // "ready\n": the shell runs
   EXPECT_EQ(worker_running_job({::getpid()}, "PARALLEL_SEQ=424242"), ::getpid());
   // A whole entry, not a prefix of one.
   EXPECT_EQ(worker_running_job({::getpid()}, "PARALLEL_SEQ=4242"), std::nullopt);
   EXPECT_EQ(worker_running_job({::getpid()}, "SEQ=424242"), std::nullopt);
   EXPECT_EQ(worker_running_job({}, "PARALLEL_SEQ=424242"), std::nullopt);
+  ::close(hold[1]);  // the shell's read ends: it exits
+  ::close(ready[0]);
 }
 
 }  // namespace
