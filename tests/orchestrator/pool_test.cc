@@ -307,8 +307,8 @@ TEST(PoolReplyBufferTest, EachReplyCarriesItsOwnBytesOnly) {
   LeakCheck leaks;
   {
     Pool pool({.workers = 1});  // one worker: every reply goes through the same buffer
-    const std::vector<std::pair<int, int>> sizes_and_seeds = {
-        {2048, 1}, {1536, 2}, {600, 3}, {1, 4}, {0, 5}, {1200, 6}};
+    const std::vector<std::pair<int, int>> sizes_and_seeds = {{2048, 1}, {1536, 2}, {600, 3},
+                                                              {1, 4},    {0, 5},    {1200, 6}};
     for (const auto& [kib, seed] : sizes_and_seeds) {
       const auto bytes = get_within_deadline(pool.submit(seeded_bytes_task, kib, seed));
       EXPECT_TRUE(bytes == seeded_bytes(kib, seed)) << kib << " KiB, seed " << seed;
