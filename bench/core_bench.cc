@@ -48,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "blob_tasks.h"
 #include "cpu_work.h"
 #include "forkpool/forkpool.h"
 #include "raw_peers.h"
@@ -89,34 +90,6 @@ double seconds_since(Clock::time_point start) {
 
 int noop(int x) { return x; }
 FORKPOOL_TASK(noop_task, noop);
-
-// A result built in fresh memory, as most tasks build theirs.
-std::vector<char> blob(std::uint64_t bytes) { return std::vector<char>(bytes, 'x'); }
-FORKPOOL_TASK(blob_task, blob);
-
-// A result whose bytes the worker already holds in warm memory, as the raw writer's reused
-// buffer: the row that uses it measures what forkpool adds to moving 64 MiB (encode, frame,
-// pipe, decode into a new vector), not the task faulting in 64 MiB of fresh pages, which on
-// some virtual machines costs more than the transfer itself.
-struct WarmBlob {
-  std::uint64_t size = 0;   // worker side: how many bytes to send
-  std::vector<char> bytes;  // parent side: what arrived
-
-  template <typename Archive>
-  void save(Archive& archive, unsigned int /*version*/) const {
-    static std::vector<char> warm;  // one per worker process, built by the first call
-    if (warm.size() != size) warm.assign(size, 'x');
-    archive << warm;
-  }
-  template <typename Archive>
-  void load(Archive& archive, unsigned int /*version*/) {
-    archive >> bytes;
-  }
-  BOOST_SERIALIZATION_SPLIT_MEMBER()
-};
-
-WarmBlob warm_blob(std::uint64_t bytes) { return WarmBlob{.size = bytes, .bytes = {}}; }
-FORKPOOL_TASK(warm_blob_task, warm_blob);
 
 // A fixed amount of CPU work: the parallel-efficiency section's task.
 std::uint64_t cpu_work(std::uint64_t iterations) { return lcg_steps(iterations); }

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "blob_tasks.h"
 #include "forkpool/detail/archive.h"
 #include "forkpool/forkpool.h"
 #include "io/frame_format.h"
@@ -32,30 +33,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using forkpool::detail::Payload;
+using forkpool_bench::blob;
+using forkpool_bench::blob_task;
 using forkpool_bench::RawChild;
 using forkpool_bench::RawPipe;
-
-std::vector<char> blob(std::uint64_t bytes) { return std::vector<char>(bytes, 'x'); }
-FORKPOOL_TASK(split_blob_task, blob);
-
-// A result sent from memory the worker already holds (core_bench's warm row).
-struct WarmBlob {
-  std::uint64_t size = 0;
-  std::vector<char> bytes;
-  template <typename Archive>
-  void save(Archive& archive, unsigned int /*version*/) const {
-    static std::vector<char> warm;
-    if (warm.size() != size) warm.assign(size, 'x');
-    archive << warm;
-  }
-  template <typename Archive>
-  void load(Archive& archive, unsigned int /*version*/) {
-    archive >> bytes;
-  }
-  BOOST_SERIALIZATION_SPLIT_MEMBER()
-};
-WarmBlob warm_blob(std::uint64_t bytes) { return WarmBlob{.size = bytes, .bytes = {}}; }
-FORKPOOL_TASK(split_warm_task, warm_blob);
+using forkpool_bench::warm_blob_task;
 
 double millis(const std::function<void()>& step) {
   const auto start = Clock::now();
@@ -159,8 +141,8 @@ int main(int argc, char** argv) {
       std::vector<char> out;
       forkpool::detail::decode_values(encoded, "result", out);
     }));
-    t.push_back(millis([&] { pool.submit(split_warm_task, std::uint64_t{bytes}).get(); }));
-    t.push_back(millis([&] { pool.submit(split_blob_task, std::uint64_t{bytes}).get(); }));
+    t.push_back(millis([&] { pool.submit(warm_blob_task, std::uint64_t{bytes}).get(); }));
+    t.push_back(millis([&] { pool.submit(blob_task, std::uint64_t{bytes}).get(); }));
     if (r == 0) continue;  // warm-up
     for (std::size_t i = 0; i < t.size(); ++i) rows[i].second.push_back(t[i]);
   }
