@@ -1,7 +1,6 @@
 #include "cli/job_log.h"
 
 #include <fcntl.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,13 +75,6 @@ void JobLog::write(std::uint64_t seq, const ExecResult& r, int exitval, const st
   write_line(std::string(head) + command + "\n");
 }
 
-void JobLog::write_line(std::string_view line) {
-  if (fd_ == STDOUT_FILENO) {
-    write_stdout(line);
-    return;
-  }
-  iovec iov{const_cast<char*>(line.data()), line.size()};
-  io::write_all(fd_, std::span(&iov, 1), std::nullopt);
-}
+void JobLog::write_line(std::string_view line) { write_log_file(fd_, line); }
 
 }  // namespace forkpool::cli

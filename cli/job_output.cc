@@ -47,6 +47,16 @@ void write_stdout(std::string_view data) {
   if (!io::write_all(STDOUT_FILENO, std::span(&iov, 1), std::nullopt)) throw StdoutClosed();
 }
 
+void write_log_file(int fd, std::string_view data) {
+  if (fd == STDOUT_FILENO) {
+    write_stdout(data);
+    return;
+  }
+  if (data.empty()) return;
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  io::write_all(fd, std::span(&iov, 1), std::nullopt);
+}
+
 void write_stderr(std::string_view data) noexcept {
   try {
     write_to_fd(STDERR_FILENO, data, /*guard_sigpipe=*/true);

@@ -36,6 +36,10 @@ class StdoutClosed : public std::runtime_error {
 
 // Writes everything to stdout. Throws StdoutClosed if its reader went away.
 void write_stdout(std::string_view data);
+// Writes everything to `fd` (a --joblog or a --results table): through write_stdout when `fd`
+// is stdout, so that a reader gone away stops the run as for job output; to any other file a
+// failed write is dropped.
+void write_log_file(int fd, std::string_view data);
 // Writes to stderr, and drops the message if stderr cannot take it (/dev/full, a closed pipe):
 // an unwritable stderr loses messages, never the run.
 void write_stderr(std::string_view data) noexcept;

@@ -3,7 +3,6 @@
 #include "cli/results_table.h"
 
 #include <fcntl.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -163,14 +162,6 @@ void ResultsTable::write_json(const ResultsRow& row, const JobStream& out, const
   put("\" }\n");
 }
 
-void ResultsTable::put(std::string_view text) {
-  if (text.empty()) return;
-  if (fd_ == STDOUT_FILENO) {
-    write_stdout(text);
-    return;
-  }
-  iovec iov{const_cast<char*>(text.data()), text.size()};
-  io::write_all(fd_, std::span(&iov, 1), std::nullopt);
-}
+void ResultsTable::put(std::string_view text) { write_log_file(fd_, text); }
 
 }  // namespace forkpool::cli
