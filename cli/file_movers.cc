@@ -11,6 +11,7 @@
 #include "cli/perl_evaluator.h"
 #include "cli/replacement_strings.h"
 #include "cli/run_options.h"
+#include "forkpool/exec.h"
 #include "workers/job_files.h"
 
 namespace forkpool::cli {

@@ -12,7 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "forkpool/exec.h"
+// Declared, not included: run_options.h includes this header, and forkpool/exec.h defines the
+// exec task (its registration and archive code) in every file that includes it.
+namespace forkpool {
+struct ExecRequest;
+struct ExecResult;
+struct ExecWorkerSetup;
+}  // namespace forkpool
 
 namespace forkpool::cli {
 
