@@ -255,8 +255,7 @@ io::Fd open_fifo_writer(const std::string& path) {
 
 }  // namespace
 
-JobStdin::JobStdin(const ExecRequest& request)
-    : request_(request), command_(request.command), argv_(request.argv) {
+JobStdin::JobStdin(const ExecRequest& request) : request_(request) {
   if (request.stdin_name.empty()) return;
   directory_ = private_directory();
   path_ = directory_ + (request.stdin_fifo ? "/fifo" : "/block");
@@ -272,8 +271,9 @@ JobStdin::JobStdin(const ExecRequest& request)
     fs::remove_all(directory_, ignored);
     throw;
   }
-  command_ = replace_all(command_, request.stdin_name, path_);
-  for (std::string& word : argv_) word = replace_all(std::move(word), request.stdin_name, path_);
+  command_ = replace_all(request.command, request.stdin_name, path_);
+  for (const std::string& word : request.argv)
+    argv_.push_back(replace_all(word, request.stdin_name, path_));
 }
 
 JobStdin::~JobStdin() {

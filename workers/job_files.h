@@ -85,8 +85,8 @@ class JobStdin {
 
   // The command and argv to run: the request's, every stdin_name in them replaced by the
   // path of the file or named pipe.
-  const std::string& command() const { return command_; }
-  const std::vector<std::string>& argv() const { return argv_; }
+  const std::string& command() const { return path_.empty() ? request_.command : command_; }
+  const std::vector<std::string>& argv() const { return path_.empty() ? request_.argv : argv_; }
 
   // The descriptor the job's stdin is made from (numbered above 2), or an invalid one when
   // the request's stdin is not this (then ExecRequest::stdin_path applies). Makes the pipe:
@@ -102,7 +102,7 @@ class JobStdin {
   void feed(io::Fd writer);
 
   const ExecRequest& request_;
-  std::string command_;
+  std::string command_;  // with a file or named pipe only: the request's, renamed
   std::vector<std::string> argv_;
   std::string directory_;            // --cat's file or --fifo's pipe is in it ("": neither)
   std::string path_;                 // that file or pipe
