@@ -54,8 +54,10 @@ TEST(RunRemote, SshloginOutputIsByteIdenticalToLocalAndToGnuParallel) {
 // run on another host, overlaps instead of adding up.
 std::vector<ShellRun> shells_at_once(const std::vector<std::string>& commands) {
   std::vector<FILE*> pipes;
+  pipes.reserve(commands.size());
   for (const std::string& command : commands) pipes.push_back(::popen(command.c_str(), "r"));
   std::vector<ShellRun> runs;
+  runs.reserve(pipes.size());
   for (FILE* pipe : pipes) {
     ShellRun& run = runs.emplace_back();
     char buffer[4096];
