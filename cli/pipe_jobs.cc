@@ -77,11 +77,31 @@ void write_file(const std::string& path, const PipeBlock& block) {
   }
 }
 
+// A block whole, header and body, as a job's request carries it (--pipe on other hosts). A
+// --pipepart range is read now: it is only as large as a block. Throws std::system_error.
+std::string block_bytes(const PipeBlock& block) {
+  std::string bytes = *block.header;
+  if (block.file < 0) return bytes + block.data;
+  bytes.resize(block.size());
+  std::size_t done = block.header->size();
+  while (done < bytes.size()) {
+    const off_t at = block.range.offset + static_cast<off_t>(done - block.header->size());
+    const ssize_t n = ::pread(block.file, bytes.data() + done, bytes.size() - done, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::system_error(n == 0 ? EIO : errno, std::generic_category(), "pread");
+    done += static_cast<std::size_t>(n);
+  }
+  return bytes;
+}
+
 }  // namespace
 
 struct PipeJobs::Impl {
   Impl(const RunOptions& run_options, unsigned job_slots)
-      : options(run_options.pipe), slots(job_slots), input(run_options, job_slots) {}
+      : options(run_options.pipe),
+        slots(job_slots),
+        keep_for_retries(run_options.retries > 1),
+        input(run_options, job_slots) {}
 
   void feed_loop();
   bool sync_with_runner();
@@ -94,6 +114,7 @@ struct PipeJobs::Impl {
 
   const PipeOptions options;
   const unsigned slots;
+  const bool keep_for_retries;  // --retries: a failed job is fed its block again
   TempDir dir;
   io::EventFd wake;
 
@@ -190,6 +211,16 @@ void PipeJobs::interrupt() {
 void PipeJobs::attach(std::uint64_t seq, ExecRequest& request) {
   const BlockPtr& block = impl_->blocks.at(seq);
   const std::string name = impl_->dir.file(std::to_string(seq));
+  if (impl_->options.in_request) {
+    request.stdin_bytes = block_bytes(*block);
+    // {} was rendered as `name`, which the worker replaces by its own file's path.
+    if (impl_->options.cat || impl_->options.fifo) request.stdin_name = name;
+    request.stdin_fifo = impl_->options.fifo;
+    // Without a retry to come the request holds the only copy the run needs: the parent then
+    // holds a block per job only until its request is sent.
+    if (!impl_->keep_for_retries) impl_->blocks.erase(seq);
+    return;
+  }
   if (impl_->options.cat) {
     if (::access(name.c_str(), F_OK) != 0) write_file(name, *block);
     return;

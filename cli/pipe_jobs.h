@@ -10,6 +10,11 @@
 // A job's stdin is a named pipe in a private directory, which the worker opens for the job
 // (ExecRequest::stdin_path). One thread writes to every job's pipe without blocking, so a job
 // that reads slowly (or not at all) delays only its own block.
+//
+// On other hosts (PipeOptions::in_request) the block travels inside the job's request instead
+// (ExecRequest::stdin_bytes; with --cat or --fifo, {} is a name the worker replaces by its own
+// file's), and the worker feeds it. Then the parent drops a block once its request is made,
+// unless --retries may need it again.
 #pragma once
 
 #include <cstdint>

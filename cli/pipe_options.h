@@ -33,6 +33,9 @@ struct PipeOptions {
   // Records per job: -N / -n (0: as many as fit in the block). -L N makes a record N lines.
   std::size_t records_per_job = 0;
   std::size_t lines_per_record = 0;  // -L / --max-lines (0: not given)
+  // The jobs run on other hosts (-S, --launcher srun): each block travels inside its job's
+  // request (ExecRequest::stdin_bytes) instead of through a named pipe on this machine.
+  bool in_request = false;
 
   bool on() const { return mode != Mode::kOff; }
 };

@@ -44,10 +44,12 @@ int run_command(std::span<const std::string> args) {
     const std::optional<Launcher> remote = run_launcher(options.remote);
     const unsigned slots =
         remote ? workers::launcher_slots(*remote) : resolve_jobs(options.jobs, available_cpus());
-    if (remote && options.pipe.on())
+    if (remote && options.pipe.round_robin)
       throw UsageError(
-          "--pipe and --pipepart run on this machine only (their blocks are fed "
-          "through named pipes here); not with -S or --launcher");
+          "--round-robin is not supported with -S or --launcher: a job on another host gets "
+          "its one block inside its request, not a stream of them");
+    // On other hosts each block travels inside its job's request.
+    options.pipe.in_request = remote && options.pipe.on();
     if (remote && !options.env_names.empty())
       throw UsageError(
           "--env with -S or --launcher is not supported yet: the variables would not reach "

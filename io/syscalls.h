@@ -9,6 +9,8 @@
 //                                  calls only), and one poll(2) over a job's output pipes,
 //                                  pidfd and self-pipe, whose reads take whatever the job wrote
 //   cli/job_source.cc              read(2) of job input lines from stdin or a file
+//   workers/job_files.cc           non-blocking write(2) of a job's carried stdin, polled with
+//                                  a stop eventfd: whatever the pipe takes, never a whole span
 #pragma once
 
 #include <sys/types.h>

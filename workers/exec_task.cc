@@ -286,8 +286,9 @@ namespace bp = boost::process::v2;
 
 class Job {
  public:
-  Job(const ExecRequest& request, StopWindow& signals, std::string directory)
-      : request_(request), signals_(signals), directory_(std::move(directory)) {}
+  Job(const ExecRequest& request, StopWindow& signals, std::string directory,
+      workers::JobStdin& input)
+      : request_(request), signals_(signals), directory_(std::move(directory)), input_(input) {}
 
   ExecResult run() {
     // Started (on the first job) before the job's pipes exist, so it never holds a copy.
@@ -300,7 +301,8 @@ class Job {
       spool_from_start(out_, request_.spool_to + ".out");
       spool_from_start(err_, request_.spool_to + ".err");
     }
-    ends.in = open_stdin(request_.stdin_path);
+    ends.in = input_.job_stdin();
+    if (!ends.in) ends.in = open_stdin(request_.stdin_path);
     if (ends.in) launcher.redirect.emplace_back(ends.in.get(), STDIN_FILENO);
     const std::vector<std::string> env = job_environment(request_.env);
     std::vector<const char*> envp;
@@ -319,9 +321,11 @@ class Job {
     pid_ = process.id();
     guard.watch(pid_);
     try {
+      input_.start();
       pidfd_ = io::Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
       if (!pidfd_) throw std::system_error(errno, std::generic_category(), "pidfd_open");
       wait_for_exit(started);
+      input_.stop();  // what the job left unread is dropped
     } catch (...) {
       // Nobody would be left to wait for the job or read its output.
       ::kill(-pid_, SIGKILL);
@@ -395,16 +399,16 @@ class Job {
   // the shell, which reports a missing or unrunnable program in its own words.
   Process spawn_here(boost::asio::io_context& context, workers::PosixSpawnLauncher& launcher) {
     bp::error_code ec;
-    if (!request_.argv.empty()) {
+    if (!input_.argv().empty()) {
       std::vector<const char*> argv;
-      for (const auto& a : request_.argv) argv.push_back(a.c_str());
+      for (const auto& a : input_.argv()) argv.push_back(a.c_str());
       argv.push_back(nullptr);
       Process process = launcher(context.get_executor(), ec,
-                                 workers::find_in_path(request_.argv.front()), argv.data());
+                                 workers::find_in_path(input_.argv().front()), argv.data());
       if (!ec) return process;
       ec.clear();
     }
-    const char* argv[] = {request_.shell.c_str(), "-c", request_.command.c_str(), nullptr};
+    const char* argv[] = {request_.shell.c_str(), "-c", input_.command().c_str(), nullptr};
     Process process = launcher(context.get_executor(), ec, request_.shell, argv);
     if (ec) throw std::system_error(ec, "cannot run " + request_.shell);
     return process;
@@ -486,7 +490,8 @@ class Job {
 
   const ExecRequest& request_;
   StopWindow& signals_;
-  std::string directory_;  // where the job runs ("": here)
+  std::string directory_;     // where the job runs ("": here)
+  workers::JobStdin& input_;  // its stdin, or {}'s file, when carried in the request
   Stream out_, err_;
   pid_t pid_ = -1;
   io::Fd pidfd_;
@@ -497,8 +502,9 @@ class Job {
 
 ExecResult run_exec(const ExecRequest& request) {
   workers::JobFiles files(request);  // the working directory, and the files transferred
+  workers::JobStdin input(request);  // --pipe's block, on another host than the pool's
   StopWindow window;
-  Job job(request, window, files.directory());
+  Job job(request, window, files.directory(), input);
   ExecResult result = job.run();
   window.close();  // a stop signal that came meanwhile ends this process here
   files.finish(result);

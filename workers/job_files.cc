@@ -1,6 +1,7 @@
 #include "workers/job_files.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <system_error>
 
 #include "io/fd.h"
+#include "io/pipe.h"
 #include "io/syscalls.h"
 
 namespace forkpool::workers {
@@ -214,6 +216,118 @@ void JobFiles::finish(ExecResult& result) {
     if (request_.cleanup) clean_up();
   }
   remove_workdir();
+}
+
+namespace {
+
+std::string replace_all(std::string text, const std::string& name, const std::string& path) {
+  for (std::size_t at = text.find(name); at != std::string::npos;
+       at = text.find(name, at + path.size()))
+    text.replace(at, name.size(), path);
+  return text;
+}
+
+std::string private_directory() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/forkpool-stdin-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw std::system_error(errno, std::generic_category(), "cannot create " + pattern);
+  return pattern;
+}
+
+void write_new_file(const std::string& path, const std::string& bytes) {
+  io::Fd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out) throw std::system_error(errno, std::generic_category(), "cannot write " + path);
+  iovec body{const_cast<char*>(bytes.data()), bytes.size()};
+  if (!io::write_all(out.get(), {&body, 1}, std::nullopt))
+    throw std::system_error(EIO, std::generic_category(), "cannot write " + path);
+}
+
+// The named pipe's write end, once the job (or stop(), to release us) has opened it to read:
+// open(2) waits for a reader.
+io::Fd open_fifo_writer(const std::string& path) {
+  for (;;) {
+    io::Fd writer(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (writer || errno != EINTR) return writer;
+  }
+}
+
+}  // namespace
+
+JobStdin::JobStdin(const ExecRequest& request) : request_(request) {
+  if (request.stdin_name.empty()) return;
+  directory_ = private_directory();
+  path_ = directory_ + (request.stdin_fifo ? "/fifo" : "/block");
+  try {
+    if (request.stdin_fifo) {
+      if (::mkfifo(path_.c_str(), 0600) != 0)
+        throw std::system_error(errno, std::generic_category(), "cannot make " + path_);
+    } else {
+      write_new_file(path_, request.stdin_bytes);
+    }
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(directory_, ignored);
+    throw;
+  }
+  command_ = replace_all(request.command, request.stdin_name, path_);
+  for (const std::string& word : request.argv)
+    argv_.push_back(replace_all(word, request.stdin_name, path_));
+}
+
+JobStdin::~JobStdin() {
+  stop();
+  if (directory_.empty()) return;
+  std::error_code ignored;
+  fs::remove_all(directory_, ignored);
+}
+
+io::Fd JobStdin::job_stdin() {
+  if (!request_.carries_stdin() || !request_.stdin_name.empty()) return io::Fd();
+  io::Pipe pipe = io::Pipe::create();
+  // Fewer wake-ups of both sides for a large block; best effort.
+  if (request_.stdin_bytes.size() > 65536) io::grow_pipe(pipe.write.get(), 1 << 20);
+  writer_ = std::move(pipe.write);
+  return io::Fd::duplicate(pipe.read.get(), 10);
+}
+
+void JobStdin::start() {
+  const bool fifo = request_.stdin_fifo && !path_.empty();
+  if (!writer_ && !fifo) return;  // --cat's file is written; no input at all
+  stop_.emplace();
+  thread_ = std::thread([this, writer = std::move(writer_)]() mutable { feed(std::move(writer)); });
+}
+
+void JobStdin::stop() {
+  if (!thread_.joinable()) return;
+  stop_->signal();
+  // A thread still waiting in open(2) for the job to open the named pipe is released by a
+  // reader of our own, held until it is gone.
+  io::Fd release;
+  if (request_.stdin_fifo && !path_.empty())
+    release = io::Fd(::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  thread_.join();
+}
+
+// The feeding thread. Non-blocking writes, polled together with stop_: a job that exits with
+// its stdin unread, or leaves it open in a child that does not read it, cannot hold us.
+void JobStdin::feed(io::Fd writer) {
+  io::block_sigpipe_in_this_thread();  // a job that closes its stdin early: EPIPE, not death
+  if (!writer) writer = open_fifo_writer(path_);
+  if (!writer) return;
+  io::set_nonblocking(writer.get(), true);
+  const std::string& bytes = request_.stdin_bytes;
+  for (std::size_t done = 0; done < bytes.size();) {
+    pollfd fds[2] = {{stop_->fd().get(), POLLIN, 0}, {writer.get(), POLLOUT, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    if (fds[0].revents != 0) return;
+    if (fds[1].revents == 0) continue;
+    const ssize_t n = ::write(writer.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno != EINTR && errno != EAGAIN) return;  // EPIPE: the job closed its stdin
+    if (n > 0) done += static_cast<std::size_t>(n);
+  }
+  // Closing the write end now: the job sees end of file after the last byte.
 }
 
 namespace {

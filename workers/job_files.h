@@ -4,10 +4,14 @@
 // rsync over a new ssh connection per file.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "forkpool/exec.h"
+#include "io/epoll.h"
+#include "io/fd.h"
 
 namespace forkpool::workers {
 
@@ -63,6 +67,48 @@ class JobFiles {
   std::string workdir_;  // the workdir below base_ (or absolute), as GNU parallel names it
   std::string directory_;
   bool made_unique_dir_ = false;  // remove_workdir is owed
+};
+
+// ExecRequest::stdin_bytes on the host the job runs on: the job's stdin through a pipe, or
+// (ExecRequest::stdin_name) a file or named pipe that its command names, as GNU parallel's
+// --cat and --fifo. A thread writes the bytes while the job runs, so that a job that reads
+// slowly, late or not at all holds nothing up but itself.
+class JobStdin {
+ public:
+  // For a request that carries_stdin(): --cat's file written, or --fifo's named pipe made, in
+  // a new private directory. Nothing for any other request. Throws std::system_error.
+  explicit JobStdin(const ExecRequest& request);
+  // Stops writing, and removes the file and its directory.
+  ~JobStdin();
+  JobStdin(const JobStdin&) = delete;
+  JobStdin& operator=(const JobStdin&) = delete;
+
+  // The command and argv to run: the request's, every stdin_name in them replaced by the
+  // path of the file or named pipe.
+  const std::string& command() const { return path_.empty() ? request_.command : command_; }
+  const std::vector<std::string>& argv() const { return path_.empty() ? request_.argv : argv_; }
+
+  // The descriptor the job's stdin is made from (numbered above 2), or an invalid one when
+  // the request's stdin is not this (then ExecRequest::stdin_path applies). Makes the pipe:
+  // call it after the job guard has started, which must not hold a copy of its write end.
+  // Throws std::system_error.
+  io::Fd job_stdin();
+  // Once the job has started: writing begins (into the named pipe, once the job opens it).
+  void start();
+  // The job has exited: what it did not read is dropped. Returns once the writing has stopped.
+  void stop();
+
+ private:
+  void feed(io::Fd writer);
+
+  const ExecRequest& request_;
+  std::string command_;  // with a file or named pipe only: the request's, renamed
+  std::vector<std::string> argv_;
+  std::string directory_;            // --cat's file or --fifo's pipe is in it ("": neither)
+  std::string path_;                 // that file or pipe
+  io::Fd writer_;                    // the write end of the job's stdin pipe, until start()
+  std::optional<io::EventFd> stop_;  // tells the thread to stop (made with the thread)
+  std::thread thread_;
 };
 
 }  // namespace forkpool::workers

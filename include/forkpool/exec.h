@@ -125,6 +125,22 @@ struct ExecRequest {
   // local one); any other is on another host. Empty: the worker is on the pool's host.
   std::string pool_host;
 
+  // --- The job's input carried in the request itself (forkpool run --pipe with -S or
+  // --launcher srun, where a named pipe of the pool's host cannot reach the job).
+
+  // Without `stdin_name`: the job's stdin, through a pipe the worker writes these bytes into
+  // while the job runs (`stdin_path` is then not used). The job sees end of file after them.
+  std::string stdin_bytes;
+  // When not empty: `stdin_bytes` go instead into a new file (or, with `stdin_fifo`, a named
+  // pipe the worker feeds once the job opens it) in a private directory on the worker's host
+  // ($TMPDIR, else /tmp), and every occurrence of `stdin_name` in `command` and `argv` is
+  // replaced by that file's path (GNU parallel's --cat and --fifo). Removed after the job.
+  std::string stdin_name;
+  bool stdin_fifo = false;
+
+  // Whether the job's input travels in the request.
+  bool carries_stdin() const { return !stdin_bytes.empty() || !stdin_name.empty(); }
+
   // Whether any of the fields above is set: only then do they travel.
   bool moves_files() const {
     return !workdir.empty() || remove_workdir || !transfer.empty() || !returns.empty() || cleanup ||
@@ -144,11 +160,14 @@ struct ExecRequest {
     // earlier pool decodes here.
     const bool later_fields_used =
         moves_files() || !spool_to.empty() || !stop_sequence.empty() || nice != 0;
-    if (!detail::more_fields(ar, later_fields_used)) return;
+    if (!detail::more_fields(ar, later_fields_used || carries_stdin())) return;
     // clang-format off
     ar & workdir & remove_workdir & transfer & returns & cleanup & pool_host & spool_to
        & stop_sequence & nice;
     // clang-format on
+    // The input after them, the same way: a request without it keeps the layout above.
+    if (!detail::more_fields(ar, carries_stdin())) return;
+    ar& stdin_bytes& stdin_name& stdin_fifo;
   }
 };
 

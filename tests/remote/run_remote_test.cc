@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "remote/remote_support.h"
 #include "support/files.h"
@@ -48,6 +50,82 @@ TEST(RunRemote, SshloginOutputIsByteIdenticalToLocalAndToGnuParallel) {
   EXPECT_EQ(remote.exit_code, gnu.exit_code);
 }
 
+// Commands run at once (each its own shell), then read in turn: ssh's start-up, paid by every
+// run on another host, overlaps instead of adding up.
+std::vector<ShellRun> shells_at_once(const std::vector<std::string>& commands) {
+  std::vector<FILE*> pipes;
+  pipes.reserve(commands.size());
+  for (const std::string& command : commands) pipes.push_back(::popen(command.c_str(), "r"));
+  std::vector<ShellRun> runs;
+  runs.reserve(pipes.size());
+  for (FILE* pipe : pipes) {
+    ShellRun& run = runs.emplace_back();
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) run.out.append(buffer, n);
+    const int status = ::pclose(pipe);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  return runs;
+}
+
+// --pipe's input: lines of every byte value but the newline, one line longer than the block.
+std::string pipe_input() {
+  std::string bytes;
+  for (int line = 0; line < 300; ++line) {
+    const int length = line == 150 ? 40000 : 1 + line % 97;
+    for (int i = 0; i < length; ++i) {
+      const char c = static_cast<char>((line * 31 + i) % 256);
+      bytes += c == '\n' ? 'n' : c;
+    }
+    bytes += '\n';
+  }
+  return bytes;
+}
+
+// --pipe and --pipepart on another host: each block in its job's request, fed to the job by
+// its worker (a file or named pipe there with --cat and --fifo). The same bytes as the local
+// run and as GNU parallel's --pipe -S, in -k order: binary data, a record longer than the
+// block, --header, -N, empty input.
+TEST(RunRemote, PipeOutputIsByteIdenticalToLocalAndToGnuParallel) {
+  if (std::string why = ssh_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  TempDir dir;
+  const std::string input = dir.file("in", pipe_input());
+  const std::string lines = dir.file("lines", "head\na\nb\nc\nd\ne\nf\ng\n");
+  struct Case {
+    std::string options;
+    bool gnu;  // GNU parallel -S runs a new ssh per job: its time is spent where it tells most
+  };
+  const std::vector<Case> cases = {
+      {"--pipe -k --block 16k 'md5sum; wc -c' < " + input, true},
+      {"--pipe -k --cat --block 16k 'wc -c < {}; md5sum < {}' < " + input, false},
+      {"--pipe -k --fifo --block 30k 'md5sum < {}' < " + input, false},
+      {"--pipepart -a " + input + " -k --block 20k md5sum", false},
+      {"--pipe -k --header : -N 3 'cat; echo .' < " + lines, true},
+      {"--pipe -k 'echo job; cat' < /dev/null", true},
+  };
+  std::vector<std::string> commands;
+  for (const Case& c : cases) {
+    commands.push_back(kForkpool + " run " + c.options);
+    commands.push_back(kForkpool + " run -S 2/fp-loopback " + c.options);
+    commands.push_back(c.gnu ? "parallel -S 2/fp-loopback " + c.options + " 2>/dev/null" : "true");
+  }
+  const std::vector<ShellRun> runs = shells_at_once(commands);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const ShellRun& local = runs[3 * i];
+    const ShellRun& ours = runs[3 * i + 1];
+    const ShellRun& gnu = runs[3 * i + 2];
+    const std::string& options = cases[i].options;
+    EXPECT_EQ(local.exit_code, 0) << options;
+    EXPECT_EQ(ours.out, local.out) << options;
+    EXPECT_EQ(ours.exit_code, local.exit_code) << options;
+    if (!cases[i].gnu) continue;
+    EXPECT_EQ(ours.out, gnu.out) << options;
+    EXPECT_EQ(ours.exit_code, gnu.exit_code) << options;
+  }
+  EXPECT_NE(runs[0].out.find('\n'), runs[0].out.rfind('\n'));  // several blocks
+  EXPECT_EQ(runs[runs.size() - 2].out, "");                    // no job for no input
+}
+
 TEST(RunRemote, SshloginfileReadsOneLoginALine) {
   if (std::string why = ssh_unavailable(); !why.empty()) GTEST_SKIP() << why;
   TempDir dir;
@@ -60,10 +138,18 @@ TEST(RunRemote, SshloginfileReadsOneLoginALine) {
 
 TEST(RunRemote, LauncherSrunMatchesTheLocalRun) {
   if (std::string why = srun_unavailable(); !why.empty()) GTEST_SKIP() << why;
-  const ShellRun local = shell(kForkpool + " run " + kJobs);
-  const ShellRun srun = shell(kForkpool + " run --launcher srun " + kJobs);
-  EXPECT_EQ(srun.out, local.out);
-  EXPECT_EQ(srun.exit_code, local.exit_code);
+  TempDir dir;
+  const std::string pipe =
+      " --pipe -k --block 16k 'md5sum; wc -c' < " + dir.file("in", pipe_input());
+  // At once: each srun run's steps take seconds to end under load, and overlap.
+  const std::vector<ShellRun> runs =
+      shells_at_once({kForkpool + " run " + kJobs, kForkpool + " run --launcher srun " + kJobs,
+                      kForkpool + " run" + pipe, kForkpool + " run --launcher srun" + pipe});
+  for (std::size_t i = 0; i < runs.size(); i += 2) {
+    EXPECT_NE(runs[i].out, "");
+    EXPECT_EQ(runs[i + 1].out, runs[i].out);
+    EXPECT_EQ(runs[i + 1].exit_code, runs[i].exit_code);
+  }
 }
 
 // The caller's shell is a path on this machine (and bash's exported functions would not
@@ -79,14 +165,19 @@ TEST(RunRemote, RemoteJobsRunInBinShWhateverTheCallersShell) {
 }
 
 TEST(RunRemote, BadLoginsAndLaunchersAreOneLineUsageErrors) {
-  for (const char* bad : {"-S 0/host", "--launcher bogus",
-                          "--data-channel fast -S :", "--sshloginfile /nonexistent/logins",
-                          "--launcher srun -S host", "--pipe -S :", "--env HOME -S :"}) {
+  for (const char* bad : {"-S 0/host", "--launcher bogus", "--data-channel fast -S :",
+                          "--sshloginfile /nonexistent/logins", "--launcher srun -S host",
+                          "--pipe --round-robin -S :", "--env HOME -S :"}) {
     const ShellRun run = shell(kForkpool + " run " + bad + " echo ::: a 2>&1");
     EXPECT_EQ(run.exit_code, 255) << bad;
     EXPECT_EQ(run.out.rfind("forkpool run: ", 0), 0u) << bad << ": " << run.out;
     EXPECT_EQ(run.out.find('\n'), run.out.size() - 1) << bad << ": " << run.out;
   }
+  // A job on another host gets one block in its request, not --round-robin's stream of them.
+  const ShellRun dealt = shell(kForkpool + " run --pipe --round-robin -S : cat </dev/null 2>&1");
+  EXPECT_EQ(dealt.exit_code, 255);
+  EXPECT_NE(dealt.out.find("--round-robin is not supported with -S"), std::string::npos)
+      << dealt.out;
 }
 
 }  // namespace

@@ -396,6 +396,67 @@ TEST(ExecTask, LineModeEndsALineAtACarriageReturnToo) {
   EXPECT_EQ(read_file(out), "t\ta\rt\tb\rt\t\nt\tc");
 }
 
+// --pipe on another host: the block in the request, fed to the job's stdin by the worker.
+std::string every_byte_value(std::size_t size) {
+  std::string bytes(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>(i * 7 % 256);
+  return bytes;
+}
+
+TEST(ExecTask, StdinBytesReachTheJobWhole) {
+  start_the_job_guard();
+  LeakCheck leaks;
+  ExecRequest r = shell("cat");
+  r.stdin_bytes = every_byte_value(3 << 20);  // larger than any pipe buffer
+  const ExecResult result = run_exec(r);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_TRUE(result.out == r.stdin_bytes) << result.out.size() << " bytes";
+  leaks.check();
+}
+
+// Neither a job that exits without reading nor a child of it that keeps its stdin open
+// unread holds the worker: what is left is dropped when the job ends.
+TEST(ExecTask, StdinLeftUnreadDoesNotHoldTheWorker) {
+  ExecRequest r = shell("exit 4");
+  r.stdin_bytes = every_byte_value(3 << 20);
+  EXPECT_EQ(run_exec(r).exit_code, 4);  // EPIPE, and no SIGPIPE kills this process
+  r.command = "sleep 300 >/dev/null 2>&1 & echo $!";
+  const ExecResult held = run_exec(r);
+  const pid_t sleeper = std::stoi(held.out);
+  EXPECT_FALSE(has_ended(sleeper));  // it still holds the pipe
+  ::kill(sleeper, SIGKILL);
+}
+
+// --cat and --fifo: the block in a file or named pipe on the job's host, its path where the
+// request's stdin_name was (in the shell's command and in argv), removed after the job.
+TEST(ExecTask, StdinNameBecomesAFileOrANamedPipe) {
+  start_the_job_guard();
+  LeakCheck leaks;
+  const std::string name = "/no/such/dir/7";
+  for (const bool fifo : {false, true}) {
+    ExecRequest r = shell("wc -c < " + name + "; echo " + name);
+    r.stdin_bytes = "12345";
+    r.stdin_name = name;
+    r.stdin_fifo = fifo;
+    const ExecResult result = run_exec(r);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    std::istringstream lines(result.out);
+    std::string count, path;
+    std::getline(lines, count);
+    std::getline(lines, path);
+    EXPECT_EQ(count, "5") << fifo;
+    EXPECT_NE(path, name);
+    EXPECT_NE(path.find("forkpool-stdin-"), std::string::npos) << path;
+    EXPECT_NE(::access(path.c_str(), F_OK), 0) << path << " is left";
+    r.argv = {"cat", name};
+    EXPECT_EQ(run_exec(r).out, "12345") << fifo;
+    r.argv.clear();
+    r.command = "true";  // a job that never opens its named pipe
+    EXPECT_EQ(run_exec(r).exit_code, 0);
+  }
+  leaks.check();
+}
+
 TEST(ExecTask, RunsInAPoolWorker) {
   LeakCheck leaks;
   {

@@ -87,6 +87,41 @@ TEST(ExecRequestFields, FilesTravelBothWays) {
   EXPECT_EQ(back.move_errors, result.move_errors);
 }
 
+// --pipe's block in the request: a second tail after the first, which must still be written
+// (at its defaults) when only the block is used; a request without it keeps the layout before.
+TEST(ExecRequestFields, StdinBytesTravelInASecondTail) {
+  ExecRequest request;
+  request.command = "wc -c < NAME";
+  request.stdin_bytes = std::string("\0a\nb\xff", 5);
+  request.stdin_name = "NAME";
+  request.stdin_fifo = true;
+  detail::Payload bytes;
+  detail::encode_values(bytes, request);
+  ExecRequest decoded;
+  detail::decode_values(bytes, "request", decoded);
+  EXPECT_EQ(decoded.stdin_bytes, request.stdin_bytes);
+  EXPECT_EQ(decoded.stdin_name, "NAME");
+  EXPECT_TRUE(decoded.stdin_fifo);
+  EXPECT_EQ(decoded.nice, 0);
+  EarlierRequest earlier;
+  EXPECT_THROW(detail::decode_values(bytes, "request", earlier), ProtocolError);
+
+  ExecRequest without;  // the first tail only: the second is not read
+  without.nice = 5;
+  detail::Payload first_tail;
+  detail::encode_values(first_tail, without);
+  ExecRequest back;
+  detail::decode_values(first_tail, "request", back);
+  EXPECT_EQ(back.nice, 5);
+  EXPECT_FALSE(back.carries_stdin());
+  request.stdin_bytes.clear();  // --cat of an empty block still travels
+  request.stdin_fifo = false;
+  detail::Payload empty_block;
+  detail::encode_values(empty_block, request);
+  detail::decode_values(empty_block, "request", back);
+  EXPECT_EQ(back.stdin_name, "NAME");
+}
+
 TEST(JobFiles, AMovedFileKeepsItsBytesModeLessUmaskAndTime) {
   testing::TempDir dir;
   const mode_t old_mask = ::umask(022);
