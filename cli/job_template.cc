@@ -16,8 +16,8 @@ struct CommandTemplate::Impl {
       // --pipe gives a job its block, not an argument: nothing to append (but --cat's and
       // --fifo's file name is {}).
       : rpl(o),
-        command(merge_expression_words(o.command), !o.pipe.on() || o.pipe.cat || o.pipe.fifo, rpl,
-                expressions),
+        command(merge_expression_words(o.command, parens_of(o)),
+                !o.pipe.on() || o.pipe.cat || o.pipe.fifo, rpl, expressions),
         tagstring(o.tagstring ? std::optional<internal::CompiledTemplate>(
                                     std::in_place, std::vector<std::string>{*o.tagstring}, false,
                                     rpl, expressions)

@@ -530,6 +530,36 @@ const std::vector<CompatCase>& compat_cases() {
       {"MaxLinesPositional", "-k -L2 echo {1}-{2} :::: nums.txt"},
       {"MaxLinesBlankAtTheEndStays", "-k -L 1 echo '[{}]' ::: 'a ' 'b '"},
       {"MaxLinesDryRun", "-k -L 3 --dry-run echo ::: a b c d e"},
+
+      // Argument options: -E and -r on ::: values, --csv, -i / --replace, --parens.
+      {"EndOfFileStringInValues", "-E d -k echo ::: a b d e ::: 1 2"},
+      {"EndOfFileStringInLinkedValues", "-E d -k echo ::: a b :::+ c d e"},
+      {"NoRunIfEmptyValuesCrossed", "-r -k echo x{1}y{2} ::: '' ' ' a ::: b c"},
+      {"NoRunIfEmptyValuesLinked", "-r --link -k echo '{1}-{2}' ::: a ' ' b ::: 1 2 3 4"},
+      {"NoRunIfEmptyOnlyBlankValues", "-r echo never ::: '' ' '"},
+      {"MaxLinesEndOfFileAndBlank", "-k -L 2 -E d -r echo ::: 'a ' b '  ' 'c ' d e"},
+      {"CsvQuotedFields", "--csv -k echo {3}/{2}/{1} :::: quoted.csv"},
+      {"CsvColsepIsLiteral", R"~(--csv --colsep '|+' -k echo {2}/{1} ::: 'a|+"b|+"|+c')~"},
+      {"CsvNotTrimmedWithoutColsep", "--csv -k echo x{1}x ::: ' a , b '"},
+      {"CsvTrimmedWithColsep", "--csv --colsep , -k echo x{1}x ::: ' a , b '"},
+      {"CsvHeader", "--csv --header : -k echo {h2}/{h1} :::: header.csv"},
+      {"CsvEndOfFileAndBlank", "--csv -r -E stop -k echo {2} :::: quoted.csv"},
+      {"CsvNullSeparatedHalfRecord", R"~(--csv -0 -k echo {2}/{1} ::: 'a,"b' 'c",d')~"},
+      {"CsvTwoRecordsPerJob", "--csv -k -n2 echo {1}/{2}/{3}/{4} :::: header.csv"},
+      {"CsvBadRecord", R"~(--csv -k echo ::: 'a"b')~", nullptr, kExitOnly},
+      {"ReplaceTakesTheNextWord", "-k -i echo X{}X ::: a b"},
+      {"ReplaceAttachedValue", "-k -iXX echo XX ::: a b"},
+      {"ReplaceLongWithEquals", "-k --replace=XX echo XX {} ::: a"},
+      {"ReplaceEmptyValue", "-k --replace= echo {} ::: a"},
+      {"ReplaceBeforeAnOption", "-k -i -k echo {} ::: b a"},
+      {"ReplaceWithCapitalI", "-k -i Y -I X echo X Y {} ::: a"},
+      {"ReplaceTakesASeparator", "--replace ::: echo X ::: a"},
+      {"TagWithCapitalI", "-k --tag -I X echo X ::: a b"},
+      {"ParensCommas", "-k --parens ,, echo ',s/a/b/,' {} ::: a ab"},
+      {"ParensOddLength", "-k --parens abc echo 'a$_.=1bc' ::: x"},
+      {"ParensWordsMerged", "-k --parens '<<>>' echo '<<' 's/a/b/' '>>' ::: a"},
+      {"ParensWithPlusAndTag", "-k --parens ,, --plus --tag echo {..} ::: a/b.c.d"},
+      {"ParensInHeader", "-k --header : --parens ,, echo ',h1 s/a/b/,' ::: h1 a"},
   };
   return all;
 }
@@ -603,6 +633,8 @@ void write_fixtures(const std::string& dir) {
   for (int i = 0; i < 300000; ++i) big += static_cast<char>((i * 7) % 251);
   write_file(dir + "/big.dat", big);
   write_pipe_fixtures(dir);
+  write_file(dir + "/quoted.csv", "a,\"b,c\",d\n\"x\"\"y\",\"1\n2\",z\n\n  ,  ,\nstop\nafter,x\n");
+  write_file(dir + "/header.csv", "h1,h2\n1,2\n\"3,4\",5\n");
 }
 
 }  // namespace forkpool::testing
