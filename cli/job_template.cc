@@ -64,8 +64,9 @@ void CommandTemplate::set_total_jobs(std::uint64_t total) {
   impl_->command_mode.total_jobs = impl_->tag_mode.total_jobs = total;
 }
 
-std::string CommandTemplate::command(const JobInput& job, unsigned slot) const {
-  return impl_->command.render(job, slot, impl_->command_mode, impl_->trim);
+std::string CommandTemplate::command(const JobInput& job, unsigned slot, bool* skipped) const {
+  if (skipped != nullptr) *skipped = false;
+  return impl_->command.render(job, slot, impl_->command_mode, impl_->trim, skipped);
 }
 
 std::string CommandTemplate::tag(const JobInput& job, unsigned slot) const {

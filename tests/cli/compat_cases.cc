@@ -560,6 +560,16 @@ const std::vector<CompatCase>& compat_cases() {
       {"ParensWordsMerged", "-k --parens '<<>>' echo '<<' 's/a/b/' '>>' ::: a"},
       {"ParensWithPlusAndTag", "-k --parens ,, --plus --tag echo {..} ::: a/b.c.d"},
       {"ParensInHeader", "-k --header : --parens ,, echo ',h1 s/a/b/,' ::: h1 a"},
+      // skip() and @arg in {= =}: a skipped job runs nothing and counts as failed (Exitval -2).
+      {"SkipChooseK", "-k --plus echo {#} {choose_k} ::: A B C ::: A B C"},
+      {"SkipUniqJoblog", "-k --joblog log --plus echo {uniq} ::: A B ::: A B ::: B C", nullptr,
+       kJoblog},
+      {"SkipDryRunStillPrints", R"~(-k --dry-run echo '{= skip() if $_ eq "b" =}' ::: a b c)~"},
+      {"SkipWithTag", R"~(-k --tag echo '{= $job->skip() if seq() == 2 =}' ::: a b c)~"},
+      {"ArgIsOneBased", R"~(-k echo '{= $_ = join("+", @arg) =}' ::: a b ::: c d)~"},
+      {"ArgUntrimmedUnderColsep",
+       R"~(-k --colsep , echo '{1} {= $_=$arg[1] =}' ::: 'a, b' 'c ,d')~"},
+      {"ArgHoldsTheRecordsSoFar", R"~(-k -n2 echo '{= $_ = $#arg =}' ::: a b c)~"},
   };
   return all;
 }
