@@ -570,6 +570,16 @@ const std::vector<CompatCase>& compat_cases() {
       {"ArgUntrimmedUnderColsep",
        R"~(-k --colsep , echo '{1} {= $_=$arg[1] =}' ::: 'a, b' 'c ,d')~"},
       {"ArgHoldsTheRecordsSoFar", R"~(-k -n2 echo '{= $_ = $#arg =}' ::: a b c)~"},
+      // -L outside --pipe with --colsep, --header, -0, -d, -m, -X.
+      {"MaxLinesColsep", "-k -L 2 --colsep , echo {1}/{2}/{3} :::: lines.csv"},
+      {"MaxLinesColsepSpace", "-k -L 2 --colsep ' ' echo {1}={2}={3}={4} :::: spaced.txt"},
+      {"MaxLinesHeader", "-k -L 2 --header : --colsep , echo {h1}/{h2} :::: header.csv"},
+      {"MaxLinesNull", "-k -L 2 -0 echo x{}x :::: nulcont.bin"},
+      {"MaxLinesNullColsepBlankEof",
+       "-k -L 1 -0 -r -E d --colsep ' ' echo {1}/{2} :::: nulcont.bin"},
+      {"MaxLinesDelimiter", "-k -L 1 -d , echo x{}x ::: 'a ,b,c,d ,,e ,'"},
+      {"MaxLinesFillLine", "-k -L 3 -m -j4 echo :::: spaced.txt"},
+      {"MaxLinesContextFill", "-k -L 2 -X -j3 echo x{}x :::: spaced.txt"},
   };
   return all;
 }
@@ -645,6 +655,9 @@ void write_fixtures(const std::string& dir) {
   write_pipe_fixtures(dir);
   write_file(dir + "/quoted.csv", "a,\"b,c\",d\n\"x\"\"y\",\"1\n2\",z\n\n  ,  ,\nstop\nafter,x\n");
   write_file(dir + "/header.csv", "h1,h2\n1,2\n\"3,4\",5\n");
+  write_file(dir + "/lines.csv", "a,b\nc,d \ne,f\ng\n");
+  write_file(dir + "/spaced.txt", "a b\nc d \ne f\ng\nh i \nj\n1\n2 \n3\n4\n5 \n6\n7\n8\n");
+  write_file(dir + "/nulcont.bin", std::string("a \nb\0c\0d\n \0\0e \0d\0f", 18));
 }
 
 }  // namespace forkpool::testing
