@@ -99,7 +99,6 @@ class FileReader final : public RecordReader {
     return next_record();
   }
 
- private:
   std::optional<std::string> next_record() {
     for (;;) {
       std::size_t sep = buffer_.find(separator_, begin_);
@@ -118,7 +117,6 @@ class FileReader final : public RecordReader {
     }
   }
 
- public:
   bool rewindable() const override { return seekable_; }
   void rewind() override {
     if (::lseek(fd_, start_offset_, SEEK_SET) < 0) {
