@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/job_internal.h"
+#include "cli/replacement_strings.h"
 
 namespace forkpool::cli {
 namespace {
@@ -68,7 +69,8 @@ std::string take_header(InputSource& source, char separator) {
 }
 
 // GNU parallel's s:\{NAME(|/|//|\.|/\.)\}:\{ID$1\}:g, with NAME taken literally.
-void rename_column(std::string& text, const std::string& name, const std::string& id) {
+void rename_column(std::string& text, const std::string& name, const std::string& id,
+                   const Parens& parens) {
   static const char* const kSuffixes[] = {"}", "/}", "//}", ".}", "/.}"};
   std::string out;
   for (std::size_t i = 0; i < text.size();) {
@@ -85,11 +87,12 @@ void rename_column(std::string& text, const std::string& name, const std::string
       }
     }
     // {= NAME ... =}: the expression's first word names the column.
-    if (!replaced && text.compare(i, 2, "{=") == 0) {
-      std::size_t at = i + 2;
+    if (!replaced && text.compare(i, parens.left.size(), parens.left) == 0) {
+      std::size_t at = i + parens.left.size();
       while (at < text.size() && text[at] == ' ') ++at;
-      if (text.compare(at, name.size(), name) == 0 && text.find("=}", at) != std::string::npos) {
-        out += "{=" + id;
+      if (text.compare(at, name.size(), name) == 0 &&
+          text.find(parens.right, at) != std::string::npos) {
+        out += parens.left + id;
         i = at + name.size();
         replaced = true;
       }
@@ -123,6 +126,7 @@ RunOptions with_input_headers(RunOptions options) {
     options.sources.push_back(in);
   }
   const internal::ColumnSplitter splitter(*options.colsep);
+  const Parens parens = parens_of(options);
   int id = 1;
   for (InputSource& source : options.sources) {
     std::string header = source.kind == InputSource::Kind::kValues ? take_header(source, separator)
@@ -131,8 +135,8 @@ RunOptions with_input_headers(RunOptions options) {
     for (const std::string& name : splitter.split(header)) {
       const std::string number = std::to_string(id++);
       if (name.empty()) continue;
-      for (std::string& word : options.command) rename_column(word, name, number);
-      if (options.tagstring) rename_column(*options.tagstring, name, number);
+      for (std::string& word : options.command) rename_column(word, name, number, parens);
+      if (options.tagstring) rename_column(*options.tagstring, name, number, parens);
     }
   }
   return options;

@@ -96,8 +96,10 @@ class CompiledTemplate {
   bool has_replacements() const { return !counts_.empty(); }
 
   // The rendered text for one job. `records` holds one entry per input record, each a list
-  // of column values; with `no_args` (-n 0) every argument renders as nothing.
-  std::string render(const JobInput& job, unsigned slot, const RenderMode& mode, Trim trim) const;
+  // of column values; with `no_args` (-n 0) every argument renders as nothing. `*skipped` (if
+  // given) is set when an expression called skip().
+  std::string render(const JobInput& job, unsigned slot, const RenderMode& mode, Trim trim,
+                     bool* skipped = nullptr) const;
 
   // GNU parallel's estimate of the command length (CommandLine::len()) for the records
   // pushed so far, used to fill -m / -X lines and to refuse too-long lines.

@@ -1,7 +1,7 @@
 // Reading jobs: GNU parallel 20221122's MultifileQueue (sources crossed, the last varying
 // fastest; :::+ linked sources paired and cut to the shortest), RecordColQueue (--colsep)
 // and CommandLine::populate() (-n, -N, -m, -X) — lazily, one record at a time.
-// A little over 500 lines: the readers, the source groups and the job assembly share the
+// Under 600 lines: the readers, the source groups and the job assembly share the
 // one lazy pipeline (JobSource::Impl) and are read together; splitting the readers out is
 // the next step if it grows.
 #include "cli/job_source.h"
@@ -17,6 +17,7 @@
 #include <random>
 #include <utility>
 
+#include "cli/csv_fields.h"
 #include "cli/job_internal.h"
 #include "cli/replacement_strings.h"
 
@@ -63,16 +64,11 @@ class ValuesReader final : public RecordReader {
 // :::: FILE, -a FILE, or stdin ("-"), read in blocks and split on the record separator.
 class FileReader final : public RecordReader {
  public:
-  // `end_of_file` (-E): a record equal to it ends the input. `skip_blank` (-r): records made
-  // only of whitespace are skipped. Both as GNU parallel's file reader applies them.
   // `skip_header`: the first record is a --header read already (cli/input_header.h); it is
   // skipped, after every rewind too.
-  FileReader(const std::string& path, char separator, std::string end_of_file = "",
-             bool skip_blank = false, bool skip_header = false)
+  FileReader(const std::string& path, char separator, bool skip_header = false)
       : path_(path),
         separator_(separator),
-        end_of_file_(std::move(end_of_file)),
-        skip_blank_(skip_blank),
         skip_header_(skip_header),
         header_pending_(skip_header) {
     if (path == "-") {
@@ -99,23 +95,11 @@ class FileReader final : public RecordReader {
   FileReader& operator=(const FileReader&) = delete;
 
   std::optional<std::string> next() override {
-    for (;;) {
-      std::optional<std::string> record = next_record();
-      if (!record) return record;
-      // Perl's truth: "" and "0" are no end-of-file string at all.
-      if (!end_of_file_.empty() && end_of_file_ != "0" && *record == end_of_file_) {
-        begin_ = buffer_.size();
-        eof_ = true;
-        return std::nullopt;
-      }
-      if (skip_blank_ && std::all_of(record->begin(), record->end(), internal::is_perl_space))
-        continue;
-      return record;
-    }
+    if (std::exchange(header_pending_, false)) next_record();
+    return next_record();
   }
 
   std::optional<std::string> next_record() {
-    if (std::exchange(header_pending_, false)) next_record();
     for (;;) {
       std::size_t sep = buffer_.find(separator_, begin_);
       if (sep != std::string::npos) {
@@ -170,8 +154,6 @@ class FileReader final : public RecordReader {
 
   std::string path_;
   char separator_;
-  std::string end_of_file_;
-  bool skip_blank_;
   bool skip_header_;
   bool header_pending_;
   int fd_ = -1;
@@ -183,26 +165,68 @@ class FileReader final : public RecordReader {
   bool eof_ = false;
 };
 
-// -L without --pipe: a record that ends in whitespace goes on with the next one (joined as
-// they are, the whitespace kept), as GNU parallel's multiread does; at the end of the input
-// it stays as it is.
-class ContinuedReader final : public RecordReader {
+// How GNU parallel's read_arg_from_fh() turns the records of an input source (a file, or the
+// file it writes ::: values to) into arguments.
+struct ArgumentRules {
+  char separator = '\n';
+  // -E: a record equal to it ends the source (Perl's truth: "" and "0" are none at all).
+  std::string end_of_file;
+  bool skip_blank = false;  // -r: an argument made only of whitespace is skipped
+  // -L without --pipe: an argument that ends in whitespace goes on with the next record.
+  bool continue_lines = false;
+  // --csv: a record with an odd number of '"' opens (or closes) a quoted field, so the
+  // argument goes on, separator included, up to the record that closes it.
+  bool csv = false;
+};
+
+// read_arg_from_fh() over a source's records, in its order: a --csv half record is joined
+// first, then -E is checked on the record itself, then the continued part is prepended, then
+// -r skips blank arguments, then -L continues one that ends in whitespace.
+class ArgumentReader final : public RecordReader {
  public:
-  explicit ContinuedReader(std::unique_ptr<RecordReader> inner) : inner_(std::move(inner)) {}
+  ArgumentReader(std::unique_ptr<RecordReader> inner, const ArgumentRules& rules)
+      : inner_(std::move(inner)), rules_(rules) {}
+
   std::optional<std::string> next() override {
-    std::optional<std::string> record = inner_->next();
-    while (record && !record->empty() && internal::is_perl_space(record->back())) {
-      std::optional<std::string> more = inner_->next();
-      if (!more) break;
-      *record += *more;
+    std::optional<std::string> prepend;
+    bool half_record = false;
+    for (;;) {
+      std::optional<std::string> record = ended_ ? std::nullopt : inner_->next();
+      if (!record) return prepend;
+      if (rules_.csv && std::count(record->begin(), record->end(), '"') % 2 == 1)
+        half_record = !half_record;
+      if (half_record) {
+        prepend = prepend.value_or("") + *record + rules_.separator;
+        continue;
+      }
+      if (is_end_of_file(*record)) {
+        ended_ = true;  // GNU parallel closes the source here
+        return prepend;
+      }
+      if (prepend) record = *std::exchange(prepend, std::nullopt) + *record;
+      if (rules_.skip_blank && std::all_of(record->begin(), record->end(), internal::is_perl_space))
+        continue;
+      if (rules_.continue_lines && !record->empty() && internal::is_perl_space(record->back())) {
+        prepend = std::move(record);
+        continue;
+      }
+      return record;
     }
-    return record;
   }
   bool rewindable() const override { return inner_->rewindable(); }
-  void rewind() override { inner_->rewind(); }
+  void rewind() override {
+    inner_->rewind();
+    ended_ = false;
+  }
 
  private:
+  bool is_end_of_file(const std::string& record) const {
+    return !rules_.end_of_file.empty() && rules_.end_of_file != "0" && record == rules_.end_of_file;
+  }
+
   std::unique_ptr<RecordReader> inner_;
+  const ArgumentRules& rules_;
+  bool ended_ = false;
 };
 
 // A source as MultifileQueue sees it: a source without any record, next to others that have
@@ -306,13 +330,18 @@ struct JobSource::Impl {
                   : options.null_separated ? '\0'
                                            : '\n'),
         rpl(options),
-        command(merge_expression_words(options.command), true, rpl, expressions),
+        command(merge_expression_words(options.command, parens_of(options)), true, rpl,
+                expressions),
         length(command, render_mode(options, command), internal::trim_of(options),
                options.args_per_job.no_args),
         max_args(options.args_per_job.max_args),
         slots(options.job_slots != 0 ? options.job_slots
                                      : resolve_jobs(options.jobs, available_cpus())) {
-    if (options.colsep) splitter.emplace(*options.colsep);
+    if (options.csv) {
+      csv.emplace(*options.colsep);
+    } else if (options.colsep) {
+      splitter.emplace(*options.colsep);
+    }
     std::vector<InputSource> given = options.sources;
     if (given.empty()) {
       InputSource in;
@@ -320,16 +349,20 @@ struct JobSource::Impl {
       in.path = "-";
       given.push_back(in);
     }
+    rules = ArgumentRules{.separator = separator,
+                          .end_of_file = options.end_of_file,
+                          .skip_blank = options.skip_blank,
+                          .continue_lines = options.continue_lines,
+                          .csv = options.csv};
     for (const InputSource& in : given) {
       auto source = std::make_unique<Source>();
+      std::unique_ptr<RecordReader> records;
       if (in.kind == InputSource::Kind::kFile) {
-        source->reader = std::make_unique<FileReader>(in.path, separator, options.end_of_file,
-                                                      options.skip_blank, in.skip_header);
+        records = std::make_unique<FileReader>(in.path, separator, in.skip_header);
       } else {
-        source->reader = std::make_unique<ValuesReader>(in.values, separator);
+        records = std::make_unique<ValuesReader>(in.values, separator);
       }
-      if (options.continue_lines)
-        source->reader = std::make_unique<ContinuedReader>(std::move(source->reader));
+      source->reader = std::make_unique<ArgumentReader>(std::move(records), rules);
       if (in.linked && !sources.empty()) {
         group_members.back().push_back(source.get());
       } else {
@@ -421,14 +454,14 @@ struct JobSource::Impl {
         v = std::move(escaped);
       }
     }
-    if (!splitter) return values;
+    if (!splitter && !csv) return values;
     std::vector<std::string> columns;
     for (const std::string& v : *values) {
       if (v.empty()) {
         columns.emplace_back();
         continue;
       }
-      std::vector<std::string> parts = splitter->split(v);
+      std::vector<std::string> parts = csv ? csv->split(v) : splitter->split(v);
       columns.insert(columns.end(), std::make_move_iterator(parts.begin()),
                      std::make_move_iterator(parts.end()));
     }
@@ -517,12 +550,14 @@ struct JobSource::Impl {
 
   const RunOptions opts;
   const char separator;
+  ArgumentRules rules;  // before the sources, whose readers refer to it
   // The command as its length is measured (an expression's value counts as its argument's).
   ReplacementStrings rpl;
   std::vector<std::string> expressions;
   internal::CompiledTemplate command;
   internal::CompiledTemplate::Length length;
   std::optional<internal::ColumnSplitter> splitter;
+  std::optional<CsvFields> csv;  // --csv: instead of the --colsep splitter
   std::vector<std::unique_ptr<Source>> sources;
   std::vector<std::vector<Source*>> group_members;
   std::vector<SourceGroup> groups;

@@ -76,8 +76,9 @@ class CommandTemplate {
 
   // The shell command line for `job` running in job slot `slot` (1-based: {%} and
   // PARALLEL_JOBSLOT), quoted exactly as GNU parallel 20221122 quotes it, so that
-  // `--dry-run` prints the same bytes.
-  std::string command(const JobInput& job, unsigned slot) const;
+  // `--dry-run` prints the same bytes. `*skipped` (if given) says whether an expression called
+  // skip(): GNU parallel then runs nothing and counts the job as failed, with Exitval -2.
+  std::string command(const JobInput& job, unsigned slot, bool* skipped = nullptr) const;
   // Whether an expression calls total_jobs(): the runner then reads every job before the
   // first starts, and says how many there are with set_total_jobs().
   bool needs_total_jobs() const;

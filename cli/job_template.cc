@@ -16,8 +16,8 @@ struct CommandTemplate::Impl {
       // --pipe gives a job its block, not an argument: nothing to append (but --cat's and
       // --fifo's file name is {}).
       : rpl(o),
-        command(merge_expression_words(o.command), !o.pipe.on() || o.pipe.cat || o.pipe.fifo, rpl,
-                expressions),
+        command(merge_expression_words(o.command, parens_of(o)),
+                !o.pipe.on() || o.pipe.cat || o.pipe.fifo, rpl, expressions),
         tagstring(o.tagstring ? std::optional<internal::CompiledTemplate>(
                                     std::in_place, std::vector<std::string>{*o.tagstring}, false,
                                     rpl, expressions)
@@ -64,8 +64,9 @@ void CommandTemplate::set_total_jobs(std::uint64_t total) {
   impl_->command_mode.total_jobs = impl_->tag_mode.total_jobs = total;
 }
 
-std::string CommandTemplate::command(const JobInput& job, unsigned slot) const {
-  return impl_->command.render(job, slot, impl_->command_mode, impl_->trim);
+std::string CommandTemplate::command(const JobInput& job, unsigned slot, bool* skipped) const {
+  if (skipped != nullptr) *skipped = false;
+  return impl_->command.render(job, slot, impl_->command_mode, impl_->trim, skipped);
 }
 
 std::string CommandTemplate::tag(const JobInput& job, unsigned slot) const {

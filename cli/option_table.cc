@@ -195,6 +195,7 @@ std::vector<OptionSpec> input_options([[maybe_unused]] ParseState& st) {
          o.arg_file_sep = v;
        }},
       {{"col-sep", "colsep"}, 'C', Arity::kValue, [](O& o, S, S v) { o.colsep = v; }},
+      {{"csv"}, 0, Arity::kFlag, [](O& o, S, S) { o.csv = true; }},
       {{"arg-file", "argfile"},
        'a',
        Arity::kValue,
@@ -235,6 +236,7 @@ std::vector<OptionSpec> command_line_options([[maybe_unused]] ParseState& st) {
       {{"quote"}, 'q', Arity::kFlag, [](O& o, S, S) { o.quote = true; }},
       {{"plus"}, 0, Arity::kFlag, [](O& o, S, S) { o.replacements.plus = true; }},
       {{}, 'I', Arity::kValue, [](O& o, S, S v) { o.replacements.replace = v; }},
+      {{"replace"}, 'i', Arity::kOptional, [](O& o, S, S v) { o.replacements.replace_i = v; }},
       {{"extensionreplace", "er"},
        0,
        Arity::kValue,
@@ -254,6 +256,13 @@ std::vector<OptionSpec> command_line_options([[maybe_unused]] ParseState& st) {
       {{"seqreplace"}, 0, Arity::kValue, [](O& o, S, S v) { o.replacements.seq = v; }},
       {{"slotreplace"}, 0, Arity::kValue, [](O& o, S, S v) { o.replacements.slot = v; }},
       {{"rpl"}, 0, Arity::kValue, [](O& o, S, S v) { o.replacements.rpl.push_back(v); }},
+      {{"parens"},
+       0,
+       Arity::kValue,
+       [](O& o, S n, S v) {
+         if (v.size() < 2) bad_value(n, v, "expected two halves, such as {==} or ,,");
+         o.replacements.parens = v;
+       }},
   };
 }
 
@@ -488,7 +497,8 @@ std::vector<OptionName> run_option_names() {
   ParseState unused;
   std::vector<OptionName> names;
   for (const OptionSpec& spec : option_table(unused)) {
-    const bool takes_value = spec.arity == Arity::kValue;
+    // An optional value is the next word too, unless that looks like an option.
+    const bool takes_value = spec.arity != Arity::kFlag;
     if (spec.short_name != 0) names.push_back({std::string("-") + spec.short_name, takes_value});
     for (std::string_view name : spec.long_names) {
       names.push_back({"--" + std::string(name), takes_value});

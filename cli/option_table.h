@@ -12,7 +12,8 @@
 
 namespace forkpool::cli {
 
-enum class Arity { kFlag, kValue };
+// kOptional: a value that may be left out, as Getopt::Long's ":s" (see OptionParser).
+enum class Arity { kFlag, kValue, kOptional };
 
 // What parsing gathers before it can settle RunOptions (-n with -N, -X, -m; -a files; --tag
 // with --tagstring).

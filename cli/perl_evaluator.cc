@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -31,9 +32,9 @@ package Forkpool::Job;
 sub new { my ($c, %a) = @_; return bless {%a}, $c; }
 sub seq { return $_[0]{seq}; }
 sub slot { return $_[0]{slot}; }
-sub skip { die "skip() is not supported by forkpool run\n"; }
+sub skip { $main::fp_skip = 1; }
 package main;
-our ($fp_job, $fp_total, $fp_unquote);
+our ($fp_job, $fp_total, $fp_unquote, $fp_skip, @arg);
 sub Q { local $_ = $_[0];
   if (/[^-_.+a-z0-9\/]/i) { s/'/'"'"'/g; $_ = "'$_'"; s/^''//; s/''$//; return $_; }
   elsif ($_ eq "") { return "''"; } else { return $_; } }
@@ -76,10 +77,12 @@ for (1 .. rd()) {
 }
 while (1) {
   my $i = rd(); my $seq = rd(); my $slot = rd(); $fp_total = rd(); my $arg = rd();
+  my $n = rd(); @arg = (undef, map { rd() } 1 .. $n);  # 1-based, as GNU parallel's
   $fp_job = Forkpool::Job->new(seq => $seq, slot => $slot);
-  $fp_unquote = 0;
+  $fp_unquote = 0; $fp_skip = 0;
   local $_ = $arg;
-  if (eval { $subs[$i]->($fp_job); 1 }) { wr($fp_unquote ? "u" : "q", defined $_ ? "$_" : ""); }
+  if (eval { $subs[$i]->($fp_job); 1 }) {
+    wr(($fp_unquote ? "u" : "q") . ($fp_skip ? "s" : ""), defined $_ ? "$_" : ""); }
   else { my $e = $@; $e =~ s/\s+$//; wr("e", $e); }
 }
 )PERL";
@@ -127,7 +130,12 @@ std::string perl_quote(std::string_view value) {
 }
 
 PerlEvaluator::PerlEvaluator(const std::vector<std::string>& expressions, unsigned job_slots)
-    : expressions_(expressions) {
+    : expressions_(expressions),
+      // @arg costs every argument of the job per evaluation: sent only to expressions that
+      // may read it ($arg[1], @arg, $#arg).
+      sends_all_args_(std::any_of(expressions.begin(), expressions.end(), [](const std::string& e) {
+        return e.find("arg") != std::string::npos;
+      })) {
   perl_ = start_perl(to_perl_, from_perl_);
   const std::string slots = std::to_string(job_slots);
   const std::string count = std::to_string(expressions.size());
@@ -148,16 +156,20 @@ PerlEvaluator::~PerlEvaluator() {
 }
 
 PerlEvaluator::Value PerlEvaluator::eval(std::size_t index, std::string_view arg, std::uint64_t seq,
-                                         unsigned slot, std::uint64_t total_jobs) {
+                                         unsigned slot, std::uint64_t total_jobs,
+                                         std::span<const std::string_view> all_args) {
   const std::string i = std::to_string(index), s = std::to_string(seq), j = std::to_string(slot),
                     t = std::to_string(total_jobs);
-  send({i, s, j, t, arg});
+  const std::string n = std::to_string(sends_all_args_ ? all_args.size() : 0);
+  std::vector<std::string_view> fields{i, s, j, t, arg, n};
+  if (sends_all_args_) fields.insert(fields.end(), all_args.begin(), all_args.end());
+  send(fields);
   const std::string kind = receive();
   std::string value = receive();
   if (kind == "e")
     throw UsageError("perl expression '" + std::string(trimmed(expressions_[index], 200)) +
                      "' failed: " + value);
-  return Value{std::move(value), kind == "u"};
+  return Value{std::move(value), kind.starts_with('u'), kind.ends_with('s')};
 }
 
 void PerlEvaluator::send(const std::vector<std::string_view>& fields) {

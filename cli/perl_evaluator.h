@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,7 +18,8 @@ namespace forkpool::cli {
 // Arg::replace() does (`sub { no strict; no warnings; my $job = shift; EXPR }`), then, per
 // request, sets $_ to the argument and runs one. What GNU parallel provides to expressions is
 // there: $job->seq(), $job->slot(), seq(), slot(), total_jobs(), Q(), pQ(), uq(), the date
-// helpers, $Global::max_jobs_running. skip() is refused (an error, never ignored).
+// helpers, $Global::max_jobs_running, @arg (every argument of the job) and skip() (the job is
+// not to run: Value::skip).
 //
 // Not thread-safe: one caller at a time (the runner's main thread).
 class PerlEvaluator {
@@ -31,12 +33,14 @@ class PerlEvaluator {
   PerlEvaluator& operator=(const PerlEvaluator&) = delete;
 
   struct Value {
-    std::string text;  // $_ after the expression ("" when undefined)
-    bool unquoted;     // the expression called uq(): the value is inserted as it is
+    std::string text;   // $_ after the expression ("" when undefined)
+    bool unquoted;      // the expression called uq(): the value is inserted as it is
+    bool skip = false;  // the expression called skip() (or $job->skip())
   };
-  // Runs expression `index` with $_ = `arg`. Throws UsageError if it dies.
+  // Runs expression `index` with $_ = `arg` and @arg = `all_args` (from $arg[1], as in GNU
+  // parallel). Throws UsageError if it dies.
   Value eval(std::size_t index, std::string_view arg, std::uint64_t seq, unsigned slot,
-             std::uint64_t total_jobs);
+             std::uint64_t total_jobs, std::span<const std::string_view> all_args = {});
 
  private:
   void send(const std::vector<std::string_view>& fields);
@@ -47,6 +51,7 @@ class PerlEvaluator {
   workers::Child perl_;
   std::string buffer_;  // read from perl, not yet taken
   std::vector<std::string> expressions_;
+  bool sends_all_args_;
 };
 
 // GNU parallel's perl_quote_scalar(): \ " $ @ escaped, for a string inside "..." in Perl.

@@ -89,15 +89,8 @@ void check_pipe_input(const RunOptions& options) {
   if (!pipe.on()) {
     // GNU parallel ignores --round-robin, --block, --recstart, --recend and --regexp without
     // --pipe; so does forkpool. -L and --header mean something else then (cli/run_options.h,
-    // cli/input_header.h). GNU parallel's -L with these gives results that are hard to
-    // foresee: refused rather than done differently.
-    if (pipe.lines_per_record != 0) {
-      if (options.colsep || pipe.header || options.null_separated || options.delimiter ||
-          options.args_per_job.fill_line)
-        throw UsageError(
-            "-L / --max-lines without --pipe cannot be combined with --colsep, --header, -0, "
-            "-d, -m or -X");
-    }
+    // cli/input_header.h), with --colsep, -0, -d, -m and -X too (the job source reads the
+    // continued lines as GNU parallel's read_arg_from_fh() does).
     return;
   }
   for (const InputSource& source : options.sources) {

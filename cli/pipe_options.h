@@ -53,7 +53,7 @@ double parse_block_size(std::string_view option, std::string_view value);
 void finish_pipe_options(RunOptions& options, std::optional<std::size_t> records);
 
 // What forkpool run (not forkpool bench, which refuses every pipe option) checks before it
-// starts: -L or --header without --pipe, ::: values with --pipe, --pipepart without -a FILE.
+// starts: ::: values with --pipe, --pipepart without -a FILE.
 // Throws UsageError.
 void check_pipe_input(const RunOptions& options);
 

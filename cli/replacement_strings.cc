@@ -91,6 +91,15 @@ Table table_for(const RunOptions& o) {
   if (r.plus)
     for (auto& [key, perl] : plus_table()) put(table, key, perl);
   rename(table, "{}", r.replace);
+  // -i after -I, as GNU parallel renames them: {} is gone then, and -i's string gets its
+  // (empty) Perl, so it stands for the argument too.
+  if (r.replace_i && !r.replace_i->empty()) {
+    if (r.replace && *r.replace != "{}") {
+      put(table, *r.replace_i, "");
+    } else {
+      rename(table, "{}", r.replace_i);
+    }
+  }
   rename(table, "{.}", r.extension);
   rename(table, "{/}", r.basename);
   rename(table, "{//}", r.dirname);
@@ -124,7 +133,7 @@ struct ReplacementStrings::Rpl {
   std::optional<Regex> positional;  // only for a key that starts with '{'
 };
 
-ReplacementStrings::ReplacementStrings(const RunOptions& options) {
+ReplacementStrings::ReplacementStrings(const RunOptions& options) : parens_(parens_of(options)) {
   Table table = table_for(options);
   std::stable_sort(table.begin(), table.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
@@ -211,34 +220,43 @@ void ReplacementStrings::expand_text(const Rpl& rpl, std::vector<WordPiece>& pie
 
 std::vector<WordPiece> ReplacementStrings::expand(const std::string& word) const {
   // {= ... =}: the shortest, so that "{={==}" and "{={==}=}" pair as GNU parallel pairs them.
+  const std::string& left = parens_.left;
+  const std::string& right = parens_.right;
   std::vector<WordPiece> pieces;
   std::size_t at = 0, from = 0;
   for (;;) {
-    const std::size_t close = word.find("=}", from);
+    const std::size_t close = word.find(right, from);
     if (close == std::string::npos) break;
-    const std::size_t open = close == 0 ? std::string::npos : word.rfind("{=", close - 1);
-    if (open == std::string::npos || open < at || open + 2 > close) {
+    const std::size_t open =
+        close < left.size() ? std::string::npos : word.rfind(left, close - left.size());
+    if (open == std::string::npos || open < at) {
       from = close + 1;  // no {= of its own: text
       continue;
     }
     if (open > at) pieces.push_back({false, word.substr(at, open - at)});
-    pieces.push_back({true, word.substr(open + 2, close - open - 2)});
-    at = from = close + 2;
+    pieces.push_back({true, word.substr(open + left.size(), close - open - left.size())});
+    at = from = close + right.size();
   }
   if (at < word.size()) pieces.push_back({false, word.substr(at)});
   for (const auto& rpl : table_) expand_text(*rpl, pieces);
   return pieces;
 }
 
-std::vector<std::string> merge_expression_words(const std::vector<std::string>& words) {
+Parens parens_of(const RunOptions& options) {
+  const std::string& both = options.replacements.parens;
+  return Parens{both.substr(0, both.size() / 2), both.substr(both.size() / 2)};
+}
+
+std::vector<std::string> merge_expression_words(const std::vector<std::string>& words,
+                                                const Parens& parens) {
   // Whether `s` has a {= left open once every {= ... =} in it is removed.
-  auto open_left = [](std::string s) {
+  auto open_left = [&](std::string s) {
     for (;;) {
-      const std::size_t open = s.rfind("{=");
+      const std::size_t open = s.rfind(parens.left);
       if (open == std::string::npos) return false;
-      const std::size_t close = s.find("=}", open + 2);
+      const std::size_t close = s.find(parens.right, open + parens.left.size());
       if (close == std::string::npos) return true;
-      s.erase(open, close + 2 - open);
+      s.erase(open, close + parens.right.size() - open);
     }
   };
   std::vector<std::string> out;

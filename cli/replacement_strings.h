@@ -31,6 +31,14 @@ struct WordPiece {
   std::string text;
 };
 
+// --parens as GNU parallel splits it: the first half (rounded down) opens {= perl =}, the rest
+// closes it.
+struct Parens {
+  std::string left = "{=";
+  std::string right = "=}";
+};
+Parens parens_of(const RunOptions& options);
+
 class ReplacementStrings {
  public:
   // The table for these options (--plus, -I, --rpl ...). Throws UsageError for a --rpl that
@@ -46,9 +54,11 @@ class ReplacementStrings {
   struct Rpl;
   void expand_text(const Rpl& rpl, std::vector<WordPiece>& pieces) const;
   std::vector<std::unique_ptr<Rpl>> table_;  // longest first
+  Parens parens_;
 };
 
 // GNU parallel's merge_rpl_parts(): words that split a {= ... =} are joined with spaces.
-std::vector<std::string> merge_expression_words(const std::vector<std::string>& words);
+std::vector<std::string> merge_expression_words(const std::vector<std::string>& words,
+                                                const Parens& parens = {});
 
 }  // namespace forkpool::cli

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "cli/command_sources.h"
+#include "cli/csv_fields.h"
 #include "cli/option_table.h"
 #include "cli/option_values.h"
 
@@ -31,6 +32,7 @@ const char* const kRunUsage =
     "  --tagstring STR      prefix output lines with STR (replacement strings allowed)\n"
     "  -0, --null           input records end with NUL instead of newline\n"
     "  -C, --colsep REGEX   split input lines into columns {1} {2} ...\n"
+    "  --csv                input records are CSV (split at --colsep, default ,)\n"
     "  --header :           the first input line names the columns: {name}\n"
     "  -L N                 N input lines per job (a line ending in a blank goes on)\n"
     "  -q, --quote          quote the command words\n"
@@ -57,6 +59,7 @@ const char* const kRunUsage =
     "  --bar, --eta, --progress  show progress on stderr\n"
     "  --plus, -I STR, --rpl 'STR PERL', --er/--bnr/--dnr/--bner/--seqreplace/--slotreplace STR\n"
     "                       more replacement strings, or other spellings of the built-in ones\n"
+    "  --parens STR, -i[STR], --replace[=STR]  other spellings of {= =} and of {}\n"
     "  -d, --delimiter C    input records end with C\n"
     "  -E STR               input ends at a record equal to STR\n"
     "  -r                   skip blank input records\n"
@@ -116,7 +119,7 @@ class OptionParser {
       spec->apply(o_, shown, "");
       return;
     }
-    if (!value) value = next_word(shown);
+    if (!value) value = spec->arity == Arity::kOptional ? optional_word() : next_word(shown);
     spec->apply(o_, shown, *value);
   }
 
@@ -130,7 +133,12 @@ class OptionParser {
         spec->apply(o_, shown, "");
         continue;
       }
-      spec->apply(o_, shown, k + 1 < word.size() ? word.substr(k + 1) : next_word(shown));
+      if (k + 1 < word.size()) {
+        spec->apply(o_, shown, word.substr(k + 1));
+      } else {
+        spec->apply(o_, shown,
+                    spec->arity == Arity::kOptional ? optional_word() : next_word(shown));
+      }
       return;
     }
   }
@@ -138,6 +146,16 @@ class OptionParser {
   // The word after an option that needs a value.
   std::string next_word(const std::string& shown) {
     if (i_ + 1 == args_.size()) throw UsageError("option " + shown + " needs a value");
+    return args_[++i_];
+  }
+
+  // The value of an option whose value may be left out (-i, --replace), as Getopt::Long
+  // takes it: the next word, unless there is none, or it is "--" or looks like an option
+  // ("-" alone is a value); then "" and the word stays.
+  std::string optional_word() {
+    if (i_ + 1 == args_.size()) return "";
+    const std::string& word = args_[i_ + 1];
+    if (word == "--" || (word.size() > 1 && word[0] == '-')) return "";
     return args_[++i_];
   }
 
@@ -183,7 +201,8 @@ RunOptions parse_run_options(std::span<const std::string> args,
   const std::size_t command_start = OptionParser(args, o, st).parse();
   words.insert(words.end(), args.begin() + static_cast<std::ptrdiff_t>(command_start), args.end());
   o.args_per_job = settle_args_per_job(st);
-  if (o.tag && !st.tagstring) st.tagstring = "{}";
+  // GNU parallel's --tag is an empty {= =}: the arguments, whatever -I renames {} to.
+  if (o.tag && !st.tagstring) st.tagstring = o.replacements.parens;
   if (st.tagstring) o.tagstring = unquote_printf(*st.tagstring);
   if (o.dry_run) o.output = OutputMode::kGroup;  // as GNU parallel: --dry-run forces --group
   split_command_and_sources(words, o, st.arg_files);
@@ -191,6 +210,7 @@ RunOptions parse_run_options(std::span<const std::string> args,
   if (st.max_replace_args_given) records = st.max_replace_args;
   if (st.max_args_given && !st.max_replace_args_given) records = st.max_args;
   finish_pipe_options(o, records);
+  settle_csv_options(o);
   if (!o.pipe.on() && o.pipe.lines_per_record != 0) {
     if (!records) o.args_per_job.max_args = o.pipe.lines_per_record;
     o.args_per_job.context = o.args_per_job.context || o.lines_context;

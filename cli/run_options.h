@@ -81,7 +81,8 @@ struct ArgsPerJob {
 // How the replacement strings are spelled and what they do (see ReplacementStrings).
 struct ReplacementOptions {
   bool plus = false;                              // --plus
-  std::optional<std::string> replace;             // -I STR, -i[STR], --replace[=STR]: {}
+  std::optional<std::string> replace;             // -I STR: {}
+  std::optional<std::string> replace_i;           // -i[STR], --replace[=STR]: after -I ("": {})
   std::optional<std::string> extension;           // --extensionreplace, --er, -U: {.}
   std::optional<std::string> basename;            // --basenamereplace, --bnr: {/}
   std::optional<std::string> dirname;             // --dirnamereplace, --dnr: {//}
@@ -89,6 +90,7 @@ struct ReplacementOptions {
   std::optional<std::string> seq;                 // --seqreplace: {#}
   std::optional<std::string> slot;                // --slotreplace: {%}
   std::vector<std::string> rpl;                   // --rpl 'STRING PERL', in order
+  std::string parens = "{==}";  // --parens: its first half opens {= perl =}, the rest closes it
 };
 
 // GNU parallel's usable command-line length on Linux: (measured maximum - 3000) / 2. -m and
@@ -129,7 +131,8 @@ struct RunOptions {
   std::optional<std::uint64_t> total_jobs;  // --total-jobs N: total_jobs() without reading ahead
   unsigned shellquote = 0;                  // --shellquote, repeatable: print commands quoted
   std::optional<std::string> colsep;        // --colsep REGEX (POSIX extended)
-  bool quote = false;                       // -q / --quote
+  bool csv = false;  // --csv: records are CSV, split on --colsep taken literally (cli/csv_fields.h)
+  bool quote = false;  // -q / --quote
   ReplacementOptions replacements;
   ArgsPerJob args_per_job;
   bool dry_run = false;  // --dry-run: print the commands, run nothing
@@ -199,7 +202,7 @@ extern const char* const kRunUsage;
 // One spelling of an option the parser accepts ("-j", "--jobs", "--max-procs", ...).
 struct OptionName {
   std::string name;
-  bool takes_value = false;
+  bool takes_value = false;  // the next word (an optional value: unless it looks like an option)
 };
 
 // Every spelling parse_run_options() accepts, read from its own table: what the manual page

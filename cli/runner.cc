@@ -75,13 +75,16 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
 }
 
 int Runner::dry_run() {
+  int skipped_jobs = 0;  // skip() in {= =}: printed all the same, counted as failed (GNU)
   while (auto job = feed_.next()) {
     const std::string prefix = options_.tagstring ? templ_.tag(*job, 1) + "\t" : "";
-    const std::string command = templ_.command(*job, 1);
+    bool skipped = false;
+    const std::string command = templ_.command(*job, 1, &skipped);
+    if (skipped && skipped_jobs < 101) ++skipped_jobs;
     if (dry_run_saves(*job, prefix, command)) continue;  // --results, --files
     write_stdout(prefix + command + "\n");
   }
-  return 0;
+  return skipped_jobs;
 }
 
 int Runner::run() {

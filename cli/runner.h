@@ -75,6 +75,7 @@ class Runner {
   std::optional<RunningJob> next_job();
   ExecRequest make_request(const RunningJob& job) const;
   void fail_unstarted(RunningJob job, const std::string& why);
+  void skip_unstarted(RunningJob job);
   bool resources_allow_start();
   void stop_youngest_job();
   double timeout_for_next_job() const;

@@ -69,10 +69,15 @@ void Runner::start_jobs() {
     RunningJob& job = *next;
     job.slot = *free_slots_.begin();
     free_slots_.erase(free_slots_.begin());
-    job.command = templ_.command(job.input, job.slot);
+    bool skipped = false;
+    job.command = templ_.command(job.input, job.slot, &skipped);
     job.tag = templ_.tag(job.input, job.slot);
     if (options_.verbose) write_stderr(job.command + "\n");  // -t, as the job starts
     ++job.tries;
+    if (skipped) {
+      skip_unstarted(std::move(job));
+      continue;
+    }
     ExecRequest request = make_request(job);
     if (movers_) {
       try {
@@ -135,6 +140,18 @@ void Runner::fail_unstarted(RunningJob job, const std::string& why) {
   tally_.count_started();
   ExecResult result;
   record(job, result, {}, /*failed=*/true, why);
+}
+
+// A job whose {= =} called skip(): GNU parallel runs `true` in its place and records it with
+// Exitval -2, a failed job.
+void Runner::skip_unstarted(RunningJob job) {
+  free_slots_.insert(job.slot);
+  tally_.count_started();
+  ExecResult result;
+  result.exit_code = -2;
+  result.start_time =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  record(job, result, {}, /*failed=*/true, "");
 }
 
 ExecRequest Runner::make_request(const RunningJob& job) const {

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/job_internal.h"
 #include "cli/perl_evaluator.h"
@@ -45,35 +48,42 @@ struct RenderContext {
   unsigned slot = 0;
   RenderMode mode;
   Trim trim = Trim::kNone;
+  std::vector<std::string_view> all_args;  // @arg of {= =}: the untrimmed values
+  std::vector<std::size_t> record_ends;    // per flat index: where its record ends in all_args
+  bool* skipped = nullptr;                 // set when an expression calls skip()
 };
 
 // The value of one replacement string for `arg`; nullopt when it renders as nothing.
-std::optional<std::string> value_for(const Replacement& r, const std::string* arg,
-                                     const RenderContext& rc) {
+std::optional<std::string> value_for(const Replacement& r, std::size_t k, const RenderContext& rc) {
+  const std::string* arg = rc.flat[k];
   if (r.transform == Transform::kSeq) return std::to_string(rc.seq);
   if (r.transform == Transform::kSlot) return std::to_string(rc.slot);
   if (arg == nullptr) return std::nullopt;
   if (r.transform == Transform::kPerl) {
-    PerlEvaluator::Value v =
-        rc.mode.perl->eval(r.perl, trim_value(*arg, rc.trim), rc.seq, rc.slot, rc.mode.total_jobs);
+    // GNU parallel computes (and caches) the value as it adds the argument's record to the
+    // job: @arg holds the records up to that one.
+    const std::span<const std::string_view> all_args(rc.all_args.data(), rc.record_ends[k]);
+    PerlEvaluator::Value v = rc.mode.perl->eval(r.perl, trim_value(*arg, rc.trim), rc.seq, rc.slot,
+                                                rc.mode.total_jobs, all_args);
+    if (v.skip && rc.skipped != nullptr) *rc.skipped = true;
     return (v.unquoted || !rc.mode.quote_values) ? v.text : shell_quote(v.text);
   }
   std::string v = apply_transform(trim_value(*arg, rc.trim), r.transform);
   return rc.mode.quote_values ? shell_quote(v) : v;
 }
 
-// The value of `r` when the current argument (for {} {.} ...) is `arg`.
-std::optional<std::string> render_one(const Replacement& r, const std::string* arg,
+// The value of `r` when the current argument (for {} {.} ...) is flat[k].
+std::optional<std::string> render_one(const Replacement& r, std::size_t k,
                                       const RenderContext& rc) {
   if (r.positional()) {
     std::optional<std::size_t> i = flat_index(r.position, rc.flat.size());
     if (!i) return std::string();  // an argument that does not exist is "", never ''
-    return value_for(r, rc.flat[*i], rc);
+    return value_for(r, *i, rc);
   }
   if (r.transform == Transform::kSeq || r.transform == Transform::kSlot) {
-    return value_for(r, rc.flat[0], rc);
+    return value_for(r, 0, rc);
   }
-  return value_for(r, arg, rc);
+  return value_for(r, k, rc);
 }
 
 void push_token_text(const Token& t, std::vector<Piece>& out) {
@@ -88,11 +98,11 @@ void render_plain(const std::vector<Token>& tokens, const RenderContext& rc,
     } else if (t.kind != Token::Kind::kReplacement) {
       push_token_text(t, out);
     } else if (renders_once(t.replacement)) {
-      if (auto v = render_one(t.replacement, rc.flat[0], rc)) out.push_back(Piece{false, *v});
+      if (auto v = render_one(t.replacement, 0, rc)) out.push_back(Piece{false, *v});
     } else {
       for (std::size_t k = 0; k < rc.flat.size(); ++k) {
         if (k > 0) out.push_back(Piece{true, ""});
-        if (auto v = render_one(t.replacement, rc.flat[k], rc)) out.push_back(Piece{false, *v});
+        if (auto v = render_one(t.replacement, k, rc)) out.push_back(Piece{false, *v});
       }
     }
   }
@@ -119,7 +129,7 @@ void render_context(const std::vector<Token>& tokens, const RenderContext& rc,
             continue;
           }
           if (!renders_once(t->replacement)) per_argument = true;
-          if (auto v = render_one(t->replacement, rc.flat[k], rc)) out.push_back(Piece{false, *v});
+          if (auto v = render_one(t->replacement, k, rc)) out.push_back(Piece{false, *v});
         }
         if (!per_argument) break;
       }
@@ -147,17 +157,25 @@ void render_context(const std::vector<Token>& tokens, const RenderContext& rc,
 }  // namespace
 
 std::string CompiledTemplate::render(const JobInput& job, unsigned slot, const RenderMode& mode,
-                                     Trim trim) const {
+                                     Trim trim, bool* skipped) const {
   RenderContext rc;
   rc.seq = job.seq;
   rc.slot = slot;
   rc.mode = mode;
   rc.trim = trim;
+  rc.skipped = skipped;
   for (const std::vector<std::string>& record : job.args) {
-    for (const std::string& value : record) rc.flat.push_back(job.no_args ? nullptr : &value);
+    for (const std::string& value : record) {
+      rc.flat.push_back(job.no_args ? nullptr : &value);
+      if (mode.perl != nullptr) rc.all_args.emplace_back(job.no_args ? std::string_view() : value);
+    }
+    if (mode.perl != nullptr) rc.record_ends.resize(rc.flat.size(), rc.flat.size());
   }
   static const std::string kEmptyArgument;
-  if (rc.flat.empty()) rc.flat.push_back(&kEmptyArgument);
+  if (rc.flat.empty()) {
+    rc.flat.push_back(&kEmptyArgument);
+    rc.record_ends.push_back(0);  // @arg has no argument then
+  }
 
   std::vector<Piece> pieces;
   if (mode.context) {

@@ -17,6 +17,7 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --env --record-env --recordenv --plain -J --profile --plus -I --extensionreplace --er
   --basenamereplace --bnr --dirnamereplace --dnr --basenameextensionreplace --bner
   --seqreplace --slotreplace --rpl -d --delimiter -E -r --no-run-if-empty --norunifempty
+  --csv -i --replace --parens
   --link --xapply --arg-sep --argsep --arg-file-sep --argfilesep -t --verbose --shellquote
   --shell-quote --shell_quote --process-slot-var --processslotvar --total-jobs --totaljobs
   --total --trim --nice --termseq --term-seq --memfree --load --limit
@@ -33,6 +34,7 @@ _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --
   --haltonerror --delay --results --result --res -a --arg-file --argfile --env -J --profile
   -I --extensionreplace --er --basenamereplace --bnr --dirnamereplace --dnr
   --basenameextensionreplace --bner --seqreplace --slotreplace --rpl -d --delimiter -E
+  --parens -i --replace
   --arg-sep --argsep --arg-file-sep --argfilesep --process-slot-var --processslotvar
   --total-jobs --totaljobs --total --trim --nice --termseq --term-seq --memfree --load --limit
   --recstart --recend --header -L --max-lines --maxlines
@@ -48,7 +50,7 @@ _forkpool_bench_options='--workers --runs --json --csv --plot -h --help -a --arg
   --dirnamereplace --dnr --basenameextensionreplace --bner --seqreplace --slotreplace --rpl
   -d --delimiter -E -r --no-run-if-empty --norunifempty --link --xapply --arg-sep --argsep
   --arg-file-sep --argfilesep --process-slot-var --processslotvar --total-jobs --totaljobs
-  --total --trim --nice --termseq --term-seq --memfree --load --limit'
+  --total --trim --nice --termseq --term-seq --memfree --load --limit -i --replace --parens'
 _forkpool_bench_value_options='--workers --runs --json --csv --plot'
 _forkpool_separators='::: :::+ :::: ::::+'
 

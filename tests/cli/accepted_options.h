@@ -3,6 +3,7 @@
 // against this.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,15 @@ namespace forkpool::cli {
 inline std::vector<OptionName> bench_accepted_options(std::vector<std::string>* errors = nullptr) {
   std::vector<OptionName> accepted = bench_option_names();
   for (const OptionName& o : run_option_names()) {
+    // A name bench has for an option of its own (--csv) reaches forkpool run's parser only
+    // after "--": bench's is the one accepted here.
+    if (std::any_of(accepted.begin(), accepted.end(),
+                    [&](const OptionName& own) { return own.name == o.name; }))
+      continue;
     std::vector<std::string> words{o.name};
     // A value the option accepts: a number for most, a mode for --trim.
-    if (o.takes_value) words.push_back(o.name == "--trim" ? "lr" : "1");
+    if (o.takes_value)
+      words.push_back(o.name == "--trim" ? "lr" : o.name == "--parens" ? "{==}" : "1");
     words.insert(words.end(), {"true", ":::", "a"});
     try {
       parse_bench_options(words);

@@ -530,6 +530,45 @@ const std::vector<CompatCase>& compat_cases() {
       {"MaxLinesPositional", "-k -L2 echo {1}-{2} :::: nums.txt"},
       {"MaxLinesBlankAtTheEndStays", "-k -L 1 echo '[{}]' ::: 'a ' 'b '"},
       {"MaxLinesDryRun", "-k -L 3 --dry-run echo ::: a b c d e"},
+
+      // Argument options: -E and -r on ::: values, --csv, -i / --replace, --parens.
+      {"EndOfFileStringInValues", "-E d -k echo ::: a b d e ::: 1 2"},
+      {"NoRunIfEmptyValuesCrossed", "-r -k echo x{1}y{2} ::: '' ' ' a ::: b c"},
+      {"NoRunIfEmptyValuesLinked", "-r --link -k echo '{1}-{2}' ::: a ' ' b ::: 1 2 3 4"},
+      {"MaxLinesEndOfFileAndBlank", "-k -L 2 -E d -r echo ::: 'a ' b '  ' 'c ' d e"},
+      {"CsvQuotedFields", "--csv -k echo {3}/{2}/{1} :::: quoted.csv"},
+      {"CsvColsepIsLiteral", R"~(--csv --colsep '|+' -k echo {2}/{1} ::: 'a|+"b|+"|+c')~"},
+      {"CsvNotTrimmedWithoutColsep", "--csv -k echo x{1}x ::: ' a , b '"},
+      {"CsvHeader", "--csv --header : -k echo {h2}/{h1} :::: header.csv"},
+      {"CsvEndOfFileAndBlank", "--csv -r -E stop -k echo {2} :::: quoted.csv"},
+      {"CsvNullSeparatedHalfRecord", R"~(--csv -0 -k echo {2}/{1} ::: 'a,"b' 'c",d')~"},
+      {"CsvBadRecord", R"~(--csv -k echo ::: 'a"b')~", nullptr, kExitOnly},
+      {"ReplaceTakesTheNextWord", "-k -i echo X{}X ::: a b"},
+      {"ReplaceLongWithEquals", "-k --replace=XX echo XX {} ::: a"},
+      {"ReplaceWithCapitalI", "-k -i Y -I X echo X Y {} ::: a"},
+      {"ReplaceTakesASeparator", "--replace ::: echo X ::: a"},
+      {"TagWithCapitalI", "-k --tag -I X echo X ::: a b"},
+      {"ParensCommas", "-k --parens ,, echo ',s/a/b/,' {} ::: a ab"},
+      {"ParensOddLength", "-k --parens abc echo 'a$_.=1bc' ::: x"},
+      {"ParensWordsMerged", "-k --parens '<<>>' echo '<<' 's/a/b/' '>>' ::: a"},
+      {"ParensWithPlusAndTag", "-k --parens ,, --plus --tag echo {..} ::: a/b.c.d"},
+      {"ParensInHeader", "-k --header : --parens ,, echo ',h1 s/a/b/,' ::: h1 a"},
+      // skip() and @arg in {= =}: a skipped job runs nothing and counts as failed (Exitval -2).
+      {"SkipChooseK", "-k --plus echo {#} {choose_k} ::: A B C ::: A B C"},
+      {"SkipUniqJoblog", "-k --joblog log --plus echo {uniq} ::: A B ::: A B ::: B C", nullptr,
+       kJoblog},
+      {"SkipDryRunStillPrints", R"~(-k --dry-run echo '{= skip() if $_ eq "b" =}' ::: a b c)~"},
+      {"ArgIsOneBased", R"~(-k echo '{= $_ = join("+", @arg) =}' ::: a b ::: c d)~"},
+      {"ArgUntrimmedUnderColsep",
+       R"~(-k --colsep , echo '{1} {= $_=$arg[1] =}' ::: 'a, b' 'c ,d')~"},
+      {"ArgHoldsTheRecordsSoFar", R"~(-k -n2 echo '{= $_ = $#arg =}' ::: a b c)~"},
+      // -L outside --pipe with --colsep, --header, -0, -d, -m, -X.
+      {"MaxLinesColsep", "-k -L 2 --colsep , echo {1}/{2}/{3} :::: lines.csv"},
+      {"MaxLinesHeader", "-k -L 2 --header : --colsep , echo {h1}/{h2} :::: header.csv"},
+      {"MaxLinesNullColsepBlankEof",
+       "-k -L 1 -0 -r -E d --colsep ' ' echo {1}/{2} :::: nulcont.bin"},
+      {"MaxLinesDelimiter", "-k -L 1 -d , echo x{}x ::: 'a ,b,c,d ,,e ,'"},
+      {"MaxLinesFillLine", "-k -L 3 -m -j4 echo :::: spaced.txt"},
   };
   return all;
 }
@@ -603,6 +642,11 @@ void write_fixtures(const std::string& dir) {
   for (int i = 0; i < 300000; ++i) big += static_cast<char>((i * 7) % 251);
   write_file(dir + "/big.dat", big);
   write_pipe_fixtures(dir);
+  write_file(dir + "/quoted.csv", "a,\"b,c\",d\n\"x\"\"y\",\"1\n2\",z\n\n  ,  ,\nstop\nafter,x\n");
+  write_file(dir + "/header.csv", "h1,h2\n1,2\n\"3,4\",5\n");
+  write_file(dir + "/lines.csv", "a,b\nc,d \ne,f\ng\n");
+  write_file(dir + "/spaced.txt", "a b\nc d \ne f\ng\nh i \nj\n1\n2 \n3\n4\n5 \n6\n7\n8\n");
+  write_file(dir + "/nulcont.bin", std::string("a \nb\0c\0d\n \0\0e \0d\0f", 18));
 }
 
 }  // namespace forkpool::testing

@@ -350,6 +350,56 @@ TEST(JobSource, ColumnsSplitOnTheColsepRegexAndKeepEmptyFields) {
   EXPECT_EQ(templ.command(*source.next(), 1), "echo b");
 }
 
+TEST(JobSource, EndOfFileStringAndSkipBlankApplyToValuesAsToFiles) {
+  using R = std::vector<std::vector<std::string>>;
+  // -E ends the source it is met in; the others go on.
+  EXPECT_EQ(args_of(all_jobs(options({"-E", "d", "e", ":::", "a", "b", "d", "e", ":::", "1"}))),
+            (std::vector<R>{{{"a", "1"}}, {{"b", "1"}}}));
+  EXPECT_EQ(args_of(all_jobs(options({"-E", "d", "e", ":::", "x", ":::", "1", "d", "2"}))),
+            (std::vector<R>{{{"x", "1"}}}));
+  // -r skips blank values; a source left without any is one empty value next to others.
+  EXPECT_EQ(args_of(all_jobs(options({"-r", "e", ":::", "a", " ", "", "b"}))),
+            (std::vector<R>{{{"a"}}, {{"b"}}}));
+  EXPECT_EQ(args_of(all_jobs(options({"-r", "e", ":::", " ", ":::", "x"}))),
+            (std::vector<R>{{{"", "x"}}}));
+  EXPECT_TRUE(all_jobs(options({"-r", "e", ":::", "", " \t"})).empty());
+  // -L: -E is checked on each record before it is joined; -r on the joined argument.
+  EXPECT_EQ(args_of(all_jobs(options({"-L", "1", "-E", "c", "e", ":::", "a ", "b", "c", "d"}))),
+            (std::vector<R>{{{"a b"}}}));
+  EXPECT_EQ(args_of(all_jobs(options({"-L", "1", "-E", "c", "e", ":::", "a ", "c", "d"}))),
+            (std::vector<R>{{{"a "}}}));
+}
+
+TEST(JobSource, CsvRecordsAreSplitAsTextCsvSplitsThem) {
+  using R = std::vector<std::vector<std::string>>;
+  TempDir dir;
+  // A quoted field holds the separator, "" and a newline: the record goes on past the line.
+  const std::string f = dir.file("f.csv", "a,\"b,c\",d\n\"x\"\"y\",\"1\n2\"\n\n,\n");
+  EXPECT_EQ(args_of(all_jobs(options({"--csv", "e", "::::", f}))),
+            (std::vector<R>{{{"a", "b,c", "d"}}, {{"x\"y", "1\n2"}}, {{""}}, {{"", ""}}}));
+  // --colsep is a literal string under --csv.
+  EXPECT_EQ(args_of(all_jobs(options({"--csv", "-C", "|+", "e", ":::", "a|+\"b|+\"|+c"}))),
+            (std::vector<R>{{{"a", "b|+", "c"}}}));
+  // Not CSV: the run stops there.
+  for (const char* bad : {"a\"b", "\"a\"b", "\"a,b"}) {
+    const std::string message = usage_error_of([&] {
+      all_jobs(options({"--csv", "e", ":::", bad}));
+    });
+    EXPECT_NE(message.find("CSV has unexpected format"), std::string::npos)
+        << bad << ": " << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+  // Trimmed only when --colsep is given.
+  for (const auto& [words, expected] :
+       {std::pair{Words{"--csv", "echo", "{1}", ":::", " a ,b"}, "echo ' a '"},
+        std::pair{Words{"--csv", "-C", ",", "echo", "{1}", ":::", " a ,b"}, "echo a"}}) {
+    RunOptions o = options(words);
+    JobSource source(o);
+    CommandTemplate templ(o);
+    EXPECT_EQ(templ.command(*source.next(), 1), expected);
+  }
+}
+
 TEST(JobSource, BadColsepRegexIsUsageError) {
   std::string message = usage_error_of([] { JobSource s(options({"-C", "a(", "e", ":::", "x"})); });
   EXPECT_NE(message.find("--colsep"), std::string::npos) << message;

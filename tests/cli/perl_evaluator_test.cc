@@ -51,16 +51,32 @@ TEST(PerlEvaluator, ACompileErrorIsAUsageErrorNamingTheExpression) {
   leaks.check();
 }
 
-TEST(PerlEvaluator, ADyingExpressionAndSkipAreUsageErrorsAndPerlGoesOn) {
-  PerlEvaluator perl({"die 'no'", "skip()", "$_ = 1"}, 1);
+TEST(PerlEvaluator, ADyingExpressionIsAUsageErrorAndPerlGoesOn) {
+  PerlEvaluator perl({"die 'no'", "$_ = 1"}, 1);
   EXPECT_THROW(perl.eval(0, "a", 1, 1, 0), UsageError);
-  try {
-    perl.eval(1, "a", 1, 1, 0);
-    FAIL() << "skip() was accepted";
-  } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("skip() is not supported"), std::string::npos);
-  }
-  EXPECT_EQ(perl.eval(2, "a", 1, 1, 0).text, "1");
+  EXPECT_EQ(perl.eval(1, "a", 1, 1, 0).text, "1");
+}
+
+TEST(PerlEvaluator, SkipIsReportedForItsEvaluationOnly) {
+  PerlEvaluator perl({"skip() if /b/", "$job->skip(); $_ .= 'x'", "uq(); skip()"}, 1);
+  EXPECT_FALSE(perl.eval(0, "a", 1, 1, 0).skip);
+  EXPECT_TRUE(perl.eval(0, "b", 2, 1, 0).skip);
+  EXPECT_FALSE(perl.eval(0, "c", 3, 1, 0).skip);  // not left over from the job before
+  const PerlEvaluator::Value v = perl.eval(1, "a", 4, 1, 0);
+  EXPECT_TRUE(v.skip);
+  EXPECT_EQ(v.text, "ax");
+  EXPECT_TRUE(perl.eval(2, "a", 5, 1, 0).skip);
+  EXPECT_TRUE(perl.eval(2, "a", 5, 1, 0).unquoted);
+}
+
+TEST(PerlEvaluator, ArgHoldsEveryArgumentOfTheJob) {
+  PerlEvaluator perl({"$_ = join('|', @arg) . ':' . $#arg . ':' . $arg[1]", "$_ = scalar(@arg)"},
+                     1);
+  // 1-based, as in GNU parallel: $arg[0] is undefined.
+  const std::vector<std::string_view> three{"a", "b c", ""}, one{"x"};
+  EXPECT_EQ(perl.eval(0, "a", 1, 1, 0, three).text, "|a|b c|:3:a");
+  EXPECT_EQ(perl.eval(0, "x", 2, 1, 0, one).text, "|x:1:x");
+  EXPECT_EQ(perl.eval(1, "x", 3, 1, 0, {}).text, "1");
 }
 
 TEST(PerlQuote, EscapesWhatPerlInterpolates) {

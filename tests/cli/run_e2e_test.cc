@@ -225,6 +225,11 @@ const std::vector<BadInput>& bad_inputs() {
       {"MissingProfile", {"-J", "no-such-profile", "touch started", ":::", "a"}},
       {"ParallelShellNotFound", {"touch started", ":::", "a"}, {"PARALLEL_SHELL=no-such-shell"}},
       {"BadOptionInParallelEnv", {"touch started", ":::", "a"}, {"PARALLEL=--no-such-option"}},
+      {"ParensTooShort", {"--parens", "x", "touch started", ":::", "a"}},
+      {"CsvEmptyColsep", {"--csv", "--colsep", "", "touch started", ":::", "a"}},
+      {"CsvQuoteAsColsep", {"--csv", "--colsep", "\"", "touch started", ":::", "a"}},
+      {"CsvWithPipe", {"--csv", "--pipe", "touch started"}},
+      {"CsvBadFirstRecord", {"--csv", "touch started-{}", ":::", "a\"b"}},
   };
   return all;
 }

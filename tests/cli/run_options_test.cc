@@ -58,7 +58,7 @@ TEST(RunOptions, ParsesFlagsLongShortAndBundled) {
   EXPECT_TRUE(o.quote);
   EXPECT_TRUE(o.null_separated);
   EXPECT_TRUE(o.tag);
-  EXPECT_EQ(o.tagstring, "{}");  // --tag is --tagstring {}
+  EXPECT_EQ(o.tagstring, "{==}");  // --tag is an empty {= =}, which -I cannot rename
   EXPECT_TRUE(o.dry_run);
   EXPECT_TRUE(o.shuffle);
   EXPECT_TRUE(o.bar);
@@ -459,6 +459,26 @@ TEST(RunOptions, ReplacementStringOptions) {
   EXPECT_EQ(r.seq, "S");
   EXPECT_EQ(r.slot, "L");
   EXPECT_EQ(r.rpl, (Words{"{x} s/a/b/", "{y} 1"}));
+  // -i / --replace: a value that may be left out, taken as Getopt::Long takes it.
+  EXPECT_EQ(parse({"-i", "echo"}).replacements.replace_i, "echo");
+  EXPECT_EQ(parse({"-i", "-k", "echo"}).replacements.replace_i, "");
+  EXPECT_TRUE(parse({"-i", "-k", "echo"}).keep_order);
+  EXPECT_EQ(parse({"-i", "--", "echo"}).command, Words{"echo"});
+  EXPECT_EQ(parse({"-i", "-", "echo"}).replacements.replace_i, "-");
+  EXPECT_EQ(parse({"-iXX", "echo"}).replacements.replace_i, "XX");
+  EXPECT_EQ(parse({"-ik", "echo"}).replacements.replace_i, "k");
+  EXPECT_EQ(parse({"--replace=", "echo"}).replacements.replace_i, "");
+  EXPECT_EQ(parse({"--replace", "Q", "echo"}).replacements.replace_i, "Q");
+  EXPECT_EQ(parse({"echo", "-i"}).replacements.replace_i, std::nullopt);
+  // --parens: at least the two halves; --tag is then the empty expression in them.
+  EXPECT_EQ(parse({"--parens", ",,", "--tag", "echo"}).tagstring, ",,");
+  EXPECT_NE(usage_error({"--parens", "x", "echo"}).find("--parens"), std::string::npos);
+  // --csv: "," unless --colsep says otherwise, and then no trimming by default.
+  EXPECT_EQ(parse({"--csv", "echo"}).colsep, ",");
+  EXPECT_EQ(parse({"--csv", "echo"}).trim, "n");
+  EXPECT_EQ(parse({"--csv", "-C", ";", "echo"}).trim, std::nullopt);
+  EXPECT_NE(usage_error({"--csv", "-C", "\"", "echo"}).find("--colsep"), std::string::npos);
+  EXPECT_NE(usage_error({"--csv", "--pipe", "cat"}).find("--csv"), std::string::npos);
   // -U is retired in GNU parallel: refused.
   EXPECT_NE(usage_error({"-U", "x", "echo"}).find("not supported"), std::string::npos);
 }

@@ -79,10 +79,11 @@ const std::vector<BadValue>& bad_values() {
       {"MemfreeWithSshlogin", {"--memfree", "1k", "-S", "somehost"}},
       // GNU parallel names the directories after the columns then.
       {"HeaderWithResults", {"--header", ":", "--results", "res"}},
-      // -L outside --pipe where GNU parallel's results are hard to foresee.
-      {"MaxLinesWithColsep", {"-L", "2", "--colsep", ","}},
-      {"MaxLinesWithNull", {"-L", "2", "-0"}},
-      {"MaxLinesWithX", {"-L", "2", "-X"}},
+      // --csv where GNU parallel splits at CSV records (not done), or a separator Text::CSV
+      // refuses; --parens without its two halves.
+      {"CsvWithMaxLines", {"--csv", "-L", "2"}},
+      {"CsvColsepHoldingAQuote", {"--csv", "--colsep", "a\""}},
+      {"ParensOfOneCharacter", {"--parens", "{"}},
       {"TermseqTooLong",
        {"--termseq",
         "TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,"
