@@ -190,7 +190,8 @@ std::vector<std::uint64_t> Runner::wait_for_finished() {
 // ---- stopping ------------------------------------------------------------------------------
 
 // SIGHUP, as GNU parallel 20221122 takes it: start no new job, let the running ones finish,
-// exit as usual. SIGINT and SIGTERM (also after a SIGHUP) stop every job now.
+// exit as usual. SIGINT and SIGTERM (also after a SIGHUP) stop every job now; run_command
+// then exits 255, as GNU parallel does.
 void Runner::on_signal(int signal) {
   std::lock_guard lock(mutex_);
   if (signal == SIGHUP) {
@@ -202,14 +203,14 @@ void Runner::on_signal(int signal) {
   if (PipeJobs* pipe = feed_.pipe()) pipe->interrupt();  // the main thread may wait for a block
 }
 
-// After a SIGHUP: no new jobs, and GNU parallel's messages about the ones left running.
+// After a SIGHUP: no new jobs, and GNU parallel's messages about the ones left running, said
+// again for each SIGHUP, as GNU parallel does.
 void Runner::start_no_new_jobs() {
   {
     std::lock_guard lock(mutex_);
     if (!hangup_) return;
     hangup_ = false;
   }
-  if (halting_) return;
   halting_ = true;
   report("SIGHUP received. No new jobs will be started.");
   report("Waiting for these " + std::to_string(running_.size()) +

@@ -48,6 +48,9 @@ class Runner {
   // ones that failed.
   std::uint64_t completed() const { return tally_.completed(); }
   std::vector<JobFailure> take_failures() { return std::move(failures_); }
+  // After run(): the signal that stopped the run (SIGINT, SIGTERM; SIGPIPE when stdout's
+  // reader went away), or 0.
+  int stop_signal() const { return stop_signal_; }
 
  private:
   using Clock = std::chrono::steady_clock;

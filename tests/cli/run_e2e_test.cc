@@ -294,7 +294,7 @@ struct SleepingRun {
 
 class RunSignalTest : public ::testing::TestWithParam<int> {};
 
-TEST_P(RunSignalTest, StopsItsJobsAndExits128PlusSignal) {
+TEST_P(RunSignalTest, StopsItsJobsAndExits255) {
   LeakCheck leaks;
   {
     SleepingRun run;
@@ -306,9 +306,8 @@ TEST_P(RunSignalTest, StopsItsJobsAndExits128PlusSignal) {
     ASSERT_EQ(::kill(run.forkpool->pid(), GetParam()), 0);
     const std::optional<int> status = run.forkpool->wait_for(20s);
     ASSERT_TRUE(status.has_value()) << "still running 20 s after the signal";
-    // Like a shell's job killed by the signal: 128 + N (130 for SIGINT). GNU parallel exits
-    // 255 here; forkpool's convention is the shell's, so that `$?` says which signal.
-    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 128 + GetParam())
+    // As GNU parallel 20221122: 255 after SIGINT or SIGTERM, not the shell's 128 + N.
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 255)
         << "wait status " << *status << " (exit code "
         << (WIFEXITED(*status) ? WEXITSTATUS(*status) : -1) << ")";
     EXPECT_TRUE(eventually([&] { return processes_with(run.token).empty(); }, 20s))
@@ -363,6 +362,41 @@ TEST(RunE2e, SighupStartsNoNewJobsAndLetsTheRunningOnesFinish) {
         << err;
     EXPECT_FALSE(exists(dir / "started_3"));
     EXPECT_FALSE(exists(dir / "started_4"));
+  }
+  leaks.check();
+}
+
+// A second SIGHUP says GNU parallel's messages again and changes nothing else; a SIGTERM after
+// them stops the running jobs now, and the run exits 255, as GNU parallel 20221122 does.
+TEST(RunE2e, SighupTwiceThenSigtermStopsTheJobsAndExits255) {
+  LeakCheck leaks;
+  {
+    SleepingRun run;
+    ASSERT_TRUE(run.first_two_started()) << read_file(run.dir / ".stderr");
+    auto said = [&](std::size_t times) {
+      return eventually(
+          [&] {
+            const std::string err = read_file(run.dir / ".stderr");
+            std::size_t n = 0;
+            for (auto at = err.find("Send SIGTERM to stop now."); at != std::string::npos;
+                 at = err.find("Send SIGTERM to stop now.", at + 1))
+              ++n;
+            return n == times;
+          },
+          30s);
+    };
+    ASSERT_EQ(::kill(run.forkpool->pid(), SIGHUP), 0);
+    ASSERT_TRUE(said(1)) << read_file(run.dir / ".stderr");
+    ASSERT_EQ(::kill(run.forkpool->pid(), SIGHUP), 0);
+    ASSERT_TRUE(said(2)) << read_file(run.dir / ".stderr");
+    ASSERT_EQ(::kill(run.forkpool->pid(), SIGTERM), 0);
+    const std::optional<int> status = run.forkpool->wait_for(20s);
+    ASSERT_TRUE(status.has_value()) << "still running 20 s after SIGTERM";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 255) << *status;
+    EXPECT_TRUE(eventually([&] { return processes_with(run.token).empty(); }, 20s))
+        << processes_with(run.token);
+    EXPECT_EQ(read_file(run.dir / ".stdout"), "");  // a stopped job's output is not printed
+    EXPECT_FALSE(exists(run.dir / "started_3"));
   }
   leaks.check();
 }
