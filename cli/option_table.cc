@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cli/gnu_options.h"
+#include "cli/jobs_file.h"
 #include "cli/option_values.h"
 
 namespace forkpool::cli {
@@ -30,14 +31,14 @@ std::vector<OptionSpec> job_control_options([[maybe_unused]] ParseState& st) {
        'j',
        Arity::kValue,
        [](O& o, S n, S v) {
-         check_jobs(n, v);
+         if (!names_jobs_file(v)) check_jobs(n, v);
          o.jobs = v;
        }},
       {{},
        'P',
        Arity::kValue,
        [](O& o, S n, S v) {
-         check_jobs(n, v);
+         if (!names_jobs_file(v)) check_jobs(n, v);
          o.jobs = v;
        }},
       {{"retries"},

@@ -127,8 +127,8 @@ int run_limit_command(const std::string& shell, const std::string& command) {
   return status.exit_code();
 }
 
-std::optional<pid_t> worker_running_job(const std::vector<pid_t>& workers,
-                                        const std::string& entry) {
+std::optional<JobProcess> worker_running_job(const std::vector<pid_t>& workers,
+                                             const std::string& entry) {
   const std::string wanted = entry + '\0';
   for (pid_t worker : workers) {
     const std::string tasks = "/proc/" + std::to_string(worker) + "/task";
@@ -142,7 +142,8 @@ std::optional<pid_t> worker_running_job(const std::vector<pid_t>& workers,
                                       std::istreambuf_iterator<char>());
         // Entries are NUL-terminated: match a whole one, at the start or after a NUL.
         const std::size_t at = environment.find(wanted);
-        if (at != std::string::npos && (at == 0 || environment[at - 1] == '\0')) return worker;
+        if (at != std::string::npos && (at == 0 || environment[at - 1] == '\0'))
+          return JobProcess{worker, child};
       }
     }
   }

@@ -29,10 +29,16 @@ unsigned busy_threads();
 // Throws std::system_error if it cannot be started.
 int run_limit_command(const std::string& shell, const std::string& command);
 
+// A job's leader process and the worker that started it.
+struct JobProcess {
+  pid_t worker = 0;
+  pid_t job = 0;
+};
+
 // Which of `workers` runs the job whose environment holds `entry` ("PARALLEL_SEQ=7"): the one
 // with a child process (the job's leader) that started with it. nullopt if none does (the job
 // has ended, or replaced its environment).
-std::optional<pid_t> worker_running_job(const std::vector<pid_t>& workers,
-                                        const std::string& entry);
+std::optional<JobProcess> worker_running_job(const std::vector<pid_t>& workers,
+                                             const std::string& entry);
 
 }  // namespace forkpool::cli

@@ -177,13 +177,14 @@ struct RunOptions {
 // Parses the words after `run` (argv[2..]), after the `defaults` (default_option_groups():
 // the profiles, then $PARALLEL), as GNU parallel does: each group's options are parsed on
 // their own, and the words left after them come before the command line's own command.
-// Throws UsageError naming the offending option or value. Does not touch the file system:
-// files are opened when jobs are read.
+// Throws UsageError naming the offending option or value. Does not open files (they are opened
+// when jobs are read); it only looks whether a -j value names one.
 RunOptions parse_run_options(std::span<const std::string> args,
                              const std::vector<std::vector<std::string>>& defaults = {});
 
 // The number of job slots for a -j value, given the CPUs this process may use:
-// "N" (0: as many as possible, capped), "N%", "+N", "-N" (at least 1). Throws UsageError.
+// "N" (0: as many as possible, capped), "N%", "+N", "-N" (at least 1), or a file holding one
+// of those (cli/jobs_file.h). Throws UsageError.
 unsigned resolve_jobs(const std::string& spec, unsigned cpus);
 
 // The CPUs -j counts from: the affinity mask and cgroup quota (orchestrator::usable_cpus()).

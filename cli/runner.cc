@@ -52,6 +52,10 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
       output_(options_.keep_order, held_output_limit(), [this] { stdout_gone(); }),
       gate_(options_.resources, available_cpus(), shell_),
       tally_(options_.halt) {
+  if (names_jobs_file(options_.jobs) && !options_.remote.given()) {
+    jobs_file_.emplace(options_.jobs, available_cpus());
+    slots_ = jobs_file_->slots();
+  }
   for (unsigned s = 1; s <= slots_; ++s) free_slots_.insert(s);
   if (options_.resources.any() && options_.remote.given()) {
     throw UsageError(
@@ -125,11 +129,15 @@ int Runner::run() {
   }
   // Each worker stops its job's process group before it dies of SIGTERM, SIGINT or SIGHUP:
   // the handlers are this program's choice, made in its workers, not the library's.
-  Pool pool({.workers = workers,
+  // -j FILE: the slot count may grow during the run, so the pool may start workers up to the
+  // most any -j value gives, as jobs wait for them; those left idle by fewer slots retire.
+  Pool pool({.workers = jobs_file_ ? resolve_jobs("0", 1) : workers,
              .start_method = StartMethod::kSpawn,
              .launcher = remote.value_or(Launcher{}),
              .max_frame = kMaxFrame,
              .kill_grace = worker_kill_grace(options_.termseq),
+             .idle_timeout = jobs_file_ ? std::chrono::milliseconds(10s) : 0ms,
+             .min_workers = workers,
              .initializer = movers_ && movers_->has_basefiles()
                                 ? initializer(exec_worker_setup_task, movers_->worker_setup())
                                 : initializer(exec_stop_handlers_task)});
@@ -153,6 +161,7 @@ void Runner::run_loop() {
       return;
     }
     start_no_new_jobs();
+    follow_jobs_file();
     start_jobs();
     if (running_.empty() && !more_to_start()) return;
     for (std::uint64_t seq : wait_for_finished()) finish(seq);
@@ -172,6 +181,11 @@ std::vector<std::uint64_t> Runner::wait_for_finished() {
     // The job gate's rules change with nothing to wait on (free memory, the load): look again.
     if (gate_.active()) {
       const auto check_at = Clock::now() + gate_.next_check_in();
+      until = until ? std::min(*until, check_at) : check_at;
+    }
+    // -j FILE changes with nothing to wait on either: GNU parallel looks once a second.
+    if (jobs_file_) {
+      const auto check_at = Clock::now() + 1s;
       until = until ? std::min(*until, check_at) : check_at;
     }
     if (until) {

@@ -81,11 +81,14 @@ TEST(ResourceProbe, FindsTheWorkerWhoseChildHasTheJobsEnvironment) {
   workers::Child child(pid);  // killed and reaped at the end
   char said[6] = {};
   ASSERT_EQ(::read(ready[0], said, sizeof said), 6);  // "ready\n": the shell runs
-  EXPECT_EQ(worker_running_job({::getpid()}, "PARALLEL_SEQ=424242"), ::getpid());
+  const std::optional<JobProcess> found = worker_running_job({::getpid()}, "PARALLEL_SEQ=424242");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->worker, ::getpid());
+  EXPECT_EQ(found->job, pid);
   // A whole entry, not a prefix of one.
-  EXPECT_EQ(worker_running_job({::getpid()}, "PARALLEL_SEQ=4242"), std::nullopt);
-  EXPECT_EQ(worker_running_job({::getpid()}, "SEQ=424242"), std::nullopt);
-  EXPECT_EQ(worker_running_job({}, "PARALLEL_SEQ=424242"), std::nullopt);
+  EXPECT_FALSE(worker_running_job({::getpid()}, "PARALLEL_SEQ=4242").has_value());
+  EXPECT_FALSE(worker_running_job({::getpid()}, "SEQ=424242").has_value());
+  EXPECT_FALSE(worker_running_job({}, "PARALLEL_SEQ=424242").has_value());
   ::close(hold[1]);  // the shell's read ends: it exits
   ::close(ready[0]);
 }

@@ -427,6 +427,74 @@ TEST(RunE2e, JobsAndWorkersDieWhenForkpoolIsKilled) {
 
 // ---- The job environment ----------------------------------------------------------------------
 
+// -j FILE, as GNU parallel: the slot count is read from the file, and again as it changes. Grown
+// from 1 to 3, it starts two more jobs beside the running one (in slots of their own); shrunk
+// to 1, it starts no job until every running one has ended. Each job logs its start (with its
+// slot) and end, and holds until the test creates its release file.
+TEST(RunE2e, JobsFileGrowsAndShrinksTheSlotsDuringTheRun) {
+  LeakCheck leaks;
+  {
+    TempDir dir;
+    const std::string slots = dir.file("slots", "1\n");
+    dir.file("release-4", "");
+    dir.file("release-5", "");
+    const std::string job =
+        "echo s{} $PARALLEL_JOBSLOT >> log; touch started-{}; "
+        "while [ ! -e release-{} ]; do sleep 0.01; done; echo e{} >> log";
+    Launched forkpool(forkpool_launch(dir, {"-j", slots, job, ":::", "1", "2", "3", "4", "5"}));
+    ASSERT_TRUE(eventually([&] { return exists(dir / "started-1"); }, 30s))
+        << read_file(dir / ".stderr");
+    EXPECT_FALSE(exists(dir / "started-2"));  // one slot, taken by job 1
+    write_file(slots, "3\n");
+    ASSERT_TRUE(
+        eventually([&] { return exists(dir / "started-2") && exists(dir / "started-3"); }, 30s))
+        << read_file(dir / ".stderr");
+    write_file(slots, "1\n");
+    dir.file("release-2", "");
+    dir.file("release-3", "");
+    ASSERT_TRUE(eventually(
+        [&] {
+          return read_file(dir / "log").find("e3") != std::string::npos &&
+                 read_file(dir / "log").find("e2") != std::string::npos;
+        },
+        30s));
+    dir.file("release-1", "");
+    const std::optional<int> status = forkpool.wait_for(30s);
+    ASSERT_TRUE(status.has_value()) << "still running after every job was released";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << read_file(dir / ".stderr");
+    const std::vector<std::string> log = split_lines(read_file(dir / "log"));
+    auto at = [&](const std::string& prefix) {
+      for (std::size_t i = 0; i < log.size(); ++i)
+        if (log[i].rfind(prefix, 0) == 0) return i;
+      ADD_FAILURE() << prefix << " not in the log:\n" << read_file(dir / "log");
+      return log.size();
+    };
+    // Grown: jobs 2 and 3 started while job 1 ran, each in a slot of its own.
+    EXPECT_LT(at("s2"), at("e1"));
+    EXPECT_LT(at("s3"), at("e1"));
+    std::set<std::string> slots_used = {log[at("s1")].substr(3), log[at("s2")].substr(3),
+                                        log[at("s3")].substr(3)};
+    EXPECT_EQ(slots_used.size(), 3u) << read_file(dir / "log");
+    // Shrunk: job 4 waited for all three, and job 5 for job 4.
+    EXPECT_GT(at("s4"), at("e1"));
+    EXPECT_GT(at("s4"), at("e2"));
+    EXPECT_GT(at("s4"), at("e3"));
+    EXPECT_GT(at("s5"), at("e4"));
+  }
+  leaks.check();
+}
+
+// A -j FILE that does not hold a -j value: one line naming the file, exit 255, no job.
+TEST(RunE2e, JobsFileWithoutAJobsValueIsRefused) {
+  TempDir dir;
+  const std::string slots = dir.file("slots", "many\n");
+  Outcome o = run_forkpool(dir, {"-j", slots, "touch started-{}", ":::", "a"});
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 255);
+  EXPECT_EQ(o.err, "forkpool run: -j " + slots + ": the file holds 'many', not N, N%, +N or -N\n");
+  EXPECT_FALSE(exists(dir / "started-a"));
+}
+
 TEST(RunE2e, ParallelSeqAndJobslotAreSetAndSlotsAreNeverShared) {
   TempDir dir;
   // mkdir is atomic: a job that finds its slot's directory already there shares the slot with

@@ -237,7 +237,8 @@ TEST(RunResources, LimitTwoStopsTheYoungestJobAndARetryRunsItAgain) {
         "touch ready-{}; while [ ! -e done ]; do sleep 0.05; done # " +
         token;
     Launched forkpool(forkpool_launch(
-        dir, {"-j2", "--retries", "2", "--limit", "exit $(cat answer)", job, ":::", "1", "2"}));
+        dir, {"-j2", "--retries", "2", "--limit", "exit $(cat answer)", job, ":::", "1", "2"},
+        {"-v"}));
     ASSERT_TRUE(
         eventually([&] { return exists(dir / "ready-1") && exists(dir / "ready-2"); }, kDeadline))
         << read_file(dir / ".stderr");
@@ -255,9 +256,55 @@ TEST(RunResources, LimitTwoStopsTheYoungestJobAndARetryRunsItAgain) {
     std::vector<std::string> ran = split_lines(read_file(dir / "ran"));
     std::sort(ran.begin(), ran.end());
     EXPECT_EQ(ran, (std::vector<std::string>{"1", "2", "2"}));
+    // Said in the debug log only: GNU parallel says nothing of it.
     EXPECT_NE(read_file(dir / ".stderr").find("was stopped: --limit command exited with 2"),
               std::string::npos)
         << read_file(dir / ".stderr");
+  }
+  leaks.check();
+}
+
+// As GNU parallel 20221122: a job the gate stops (here, without --retries) is not lost: what it
+// wrote, its trap's words included, is printed in its turn, its --joblog Exitval is -1, and it
+// counts as failed. Nothing is said of it on stderr without -v.
+TEST(RunResources, AJobTheLimitStopsHasItsOutputPrintedAndCountsAsFailed) {
+  LeakCheck leaks;
+  {
+    TempDir dir;
+    const std::string token = unique_token();
+    KillLeftovers cleanup{token};
+    write_file(dir / "answer", "0\n");
+    const std::string job =
+        "echo out{}; trap 'echo 0 > answer; echo trapped{}; touch stopped; exit 0' TERM; "
+        "touch ready-{}; while [ ! -e done ]; do sleep 0.05; done; echo end{} # " +
+        token;
+    Launched forkpool(forkpool_launch(dir, {"-j2", "-k", "--joblog", "log", "--limit",
+                                            "exit $(cat answer)", job, ":::", "1", "2"}));
+    ASSERT_TRUE(
+        eventually([&] { return exists(dir / "ready-1") && exists(dir / "ready-2"); }, kDeadline))
+        << read_file(dir / ".stderr");
+    write_file(dir / "answer", "2\n");
+    ASSERT_TRUE(eventually([&] { return exists(dir / "stopped"); }, kDeadline))
+        << read_file(dir / ".stderr");
+    write_file(dir / "done", "");
+    const std::optional<int> status = forkpool.wait_for(kDeadline);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << read_file(dir / ".stderr");
+    EXPECT_EQ(read_file(dir / ".stdout"), "out1\nend1\nout2\ntrapped2\n");
+    EXPECT_EQ(read_file(dir / ".stderr").find("forkpool run:"), std::string::npos)
+        << read_file(dir / ".stderr");
+    const std::vector<std::string> log = split_lines(read_file(dir / "log"));
+    ASSERT_EQ(log.size(), 3u);
+    // Seq, Host, Starttime, JobRuntime, Send, Receive, Exitval, Signal, Command.
+    auto field = [](const std::string& line, int n) {
+      std::size_t at = 0;
+      for (int i = 0; i < n; ++i) at = line.find('\t', at) + 1;
+      return line.substr(at, line.find('\t', at) - at);
+    };
+    EXPECT_EQ(field(log[1], 0), "1");
+    EXPECT_EQ(field(log[1], 6), "0");
+    EXPECT_EQ(field(log[2], 0), "2");
+    EXPECT_EQ(field(log[2], 6), "-1");
   }
   leaks.check();
 }
