@@ -117,6 +117,30 @@ std::vector<OptionSpec> output_options([[maybe_unused]] ParseState& st) {
          set_output(o, OutputMode::kUngroup, st.output_mode, st.output_seen, n);
        }},
       {{"tag"}, 0, Arity::kFlag, [](O& o, S, S) { o.tag = true; }},
+      // As GNU parallel: --ctag is --tag, --ctagstring is --tagstring, each with --color.
+      {{"ctag"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) {
+         o.tag = true;
+         o.color = true;
+       },
+       false},
+      {{"ctag-string", "ctagstring"},
+       0,
+       Arity::kValue,
+       [&st](O& o, S, S v) {
+         st.tagstring = v;
+         o.color = true;
+       },
+       false},
+      {{"color", "colour"}, 0, Arity::kFlag, [](O& o, S, S) { o.color = true; }, false},
+      {{"color-failed", "colour-failed", "colorfailed", "colourfailed", "color-fail", "colour-fail",
+        "colorfail", "colourfail", "cf"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) { o.color_failed = true; },
+       false},
       {{"process-slot-var", "processslotvar"},
        0,
        Arity::kValue,

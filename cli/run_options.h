@@ -114,14 +114,16 @@ struct RunOptions {
   std::string jobs = "100%";  // -j / --jobs / -P as given; see resolve_jobs()
   bool keep_order = false;    // -k / --keep-order
   OutputMode output = OutputMode::kGroup;
-  bool tag = false;                         // --tag
-  std::optional<std::string> tagstring;     // --tagstring STR (replacement strings allowed)
-  bool null_separated = false;              // -0 / --null
-  std::optional<char> delimiter;            // -d / --delimiter: the record separator (wins over -0)
-  std::string end_of_file;                  // -E: input ends at a record equal to it ("": never)
-  bool skip_blank = false;                  // -r / --no-run-if-empty: skip blank records
-  bool link = false;                        // --link / --xapply: every source linked, as :::+
-  std::string arg_sep = ":::";              // --arg-sep
+  bool tag = false;                      // --tag
+  std::optional<std::string> tagstring;  // --tagstring STR (replacement strings allowed)
+  bool color = false;             // --color, --ctag, --ctagstring: each job's lines in its colour
+  bool color_failed = false;      // --color-failed: a failed job's lines white on red
+  bool null_separated = false;    // -0 / --null
+  std::optional<char> delimiter;  // -d / --delimiter: the record separator (wins over -0)
+  std::string end_of_file;        // -E: input ends at a record equal to it ("": never)
+  bool skip_blank = false;        // -r / --no-run-if-empty: skip blank records
+  bool link = false;              // --link / --xapply: every source linked, as :::+
+  std::string arg_sep = ":::";    // --arg-sep
   std::string arg_file_sep = "::::";        // --arg-file-sep
   std::optional<std::string> trim;          // --trim n|l|r|lr|rl (lr by default with --colsep)
   bool verbose = false;                     // -t / --verbose: each command on stderr first

@@ -62,6 +62,9 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
         "--memfree, --load and --limit measure this machine: they cannot be combined with -S "
         "or --launcher");
   }
+  if ((options_.color || options_.color_failed) && options_.output == OutputMode::kLineBuffer)
+    throw UsageError(
+        "--color, --ctag, --ctagstring and --color-failed with --line-buffer are not done yet");
   check_env_names(options_.env_names);
   // As GNU parallel: a dry run writes no log; --joblog +FILE, or a resumed log that has a
   // first line, is appended to without a header.
@@ -83,6 +86,14 @@ int Runner::dry_run() {
     const std::string prefix = options_.tagstring ? templ_.tag(*job, 1) + "\t" : "";
     const std::string command = templ_.command(*job, 1);
     if (dry_run_saves(*job, prefix, command)) continue;  // --results, --files
+    if (options_.color) {
+      // As GNU parallel: the command line is the job's output, in the job's colour.
+      LinePrefixer colored(prefix, color_of_job(job->seq));
+      std::string line;
+      colored.append(command + "\n", line);
+      write_stdout(line);
+      continue;
+    }
     write_stdout(prefix + command + "\n");
   }
   return 0;

@@ -122,6 +122,13 @@ void Runner::record(RunningJob& job, ExecResult& result, FinishedOutput output, 
              (options_.output == OutputMode::kLineBuffer && options_.keep_order)) {
     // -u and --line-buffer (without -k) output went out as the job ran.
     output.prefix = options_.tagstring ? job.tag + "\t" : "";
+    // GNU parallel's color(): white on red for a failed job with --color-failed, else the
+    // job's own colour with --color.
+    if (options_.color_failed && exitval != 0) {
+      output.color = failed_color();
+    } else if (options_.color) {
+      output.color = color_of_job(job.input.seq);
+    }
     output.after = log;
     output_.deliver(job.order, std::move(output));
   } else {

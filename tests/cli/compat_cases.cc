@@ -530,6 +530,20 @@ const std::vector<CompatCase>& compat_cases() {
       {"MaxLinesPositional", "-k -L2 echo {1}-{2} :::: nums.txt"},
       {"MaxLinesBlankAtTheEndStays", "-k -L 1 echo '[{}]' ::: 'a ' 'b '"},
       {"MaxLinesDryRun", "-k -L 3 --dry-run echo ::: a b c d e"},
+
+      // ---- --ctag, --ctagstring, --color, --color-failed: each job's lines in GNU parallel's
+      // colour for its seq, '\r' and a missing final newline. (The wrap past its 307 colours:
+      // RunOptions.TagColorsAreGnuParallelsAndWrapAfter307.)
+      {"CtagKeepOrder", "-k --ctag echo ::: a b c"},
+      {"CtagstringWithStderr", "-k --ctagstring '<{}>' 'echo {}; echo err{} >&2' ::: q r", nullptr,
+       kStderr},
+      {"ColorCarriageReturnAndNoFinalNewline", "-k --color 'printf \"x\\ny\\rz\"' ::: a"},
+      {"ColorFirstFortyColours", "-k --colour echo {#} ::: $(seq 40)"},
+      {"ColorEmptyOutputPrintsNothing", "-k --color true ::: a b"},
+      {"ColorFailed", "-k --color-failed 'echo {}; exit {}' ::: 0 1 2"},
+      {"ColorAndColorFailed", "-k --color --cf 'echo {}; exit {}' ::: 0 1"},
+      {"CtagDryRun", "-k --ctag --dry-run echo ::: a b"},
+      {"CtagUngrouped", "-u --ctag echo ::: a"},
   };
   return all;
 }

@@ -3,13 +3,17 @@
 // --timeout forms.
 #include "cli/run_options.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "cli/jobs_file.h"
+#include "cli/tag_colors.h"
 #include "support/files.h"
 
 namespace forkpool::cli {
@@ -427,6 +431,26 @@ TEST(RunOptions, JobsFileFollowsItsChanges) {
   write_file(path, "1");
   EXPECT_EQ(file.changed(problem), 1u);
   EXPECT_THROW(JobsFile(dir / "missing", 4), UsageError);
+}
+
+// --color's palette (cli/tag_colors.h, here for want of a test file of its own): GNU parallel
+// 20221122's first colours, 307 distinct ones, and seq 307 wraps to seq 0's. Without a terminal
+// the sequences end with ESC [ K and lines with ESC [ m.
+TEST(RunOptions, TagColorsAreGnuParallelsAndWrapAfter307) {
+  if (const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC); tty >= 0) {
+    ::close(tty);
+    GTEST_SKIP() << "tput may answer for this terminal";
+  }
+  EXPECT_EQ(color_of_job(0).start, "\033[48;5;185;38;5;000m\033[K");
+  EXPECT_EQ(color_of_job(1).start, "\033[48;5;134;38;5;231m\033[K");
+  EXPECT_EQ(color_of_job(2).start, "\033[48;5;021;38;5;231m\033[K");
+  EXPECT_EQ(color_of_job(1).reset, "\033[m");
+  EXPECT_EQ(failed_color().start, "\033[48;5;196;38;5;231m\033[K");
+  std::set<std::string> distinct;
+  for (std::uint64_t seq = 0; seq < 307; ++seq) distinct.insert(color_of_job(seq).start);
+  EXPECT_EQ(distinct.size(), 307u);
+  EXPECT_EQ(color_of_job(307).start, color_of_job(0).start);
+  EXPECT_EQ(color_of_job(310).start, color_of_job(3).start);
 }
 
 TEST(RunOptions, UsageMentionsTheSeparators) {

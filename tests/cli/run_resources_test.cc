@@ -83,6 +83,11 @@ const std::vector<BadValue>& bad_values() {
       {"MaxLinesWithColsep", {"-L", "2", "--colsep", ","}},
       {"MaxLinesWithNull", {"-L", "2", "-0"}},
       {"MaxLinesWithX", {"-L", "2", "-X"}},
+      // Colours with --line-buffer: not done yet.
+      {"CtagWithLineBuffer", {"--ctag", "--line-buffer"}},
+      {"ColorFailedWithLineBuffer", {"--color-failed", "--lb"}},
+      // -j names neither a value nor a file.
+      {"JobsNeitherValueNorFile", {"-j", "no-such-file"}},
       {"TermseqTooLong",
        {"--termseq",
         "TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,"
