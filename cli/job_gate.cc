@@ -1,8 +1,12 @@
 #include "cli/job_gate.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -51,11 +55,48 @@ std::vector<std::string> words(const std::string& text) {
   return out;
 }
 
+// A --load file's text, its final newline (which Perl's `$` allows) taken off; nullopt if it
+// cannot be read.
+std::optional<std::string> load_file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
 }  // namespace
 
+bool names_load_file(const std::string& spec) {
+  try {
+    check_load(spec);
+    return false;
+  } catch (const UsageError&) {
+  }
+  struct stat st {};
+  return ::stat(spec.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 JobGate::JobGate(const ResourceLimits& limits, unsigned cpus, std::string shell)
-    : active_(limits.any()), memfree_(limits.memfree), shell_(std::move(shell)) {
-  if (!limits.load.empty()) max_load_ = max_load(limits.load, std::max(cpus, 1u));
+    : active_(limits.any()),
+      memfree_(limits.memfree),
+      cpus_(std::max(cpus, 1u)),
+      shell_(std::move(shell)) {
+  if (names_load_file(limits.load)) {
+    load_file_ = limits.load;
+    const std::optional<std::string> text = load_file_text(load_file_);
+    if (!text) throw UsageError("--load " + load_file_ + ": cannot read it");
+    try {
+      check_load(*text);
+    } catch (const UsageError&) {
+      throw UsageError("--load " + load_file_ + ": the file holds '" + text->substr(0, 40) +
+                       "', not N, N.N, N%, +N or -N");
+    }
+    load_text_ = *text;
+    max_load_ = max_load(load_text_, cpus_);
+  } else if (!limits.load.empty()) {
+    max_load_ = max_load(limits.load, cpus_);
+  }
   if (limits.limit.empty()) return;
   const std::vector<std::string> w = words(limits.limit);
   const std::string& name = w.empty() ? limits.limit : w[0];
@@ -81,7 +122,22 @@ JobGate::JobGate(const ResourceLimits& limits, unsigned cpus, std::string shell)
   }
 }
 
+// --load FILE: the value the file holds now; one that is unreadable or not a --load value
+// (being written, say) leaves the last.
+void JobGate::follow_load_file() {
+  const std::optional<std::string> text = load_file_text(load_file_);
+  if (!text || *text == load_text_) return;
+  try {
+    check_load(*text);
+  } catch (const UsageError&) {
+    return;
+  }
+  load_text_ = *text;
+  max_load_ = max_load(load_text_, cpus_);
+}
+
 JobGate::Answer JobGate::check() {
+  if (!load_file_.empty()) follow_load_file();
   Answer answer = Answer::kStart;
   auto worst = [&answer](Answer a) {
     if (a == Answer::kStopYoungest || answer == Answer::kStart) answer = a;

@@ -4,7 +4,9 @@
 //
 //   --memfree SIZE  no start while less than SIZE is free; below half of it, stop the youngest
 //   --load MAX      no start while MAX or more threads run or wait for a disk; MAX as -j
-//                   counts (N, N%, +N, -N of the CPUs), at least 0.01
+//                   counts (N, N%, +N, -N of the CPUs), at least 0.01; or a file holding
+//                   such a value, read again at each check (GNU parallel: when its mtime
+//                   changes); a file that goes bad keeps the last value
 //   --limit CMD     CMD runs before each start: exit 0 start, 2 stop the youngest, anything
 //                   else wait. "mem SIZE" and "load N" are GNU parallel's built-in scripts of
 //                   those names (the --memfree rule; more than N busy threads waits);
@@ -23,6 +25,10 @@
 #include "cli/run_options.h"
 
 namespace forkpool::cli {
+
+// Whether a --load value names a file to read it from: as GNU parallel, when it is none of
+// its forms and a regular file of that name exists.
+bool names_load_file(const std::string& spec);
 
 class JobGate {
  public:
@@ -56,10 +62,14 @@ class JobGate {
   Answer memory_rule(double size);
   Answer load_rule(double max, bool equal_is_too_high);
   Answer limit_rule();
+  void follow_load_file();
 
   bool active_ = false;
-  double memfree_ = 0;                // bytes; 0: no rule
-  std::optional<double> max_load_;    // --load
+  double memfree_ = 0;              // bytes; 0: no rule
+  std::optional<double> max_load_;  // --load
+  std::string load_file_;           // --load FILE ("": none)
+  std::string load_text_;           // as last read from it
+  unsigned cpus_ = 1;
   std::string limit_;                 // --limit CMD, not a built-in
   std::optional<double> limit_mem_;   // --limit "mem SIZE"
   std::optional<double> limit_load_;  // --limit "load N"

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cli/gnu_options.h"
+#include "cli/job_gate.h"
 #include "cli/jobs_file.h"
 #include "cli/option_values.h"
 
@@ -69,7 +70,7 @@ std::vector<OptionSpec> job_control_options([[maybe_unused]] ParseState& st) {
        0,
        Arity::kValue,
        [](O& o, S, S v) {
-         check_load(v);
+         if (!names_load_file(v)) check_load(v);
          o.resources.load = v;
        }},
       {{"limit"},

@@ -88,6 +88,7 @@ const std::vector<BadValue>& bad_values() {
       {"ColorFailedWithLineBuffer", {"--color-failed", "--lb"}},
       // -j names neither a value nor a file.
       {"JobsNeitherValueNorFile", {"-j", "no-such-file"}},
+      {"LoadNeitherValueNorFile", {"--load", "no-such-file"}},
       {"TermseqTooLong",
        {"--termseq",
         "TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,TERM,1,"
@@ -310,6 +311,47 @@ TEST(RunResources, AJobTheLimitStopsHasItsOutputPrintedAndCountsAsFailed) {
     EXPECT_EQ(field(log[1], 6), "0");
     EXPECT_EQ(field(log[2], 0), "2");
     EXPECT_EQ(field(log[2], 6), "-1");
+  }
+  leaks.check();
+}
+
+// --load FILE, as GNU parallel: the limit is read from the file, and again as it changes. At
+// a limit of 1, a spinning job (a thread always running) holds the next job back; a limit no
+// machine reaches, written while it waits, lets it start.
+TEST(RunResources, LoadFileIsReadAgainAsItChanges) {
+  LeakCheck leaks;
+  {
+    TempDir dir;
+    const std::string token = unique_token();
+    KillLeftovers cleanup{token};
+    write_file(dir / "load", "1000000%\n");
+    // Job 1 spins (always running or runnable) until released; job 2 waits politely; job 3
+    // only says it started.
+    const std::string job =
+        "touch started-{}; if [ {} = 1 ]; then while [ ! -e release-1 ]; do :; done; fi; "
+        "if [ {} = 2 ]; then while [ ! -e release-2 ]; do sleep 0.01; done; fi # " +
+        token;
+    Launched forkpool(
+        forkpool_launch(dir, {"-j2", "--load", "load", job, ":::", "1", "2", "3"}, {"-v"}));
+    ASSERT_TRUE(eventually([&] { return exists(dir / "started-1") && exists(dir / "started-2"); },
+                           kDeadline))
+        << read_file(dir / ".stderr");
+    write_file(dir / "load", "1\n");
+    write_file(dir / "release-2", "");
+    ASSERT_TRUE(eventually(
+        [&] {
+          return read_file(dir / ".stderr").find("the load limit is 1\n") != std::string::npos;
+        },
+        kDeadline))
+        << read_file(dir / ".stderr");
+    EXPECT_FALSE(exists(dir / "started-3"));
+    write_file(dir / "load", "1000000%\n");
+    ASSERT_TRUE(eventually([&] { return exists(dir / "started-3"); }, kDeadline))
+        << read_file(dir / ".stderr");
+    write_file(dir / "release-1", "");
+    const std::optional<int> status = forkpool.wait_for(kDeadline);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << read_file(dir / ".stderr");
   }
   leaks.check();
 }
