@@ -101,7 +101,10 @@ JobGate::JobGate(const ResourceLimits& limits, unsigned cpus, std::string shell)
   const std::vector<std::string> w = words(limits.limit);
   const std::string& name = w.empty() ? limits.limit : w[0];
   if (name == "io") {
-    throw UsageError("--limit io: GNU parallel's iostat-based I/O limit is not supported");
+    if (w.size() != 2 || !is_decimal(w[1]))
+      bad_value("--limit", limits.limit, "expected 'io N' (the most %util a disk may show)");
+    limit_io_ = to_double(w[1]);
+    return;
   }
   if (name != "mem" && name != "load") {
     limit_ = limits.limit;
@@ -136,6 +139,34 @@ void JobGate::follow_load_file() {
   max_load_ = max_load(load_text_, cpus_);
 }
 
+// GNU parallel's "io" script runs `iostat -x 1 2` in the background and waits while the
+// busiest device's %util in its second report is above the limit, or while there is no report
+// yet. Here the same figure comes from /proc/diskstats, read at most once a second: no
+// process, and the first answer after a second, as there.
+JobGate::Answer JobGate::io_rule(double max_util) {
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
+  if (!disks_ || now - disks_->first >= std::chrono::seconds(1)) {
+    DiskTicks ticks = disk_ticks();
+    if (disks_) {
+      const double elapsed = std::chrono::duration<double, std::milli>(now - disks_->first).count();
+      disk_util_ = busiest_disk_percent(disks_->second, ticks, elapsed);
+    }
+    disks_.emplace(now, std::move(ticks));
+  }
+  if (!disk_util_) {
+    reason_ = "--limit io: measuring the disks' use";
+    return Answer::kWait;
+  }
+  if (max_util < *disk_util_) {
+    std::ostringstream why;
+    why << "a disk is " << *disk_util_ << "% busy, the --limit io is " << max_util;
+    reason_ = why.str();
+    return Answer::kWait;
+  }
+  return Answer::kStart;
+}
+
 JobGate::Answer JobGate::check() {
   if (!load_file_.empty()) follow_load_file();
   Answer answer = Answer::kStart;
@@ -146,6 +177,7 @@ JobGate::Answer JobGate::check() {
   if (answer != Answer::kStopYoungest && max_load_) worst(load_rule(*max_load_, true));
   if (answer != Answer::kStopYoungest && limit_mem_) worst(memory_rule(*limit_mem_));
   if (answer != Answer::kStopYoungest && limit_load_) worst(load_rule(*limit_load_, false));
+  if (answer != Answer::kStopYoungest && limit_io_) worst(io_rule(*limit_io_));
   if (answer != Answer::kStopYoungest && !limit_.empty()) worst(limit_rule());
   const bool waiting = answer != Answer::kStart;
   began_waiting_ = waiting && !waiting_;

@@ -10,7 +10,8 @@
 //   --limit CMD     CMD runs before each start: exit 0 start, 2 stop the youngest, anything
 //                   else wait. "mem SIZE" and "load N" are GNU parallel's built-in scripts of
 //                   those names (the --memfree rule; more than N busy threads waits);
-//                   its "io N" (iostat) is refused.
+//                   "io N" waits while a disk's %util is above N, as its iostat script,
+//                   measured here from /proc/diskstats over a second at a time.
 //
 // The runner asks check() before each start and on every turn of its loop while jobs run, and
 // wakes itself after next_check_in() when nothing else happens: free memory changes without
@@ -22,6 +23,7 @@
 #include <string>
 #include <utility>
 
+#include "cli/resource_probe.h"
 #include "cli/run_options.h"
 
 namespace forkpool::cli {
@@ -63,6 +65,7 @@ class JobGate {
   Answer load_rule(double max, bool equal_is_too_high);
   Answer limit_rule();
   void follow_load_file();
+  Answer io_rule(double max_util);
 
   bool active_ = false;
   double memfree_ = 0;              // bytes; 0: no rule
@@ -73,6 +76,11 @@ class JobGate {
   std::string limit_;                 // --limit CMD, not a built-in
   std::optional<double> limit_mem_;   // --limit "mem SIZE"
   std::optional<double> limit_load_;  // --limit "load N"
+  std::optional<double> limit_io_;    // --limit "io N"
+  // --limit io: the last reading of the disks, and the busiest one's %util since the one
+  // before (nullopt until a second has passed).
+  std::optional<std::pair<std::chrono::steady_clock::time_point, DiskTicks>> disks_;
+  std::optional<double> disk_util_;
   std::string shell_;
 
   std::string reason_;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,18 @@ double memory_free();
 // `ps axH -o state,command` in state D, O or R whose command is not a kernel thread's, less
 // one for its own ps).
 unsigned busy_threads();
+
+// The milliseconds each block device of this machine has spent doing I/O (the tenth counter
+// after the name in a /proc/diskstats line: io_ticks), by device name.
+using DiskTicks = std::map<std::string, std::uint64_t>;
+// Parses /proc/diskstats's text; lines it cannot read are left out.
+DiskTicks parse_diskstats(const std::string& text);
+// Reads /proc/diskstats. Throws std::runtime_error if it cannot be read.
+DiskTicks disk_ticks();
+// The busiest device's %util between two readings `elapsed_ms` apart, as iostat -x computes
+// it (busy milliseconds per elapsed millisecond, at most 100); devices in only one are left
+// out. 0 when there is none.
+double busiest_disk_percent(const DiskTicks& before, const DiskTicks& after, double elapsed_ms);
 
 // Runs `shell -c command` with stdin from /dev/null, stdout and stderr this process's, and
 // SSHLOGIN=: in its environment (as GNU parallel runs a --limit command for this machine);

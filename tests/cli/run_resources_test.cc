@@ -73,8 +73,8 @@ const std::vector<BadValue>& bad_values() {
       {"LimitMemWithoutSize", {"--limit", "mem"}},
       {"LimitMemBadSize", {"--limit", "mem 12Q"}},
       {"LimitLoadBadValue", {"--limit", "load x"}},
-      // GNU parallel's iostat script: not done.
-      {"LimitIo", {"--limit", "io 10"}},
+      {"LimitIoWithoutALimit", {"--limit", "io"}},
+      {"LimitIoNotANumber", {"--limit", "io 10%"}},
       // Measured here: not on the hosts of -S.
       {"MemfreeWithSshlogin", {"--memfree", "1k", "-S", "somehost"}},
       // GNU parallel names the directories after the columns then.
@@ -354,6 +354,19 @@ TEST(RunResources, LoadFileIsReadAgainAsItChanges) {
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << read_file(dir / ".stderr");
   }
   leaks.check();
+}
+
+// --limit io N: the first answer comes after a second of measuring (as GNU parallel's iostat
+// script); no disk is ever more than 100% busy, so then every job runs.
+TEST(RunResources, LimitIoAtAHundredLetsJobsRunAfterMeasuring) {
+  TempDir dir;
+  Outcome o =
+      run_to_end(forkpool_launch(dir, {"-k", "--limit", "io 100", "echo", ":::", "a", "b"}, {"-v"}),
+                 kDeadline);
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "a\nb\n");
+  EXPECT_NE(o.err.find("measuring the disks' use"), std::string::npos) << o.err;
 }
 
 // A load limit no machine reaches lets every job run.
