@@ -62,7 +62,8 @@ std::optional<Runner::RunningJob> Runner::next_job() {
 
 void Runner::start_jobs() {
   if (!resources_allow_start()) return;
-  while (!free_slots_.empty() && !halting_ && !stop_requested()) {
+  // -j FILE may have shrunk the count below the jobs running: a free slot is not enough.
+  while (!free_slots_.empty() && running_.size() < slots_ && !halting_ && !stop_requested()) {
     if (auto at = next_start_time(); at && Clock::now() < *at) return;
     std::optional<RunningJob> next = next_job();
     if (!next) return;

@@ -427,38 +427,38 @@ TEST(RunE2e, JobsAndWorkersDieWhenForkpoolIsKilled) {
 
 // ---- The job environment ----------------------------------------------------------------------
 
-// -j FILE, as GNU parallel: the slot count is read from the file, and again as it changes. Grown
-// from 1 to 3, it starts two more jobs beside the running one (in slots of their own); shrunk
-// to 1, it starts no job until every running one has ended. Each job logs its start (with its
-// slot) and end, and holds until the test creates its release file.
+// -j FILE, as GNU parallel: the slot count is read from the file, and again as it changes (here
+// at each job's end). Grown from 1 to 3, it runs three jobs at once, in slots of their own;
+// shrunk to 1, it starts no job until every running one has ended. Each job logs its start
+// (with its slot) and end, and holds until the test creates its release file.
 TEST(RunE2e, JobsFileGrowsAndShrinksTheSlotsDuringTheRun) {
   LeakCheck leaks;
   {
     TempDir dir;
     const std::string slots = dir.file("slots", "1\n");
-    dir.file("release-4", "");
     dir.file("release-5", "");
+    dir.file("release-6", "");
     const std::string job =
         "echo s{} $PARALLEL_JOBSLOT >> log; touch started-{}; "
         "while [ ! -e release-{} ]; do sleep 0.01; done; echo e{} >> log";
-    Launched forkpool(forkpool_launch(dir, {"-j", slots, job, ":::", "1", "2", "3", "4", "5"}));
+    Launched forkpool(
+        forkpool_launch(dir, {"-j", slots, job, ":::", "1", "2", "3", "4", "5", "6"}));
     ASSERT_TRUE(eventually([&] { return exists(dir / "started-1"); }, 30s))
         << read_file(dir / ".stderr");
     EXPECT_FALSE(exists(dir / "started-2"));  // one slot, taken by job 1
     write_file(slots, "3\n");
-    ASSERT_TRUE(
-        eventually([&] { return exists(dir / "started-2") && exists(dir / "started-3"); }, 30s))
+    dir.file("release-1", "");
+    ASSERT_TRUE(eventually(
+        [&] {
+          return exists(dir / "started-2") && exists(dir / "started-3") &&
+                 exists(dir / "started-4");
+        },
+        30s))
         << read_file(dir / ".stderr");
     write_file(slots, "1\n");
     dir.file("release-2", "");
     dir.file("release-3", "");
-    ASSERT_TRUE(eventually(
-        [&] {
-          return read_file(dir / "log").find("e3") != std::string::npos &&
-                 read_file(dir / "log").find("e2") != std::string::npos;
-        },
-        30s));
-    dir.file("release-1", "");
+    dir.file("release-4", "");
     const std::optional<int> status = forkpool.wait_for(30s);
     ASSERT_TRUE(status.has_value()) << "still running after every job was released";
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << read_file(dir / ".stderr");
@@ -469,17 +469,15 @@ TEST(RunE2e, JobsFileGrowsAndShrinksTheSlotsDuringTheRun) {
       ADD_FAILURE() << prefix << " not in the log:\n" << read_file(dir / "log");
       return log.size();
     };
-    // Grown: jobs 2 and 3 started while job 1 ran, each in a slot of its own.
-    EXPECT_LT(at("s2"), at("e1"));
-    EXPECT_LT(at("s3"), at("e1"));
-    std::set<std::string> slots_used = {log[at("s1")].substr(3), log[at("s2")].substr(3),
-                                        log[at("s3")].substr(3)};
+    // Grown: jobs 2, 3 and 4 all started before any of them ended, each in a slot of its own.
+    for (const char* start : {"s2", "s3", "s4"})
+      for (const char* end : {"e2", "e3", "e4"}) EXPECT_LT(at(start), at(end));
+    const std::set<std::string> slots_used = {log[at("s2")].substr(3), log[at("s3")].substr(3),
+                                              log[at("s4")].substr(3)};
     EXPECT_EQ(slots_used.size(), 3u) << read_file(dir / "log");
-    // Shrunk: job 4 waited for all three, and job 5 for job 4.
-    EXPECT_GT(at("s4"), at("e1"));
-    EXPECT_GT(at("s4"), at("e2"));
-    EXPECT_GT(at("s4"), at("e3"));
-    EXPECT_GT(at("s5"), at("e4"));
+    // Shrunk: job 5 waited for all three, and job 6 for job 5.
+    for (const char* end : {"e2", "e3", "e4"}) EXPECT_GT(at("s5"), at(end));
+    EXPECT_GT(at("s6"), at("e5"));
   }
   leaks.check();
 }
