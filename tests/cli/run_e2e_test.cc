@@ -456,7 +456,11 @@ TEST(RunE2e, JobsFileGrowsAndShrinksTheSlotsDuringTheRun) {
         30s))
         << read_file(dir / ".stderr");
     write_file(slots, "1\n");
+    // Job 2 holds slot 1 (the one job 1 freed): its end frees a slot within the new count
+    // while jobs 3 and 4 still run.
     dir.file("release-2", "");
+    ASSERT_TRUE(
+        eventually([&] { return read_file(dir / "log").find("e2") != std::string::npos; }, 30s));
     dir.file("release-3", "");
     dir.file("release-4", "");
     const std::optional<int> status = forkpool.wait_for(30s);
