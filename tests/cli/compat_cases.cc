@@ -538,7 +538,7 @@ const std::vector<CompatCase>& compat_cases() {
       {"CtagstringWithStderr", "-k --ctagstring '<{}>' 'echo {}; echo err{} >&2' ::: q r", nullptr,
        kStderr},
       {"ColorCarriageReturnAndNoFinalNewline", "-k --color 'printf \"x\\ny\\rz\"' ::: a"},
-      {"ColorFirstFortyColours", "-k --colour echo {#} ::: $(seq 40)"},
+      {"ColorFirstTwelveColours", "-k --colour echo {#} ::: $(seq 12)"},
       {"ColorEmptyOutputPrintsNothing", "-k --color true ::: a b"},
       {"ColorFailed", "-k --color-failed 'echo {}; exit {}' ::: 0 1 2"},
       {"ColorAndColorFailed", "-k --color --cf 'echo {}; exit {}' ::: 0 1"},
