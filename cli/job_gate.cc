@@ -1,8 +1,12 @@
 #include "cli/job_gate.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -51,16 +55,56 @@ std::vector<std::string> words(const std::string& text) {
   return out;
 }
 
+// A --load file's text, its final newline (which Perl's `$` allows) taken off; nullopt if it
+// cannot be read.
+std::optional<std::string> load_file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
 }  // namespace
 
+bool names_load_file(const std::string& spec) {
+  try {
+    check_load(spec);
+    return false;
+  } catch (const UsageError&) {
+  }
+  struct stat st {};
+  return ::stat(spec.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 JobGate::JobGate(const ResourceLimits& limits, unsigned cpus, std::string shell)
-    : active_(limits.any()), memfree_(limits.memfree), shell_(std::move(shell)) {
-  if (!limits.load.empty()) max_load_ = max_load(limits.load, std::max(cpus, 1u));
+    : active_(limits.any()),
+      memfree_(limits.memfree),
+      cpus_(std::max(cpus, 1u)),
+      shell_(std::move(shell)) {
+  if (names_load_file(limits.load)) {
+    load_file_ = limits.load;
+    const std::optional<std::string> text = load_file_text(load_file_);
+    if (!text) throw UsageError("--load " + load_file_ + ": cannot read it");
+    try {
+      check_load(*text);
+    } catch (const UsageError&) {
+      throw UsageError("--load " + load_file_ + ": the file holds '" + text->substr(0, 40) +
+                       "', not N, N.N, N%, +N or -N");
+    }
+    load_text_ = *text;
+    max_load_ = max_load(load_text_, cpus_);
+  } else if (!limits.load.empty()) {
+    max_load_ = max_load(limits.load, cpus_);
+  }
   if (limits.limit.empty()) return;
   const std::vector<std::string> w = words(limits.limit);
   const std::string& name = w.empty() ? limits.limit : w[0];
   if (name == "io") {
-    throw UsageError("--limit io: GNU parallel's iostat-based I/O limit is not supported");
+    if (w.size() != 2 || !is_decimal(w[1]))
+      bad_value("--limit", limits.limit, "expected 'io N' (the most %util a disk may show)");
+    limit_io_ = to_double(w[1]);
+    return;
   }
   if (name != "mem" && name != "load") {
     limit_ = limits.limit;
@@ -81,7 +125,50 @@ JobGate::JobGate(const ResourceLimits& limits, unsigned cpus, std::string shell)
   }
 }
 
+// --load FILE: the value the file holds now; one that is unreadable or not a --load value
+// (being written, say) leaves the last.
+void JobGate::follow_load_file() {
+  const std::optional<std::string> text = load_file_text(load_file_);
+  if (!text || *text == load_text_) return;
+  try {
+    check_load(*text);
+  } catch (const UsageError&) {
+    return;
+  }
+  load_text_ = *text;
+  max_load_ = max_load(load_text_, cpus_);
+}
+
+// GNU parallel's "io" script runs `iostat -x 1 2` in the background and waits while the
+// busiest device's %util in its second report is above the limit, or while there is no report
+// yet. Here the same figure comes from /proc/diskstats, read at most once a second: no
+// process, and the first answer after a second, as there.
+JobGate::Answer JobGate::io_rule(double max_util) {
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
+  if (!disks_ || now - disks_->first >= std::chrono::seconds(1)) {
+    DiskTicks ticks = disk_ticks();
+    if (disks_) {
+      const double elapsed = std::chrono::duration<double, std::milli>(now - disks_->first).count();
+      disk_util_ = busiest_disk_percent(disks_->second, ticks, elapsed);
+    }
+    disks_.emplace(now, std::move(ticks));
+  }
+  if (!disk_util_) {
+    reason_ = "--limit io: measuring the disks' use";
+    return Answer::kWait;
+  }
+  if (max_util < *disk_util_) {
+    std::ostringstream why;
+    why << "a disk is " << *disk_util_ << "% busy, the --limit io is " << max_util;
+    reason_ = why.str();
+    return Answer::kWait;
+  }
+  return Answer::kStart;
+}
+
 JobGate::Answer JobGate::check() {
+  if (!load_file_.empty()) follow_load_file();
   Answer answer = Answer::kStart;
   auto worst = [&answer](Answer a) {
     if (a == Answer::kStopYoungest || answer == Answer::kStart) answer = a;
@@ -90,6 +177,7 @@ JobGate::Answer JobGate::check() {
   if (answer != Answer::kStopYoungest && max_load_) worst(load_rule(*max_load_, true));
   if (answer != Answer::kStopYoungest && limit_mem_) worst(memory_rule(*limit_mem_));
   if (answer != Answer::kStopYoungest && limit_load_) worst(load_rule(*limit_load_, false));
+  if (answer != Answer::kStopYoungest && limit_io_) worst(io_rule(*limit_io_));
   if (answer != Answer::kStopYoungest && !limit_.empty()) worst(limit_rule());
   const bool waiting = answer != Answer::kStart;
   began_waiting_ = waiting && !waiting_;

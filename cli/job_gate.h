@@ -4,11 +4,14 @@
 //
 //   --memfree SIZE  no start while less than SIZE is free; below half of it, stop the youngest
 //   --load MAX      no start while MAX or more threads run or wait for a disk; MAX as -j
-//                   counts (N, N%, +N, -N of the CPUs), at least 0.01
+//                   counts (N, N%, +N, -N of the CPUs), at least 0.01; or a file holding
+//                   such a value, read again at each check (GNU parallel: when its mtime
+//                   changes); a file that goes bad keeps the last value
 //   --limit CMD     CMD runs before each start: exit 0 start, 2 stop the youngest, anything
 //                   else wait. "mem SIZE" and "load N" are GNU parallel's built-in scripts of
 //                   those names (the --memfree rule; more than N busy threads waits);
-//                   its "io N" (iostat) is refused.
+//                   "io N" waits while a disk's %util is above N, as its iostat script,
+//                   measured here from /proc/diskstats over a second at a time.
 //
 // The runner asks check() before each start and on every turn of its loop while jobs run, and
 // wakes itself after next_check_in() when nothing else happens: free memory changes without
@@ -20,9 +23,14 @@
 #include <string>
 #include <utility>
 
+#include "cli/resource_probe.h"
 #include "cli/run_options.h"
 
 namespace forkpool::cli {
+
+// Whether a --load value names a file to read it from: as GNU parallel, when it is none of
+// its forms and a regular file of that name exists.
+bool names_load_file(const std::string& spec);
 
 class JobGate {
  public:
@@ -56,13 +64,23 @@ class JobGate {
   Answer memory_rule(double size);
   Answer load_rule(double max, bool equal_is_too_high);
   Answer limit_rule();
+  void follow_load_file();
+  Answer io_rule(double max_util);
 
   bool active_ = false;
-  double memfree_ = 0;                // bytes; 0: no rule
-  std::optional<double> max_load_;    // --load
+  double memfree_ = 0;              // bytes; 0: no rule
+  std::optional<double> max_load_;  // --load
+  std::string load_file_;           // --load FILE ("": none)
+  std::string load_text_;           // as last read from it
+  unsigned cpus_ = 1;
   std::string limit_;                 // --limit CMD, not a built-in
   std::optional<double> limit_mem_;   // --limit "mem SIZE"
   std::optional<double> limit_load_;  // --limit "load N"
+  std::optional<double> limit_io_;    // --limit "io N"
+  // --limit io: the last reading of the disks, and the busiest one's %util since the one
+  // before (nullopt until a second has passed).
+  std::optional<std::pair<std::chrono::steady_clock::time_point, DiskTicks>> disks_;
+  std::optional<double> disk_util_;
   std::string shell_;
 
   std::string reason_;

@@ -16,6 +16,10 @@
 namespace forkpool::cli {
 
 void LinePrefixer::append(std::string_view text, std::string& out) {
+  if (color_.on()) {
+    append_colored(text, out);
+    return;
+  }
   if (prefix_.empty()) {
     out.append(text);
     return;
@@ -29,6 +33,29 @@ void LinePrefixer::append(std::string_view text, std::string& out) {
     at_line_start_ = end != std::string_view::npos;
     start = stop;
   }
+}
+
+void LinePrefixer::append_colored(std::string_view text, std::string& out) {
+  for (const char c : text) {
+    if (at_line_start_) {
+      out.append(color_.start).append(prefix_);
+      at_line_start_ = false;
+    }
+    if (c == '\n') {
+      out.append(color_.reset).push_back('\n');
+      at_line_start_ = true;
+    } else if (c == '\r') {
+      out.append(color_.reset).append("\r").append(color_.start).append(prefix_);
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+void LinePrefixer::finish(std::string& out) {
+  if (!color_.on() || at_line_start_) return;
+  out.append(color_.reset).push_back('\n');
+  at_line_start_ = true;
 }
 
 namespace {
@@ -91,25 +118,32 @@ void JobStream::for_each_chunk(Sink sink) const {
   }
 }
 
-void JobStream::write_to(int fd, const std::string& prefix, std::uint64_t from) const {
-  LinePrefixer prefixer(prefix);
+void JobStream::write_to(int fd, const std::string& prefix, std::uint64_t from,
+                         const LineColor& color) const {
+  LinePrefixer prefixer(prefix, color);
   std::string prefixed;
-  for_each_chunk([&](std::string_view chunk) {
-    const std::size_t skip = std::min<std::uint64_t>(from, chunk.size());
-    from -= skip;
-    std::string_view out = chunk.substr(skip);
-    if (out.empty()) return;
-    if (!prefix.empty()) {
-      prefixed.clear();
-      prefixer.append(out, prefixed);
-      out = prefixed;
-    }
+  auto write = [fd](std::string_view out) {
     if (fd == STDOUT_FILENO) {
       write_stdout(out);
     } else {
       write_stderr(out);
     }
+  };
+  for_each_chunk([&](std::string_view chunk) {
+    const std::size_t skip = std::min<std::uint64_t>(from, chunk.size());
+    from -= skip;
+    std::string_view out = chunk.substr(skip);
+    if (out.empty()) return;
+    if (!prefix.empty() || color.on()) {
+      prefixed.clear();
+      prefixer.append(out, prefixed);
+      out = prefixed;
+    }
+    write(out);
   });
+  prefixed.clear();
+  prefixer.finish(prefixed);
+  if (!prefixed.empty()) write(prefixed);
 }
 
 bool JobStream::copy_to(int out) const {

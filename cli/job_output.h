@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "cli/tag_colors.h"
 #include "io/fd.h"
 
 namespace forkpool::cli {
@@ -16,14 +17,24 @@ namespace forkpool::cli {
 // GNU parallel 20221122's --tag: the prefix starts the output and every line, where a line
 // ends at '\n' or at '\r' (so "a\r\n" becomes TAG "a\r" TAG "\n"). The state carries from one
 // append to the next, so output can be prefixed a chunk at a time.
+//
+// With a colour (--color, --ctag): each line is COLOR TAG text RESET, and each '\r' in it
+// RESET '\r' COLOR TAG; a last line without a newline gets one (finish()), as GNU parallel
+// prints a coloured job's output line by line.
 class LinePrefixer {
  public:
-  explicit LinePrefixer(std::string prefix) : prefix_(std::move(prefix)) {}
+  explicit LinePrefixer(std::string prefix, LineColor color = {})
+      : prefix_(std::move(prefix)), color_(std::move(color)) {}
   // Appends `text` to `out`, each line preceded by the prefix.
   void append(std::string_view text, std::string& out);
+  // Appends what ends the last line, if anything does (with a colour only).
+  void finish(std::string& out);
 
  private:
+  void append_colored(std::string_view text, std::string& out);
+
   std::string prefix_;
+  LineColor color_;
   bool at_line_start_ = true;
 };
 
@@ -56,9 +67,11 @@ class JobStream {
 
   std::size_t size() const { return size_; }
 
-  // Writes every byte from offset `from` on, each line preceded by `prefix`, to stdout (or
-  // stderr: errors dropped), a bounded chunk at a time. `from` must start a line.
-  void write_to(int fd, const std::string& prefix, std::uint64_t from = 0) const;
+  // Writes every byte from offset `from` on, each line preceded by `prefix` (and coloured by
+  // `color`, see LinePrefixer), to stdout (or stderr: errors dropped), a bounded chunk at a
+  // time. `from` must start a line.
+  void write_to(int fd, const std::string& prefix, std::uint64_t from = 0,
+                const LineColor& color = {}) const;
   // Writes every byte unchanged to the open file `out`; false on a write error (errno set).
   bool copy_to(int out) const;
   // The first `max` bytes, for a failure message.

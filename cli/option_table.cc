@@ -5,6 +5,8 @@
 #include <set>
 
 #include "cli/gnu_options.h"
+#include "cli/job_gate.h"
+#include "cli/jobs_file.h"
 #include "cli/option_values.h"
 
 namespace forkpool::cli {
@@ -30,14 +32,14 @@ std::vector<OptionSpec> job_control_options([[maybe_unused]] ParseState& st) {
        'j',
        Arity::kValue,
        [](O& o, S n, S v) {
-         check_jobs(n, v);
+         if (!names_jobs_file(v)) check_jobs(n, v);
          o.jobs = v;
        }},
       {{},
        'P',
        Arity::kValue,
        [](O& o, S n, S v) {
-         check_jobs(n, v);
+         if (!names_jobs_file(v)) check_jobs(n, v);
          o.jobs = v;
        }},
       {{"retries"},
@@ -68,7 +70,7 @@ std::vector<OptionSpec> job_control_options([[maybe_unused]] ParseState& st) {
        0,
        Arity::kValue,
        [](O& o, S, S v) {
-         check_load(v);
+         if (!names_load_file(v)) check_load(v);
          o.resources.load = v;
        }},
       {{"limit"},
@@ -116,6 +118,30 @@ std::vector<OptionSpec> output_options([[maybe_unused]] ParseState& st) {
          set_output(o, OutputMode::kUngroup, st.output_mode, st.output_seen, n);
        }},
       {{"tag"}, 0, Arity::kFlag, [](O& o, S, S) { o.tag = true; }},
+      // As GNU parallel: --ctag is --tag, --ctagstring is --tagstring, each with --color.
+      {{"ctag"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) {
+         o.tag = true;
+         o.color = true;
+       },
+       false},
+      {{"ctag-string", "ctagstring"},
+       0,
+       Arity::kValue,
+       [&st](O& o, S, S v) {
+         st.tagstring = v;
+         o.color = true;
+       },
+       false},
+      {{"color", "colour"}, 0, Arity::kFlag, [](O& o, S, S) { o.color = true; }, false},
+      {{"color-failed", "colour-failed", "colorfailed", "colourfailed", "color-fail", "colour-fail",
+        "colorfail", "colourfail", "cf"},
+       0,
+       Arity::kFlag,
+       [](O& o, S, S) { o.color_failed = true; },
+       false},
       {{"process-slot-var", "processslotvar"},
        0,
        Arity::kValue,

@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "cli/jobs_file.h"
 #include "cli/pipe_options.h"
 #include "forkpool/exec.h"
 #include "orchestrator/cpu_count.h"
@@ -149,8 +150,7 @@ TimeoutSpec parse_timeout(const std::string& value) {
   return timeout;
 }
 
-// -j: the forms resolve_jobs() accepts. GNU parallel also reads the value from a file when it
-// names one; forkpool does not.
+// -j: the forms resolve_jobs() accepts besides a file (cli/jobs_file.h).
 void check_jobs(std::string_view option, const std::string& value) {
   std::string_view v = value;
   if (!v.empty() && (v[0] == '+' || v[0] == '-')) {
@@ -160,7 +160,7 @@ void check_jobs(std::string_view option, const std::string& value) {
   } else if (is_digits(v)) {
     return;
   }
-  bad_value(option, value, "expected N, N%, +N or -N");
+  bad_value(option, value, "expected N, N%, +N, -N or a file holding one");
 }
 
 int parse_nice(const std::string& value) {
@@ -307,6 +307,7 @@ std::optional<double> parse_duration(const std::string& text) {
 
 unsigned resolve_jobs(const std::string& spec, unsigned cpus) {
   constexpr unsigned kMaxSlots = 250;  // "-j 0": as many as possible, within reason
+  if (names_jobs_file(spec)) return read_jobs_file(spec, cpus);
   check_jobs("-j", spec);
   cpus = std::max(cpus, 1u);
   double slots = 0;

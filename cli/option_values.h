@@ -35,7 +35,7 @@ int parse_nice(const std::string& value);
 std::vector<int> parse_termseq(const std::string& value);
 // --memfree: a size as --block takes it (1G, 512M, 100k...); 0 turns the rule off.
 double parse_memfree(const std::string& value);
-// --load: N, N.N, N%, +N or -N (GNU parallel's forms; a file naming one is not supported).
+// --load: N, N.N, N%, +N or -N (GNU parallel's forms; a file holding one: cli/job_gate.h).
 void check_load(const std::string& value);
 // Expands \t \n \r \NNN (octal) and \N in --tagstring, as GNU parallel's unquote_printf().
 std::string unquote_printf(const std::string& text);

@@ -95,8 +95,8 @@ void OutputOrder::write(const FinishedOutput& output) {
     if (output.save) {
       output.save(output);
     } else {
-      output.out.write_to(STDOUT_FILENO, output.prefix, output.out_printed);
-      output.err.write_to(STDERR_FILENO, output.prefix, output.err_printed);
+      output.out.write_to(STDOUT_FILENO, output.prefix, output.out_printed, output.color);
+      output.err.write_to(STDERR_FILENO, output.prefix, output.err_printed, output.color);
     }
   } catch (const StdoutClosed&) {
     stdout_gone_ = true;

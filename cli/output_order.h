@@ -17,6 +17,7 @@ namespace forkpool::cli {
 struct FinishedOutput {
   JobStream out, err;
   std::string prefix;           // --tag: before every line of both
+  LineColor color;              // --color, --ctag: the colour of every line of both
   std::function<void()> after;  // once both are written (the --joblog line)
   // When set, takes the output in its turn instead of it being printed (--results as a
   // table); `after` still follows. May throw StdoutClosed.

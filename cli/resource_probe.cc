@@ -127,8 +127,42 @@ int run_limit_command(const std::string& shell, const std::string& command) {
   return status.exit_code();
 }
 
-std::optional<pid_t> worker_running_job(const std::vector<pid_t>& workers,
-                                        const std::string& entry) {
+DiskTicks parse_diskstats(const std::string& text) {
+  DiskTicks ticks;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string major, minor, name;
+    std::uint64_t counter = 0;
+    fields >> major >> minor >> name;
+    int read = 0;
+    for (; read < 10 && fields >> counter; ++read) {
+    }
+    if (read == 10) ticks[name] = counter;
+  }
+  return ticks;
+}
+
+DiskTicks disk_ticks() {
+  std::ifstream in("/proc/diskstats");
+  if (!in) throw std::runtime_error("cannot read /proc/diskstats");
+  return parse_diskstats(
+      std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+}
+
+double busiest_disk_percent(const DiskTicks& before, const DiskTicks& after, double elapsed_ms) {
+  double busiest = 0;
+  if (elapsed_ms <= 0) return busiest;
+  for (const auto& [name, ticks] : after) {
+    const auto it = before.find(name);
+    if (it == before.end() || ticks < it->second) continue;
+    busiest = std::max(busiest, std::min(100.0, (ticks - it->second) * 100.0 / elapsed_ms));
+  }
+  return busiest;
+}
+
+std::optional<JobProcess> worker_running_job(const std::vector<pid_t>& workers,
+                                             const std::string& entry) {
   const std::string wanted = entry + '\0';
   for (pid_t worker : workers) {
     const std::string tasks = "/proc/" + std::to_string(worker) + "/task";
@@ -142,7 +176,8 @@ std::optional<pid_t> worker_running_job(const std::vector<pid_t>& workers,
                                       std::istreambuf_iterator<char>());
         // Entries are NUL-terminated: match a whole one, at the start or after a NUL.
         const std::size_t at = environment.find(wanted);
-        if (at != std::string::npos && (at == 0 || environment[at - 1] == '\0')) return worker;
+        if (at != std::string::npos && (at == 0 || environment[at - 1] == '\0'))
+          return JobProcess{worker, child};
       }
     }
   }

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,16 +24,34 @@ double memory_free();
 // one for its own ps).
 unsigned busy_threads();
 
+// The milliseconds each block device of this machine has spent doing I/O (the tenth counter
+// after the name in a /proc/diskstats line: io_ticks), by device name.
+using DiskTicks = std::map<std::string, std::uint64_t>;
+// Parses /proc/diskstats's text; lines it cannot read are left out.
+DiskTicks parse_diskstats(const std::string& text);
+// Reads /proc/diskstats. Throws std::runtime_error if it cannot be read.
+DiskTicks disk_ticks();
+// The busiest device's %util between two readings `elapsed_ms` apart, as iostat -x computes
+// it (busy milliseconds per elapsed millisecond, at most 100); devices in only one are left
+// out. 0 when there is none.
+double busiest_disk_percent(const DiskTicks& before, const DiskTicks& after, double elapsed_ms);
+
 // Runs `shell -c command` with stdin from /dev/null, stdout and stderr this process's, and
 // SSHLOGIN=: in its environment (as GNU parallel runs a --limit command for this machine);
 // waits for it. Returns its exit code; 0 if a signal ended it (GNU parallel reads `$? >> 8`).
 // Throws std::system_error if it cannot be started.
 int run_limit_command(const std::string& shell, const std::string& command);
 
+// A job's leader process and the worker that started it.
+struct JobProcess {
+  pid_t worker = 0;
+  pid_t job = 0;
+};
+
 // Which of `workers` runs the job whose environment holds `entry` ("PARALLEL_SEQ=7"): the one
 // with a child process (the job's leader) that started with it. nullopt if none does (the job
 // has ended, or replaced its environment).
-std::optional<pid_t> worker_running_job(const std::vector<pid_t>& workers,
-                                        const std::string& entry);
+std::optional<JobProcess> worker_running_job(const std::vector<pid_t>& workers,
+                                             const std::string& entry);
 
 }  // namespace forkpool::cli

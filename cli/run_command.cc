@@ -57,7 +57,12 @@ int run_command(std::span<const std::string> args) {
     options.job_slots = slots;
     const bool dry_run = options.dry_run;
     Runner runner(std::move(options), slots);
-    return dry_run ? runner.dry_run() : runner.run();
+    if (dry_run) return runner.dry_run();
+    const int status = runner.run();
+    // GNU parallel 20221122 stops every job and exits 255 on SIGINT or SIGTERM (its handlers
+    // call wait_and_exit(255)); a reader of stdout gone away keeps SIGPIPE's 141.
+    const int signal = runner.stop_signal();
+    return signal == SIGINT || signal == SIGTERM ? kExitForkpoolError : status;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "forkpool run: %s\n", e.what());
     return kExitForkpoolError;

@@ -13,8 +13,9 @@ namespace forkpool::cli {
 
 // Runs `forkpool run` with the words after "run". Returns the exit status: 0 when every job
 // succeeded, the number of failed jobs (1-100), 101 for more, --halt's status when it
-// stopped the run, 128+N after signal N stopped it, 255 for an error of forkpool's own
-// (a malformed option, an unreadable file), reported in one line on stderr before any job.
+// stopped the run, 255 after SIGINT or SIGTERM stopped it (as GNU parallel), 141 when stdout's
+// reader went away, 255 for an error of forkpool's own (a malformed option, an unreadable
+// file), reported in one line on stderr before any job.
 int run_command(std::span<const std::string> args);
 
 // ---- One batch, for a caller that runs batches itself (forkpool bench) ---------------------

@@ -116,14 +116,16 @@ struct RunOptions {
   std::string jobs = "100%";  // -j / --jobs / -P as given; see resolve_jobs()
   bool keep_order = false;    // -k / --keep-order
   OutputMode output = OutputMode::kGroup;
-  bool tag = false;                         // --tag
-  std::optional<std::string> tagstring;     // --tagstring STR (replacement strings allowed)
-  bool null_separated = false;              // -0 / --null
-  std::optional<char> delimiter;            // -d / --delimiter: the record separator (wins over -0)
-  std::string end_of_file;                  // -E: input ends at a record equal to it ("": never)
-  bool skip_blank = false;                  // -r / --no-run-if-empty: skip blank records
-  bool link = false;                        // --link / --xapply: every source linked, as :::+
-  std::string arg_sep = ":::";              // --arg-sep
+  bool tag = false;                      // --tag
+  std::optional<std::string> tagstring;  // --tagstring STR (replacement strings allowed)
+  bool color = false;             // --color, --ctag, --ctagstring: each job's lines in its colour
+  bool color_failed = false;      // --color-failed: a failed job's lines white on red
+  bool null_separated = false;    // -0 / --null
+  std::optional<char> delimiter;  // -d / --delimiter: the record separator (wins over -0)
+  std::string end_of_file;        // -E: input ends at a record equal to it ("": never)
+  bool skip_blank = false;        // -r / --no-run-if-empty: skip blank records
+  bool link = false;              // --link / --xapply: every source linked, as :::+
+  std::string arg_sep = ":::";    // --arg-sep
   std::string arg_file_sep = "::::";        // --arg-file-sep
   std::optional<std::string> trim;          // --trim n|l|r|lr|rl (lr by default with --colsep)
   bool verbose = false;                     // -t / --verbose: each command on stderr first
@@ -180,13 +182,14 @@ struct RunOptions {
 // Parses the words after `run` (argv[2..]), after the `defaults` (default_option_groups():
 // the profiles, then $PARALLEL), as GNU parallel does: each group's options are parsed on
 // their own, and the words left after them come before the command line's own command.
-// Throws UsageError naming the offending option or value. Does not touch the file system:
-// files are opened when jobs are read.
+// Throws UsageError naming the offending option or value. Does not open files (they are opened
+// when jobs are read); it only looks whether a -j value names one.
 RunOptions parse_run_options(std::span<const std::string> args,
                              const std::vector<std::vector<std::string>>& defaults = {});
 
 // The number of job slots for a -j value, given the CPUs this process may use:
-// "N" (0: as many as possible, capped), "N%", "+N", "-N" (at least 1). Throws UsageError.
+// "N" (0: as many as possible, capped), "N%", "+N", "-N" (at least 1), or a file holding one
+// of those (cli/jobs_file.h). Throws UsageError.
 unsigned resolve_jobs(const std::string& spec, unsigned cpus);
 
 // The CPUs -j counts from: the affinity mask and cgroup quota (orchestrator::usable_cpus()).

@@ -52,12 +52,19 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
       output_(options_.keep_order, held_output_limit(), [this] { stdout_gone(); }),
       gate_(options_.resources, available_cpus(), shell_),
       tally_(options_.halt) {
+  if (names_jobs_file(options_.jobs) && !options_.remote.given()) {
+    jobs_file_.emplace(options_.jobs, available_cpus());
+    slots_ = jobs_file_->slots();
+  }
   for (unsigned s = 1; s <= slots_; ++s) free_slots_.insert(s);
   if (options_.resources.any() && options_.remote.given()) {
     throw UsageError(
         "--memfree, --load and --limit measure this machine: they cannot be combined with -S "
         "or --launcher");
   }
+  if ((options_.color || options_.color_failed) && options_.output == OutputMode::kLineBuffer)
+    throw UsageError(
+        "--color, --ctag, --ctagstring and --color-failed with --line-buffer are not done yet");
   check_env_names(options_.env_names);
   // As GNU parallel: a dry run writes no log; --joblog +FILE, or a resumed log that has a
   // first line, is appended to without a header.
@@ -82,6 +89,14 @@ int Runner::dry_run() {
     const std::string command = templ_.command(*job, 1, &skipped);
     if (skipped && skipped_jobs < 101) ++skipped_jobs;
     if (dry_run_saves(*job, prefix, command)) continue;  // --results, --files
+    if (options_.color) {
+      // As GNU parallel: the command line is the job's output, in the job's colour.
+      LinePrefixer colored(prefix, color_of_job(job->seq));
+      std::string line;
+      colored.append(command + "\n", line);
+      write_stdout(line);
+      continue;
+    }
     write_stdout(prefix + command + "\n");
   }
   return skipped_jobs;
@@ -128,11 +143,15 @@ int Runner::run() {
   }
   // Each worker stops its job's process group before it dies of SIGTERM, SIGINT or SIGHUP:
   // the handlers are this program's choice, made in its workers, not the library's.
-  Pool pool({.workers = workers,
+  // -j FILE: the slot count may grow during the run, so the pool may start workers up to the
+  // most any -j value gives, as jobs wait for them; those left idle by fewer slots retire.
+  Pool pool({.workers = jobs_file_ ? resolve_jobs("0", 1) : workers,
              .start_method = StartMethod::kSpawn,
              .launcher = remote.value_or(Launcher{}),
              .max_frame = kMaxFrame,
              .kill_grace = worker_kill_grace(options_.termseq),
+             .idle_timeout = jobs_file_ ? std::chrono::milliseconds(10s) : 0ms,
+             .min_workers = workers,
              .initializer = movers_ && movers_->has_basefiles()
                                 ? initializer(exec_worker_setup_task, movers_->worker_setup())
                                 : initializer(exec_stop_handlers_task)});
@@ -156,6 +175,7 @@ void Runner::run_loop() {
       return;
     }
     start_no_new_jobs();
+    follow_jobs_file();
     start_jobs();
     if (running_.empty() && !more_to_start()) return;
     for (std::uint64_t seq : wait_for_finished()) finish(seq);
@@ -177,6 +197,11 @@ std::vector<std::uint64_t> Runner::wait_for_finished() {
       const auto check_at = Clock::now() + gate_.next_check_in();
       until = until ? std::min(*until, check_at) : check_at;
     }
+    // -j FILE changes with nothing to wait on either: GNU parallel looks once a second.
+    if (jobs_file_) {
+      const auto check_at = Clock::now() + 1s;
+      until = until ? std::min(*until, check_at) : check_at;
+    }
     if (until) {
       wake_.wait_until(lock, *until, ready);
     } else {
@@ -193,7 +218,8 @@ std::vector<std::uint64_t> Runner::wait_for_finished() {
 // ---- stopping ------------------------------------------------------------------------------
 
 // SIGHUP, as GNU parallel 20221122 takes it: start no new job, let the running ones finish,
-// exit as usual. SIGINT and SIGTERM (also after a SIGHUP) stop every job now.
+// exit as usual. SIGINT and SIGTERM (also after a SIGHUP) stop every job now; run_command
+// then exits 255, as GNU parallel does.
 void Runner::on_signal(int signal) {
   std::lock_guard lock(mutex_);
   if (signal == SIGHUP) {
@@ -205,14 +231,14 @@ void Runner::on_signal(int signal) {
   if (PipeJobs* pipe = feed_.pipe()) pipe->interrupt();  // the main thread may wait for a block
 }
 
-// After a SIGHUP: no new jobs, and GNU parallel's messages about the ones left running.
+// After a SIGHUP: no new jobs, and GNU parallel's messages about the ones left running, said
+// again for each SIGHUP, as GNU parallel does.
 void Runner::start_no_new_jobs() {
   {
     std::lock_guard lock(mutex_);
     if (!hangup_) return;
     hangup_ = false;
   }
-  if (halting_) return;
   halting_ = true;
   report("SIGHUP received. No new jobs will be started.");
   report("Waiting for these " + std::to_string(running_.size()) +

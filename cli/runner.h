@@ -22,6 +22,7 @@
 #include "cli/job_log.h"
 #include "cli/job_source.h"
 #include "cli/job_tally.h"
+#include "cli/jobs_file.h"
 #include "cli/output_order.h"
 #include "cli/results_dir.h"
 #include "cli/results_table.h"
@@ -48,6 +49,9 @@ class Runner {
   // ones that failed.
   std::uint64_t completed() const { return tally_.completed(); }
   std::vector<JobFailure> take_failures() { return std::move(failures_); }
+  // After run(): the signal that stopped the run (SIGINT, SIGTERM; SIGPIPE when stdout's
+  // reader went away), or 0.
+  int stop_signal() const { return stop_signal_; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -60,8 +64,8 @@ class Runner {
     unsigned slot = 0;
     unsigned tries = 0;
     Future<ExecResult> future;
-    // Why the runner stopped this job (the job gate made room), reported instead of its
-    // worker's death; "" when it was not stopped.
+    // Why the runner asked this job's worker to stop it (the job gate made room), for the
+    // debug log; "" when it was not asked.
     std::string stopped_because;
   };
 
@@ -101,6 +105,10 @@ class Runner {
   void show_progress(bool final);
   void report(const std::string& message) const;
 
+  // -j FILE (runner_schedule.cc)
+  void follow_jobs_file();
+  void release_slot(unsigned slot);
+
   // stopping (runner.cc)
   void on_signal(int signal);
   void start_no_new_jobs();
@@ -119,6 +127,9 @@ class Runner {
   ResultsTable results_table_;  // --results NAME.csv/.tsv/.json
 
   Pool* pool_ = nullptr;  // while run() runs
+  // -j FILE on this machine: slots_ follows the file as it changes. Slots above slots_ are
+  // not handed out again; the jobs in them finish.
+  std::optional<JobsFile> jobs_file_;
   std::set<unsigned> free_slots_;
   std::map<std::uint64_t, RunningJob> running_;  // by seq
   std::deque<RunningJob> retry_;

@@ -12,6 +12,7 @@
 #include "cli/results_files.h"
 #include "cli/results_table.h"
 #include "cli/runner.h"
+#include "forkpool/worker.h"
 
 namespace forkpool::cli {
 namespace {
@@ -36,6 +37,7 @@ FinishedOutput take_output(ExecResult& result, bool keep_out_file) {
 std::string failure_reason(const ExecResult& result, const std::string& lost_reason) {
   if (!lost_reason.empty()) return lost_reason;
   if (result.timed_out) return "timed out";
+  if (result.stopped) return "was stopped to make room (--memfree, --load or --limit)";
   if (result.signal != 0) return "was killed by signal " + std::to_string(result.signal);
   return "exited with code " + std::to_string(result.exit_code);
 }
@@ -47,7 +49,7 @@ void Runner::finish(std::uint64_t seq) {
   if (it == running_.end()) return;
   RunningJob job = std::move(it->second);
   running_.erase(it);
-  free_slots_.insert(job.slot);
+  release_slot(job.slot);
   if (PipeJobs* pipe = feed_.pipe()) pipe->job_ended(seq);
 
   ExecResult result;
@@ -62,8 +64,7 @@ void Runner::finish(std::uint64_t seq) {
     }
   } catch (const std::exception& e) {
     if (stopping_) return;  // we stopped it
-    lost_reason =
-        job.stopped_because.empty() ? std::string("was lost: ") + e.what() : job.stopped_because;
+    lost_reason = std::string("was lost: ") + e.what();
     report("job " + std::to_string(seq) + " (" + job.command + ") " + lost_reason);
   }
   if (stopping_) return;
@@ -71,8 +72,11 @@ void Runner::finish(std::uint64_t seq) {
     stdout_gone();  // the worker's --line-buffer output met a stdout whose reader is gone
     return;
   }
+  // The job gate stopped it: GNU parallel says nothing of it, and prints its output.
+  if (result.stopped) task_logger().debug("job {} ({}) {}", seq, job.command, job.stopped_because);
   const bool lost = !lost_reason.empty();
-  bool failed = lost || result.timed_out || result.exit_code != 0 || result.signal != 0;
+  bool failed =
+      lost || result.stopped || result.timed_out || result.exit_code != 0 || result.signal != 0;
   if (failed && job.tries < options_.retries) {
     retry_.push_back(std::move(job));
     return;
@@ -87,8 +91,8 @@ void Runner::record(RunningJob& job, ExecResult& result, FinishedOutput output, 
   const bool lost = !lost_reason.empty();
   if (result.timed_out) report("warning: this job was killed because it timed out: " + job.command);
   if (!failed) runtimes_.push_back(result.duration);
-  // GNU parallel's Exitval: -1 for a job it killed on timeout (or lost here).
-  const int exitval = (lost || result.timed_out) ? -1 : result.exit_code;
+  // GNU parallel's Exitval: -1 for a job it killed (on timeout, or to make room), or lost here.
+  const int exitval = (lost || result.timed_out || result.stopped) ? -1 : result.exit_code;
   // --pipe: the bytes the job was given, GNU parallel's Send; then its block can go.
   std::uint64_t sent = 0;
   if (PipeJobs* pipe = feed_.pipe()) {
@@ -118,6 +122,13 @@ void Runner::record(RunningJob& job, ExecResult& result, FinishedOutput output, 
              (options_.output == OutputMode::kLineBuffer && options_.keep_order)) {
     // -u and --line-buffer (without -k) output went out as the job ran.
     output.prefix = options_.tagstring ? job.tag + "\t" : "";
+    // GNU parallel's color(): white on red for a failed job with --color-failed, else the
+    // job's own colour with --color.
+    if (options_.color_failed && exitval != 0) {
+      output.color = failed_color();
+    } else if (options_.color) {
+      output.color = color_of_job(job.input.seq);
+    }
     output.after = log;
     output_.deliver(job.order, std::move(output));
   } else {

@@ -62,11 +62,13 @@ std::optional<Runner::RunningJob> Runner::next_job() {
 
 void Runner::start_jobs() {
   if (!resources_allow_start()) return;
-  while (!free_slots_.empty() && !halting_ && !stop_requested()) {
+  // -j FILE may have shrunk the count below the jobs running: a free slot is not enough.
+  while (!free_slots_.empty() && running_.size() < slots_ && !halting_ && !stop_requested()) {
     if (auto at = next_start_time(); at && Clock::now() < *at) return;
     std::optional<RunningJob> next = next_job();
     if (!next) return;
     RunningJob& job = *next;
+    job.stopped_because.clear();  // a retry of a job that was stopped
     job.slot = *free_slots_.begin();
     free_slots_.erase(free_slots_.begin());
     bool skipped = false;
@@ -117,26 +119,51 @@ bool Runner::resources_allow_start() {
 }
 
 // GNU parallel's rule: the job started last goes (with its --retries, it runs again later).
-// Its worker, told SIGTERM, stops the job with --termseq and dies; the job settles then, as
-// lost, and its slot is free once it is gone. One at a time: none is stopped while another
-// still goes, so that what it frees is counted before the next is chosen.
+// Its worker, asked with a signal that names the job's pid, stops it with --termseq and sends
+// back its result as usual: the job's output is printed and it counts as failed, Exitval -1, as
+// GNU parallel's killed job. One at a time: none is stopped while another still goes, so that
+// what it frees is counted before the next is chosen.
 void Runner::stop_youngest_job() {
   for (const auto& [seq, job] : running_)
     if (!job.stopped_because.empty()) return;
   for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
-    const std::optional<pid_t> worker =
+    const std::optional<JobProcess> process =
         worker_running_job(pool_->worker_pids(), "PARALLEL_SEQ=" + std::to_string(it->first));
-    if (!worker) continue;  // not started yet in its worker, or already ending
+    if (!process) continue;  // not started yet in its worker, or already ending
     it->second.stopped_because = "was stopped: " + gate_.reason();
-    ::kill(*worker, SIGTERM);
+    sigval job{};
+    job.sival_int = process->job;
+    // A request that arrives after the job ended names no running job: the worker ignores it.
+    ::sigqueue(process->worker, kExecStopJobSignal, job);
     return;
   }
+}
+
+// -j FILE: the slot count the file holds now. More slots start more jobs at once (the pool
+// starts workers for them); fewer stop none, but no job starts until fewer than that run.
+void Runner::follow_jobs_file() {
+  if (!jobs_file_) return;
+  std::string problem;
+  const std::optional<unsigned> slots = jobs_file_->changed(problem);
+  if (!problem.empty()) report(problem);
+  if (!slots) return;
+  std::set<unsigned> busy;
+  for (const auto& [seq, job] : running_) busy.insert(job.slot);
+  for (unsigned s = slots_ + 1; s <= *slots; ++s)
+    if (!busy.contains(s)) free_slots_.insert(s);
+  free_slots_.erase(free_slots_.upper_bound(*slots), free_slots_.end());
+  slots_ = *slots;
+}
+
+// A job's slot, free again unless -j FILE has taken it away meanwhile.
+void Runner::release_slot(unsigned slot) {
+  if (slot <= slots_) free_slots_.insert(slot);
 }
 
 // A job whose files cannot be sent: it fails without running, and the others go on.
 void Runner::fail_unstarted(RunningJob job, const std::string& why) {
   report(why + "; job " + std::to_string(job.input.seq) + " (" + job.command + ") not run");
-  free_slots_.insert(job.slot);
+  release_slot(job.slot);
   tally_.count_started();
   ExecResult result;
   record(job, result, {}, /*failed=*/true, why);

@@ -7,7 +7,9 @@
 _forkpool_global_options='-v --verbose --version -h --help'
 _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --keeporder
   --no-keep-order --nokeeporder --nok --no-k --group --line-buffer --line-buffered
-  --linebuffer --linebuffered --lb -u --ungroup --tag --tag-string --tagstring -0 --null -C
+  --linebuffer --linebuffered --lb -u --ungroup --tag --tag-string --tagstring --ctag
+  --ctag-string --ctagstring --color --colour --color-failed --colour-failed --colorfailed
+  --colourfailed --color-fail --colour-fail --colorfail --colourfail --cf -0 --null -C
   --col-sep --colsep -q --quote -n --max-args --maxargs -N --max-replace-args
   --maxreplaceargs -X -m -s --max-chars --maxchars --dry-run --dryrun --dr --joblog --jl
   --resume --resume-failed --resumefailed --retries --timeout --halt --halt-on-error
@@ -29,6 +31,7 @@ _forkpool_run_options='-j --jobs --max-procs --maxprocs -P -k --keep-order --kee
   --work-dir --workdir --wd'
 # The run options that take a value (the next word).
 _forkpool_run_value_options='-j --jobs --max-procs --maxprocs -P --tag-string --tagstring
+  --ctag-string --ctagstring
   -C --col-sep --colsep -n --max-args --maxargs -N --max-replace-args --maxreplaceargs -s
   --max-chars --maxchars --joblog --jl --retries --timeout --halt --halt-on-error
   --haltonerror --delay --results --result --res -a --arg-file --argfile --env -J --profile

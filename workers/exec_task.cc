@@ -50,8 +50,12 @@ int g_wake_read = -1, g_wake_write = -1;
 // terminating signal seen meanwhile.
 volatile sig_atomic_t g_job_running = 0;
 volatile sig_atomic_t g_stop_signal = 0;
+// The pid the last stop request during this job named (0: none). Compared with the job's pid
+// by the poll loop, not here: a request may come before the spawn has returned the pid.
+volatile sig_atomic_t g_stop_job_pid = 0;
 
 constexpr std::array kStopSignals = {SIGTERM, SIGINT, SIGHUP};
+static_assert(kExecStopJobSignal == SIGUSR1);
 
 // Only async-signal-safe calls. Between jobs there is nothing to clean up: die as without a
 // handler. During a job, wake the poll loop, which terminates the job's group first.
@@ -68,6 +72,18 @@ extern "C" void on_stop_signal(int signal) {
   errno = saved;
 }
 
+// Only async-signal-safe calls. A request for another pid than the running job's is stale
+// (that job has ended; a pid is not reused while its parent has not reaped it): the poll loop
+// ignores it.
+extern "C" void on_stop_job_signal(int, siginfo_t* info, void*) {
+  if (g_job_running == 0 || info->si_code != SI_QUEUE) return;
+  g_stop_job_pid = info->si_value.sival_int;
+  const int saved = errno;
+  const char byte = 0;
+  [[maybe_unused]] ssize_t n = ::write(g_wake_write, &byte, 1);
+  errno = saved;
+}
+
 bool stop_handlers_installed() { return g_wake_read >= 0; }
 
 // One job's span of the stop handlers, when they are installed: the job is marked running,
@@ -77,11 +93,10 @@ class StopWindow {
  public:
   StopWindow() {
     if (!stop_handlers_installed()) return;
-    char stale[64];
-    while (::read(g_wake_read, stale, sizeof stale) > 0) {
-    }
+    drain_wake();
     // A signal caught on another thread just as the last window closed: it still ends us.
     if (g_stop_signal != 0) die();
+    g_stop_job_pid = 0;
     g_job_running = 1;
     const pid_t parent = ::getppid();
     ::prctl(PR_GET_PDEATHSIG, &previous_death_signal_);
@@ -95,6 +110,15 @@ class StopWindow {
 
   int wake_fd() const { return g_wake_read; }
   int stop_signal() const { return g_stop_signal; }
+  // Whether a stop request named the job `pid`.
+  bool job_stop_requested(pid_t pid) const { return g_stop_job_pid == pid; }
+  // Empties the wake pipe: what woke the poll loop is in the flags above, and a byte left
+  // there would wake it again at once.
+  static void drain_wake() {
+    char bytes[64];
+    while (::read(g_wake_read, bytes, sizeof bytes) > 0) {
+    }
+  }
 
   // Ends the window; a signal that came during it now ends this process.
   void close() {
@@ -422,6 +446,7 @@ class Job {
       result.exit_code = WEXITSTATUS(status);
     }
     result.timed_out = timed_out_;
+    result.stopped = stopped_;
     result.output_closed = out_.refused;
     if (request_.output == ExecRequest::kCapture) {
       result.out_size = out_.size;
@@ -446,8 +471,10 @@ class Job {
       if (!stop.started()) {
         // A reader of our stdout that went away reads nothing more of this job either.
         const bool timed_out = timeout_at && now >= *timeout_at;
-        if (signals_.stop_signal() != 0 || out_.refused || timed_out) {
+        const bool stop_requested = signals_.job_stop_requested(pid_);
+        if (signals_.stop_signal() != 0 || out_.refused || timed_out || stop_requested) {
           timed_out_ = timed_out;
+          stopped_ = stop_requested && !timed_out;
           ::kill(-pid_, stop.start(now).signal);
         }
       } else if (auto step = stop.due(now)) {
@@ -483,6 +510,7 @@ class Job {
         if (stop.started()) ::kill(-pid_, SIGKILL);
         return;
       }
+      if (ready > 0 && (fds[1].revents & POLLIN)) StopWindow::drain_wake();
       drain(out_, request_, false);
       drain(err_, request_, false);
     }
@@ -496,6 +524,7 @@ class Job {
   pid_t pid_ = -1;
   io::Fd pidfd_;
   bool timed_out_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace
@@ -525,6 +554,12 @@ void install_exec_stop_handlers() {
   for (int s : kStopSignals)
     if (::sigaction(s, &action, nullptr) != 0)
       throw std::system_error(errno, std::generic_category(), "sigaction");
+  struct sigaction stop_job {};
+  stop_job.sa_sigaction = on_stop_job_signal;
+  stop_job.sa_flags = SA_SIGINFO | SA_RESTART;
+  stop_job.sa_mask = action.sa_mask;
+  if (::sigaction(kExecStopJobSignal, &stop_job, nullptr) != 0)
+    throw std::system_error(errno, std::generic_category(), "sigaction");
 }
 
 }  // namespace forkpool

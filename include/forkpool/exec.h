@@ -204,6 +204,9 @@ struct ExecResult {
   // What could not be moved: one line each ("cannot return 'x.out': No such file or
   // directory"). The job's own status above is unchanged by them.
   std::vector<std::string> move_errors;
+  // True if a stop request (kExecStopJobSignal, see install_exec_stop_handlers) ended the job
+  // with ExecRequest::stop_sequence; its output and status are the job's as it ended.
+  bool stopped = false;
 
   // Boost.Serialization's hook: the fields travel in this order.
   template <typename Archive>
@@ -214,8 +217,10 @@ struct ExecResult {
       & output_closed & start_time & duration;
     // clang-format on
     // As ExecRequest's: written only when used, read only when present.
-    if (!detail::more_fields(ar, !returned.empty() || !move_errors.empty())) return;
+    if (!detail::more_fields(ar, !returned.empty() || !move_errors.empty() || stopped)) return;
     ar& returned& move_errors;
+    if (!detail::more_fields(ar, stopped)) return;
+    ar& stopped;
   }
 };
 
@@ -238,7 +243,17 @@ FORKPOOL_TASK(exec_task, run_exec);
 // signals for the rest of the process's life, and replaces any there were; calling it again
 // does nothing. `forkpool run` installs them in each of its workers (through the
 // exec_stop_handlers_task initializer). Throws std::system_error.
+//
+// They also take kExecStopJobSignal sent with sigqueue(2), whose value is the pid of the job
+// running now (the leader of its process group): that job alone is stopped with its
+// stop_sequence, and run_exec returns its result, output included, with `stopped` set; this
+// process goes on. Any other kExecStopJobSignal (another value, not queued, between jobs) is
+// ignored, so a request that comes after its job ended stops nothing.
 void install_exec_stop_handlers();
+
+// The signal that asks a worker with the stop handlers to stop one job (forkpool run stops the
+// youngest job this way when --memfree or --limit asks it to make room).
+inline constexpr int kExecStopJobSignal = 10;  // SIGUSR1 on Linux
 
 // install_exec_stop_handlers() as a task, for Options::initializer:
 //   Pool pool({.initializer = forkpool::initializer(forkpool::exec_stop_handlers_task)});

@@ -569,6 +569,20 @@ const std::vector<CompatCase>& compat_cases() {
        "-k -L 1 -0 -r -E d --colsep ' ' echo {1}/{2} :::: nulcont.bin"},
       {"MaxLinesDelimiter", "-k -L 1 -d , echo x{}x ::: 'a ,b,c,d ,,e ,'"},
       {"MaxLinesFillLine", "-k -L 3 -m -j4 echo :::: spaced.txt"},
+
+      // ---- --ctag, --ctagstring, --color, --color-failed: each job's lines in GNU parallel's
+      // colour for its seq, '\r' and a missing final newline. (The wrap past its 307 colours:
+      // RunOptions.TagColorsAreGnuParallelsAndWrapAfter307.)
+      {"CtagKeepOrder", "-k --ctag echo ::: a b c"},
+      {"CtagstringWithStderr", "-k --ctagstring '<{}>' 'echo {}; echo err{} >&2' ::: q r", nullptr,
+       kStderr},
+      {"ColorCarriageReturnAndNoFinalNewline", "-k --color 'printf \"x\\ny\\rz\"' ::: a"},
+      {"ColorFirstTwelveColours", "-k --colour echo {#} ::: $(seq 12)"},
+      {"ColorEmptyOutputPrintsNothing", "-k --color true ::: a b"},
+      {"ColorFailed", "-k --color-failed 'echo {}; exit {}' ::: 0 1 2"},
+      {"ColorAndColorFailed", "-k --color --cf 'echo {}; exit {}' ::: 0 1"},
+      {"CtagDryRun", "-k --ctag --dry-run echo ::: a b"},
+      {"CtagUngrouped", "-u --ctag echo ::: a"},
   };
   return all;
 }

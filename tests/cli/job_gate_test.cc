@@ -51,7 +51,10 @@ TEST(JobGate, TheBuiltInMemAndLoadLimits) {
   EXPECT_THROW(gate({.limit = "mem"}), UsageError);
   EXPECT_THROW(gate({.limit = "mem 1Q"}), UsageError);
   EXPECT_THROW(gate({.limit = "load x"}), UsageError);
-  EXPECT_THROW(gate({.limit = "io 10"}), UsageError);
+  EXPECT_THROW(gate({.limit = "io"}), UsageError);
+  EXPECT_THROW(gate({.limit = "io x"}), UsageError);
+  EXPECT_THROW(gate({.limit = "io 10 20"}), UsageError);
+  EXPECT_NO_THROW(gate({.limit = "io 10"}));
 }
 
 TEST(JobGate, SaysOnceWhenItBeginsToWait) {

@@ -47,6 +47,21 @@ TEST(ResourceProbe, ASpinningThreadIsBusy) {
   spinner.join();
 }
 
+// /proc/diskstats: io_ticks is the tenth counter after the name; a line too short is left out.
+// %util is busy milliseconds per elapsed one, at most 100, the busiest device's.
+TEST(ResourceProbe, DiskUtilFromDiskstats) {
+  const DiskTicks before = parse_diskstats(
+      "   8       0 sda 1 2 3 4 5 6 7 8 0 1000 9 0 0 0 0\n"
+      " 259       0 nvme0n1 1 2 3 4 5 6 7 8 0 500 9\n"
+      "   7       0 short 1 2 3\n");
+  EXPECT_EQ(before, (DiskTicks{{"sda", 1000}, {"nvme0n1", 500}}));
+  const DiskTicks after = {{"sda", 1250}, {"nvme0n1", 1700}, {"new", 99999}};
+  EXPECT_DOUBLE_EQ(busiest_disk_percent(before, {{"sda", 1250}}, 1000), 25);
+  EXPECT_DOUBLE_EQ(busiest_disk_percent(before, after, 1000), 100);  // 120%: capped
+  EXPECT_DOUBLE_EQ(busiest_disk_percent(before, before, 1000), 0);
+  EXPECT_NO_THROW(disk_ticks());  // this machine's own
+}
+
 TEST(ResourceProbe, TheLimitCommandsExitCodeAndNotItsSignal) {
   EXPECT_EQ(run_limit_command("/bin/sh", "exit 0"), 0);
   EXPECT_EQ(run_limit_command("/bin/sh", "exit 7"), 7);
@@ -81,11 +96,14 @@ TEST(ResourceProbe, FindsTheWorkerWhoseChildHasTheJobsEnvironment) {
   workers::Child child(pid);  // killed and reaped at the end
   char said[6] = {};
   ASSERT_EQ(::read(ready[0], said, sizeof said), 6);  // "ready\n": the shell runs
-  EXPECT_EQ(worker_running_job({::getpid()}, "PARALLEL_SEQ=424242"), ::getpid());
+  const std::optional<JobProcess> found = worker_running_job({::getpid()}, "PARALLEL_SEQ=424242");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->worker, ::getpid());
+  EXPECT_EQ(found->job, pid);
   // A whole entry, not a prefix of one.
-  EXPECT_EQ(worker_running_job({::getpid()}, "PARALLEL_SEQ=4242"), std::nullopt);
-  EXPECT_EQ(worker_running_job({::getpid()}, "SEQ=424242"), std::nullopt);
-  EXPECT_EQ(worker_running_job({}, "PARALLEL_SEQ=424242"), std::nullopt);
+  EXPECT_FALSE(worker_running_job({::getpid()}, "PARALLEL_SEQ=4242").has_value());
+  EXPECT_FALSE(worker_running_job({::getpid()}, "SEQ=424242").has_value());
+  EXPECT_FALSE(worker_running_job({}, "PARALLEL_SEQ=424242").has_value());
   ::close(hold[1]);  // the shell's read ends: it exits
   ::close(ready[0]);
 }

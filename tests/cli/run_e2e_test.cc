@@ -299,7 +299,7 @@ struct SleepingRun {
 
 class RunSignalTest : public ::testing::TestWithParam<int> {};
 
-TEST_P(RunSignalTest, StopsItsJobsAndExits128PlusSignal) {
+TEST_P(RunSignalTest, StopsItsJobsAndExits255) {
   LeakCheck leaks;
   {
     SleepingRun run;
@@ -311,9 +311,8 @@ TEST_P(RunSignalTest, StopsItsJobsAndExits128PlusSignal) {
     ASSERT_EQ(::kill(run.forkpool->pid(), GetParam()), 0);
     const std::optional<int> status = run.forkpool->wait_for(20s);
     ASSERT_TRUE(status.has_value()) << "still running 20 s after the signal";
-    // Like a shell's job killed by the signal: 128 + N (130 for SIGINT). GNU parallel exits
-    // 255 here; forkpool's convention is the shell's, so that `$?` says which signal.
-    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 128 + GetParam())
+    // As GNU parallel 20221122: 255 after SIGINT or SIGTERM, not the shell's 128 + N.
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 255)
         << "wait status " << *status << " (exit code "
         << (WIFEXITED(*status) ? WEXITSTATUS(*status) : -1) << ")";
     EXPECT_TRUE(eventually([&] { return processes_with(run.token).empty(); }, 20s))
@@ -372,6 +371,41 @@ TEST(RunE2e, SighupStartsNoNewJobsAndLetsTheRunningOnesFinish) {
   leaks.check();
 }
 
+// A second SIGHUP says GNU parallel's messages again and changes nothing else; a SIGTERM after
+// them stops the running jobs now, and the run exits 255, as GNU parallel 20221122 does.
+TEST(RunE2e, SighupTwiceThenSigtermStopsTheJobsAndExits255) {
+  LeakCheck leaks;
+  {
+    SleepingRun run;
+    ASSERT_TRUE(run.first_two_started()) << read_file(run.dir / ".stderr");
+    auto said = [&](std::size_t times) {
+      return eventually(
+          [&] {
+            const std::string err = read_file(run.dir / ".stderr");
+            std::size_t n = 0;
+            for (auto at = err.find("Send SIGTERM to stop now."); at != std::string::npos;
+                 at = err.find("Send SIGTERM to stop now.", at + 1))
+              ++n;
+            return n == times;
+          },
+          30s);
+    };
+    ASSERT_EQ(::kill(run.forkpool->pid(), SIGHUP), 0);
+    ASSERT_TRUE(said(1)) << read_file(run.dir / ".stderr");
+    ASSERT_EQ(::kill(run.forkpool->pid(), SIGHUP), 0);
+    ASSERT_TRUE(said(2)) << read_file(run.dir / ".stderr");
+    ASSERT_EQ(::kill(run.forkpool->pid(), SIGTERM), 0);
+    const std::optional<int> status = run.forkpool->wait_for(20s);
+    ASSERT_TRUE(status.has_value()) << "still running 20 s after SIGTERM";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 255) << *status;
+    EXPECT_TRUE(eventually([&] { return processes_with(run.token).empty(); }, 20s))
+        << processes_with(run.token);
+    EXPECT_EQ(read_file(run.dir / ".stdout"), "");  // a stopped job's output is not printed
+    EXPECT_FALSE(exists(run.dir / "started_3"));
+  }
+  leaks.check();
+}
+
 TEST(RunE2e, JobsAndWorkersDieWhenForkpoolIsKilled) {
   LeakCheck leaks;
   {
@@ -397,6 +431,76 @@ TEST(RunE2e, JobsAndWorkersDieWhenForkpoolIsKilled) {
 }
 
 // ---- The job environment ----------------------------------------------------------------------
+
+// -j FILE, as GNU parallel: the slot count is read from the file, and again as it changes (here
+// at each job's end). Grown from 1 to 3, it runs three jobs at once, in slots of their own;
+// shrunk to 1, it starts no job until every running one has ended. Each job logs its start
+// (with its slot) and end, and holds until the test creates its release file.
+TEST(RunE2e, JobsFileGrowsAndShrinksTheSlotsDuringTheRun) {
+  LeakCheck leaks;
+  {
+    TempDir dir;
+    const std::string slots = dir.file("slots", "1\n");
+    dir.file("release-5", "");
+    dir.file("release-6", "");
+    const std::string job =
+        "echo s{} $PARALLEL_JOBSLOT >> log; touch started-{}; "
+        "while [ ! -e release-{} ]; do sleep 0.01; done; echo e{} >> log";
+    Launched forkpool(
+        forkpool_launch(dir, {"-j", slots, job, ":::", "1", "2", "3", "4", "5", "6"}));
+    ASSERT_TRUE(eventually([&] { return exists(dir / "started-1"); }, 30s))
+        << read_file(dir / ".stderr");
+    EXPECT_FALSE(exists(dir / "started-2"));  // one slot, taken by job 1
+    write_file(slots, "3\n");
+    dir.file("release-1", "");
+    ASSERT_TRUE(eventually(
+        [&] {
+          return exists(dir / "started-2") && exists(dir / "started-3") &&
+                 exists(dir / "started-4");
+        },
+        30s))
+        << read_file(dir / ".stderr");
+    write_file(slots, "1\n");
+    // Job 2 holds slot 1 (the one job 1 freed): its end frees a slot within the new count
+    // while jobs 3 and 4 still run.
+    dir.file("release-2", "");
+    ASSERT_TRUE(
+        eventually([&] { return read_file(dir / "log").find("e2") != std::string::npos; }, 30s));
+    dir.file("release-3", "");
+    dir.file("release-4", "");
+    const std::optional<int> status = forkpool.wait_for(30s);
+    ASSERT_TRUE(status.has_value()) << "still running after every job was released";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << read_file(dir / ".stderr");
+    const std::vector<std::string> log = split_lines(read_file(dir / "log"));
+    auto at = [&](const std::string& prefix) {
+      for (std::size_t i = 0; i < log.size(); ++i)
+        if (log[i].rfind(prefix, 0) == 0) return i;
+      ADD_FAILURE() << prefix << " not in the log:\n" << read_file(dir / "log");
+      return log.size();
+    };
+    // Grown: jobs 2, 3 and 4 all started before any of them ended, each in a slot of its own.
+    for (const char* start : {"s2", "s3", "s4"})
+      for (const char* end : {"e2", "e3", "e4"}) EXPECT_LT(at(start), at(end));
+    const std::set<std::string> slots_used = {log[at("s2")].substr(3), log[at("s3")].substr(3),
+                                              log[at("s4")].substr(3)};
+    EXPECT_EQ(slots_used.size(), 3u) << read_file(dir / "log");
+    // Shrunk: job 5 waited for all three, and job 6 for job 5.
+    for (const char* end : {"e2", "e3", "e4"}) EXPECT_GT(at("s5"), at(end));
+    EXPECT_GT(at("s6"), at("e5"));
+  }
+  leaks.check();
+}
+
+// A -j FILE that does not hold a -j value: one line naming the file, exit 255, no job.
+TEST(RunE2e, JobsFileWithoutAJobsValueIsRefused) {
+  TempDir dir;
+  const std::string slots = dir.file("slots", "many\n");
+  Outcome o = run_forkpool(dir, {"-j", slots, "touch started-{}", ":::", "a"});
+  ASSERT_FALSE(o.hung);
+  EXPECT_EQ(o.exit_code, 255);
+  EXPECT_EQ(o.err, "forkpool run: -j " + slots + ": the file holds 'many', not N, N%, +N or -N\n");
+  EXPECT_FALSE(exists(dir / "started-a"));
+}
 
 TEST(RunE2e, ParallelSeqAndJobslotAreSetAndSlotsAreNeverShared) {
   TempDir dir;

@@ -3,14 +3,24 @@
 // --timeout forms.
 #include "cli/run_options.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "cli/jobs_file.h"
+#include "cli/tag_colors.h"
+#include "support/files.h"
 
 namespace forkpool::cli {
 namespace {
 
+using forkpool::testing::TempDir;
+using forkpool::testing::write_file;
 using Words = std::vector<std::string>;
 
 RunOptions parse(const Words& words) { return parse_run_options(words); }
@@ -47,7 +57,7 @@ TEST(RunOptions, ParsesJobsForms) {
       {{"-kj", "8", "echo"}, "8"},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(parse(c.words).jobs, c.jobs) << testing::PrintToString(c.words);
+    EXPECT_EQ(parse(c.words).jobs, c.jobs) << ::testing::PrintToString(c.words);
   }
 }
 
@@ -127,7 +137,7 @@ TEST(RunOptions, ArgsPerJobForms) {
   };
   for (const Case& c : cases) {
     const ArgsPerJob a = parse(c.words).args_per_job;
-    SCOPED_TRACE(testing::PrintToString(c.words));
+    SCOPED_TRACE(::testing::PrintToString(c.words));
     EXPECT_EQ(a.max_args, c.max_args);
     EXPECT_EQ(a.numbered, c.numbered);
     EXPECT_EQ(a.context, c.context);
@@ -193,7 +203,7 @@ TEST(RunOptions, SplitsCommandAndSources) {
       {{"echo", "a b", "|", "wc"}, {"echo", "a b", "|", "wc"}, {}},
   };
   for (const Case& c : cases) {
-    SCOPED_TRACE(testing::PrintToString(c.words));
+    SCOPED_TRACE(::testing::PrintToString(c.words));
     RunOptions o = parse(c.words);
     EXPECT_EQ(o.command, c.command);
     ASSERT_EQ(o.sources.size(), c.sources.size());
@@ -309,7 +319,7 @@ TEST(RunOptions, RejectsBadValuesInOneLineNamingOptionAndValue) {
   };
   for (const Case& c : cases) {
     std::string message = usage_error(c.words);
-    SCOPED_TRACE(testing::PrintToString(c.words) + " -> " + message);
+    SCOPED_TRACE(::testing::PrintToString(c.words) + " -> " + message);
     ASSERT_FALSE(message.empty());
     EXPECT_EQ(message.find('\n'), std::string::npos);
     for (const std::string& part : c.parts)
@@ -364,6 +374,83 @@ TEST(RunOptions, ResolveJobsArithmetic) {
   EXPECT_THROW(resolve_jobs("abc", 4), UsageError);
   EXPECT_THROW(resolve_jobs("", 4), UsageError);
   EXPECT_GE(available_cpus(), 1u);
+}
+
+// -j FILE: the file's text is one -j value (a final newline allowed); anything else in it is
+// an error naming the file. A value that is a -j form is a value even if a file has its name.
+TEST(RunOptions, JobsFromAFile) {
+  TempDir dir;
+  EXPECT_EQ(resolve_jobs(dir.file("n", "3\n"), 4), 3u);
+  EXPECT_EQ(resolve_jobs(dir.file("plus", "+1"), 4), 5u);
+  EXPECT_EQ(resolve_jobs(dir.file("minus", "-1\n"), 4), 3u);
+  EXPECT_EQ(resolve_jobs(dir.file("percent", "50%\n"), 4), 2u);
+  EXPECT_EQ(resolve_jobs(dir.file("zero", "0"), 4), 250u);
+  for (const char* bad : {"", "x\n", "3\n\n", " 3", "3 ", "1.5"}) {
+    const std::string path = dir.file("bad", bad);
+    try {
+      resolve_jobs(path, 4);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(parse({"-j", dir / "n", "echo"}).jobs, dir / "n");
+  EXPECT_EQ(parse({"--jobs", dir / "n", "echo"}).jobs, dir / "n");
+  EXPECT_EQ(parse({"-P", dir / "n", "echo"}).jobs, dir / "n");
+  EXPECT_THROW(parse({"-j", dir / "missing", "echo"}), UsageError);
+  EXPECT_THROW(parse({"-j", dir.path(), "echo"}), UsageError);  // a directory is no file
+  EXPECT_FALSE(names_jobs_file("3"));
+  EXPECT_TRUE(names_jobs_file(dir / "n"));
+}
+
+// The running count follows the file: a new valid value is the new count; the same text, a
+// text that gives the same count, or an empty file (one being written) change nothing; a bad
+// value keeps the count and says why, once.
+TEST(RunOptions, JobsFileFollowsItsChanges) {
+  TempDir dir;
+  const std::string path = dir.file("slots", "2\n");
+  JobsFile file(path, 4);
+  EXPECT_EQ(file.slots(), 2u);
+  std::string problem;
+  EXPECT_EQ(file.changed(problem), std::nullopt);
+  write_file(path, "5\n");
+  EXPECT_EQ(file.changed(problem), 5u);
+  EXPECT_EQ(file.slots(), 5u);
+  write_file(path, "");
+  EXPECT_EQ(file.changed(problem), std::nullopt);
+  EXPECT_EQ(problem, "");
+  write_file(path, "+1");
+  EXPECT_EQ(file.changed(problem), std::nullopt);  // 4 CPUs + 1: still 5
+  write_file(path, "many");
+  EXPECT_EQ(file.changed(problem), std::nullopt);
+  EXPECT_NE(problem.find("'many'"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("still running 5 at a time"), std::string::npos) << problem;
+  problem.clear();
+  EXPECT_EQ(file.changed(problem), std::nullopt);
+  EXPECT_EQ(problem, "");  // said once
+  write_file(path, "1");
+  EXPECT_EQ(file.changed(problem), 1u);
+  EXPECT_THROW(JobsFile(dir / "missing", 4), UsageError);
+}
+
+// --color's palette (cli/tag_colors.h, here for want of a test file of its own): GNU parallel
+// 20221122's first colours, 307 distinct ones, and seq 307 wraps to seq 0's. Without a terminal
+// the sequences end with ESC [ K and lines with ESC [ m.
+TEST(RunOptions, TagColorsAreGnuParallelsAndWrapAfter307) {
+  if (const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC); tty >= 0) {
+    ::close(tty);
+    GTEST_SKIP() << "tput may answer for this terminal";
+  }
+  EXPECT_EQ(color_of_job(0).start, "\033[48;5;185;38;5;000m\033[K");
+  EXPECT_EQ(color_of_job(1).start, "\033[48;5;134;38;5;231m\033[K");
+  EXPECT_EQ(color_of_job(2).start, "\033[48;5;021;38;5;231m\033[K");
+  EXPECT_EQ(color_of_job(1).reset, "\033[m");
+  EXPECT_EQ(failed_color().start, "\033[48;5;196;38;5;231m\033[K");
+  std::set<std::string> distinct;
+  for (std::uint64_t seq = 0; seq < 307; ++seq) distinct.insert(color_of_job(seq).start);
+  EXPECT_EQ(distinct.size(), 307u);
+  EXPECT_EQ(color_of_job(307).start, color_of_job(0).start);
+  EXPECT_EQ(color_of_job(310).start, color_of_job(3).start);
 }
 
 TEST(RunOptions, UsageMentionsTheSeparators) {

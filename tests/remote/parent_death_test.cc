@@ -85,7 +85,7 @@ TEST(ParentDeath, CtrlCOfForkpoolRunEndsTheRemoteJob) {
   ASSERT_NE(std::fgets(line, sizeof line, started), nullptr);
   std::fclose(started);
   ::kill(run.pid(), SIGINT);
-  EXPECT_EQ(run.wait(), ExitStatus::exited(130));
+  EXPECT_EQ(run.wait(), ExitStatus::exited(255));
   EXPECT_EQ(wait_gone("sleep " + unique), "");
   leaks.check();
 }

@@ -249,6 +249,30 @@ TEST_P(ExecStopSignal, TakesTheJobAndItsChildrenDown) {
 INSTANTIATE_TEST_SUITE_P(Signals, ExecStopSignal, ::testing::Values(SIGTERM, SIGINT, SIGHUP),
                          [](const auto& info) { return std::string(sigabbrev_np(info.param)); });
 
+// kExecStopJobSignal queued with the running job's pid stops that job with its stop sequence;
+// run_exec returns its result (what it printed, its trap's exit) marked `stopped`, and the
+// process lives on to run the next job.
+TEST(ExecTask, AStopRequestForTheRunningJobStopsItAndReturnsItsResult) {
+  TempDir dir;
+  const std::string pids = dir.path() + "/pids", outcome = dir.path() + "/outcome";
+  ForkedChild child = fork_child([&] {
+    install_exec_stop_handlers();
+    const ExecResult r = run_exec(shell("echo out; trap 'echo trapped; exit 3' TERM; echo $$ > " +
+                                        pids + "; while :; do sleep 0.05; done"));
+    const ExecResult next = run_exec(shell("echo next"));
+    std::ofstream(outcome) << r.stopped << ' ' << r.exit_code << ' ' << r.out << next.stopped
+                           << ' ' << next.out;
+    return 0;
+  });
+  std::string line;
+  ASSERT_TRUE(wait_for_line(pids, line));
+  sigval job{};
+  job.sival_int = std::stoi(line);
+  ASSERT_EQ(::sigqueue(child.pid(), kExecStopJobSignal, job), 0);
+  EXPECT_EQ(child.wait().str(), kExitedCleanly);
+  EXPECT_EQ(read_file(outcome), "1 3 out\ntrapped\n0 next\n");
+}
+
 // The signals a process catches, from the SigCgt line of /proc/PID/status.
 std::string caught_signals(const std::string& status) {
   const auto at = status.find("SigCgt:");
