@@ -55,8 +55,8 @@ void FutureState::set_pending() {
   if (status_ == FutureStatus::kRunning) status_ = FutureStatus::kPending;
 }
 
-bool FutureState::set_value(Payload payload) {
-  return settle(FutureStatus::kValue, std::move(payload), nullptr);
+bool FutureState::set_value(ResultBytes value) {
+  return settle(FutureStatus::kValue, std::move(value), nullptr);
 }
 
 bool FutureState::set_error(std::exception_ptr error) {
@@ -72,16 +72,17 @@ bool FutureState::cancel() {
   return hooks_->cancel(*this);
 }
 
-bool FutureState::settle(FutureStatus status, Payload payload, std::exception_ptr error) {
+bool FutureState::settle(FutureStatus status, ResultBytes value, std::exception_ptr error) {
   std::function<void()> callback;
   const void* owner = nullptr;
   {
     std::lock_guard lock(mutex_);
     if (is_settled(status_)) return false;
     status_ = status;
-    settled_flag_.store(true, std::memory_order_release);
-    payload_ = std::move(payload);
+    value_ = std::move(value);
     error_ = std::move(error);
+    // After the outcome: a reader that sees the flag reads the outcome without the mutex.
+    settled_flag_.store(true, std::memory_order_release);
     callback = std::move(on_settled_);
     owner = owner_.load(std::memory_order_acquire);
     // Under the mutex: once unwatch() has taken it, no push can reach a set being destroyed.
@@ -125,7 +126,9 @@ FutureStatus FutureState::status() const {
   return status_;
 }
 
-bool FutureState::ready() const { return is_settled(status()); }
+// The flag, not the mutex: settle() sets it with the status, and a batch's send() asks this of
+// every call it hands over.
+bool FutureState::ready() const { return settled_flag_.load(std::memory_order_acquire); }
 
 void FutureState::prepare_wait() const {
   const void* owner = nullptr;
@@ -156,10 +159,16 @@ bool FutureState::wait_for(std::chrono::nanoseconds timeout) const {
   return settled_.wait_for(lock, timeout, [&] { return is_settled(status_); });
 }
 
-const Payload& FutureState::payload_or_throw() const {
-  std::lock_guard lock(mutex_);
+std::span<const char> FutureState::payload_or_throw() const {
+  // Settled (as REQUIRES says), the outcome no longer changes: settle() wrote it before the
+  // flag, once. The mutex only for a caller that breaks the contract.
+  if (!settled_flag_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(mutex_);
+    if (error_) std::rethrow_exception(error_);
+    return value_.view();
+  }
   if (error_) std::rethrow_exception(error_);
-  return payload_;
+  return value_.view();
 }
 
 }  // namespace forkpool::detail

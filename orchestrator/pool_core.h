@@ -76,7 +76,7 @@ class PoolCore {
   ~PoolCore();
 
   std::shared_ptr<detail::FutureState> submit(detail::TaskId function, const std::string* name,
-                                              detail::Payload args, const TaskOptions& call,
+                                              detail::Payload task, const TaskOptions& call,
                                               bool chunk = false);
   // A future's state that cancels through this pool (Future::cancel()).
   std::shared_ptr<detail::FutureState> new_state();
@@ -114,7 +114,7 @@ class PoolCore {
   // and a future's on_ready callback may call back into the pool).
   struct Settlement {
     std::shared_ptr<detail::FutureState> state;
-    detail::Payload value;
+    detail::ResultBytes value;
     std::exception_ptr error;
     bool cancelled = false;
   };
@@ -125,7 +125,7 @@ class PoolCore {
     std::uint8_t kind = 0;
     std::uint8_t flags = 0;
     std::uint64_t task_id = 0;
-    detail::Payload bytes;
+    TaskBytes bytes;
     bool bytes_of_head = false;           // `bytes` is the lone task's payload, lent to the write
     std::vector<std::uint64_t> task_ids;  // a Batch frame's tasks, in order; empty: task_id
     std::exception_ptr error;             // why the write failed, if it did
@@ -211,8 +211,10 @@ class PoolCore {
   void handle_replies(WorkerSlot& slot, const io::Frame& frame, Settlements& out);
   // One reply (Result, Error or CancelAck) for the call `task_id`, which `took` that long:
   // settles it, retries it or drops it. True if it answered the worker's running call.
+  // `owned`: the buffer that holds `payload` whole, if the value may take it instead of a copy.
   bool take_reply(WorkerSlot& slot, std::uint8_t kind, std::uint64_t task_id,
-                  detail::Payload& payload, Clock::duration took, Settlements& out);
+                  std::span<const char> payload, detail::Payload* owned, Clock::duration took,
+                  Settlements& out);
   // The error an Error reply carries for `task`.
   std::exception_ptr decode_error_reply(const WorkerSlot& slot, const PendingTask& task,
                                         std::span<const char> payload) const;

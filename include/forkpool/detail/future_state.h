@@ -8,10 +8,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "forkpool/detail/payload.h"
 #include "forkpool/detail/ready_set.h"
+#include "forkpool/detail/result_bytes.h"
 
 namespace forkpool {
 
@@ -47,7 +49,7 @@ class FutureState {
   void set_running();
   // Back from running to pending: its frame never reached a worker and it is queued again.
   void set_pending();
-  bool set_value(Payload payload);
+  bool set_value(ResultBytes value);
   bool set_error(std::exception_ptr error);
   // Settles it as cancelled; get() throws `error` (a TaskCancelled).
   bool set_cancelled(std::exception_ptr error);
@@ -69,8 +71,8 @@ class FutureState {
   // What wait() does before it blocks: the UsageError check, then the before-wait hook (which
   // sends an unsent batch). For waiting on many states through a ReadySet.
   void prepare_wait() const;
-  // REQUIRES: ready(). The result bytes, or rethrows the error.
-  const Payload& payload_or_throw() const;
+  // REQUIRES: ready(). The result bytes (valid while the state lives), or rethrows the error.
+  std::span<const char> payload_or_throw() const;
   // Calls `callback` once when the state settles: at once, in this thread, if it already
   // has; otherwise in the thread that settles it, which may be the pool's collector, the bulk
   // writer, or a caller's thread (cancel, cancel_all, terminate, a refused submit); the pool
@@ -89,14 +91,14 @@ class FutureState {
     ReadySet* set;
     std::size_t index;
   };
-  bool settle(FutureStatus status, Payload payload, std::exception_ptr error);
+  bool settle(FutureStatus status, ResultBytes value, std::exception_ptr error);
   // Runs an on_ready callback marked as this state's owner's (in_ready_callback_of).
   static void run_callback(const std::function<void()>& callback, const void* owner);
 
   mutable std::mutex mutex_;
   mutable std::condition_variable settled_;
   FutureStatus status_ = FutureStatus::kPending;
-  Payload payload_;
+  ResultBytes value_;
   std::exception_ptr error_;
   std::function<void()> on_settled_;
   std::shared_ptr<FutureHooks> hooks_;
