@@ -146,7 +146,7 @@ void PoolCore::write_claims(Lock& lock, Settlements& out, Writer writer) {
     while (!claims_.empty()) {
       Claim claim = std::move(claims_.back());
       claims_.pop_back();
-      if (claim.bytes.size() <= kInlineWriteLimit) {
+      if (claim.bytes.size() <= kInlineWriteLimit && writer == Writer::kCollector) {
         // A small frame cannot block: written at once, under the mutex, it costs no more
         // than the syscall, and the round trip no extra lock handoff.
         write_claim(claim);

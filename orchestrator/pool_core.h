@@ -231,6 +231,9 @@ class PoolCore {
   // supervision.cc, under the mutex.
   // Timeouts, stop escalation and idle retirement; returns how long until the next deadline.
   io::Deadline supervise(Clock::time_point now, Settlements& out);
+  // Whether a timeout or a stop step of the worker is due: only then is its pipe looked at
+  // first (answer_waiting), not each time round the loop (a poll(2) per reply for nothing).
+  bool deadline_passed(const WorkerSlot& slot, Clock::time_point now) const;
   bool answer_waiting(WorkerSlot& slot) const;
   std::optional<Clock::time_point> check_timeout(WorkerSlot& slot, Clock::time_point now,
                                                  Settlements& out);

@@ -3,7 +3,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -96,15 +96,18 @@ class FutureState {
   static void run_callback(const std::function<void()>& callback, const void* owner);
 
   mutable std::mutex mutex_;
-  mutable std::condition_variable settled_;
   FutureStatus status_ = FutureStatus::kPending;
   ResultBytes value_;
   std::exception_ptr error_;
   std::function<void()> on_settled_;
   std::shared_ptr<FutureHooks> hooks_;
-  // Set once settled (under the mutex, released after): a wait on a settled state returns
-  // without the locks and hooks a real wait needs, as get() after get() usually does.
-  std::atomic<bool> settled_flag_{false};
+  // 1 once settled (under the mutex, after the outcome): a wait on a settled state returns
+  // without the locks and hooks a real wait needs, as get() after get() usually does. A wait
+  // sleeps on it (a futex) rather than on a condition variable: a condition variable's waiter
+  // takes the mutex back marked contended, so each woken get() paid a futex wake more; and
+  // settle() makes no syscall unless someone waits (waiters_).
+  std::atomic<std::uint32_t> settled_flag_{0};
+  mutable std::atomic<std::uint32_t> waiters_{0};
   // Atomic, not under the mutex: set once per submit, on the hot path, after the pool may
   // already see the state; read under the mutex, after the caller's on_settled() took it.
   std::atomic<const void*> owner_{nullptr};
