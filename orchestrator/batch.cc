@@ -1,7 +1,6 @@
 #include "forkpool/batch.h"
 
 #include <algorithm>
-#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,7 +27,7 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
                                    std::span<const char> task, const TaskOptions& options) {
     std::lock_guard lock(mutex_);
     if (sent_) throw BatchSent();
-    std::shared_ptr<FutureState> state = next_state();
+    std::shared_ptr<FutureState> state = make_future_state();
     state->set_owner(owner_);
     state->set_hooks(shared_from_this());
     if (task.size() > kSharedCallLimit) {
@@ -58,8 +57,6 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
       if (sent_) return;
       sent_ = true;
       sending_ = true;
-      // The futures keep it alive; this would keep their hooks' owner alive in a cycle.
-      block_.reset();
       share_encoded();
       calls = std::move(calls_);
       calls_.clear();
@@ -148,22 +145,6 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
     core->enqueue(calls, true);
   }
 
-  // The calls' states are made kStatesPerBlock at a time, in one allocation that each state's
-  // future keeps alive (an aliasing shared_ptr): an allocation per call cost more than
-  // everything else a batched call does in the caller's thread. A future kept after the others
-  // are dropped keeps its block, kStatesPerBlock states of a few hundred bytes.
-  static constexpr std::size_t kStatesPerBlock = 32;
-  struct StateBlock {
-    std::array<FutureState, kStatesPerBlock> states;
-  };
-  std::shared_ptr<FutureState> next_state() {
-    if (!block_ || block_used_ == kStatesPerBlock) {
-      block_ = std::make_shared<StateBlock>();
-      block_used_ = 0;
-    }
-    return {block_, &block_->states[block_used_++]};
-  }
-
   // The calls' Task payloads, one after another in one buffer that they share once sent (see
   // orchestrator::TaskBytes), each call's part of it in parts_. A call bigger than this has a
   // buffer of its own (its part is empty).
@@ -189,8 +170,6 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
   mutable std::mutex mutex_;
   Payload encoded_;
   std::vector<Part> parts_;  // one per call in calls_
-  std::shared_ptr<StateBlock> block_;
-  std::size_t block_used_ = 0;
   std::weak_ptr<orchestrator::CancelLink> link_;
   const void* owner_;  // the pool's, for FutureState::set_owner
   std::vector<orchestrator::Call> calls_;

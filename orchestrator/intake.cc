@@ -28,7 +28,7 @@ std::shared_ptr<detail::FutureHooks> PoolCore::make_future_hooks(
 }
 
 std::shared_ptr<detail::FutureState> PoolCore::new_state() {
-  auto state = std::make_shared<detail::FutureState>();
+  std::shared_ptr<detail::FutureState> state = detail::make_future_state();
   state->set_hooks(future_hooks_);
   return state;
 }
@@ -37,9 +37,8 @@ std::shared_ptr<detail::FutureState> PoolCore::submit(detail::TaskId function,
                                                       const std::string* name, detail::Payload task,
                                                       const TaskOptions& call, bool chunk) {
   auto state = new_state();
-  std::vector<Call> calls;
-  calls.push_back(Call{function, name, std::move(task), call, state, chunk});
-  enqueue(calls, false);
+  Call one{function, name, std::move(task), call, state, chunk};
+  enqueue({&one, 1}, false);
   return state;
 }
 
@@ -67,7 +66,7 @@ void PoolCore::wait_for_room(Lock& lock, std::size_t calls) {
   check_accepting();
 }
 
-void PoolCore::enqueue(std::vector<Call>& calls, bool batch) {
+void PoolCore::enqueue(std::span<Call> calls, bool batch) {
   // Each call's Task payload was encoded in the caller's thread, before the mutex.
   Settlements out;
   {

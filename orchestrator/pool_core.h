@@ -41,6 +41,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,7 +84,7 @@ class PoolCore {
   // Queues `calls` (their states made by new_state() or a batch): as one batch that travels to
   // a worker in Batch frames if `batch`. Throws PoolClosed, PoolBroken or QueueFull as submit()
   // does, with nothing queued; a call too large for max_frame fails only its own future.
-  void enqueue(std::vector<Call>& calls, bool batch);
+  void enqueue(std::span<Call> calls, bool batch);
   std::weak_ptr<CancelLink> cancel_link() const { return cancel_link_; }
   void close();
   void terminate();

@@ -29,6 +29,13 @@ bool in_ready_callback_of(const void* owner);
 
 class FutureState;
 
+// A new state. States are made kStatesPerBlock at a time, in one allocation per thread that
+// each state's future keeps alive (an aliasing shared_ptr): an allocation per call, made in
+// the submitting thread and mostly freed elsewhere, cost more than everything else a tiny
+// call does in the caller's thread. A future kept after the others of its block are gone
+// keeps the block: a few kilobytes.
+std::shared_ptr<FutureState> make_future_state();
+
 // What a future asks of whoever holds its task: the pool, or a batch not yet sent. One object
 // serves every future of a pool or of a batch, shared, instead of closures made per future on
 // submit's hot path.
