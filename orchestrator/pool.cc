@@ -105,7 +105,8 @@ std::size_t Pool::max_frame() const { return core_->options().max_frame; }
 
 std::shared_ptr<detail::FutureState> Pool::submit_chunk(detail::TaskId function,
                                                         const std::string* name,
-                                                        detail::Payload chunk, std::size_t calls) {
+                                                        const detail::Payload& chunk,
+                                                        std::size_t calls) {
   TaskOptions call;
   const std::chrono::milliseconds per_call = core_->options().task_timeout;
   if (per_call.count() > 0) call.timeout = per_call * static_cast<std::int64_t>(calls);

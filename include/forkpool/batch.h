@@ -34,7 +34,9 @@ namespace detail {
 class BatchState;
 }
 
-// Calls queued to travel together to one worker; Pool::batch() makes one.
+// Calls queued to travel together to one worker; Pool::batch() makes one. One thread at a time
+// submits to a Batch (it encodes into a buffer of its own); its futures may be waited on, and
+// so send it, from any thread.
 class Batch {
  public:
   // Movable, not copyable: one owner sends the calls.

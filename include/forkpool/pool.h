@@ -154,7 +154,8 @@ class Pool {
   // A map chunk of `calls` calls (detail/chunk.h); a pool task_timeout applies to each call,
   // so the chunk's is `calls` times as long.
   std::shared_ptr<detail::FutureState> submit_chunk(detail::TaskId function,
-                                                    const std::string* name, detail::Payload chunk,
+                                                    const std::string* name,
+                                                    const detail::Payload& chunk,
                                                     std::size_t calls);
   std::size_t map_window() const;
   std::size_t max_frame() const;
