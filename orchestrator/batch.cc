@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,14 +23,23 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
   BatchState(std::weak_ptr<orchestrator::CancelLink> link, const void* owner)
       : link_(std::move(link)), owner_(owner) {}
 
-  std::shared_ptr<FutureState> add(TaskId function, const std::string* name, Payload args,
-                                   const TaskOptions& options) {
+  std::shared_ptr<FutureState> add(TaskId function, const std::string* name,
+                                   std::span<const char> task, const TaskOptions& options) {
     std::lock_guard lock(mutex_);
     if (sent_) throw BatchSent();
-    auto state = std::make_shared<FutureState>();
+    std::shared_ptr<FutureState> state = make_future_state();
     state->set_owner(owner_);
     state->set_hooks(shared_from_this());
-    calls_.push_back(orchestrator::Call{function, name, std::move(args), options, state});
+    if (task.size() > kSharedCallLimit) {
+      // Its own buffer, freed once it runs, rather than a share that lasts the whole batch.
+      calls_.push_back(
+          orchestrator::Call{function, name, Payload(task.begin(), task.end()), options, state});
+      parts_.push_back({});
+    } else {
+      calls_.push_back(orchestrator::Call{function, name, {}, options, state});
+      parts_.push_back({encoded_.size(), task.size()});
+      encoded_.insert(encoded_.end(), task.begin(), task.end());
+    }
     ++size_;
     return state;
   }
@@ -47,6 +57,7 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
       if (sent_) return;
       sent_ = true;
       sending_ = true;
+      share_encoded();
       calls = std::move(calls_);
       calls_.clear();
       // What a cancel meanwhile needs to settle a call itself.
@@ -96,6 +107,7 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
         if (it == calls_.end()) return false;
         unsent = std::move(it->state);
         name = it->name;
+        parts_.erase(parts_.begin() + (it - calls_.begin()));
         calls_.erase(it);
         --size_;
       } else if (!sending_) {
@@ -133,7 +145,31 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
     core->enqueue(calls, true);
   }
 
+  // The calls' Task payloads, one after another in one buffer that they share once sent (see
+  // orchestrator::TaskBytes), each call's part of it in parts_. A call bigger than this has a
+  // buffer of its own (its part is empty).
+  static constexpr std::size_t kSharedCallLimit = 4096;
+  struct Part {
+    std::size_t offset = 0;
+    std::size_t length = 0;
+  };
+  // Under the mutex, when the batch is sent: each call its part of the shared buffer.
+  void share_encoded() {
+    auto shared = std::make_shared<const Payload>(std::move(encoded_));
+    const std::span<const char> all(*shared);
+    for (std::size_t i = 0; i < calls_.size(); ++i) {
+      if (parts_[i].length == 0) continue;
+      calls_[i].task =
+          orchestrator::TaskBytes(shared, all.subspan(parts_[i].offset, parts_[i].length));
+    }
+    encoded_ = {};
+    parts_.clear();
+    parts_.shrink_to_fit();
+  }
+
   mutable std::mutex mutex_;
+  Payload encoded_;
+  std::vector<Part> parts_;  // one per call in calls_
   std::weak_ptr<orchestrator::CancelLink> link_;
   const void* owner_;  // the pool's, for FutureState::set_owner
   std::vector<orchestrator::Call> calls_;
@@ -175,9 +211,10 @@ Batch::~Batch() {
 }
 
 std::shared_ptr<detail::FutureState> Batch::add(detail::TaskId function, const std::string* name,
-                                                detail::Payload args, const TaskOptions& call) {
+                                                std::span<const char> task,
+                                                const TaskOptions& call) {
   if (!state_) throw BatchSent();  // moved from
-  return state_->add(function, name, std::move(args), call);
+  return state_->add(function, name, task, call);
 }
 
 void Batch::send() {

@@ -104,7 +104,7 @@ void PoolCore::claim_batch(WorkerSlot& slot, Claim& claim) {
     const std::size_t grown = std::max(frame.size(), serialization::kBatchCountSize) +
                               serialization::batch_entry_size(next.payload.size());
     if (!claim.task_ids.empty() && grown > options_.max_frame) break;  // the rest: next frame
-    serialization::append_batch_entry(frame, next.id, next.flags, next.payload);
+    serialization::append_batch_entry(frame, next.id, next.flags, next.payload.view());
     if (claim.task_ids.empty()) start_claim(slot, next);
     hold_replies = hold_replies && next.timeout.count() == 0;
     claim.task_ids.push_back(next.id);
@@ -146,7 +146,7 @@ void PoolCore::write_claims(Lock& lock, Settlements& out, Writer writer) {
     while (!claims_.empty()) {
       Claim claim = std::move(claims_.back());
       claims_.pop_back();
-      if (claim.bytes.size() <= kInlineWriteLimit) {
+      if (claim.bytes.size() <= kInlineWriteLimit && writer == Writer::kCollector) {
         // A small frame cannot block: written at once, under the mutex, it costs no more
         // than the syscall, and the round trip no extra lock handoff.
         write_claim(claim);
@@ -170,7 +170,7 @@ void PoolCore::write_claims(Lock& lock, Settlements& out, Writer writer) {
 
 void PoolCore::write_claim(Claim& claim) {
   try {
-    claim.slot->writer.write_frame(claim.kind, claim.flags, claim.task_id, claim.bytes);
+    claim.slot->writer.write_frame(claim.kind, claim.flags, claim.task_id, claim.bytes.view());
   } catch (...) {
     claim.error = std::current_exception();
   }
@@ -238,7 +238,7 @@ void PoolCore::send_owed_cancels(WorkerSlot& slot) {
 bool PoolCore::send_pipelined(WorkerSlot& slot, PendingTask task, Settlements& out) {
   try {
     slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kTask), task.flags, task.id,
-                            task.payload);
+                            task.payload.view());
   } catch (...) {
     std::vector<PendingTask> unsent;
     unsent.push_back(std::move(task));
@@ -290,7 +290,7 @@ void PoolCore::start_head(WorkerSlot& slot, Clock::time_point now) {
   // its frame. A task still waiting in the pipe keeps its (small) frame, to be sent to
   // another worker if this one dies, and so does one whose reply may be held: whether it ran
   // is lost if the worker dies, and it is sent again.
-  if (task.retries_left == 0 && !task.replies_held) task.payload = {};
+  if (task.retries_left == 0 && !task.replies_held) task.payload.reset();
   task.state->set_running();
   // Its deadline is the collector's to keep; a submitter's thread may be the one here.
   if (task.timeout.count() > 0) wake_.signal();

@@ -1,5 +1,14 @@
 #include "forkpool/detail/future_state.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <climits>
+#include <ctime>
+#include <optional>
+
 #include "forkpool/errors.h"
 
 namespace forkpool::detail {
@@ -28,7 +37,43 @@ class InCallback {
  private:
   CallbackFrame frame_;
 };
+
+// The futex a wait sleeps on. FUTEX_WAIT returns at once unless the word is still 0, so a
+// settle between the caller's check and the sleep is never missed; EINTR and spurious wake-ups
+// return to the caller's loop, which looks again.
+void sleep_while_zero(const std::atomic<std::uint32_t>& word,
+                      std::optional<std::chrono::nanoseconds> timeout) {
+  timespec relative{};
+  if (timeout) {
+    relative.tv_sec = static_cast<time_t>(timeout->count() / 1'000'000'000);
+    relative.tv_nsec = static_cast<long>(timeout->count() % 1'000'000'000);
+  }
+  ::syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, 0,
+            timeout ? &relative : nullptr, nullptr, 0);
+}
+
+void wake_all(const std::atomic<std::uint32_t>& word) {
+  ::syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX,
+            nullptr, nullptr, 0);
+}
+
 }  // namespace
+
+std::shared_ptr<FutureState> make_future_state() {
+  constexpr std::size_t kStatesPerBlock = 32;
+  struct Block {
+    std::array<FutureState, kStatesPerBlock> states;
+  };
+  // Per thread, so that submitters share no lock; a thread's last block lives until its
+  // futures and the thread are gone.
+  thread_local std::shared_ptr<Block> block;
+  thread_local std::size_t used = kStatesPerBlock;
+  if (used == kStatesPerBlock) {
+    block = std::make_shared<Block>();
+    used = 0;
+  }
+  return {block, &block->states[used++]};
+}
 
 bool in_ready_callback_of(const void* owner) {
   if (owner == nullptr) return false;
@@ -55,8 +100,8 @@ void FutureState::set_pending() {
   if (status_ == FutureStatus::kRunning) status_ = FutureStatus::kPending;
 }
 
-bool FutureState::set_value(Payload payload) {
-  return settle(FutureStatus::kValue, std::move(payload), nullptr);
+bool FutureState::set_value(ResultBytes value) {
+  return settle(FutureStatus::kValue, std::move(value), nullptr);
 }
 
 bool FutureState::set_error(std::exception_ptr error) {
@@ -72,23 +117,25 @@ bool FutureState::cancel() {
   return hooks_->cancel(*this);
 }
 
-bool FutureState::settle(FutureStatus status, Payload payload, std::exception_ptr error) {
+bool FutureState::settle(FutureStatus status, ResultBytes value, std::exception_ptr error) {
   std::function<void()> callback;
   const void* owner = nullptr;
   {
     std::lock_guard lock(mutex_);
     if (is_settled(status_)) return false;
     status_ = status;
-    settled_flag_.store(true, std::memory_order_release);
-    payload_ = std::move(payload);
+    value_ = std::move(value);
     error_ = std::move(error);
+    // After the outcome: a reader that sees the flag reads the outcome without the mutex.
+    settled_flag_.store(1, std::memory_order_seq_cst);
     callback = std::move(on_settled_);
     owner = owner_.load(std::memory_order_acquire);
     // Under the mutex: once unwatch() has taken it, no push can reach a set being destroyed.
     for (const Watcher& watcher : watchers_) watcher.set->push(watcher.index);
     watchers_.clear();
   }
-  settled_.notify_all();
+  // Seq_cst with the waiter's count and load: either it sees the flag or this sees it waiting.
+  if (waiters_.load(std::memory_order_seq_cst) != 0) wake_all(settled_flag_);
   if (callback) run_callback(callback, owner);
   return true;
 }
@@ -125,7 +172,9 @@ FutureStatus FutureState::status() const {
   return status_;
 }
 
-bool FutureState::ready() const { return is_settled(status()); }
+// The flag, not the mutex: settle() sets it with the status, and a batch's send() asks this of
+// every call it hands over.
+bool FutureState::ready() const { return settled_flag_.load(std::memory_order_acquire); }
 
 void FutureState::prepare_wait() const {
   const void* owner = nullptr;
@@ -143,23 +192,37 @@ void FutureState::prepare_wait() const {
 }
 
 void FutureState::wait() const {
-  if (settled_flag_.load(std::memory_order_acquire)) return;
+  if (settled_flag_.load(std::memory_order_acquire) != 0) return;
   prepare_wait();
-  std::unique_lock lock(mutex_);
-  settled_.wait(lock, [&] { return is_settled(status_); });
+  waiters_.fetch_add(1, std::memory_order_seq_cst);
+  while (settled_flag_.load(std::memory_order_seq_cst) == 0) sleep_while_zero(settled_flag_, {});
+  waiters_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 bool FutureState::wait_for(std::chrono::nanoseconds timeout) const {
-  if (settled_flag_.load(std::memory_order_acquire)) return true;
+  if (settled_flag_.load(std::memory_order_acquire) != 0) return true;
   if (hooks_) hooks_->before_wait();
-  std::unique_lock lock(mutex_);
-  return settled_.wait_for(lock, timeout, [&] { return is_settled(status_); });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  waiters_.fetch_add(1, std::memory_order_seq_cst);
+  while (settled_flag_.load(std::memory_order_seq_cst) == 0) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds::zero()) break;
+    sleep_while_zero(settled_flag_, std::chrono::duration_cast<std::chrono::nanoseconds>(left));
+  }
+  waiters_.fetch_sub(1, std::memory_order_relaxed);
+  return settled_flag_.load(std::memory_order_acquire) != 0;
 }
 
-const Payload& FutureState::payload_or_throw() const {
-  std::lock_guard lock(mutex_);
+std::span<const char> FutureState::payload_or_throw() const {
+  // Settled (as REQUIRES says), the outcome no longer changes: settle() wrote it before the
+  // flag, once. The mutex only for a caller that breaks the contract.
+  if (!settled_flag_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(mutex_);
+    if (error_) std::rethrow_exception(error_);
+    return value_.view();
+  }
   if (error_) std::rethrow_exception(error_);
-  return payload_;
+  return value_.view();
 }
 
 }  // namespace forkpool::detail

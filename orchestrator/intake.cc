@@ -28,18 +28,17 @@ std::shared_ptr<detail::FutureHooks> PoolCore::make_future_hooks(
 }
 
 std::shared_ptr<detail::FutureState> PoolCore::new_state() {
-  auto state = std::make_shared<detail::FutureState>();
+  std::shared_ptr<detail::FutureState> state = detail::make_future_state();
   state->set_hooks(future_hooks_);
   return state;
 }
 
 std::shared_ptr<detail::FutureState> PoolCore::submit(detail::TaskId function,
-                                                      const std::string* name, detail::Payload args,
+                                                      const std::string* name, detail::Payload task,
                                                       const TaskOptions& call, bool chunk) {
   auto state = new_state();
-  std::vector<Call> calls;
-  calls.push_back(Call{function, name, std::move(args), call, state, chunk});
-  enqueue(calls, false);
+  Call one{function, name, std::move(task), call, state, chunk};
+  enqueue({&one, 1}, false);
   return state;
 }
 
@@ -67,33 +66,26 @@ void PoolCore::wait_for_room(Lock& lock, std::size_t calls) {
   check_accepting();
 }
 
-void PoolCore::enqueue(std::vector<Call>& calls, bool batch) {
-  // Encoded in the caller's thread, before the mutex.
-  std::vector<detail::Payload> payloads;
-  payloads.reserve(calls.size());
-  for (Call& call : calls) {
-    payloads.push_back(serialization::encode_task(call.function, call.args));
-    call.args = {};
-  }
+void PoolCore::enqueue(std::span<Call> calls, bool batch) {
+  // Each call's Task payload was encoded in the caller's thread, before the mutex.
   Settlements out;
   {
     Lock lock(mutex_);
     check_accepting();
     wait_for_room(lock, calls.size());
     const std::uint64_t batch_id = batch && calls.size() > 1 ? next_batch_id_++ : 0;
-    for (std::size_t i = 0; i < calls.size(); ++i) {
-      Call& call = calls[i];
+    for (Call& call : calls) {
       if (call.state->ready()) continue;  // a batch's call cancelled while the batch was sent
       ++stats_.submitted;
-      if (payloads[i].size() > options_.max_frame) {
+      if (call.task.size() > options_.max_frame) {
         ++stats_.failed;
         out.push_back(
             {std::move(call.state),
              {},
-             std::make_exception_ptr(MessageTooLarge(payloads[i].size(), options_.max_frame))});
+             std::make_exception_ptr(MessageTooLarge(call.task.size(), options_.max_frame))});
         continue;
       }
-      PendingTask task{next_task_id_++, call.name, std::move(payloads[i]), std::move(call.state)};
+      PendingTask task{next_task_id_++, call.name, std::move(call.task), std::move(call.state)};
       task.timeout = call.options.timeout.value_or(options_.task_timeout);
       task.retries_left = std::max(0, call.options.retries.value_or(options_.retries));
       task.flags = call.chunk ? serialization::kTaskChunk : 0;
@@ -180,7 +172,7 @@ void PoolCore::cancel_in_flight(WorkerSlot& slot, std::size_t index, Settlements
                  {},
                  std::make_exception_ptr(TaskCancelled(task.id, *task.name, running)),
                  true});
-  task.payload = {};
+  task.payload.reset();
   task.retries_left = 0;
   if (!slot.serving()) return;  // it is going anyway
   if (slot.writing) {

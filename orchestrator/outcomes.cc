@@ -13,7 +13,8 @@ using serialization::Kind;
 
 void PoolCore::handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out) {
   const auto now = Clock::now();
-  if (take_reply(slot, frame.kind, frame.task_id, frame.payload, now - slot.head_since, out)) {
+  if (take_reply(slot, frame.kind, frame.task_id, frame.payload, &frame.payload,
+                 now - slot.head_since, out)) {
     after_reply(slot, now, out);
   }
 }
@@ -27,14 +28,15 @@ void PoolCore::handle_replies(WorkerSlot& slot, const io::Frame& frame, Settleme
   const auto share = (now - slot.head_since) / static_cast<int>(replies.size());
   bool answered = false;
   for (const serialization::ReplyEntry& reply : replies) {
-    detail::Payload payload(reply.payload.begin(), reply.payload.end());
-    answered = take_reply(slot, reply.kind, reply.task_id, payload, share, out) || answered;
+    answered =
+        take_reply(slot, reply.kind, reply.task_id, reply.payload, nullptr, share, out) || answered;
   }
   if (answered) after_reply(slot, now, out);
 }
 
 bool PoolCore::take_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64_t task_id,
-                          detail::Payload& payload, Clock::duration took, Settlements& out) {
+                          std::span<const char> payload, detail::Payload* owned,
+                          Clock::duration took, Settlements& out) {
   const auto kind = static_cast<Kind>(reply_kind);
   auto it = std::find_if(slot.in_flight.begin(), slot.in_flight.end(),
                          [&](const PendingTask& t) { return t.id == task_id; });
@@ -77,7 +79,10 @@ bool PoolCore::take_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64
       if (fail_task(std::move(task), error, out)) ++stats_.completed;
     } else {
       ++stats_.completed;
-      out.push_back({std::move(task.state), std::move(payload), nullptr});
+      out.push_back({std::move(task.state),
+                     owned != nullptr ? detail::ResultBytes::from(*owned)
+                                      : detail::ResultBytes::copy_of(payload),
+                     nullptr});
     }
   }
   return true;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,12 +15,42 @@
 
 namespace forkpool::orchestrator {
 
+// A Task payload (the function id, then the arguments): a buffer of its own, or a part of one
+// that several calls share. A batch's calls are encoded one after another into one buffer
+// (Batch::submit), which they share until the last of them is done with it: a buffer per call
+// was allocated in the caller's thread and freed in the collector's, a free that glibc makes
+// dear across threads, and measured the largest cost of a tiny batched call.
+class TaskBytes {
+ public:
+  TaskBytes() = default;
+  TaskBytes(detail::Payload owned) : owned_(std::move(owned)) {}  // NOLINT: a payload is bytes
+  TaskBytes(std::shared_ptr<const detail::Payload> shared, std::span<const char> part)
+      : shared_(std::move(shared)), part_(part) {}
+
+  std::span<const char> view() const {
+    if (shared_) return part_;
+    return owned_;
+  }
+  std::size_t size() const { return view().size(); }
+  // Lets go of the bytes (the shared buffer's last user frees it).
+  void reset() {
+    owned_ = {};
+    shared_.reset();
+    part_ = {};
+  }
+
+ private:
+  detail::Payload owned_;
+  std::shared_ptr<const detail::Payload> shared_;
+  std::span<const char> part_;  // in *shared_
+};
+
 // A task that has been submitted and not yet settled.
 struct PendingTask {
   std::uint64_t id = 0;               // this attempt's; a retry gets a new one
   const std::string* name = nullptr;  // the registry's copy; lives as long as the program
   // The Task frame's payload; dropped once it runs, unless a retry may need it again.
-  detail::Payload payload;
+  TaskBytes payload;
   // Null in a worker's in_flight once the task was cancelled or timed out there: the entry
   // stays, in its place, until the worker answers for it or dies.
   std::shared_ptr<detail::FutureState> state;
@@ -40,7 +71,7 @@ struct PendingTask {
 struct Call {
   detail::TaskId function = 0;
   const std::string* name = nullptr;
-  detail::Payload args;
+  TaskBytes task;
   TaskOptions options;
   std::shared_ptr<detail::FutureState> state;
   bool chunk = false;  // the arguments are a map chunk (detail/chunk.h)

@@ -9,6 +9,7 @@
 
 #include "orchestrator/cpu_count.h"
 #include "orchestrator/pool_core.h"
+#include "serialization/messages.h"
 
 namespace forkpool {
 namespace {
@@ -104,20 +105,22 @@ std::size_t Pool::max_frame() const { return core_->options().max_frame; }
 
 std::shared_ptr<detail::FutureState> Pool::submit_chunk(detail::TaskId function,
                                                         const std::string* name,
-                                                        detail::Payload chunk, std::size_t calls) {
+                                                        const detail::Payload& chunk,
+                                                        std::size_t calls) {
   TaskOptions call;
   const std::chrono::milliseconds per_call = core_->options().task_timeout;
   if (per_call.count() > 0) call.timeout = per_call * static_cast<std::int64_t>(calls);
-  auto state = core_->submit(function, name, std::move(chunk), call, /*chunk=*/true);
+  auto state = core_->submit(function, name, serialization::encode_task(function, chunk), call,
+                             /*chunk=*/true);
   state->set_owner(core_.get());
   return state;
 }
 
 std::shared_ptr<detail::FutureState> Pool::submit_encoded(detail::TaskId function,
                                                           const std::string* name,
-                                                          detail::Payload args,
+                                                          detail::Payload task,
                                                           const TaskOptions& call) {
-  auto state = core_->submit(function, name, std::move(args), call);
+  auto state = core_->submit(function, name, std::move(task), call);
   // Before the caller has the future, so before any on_ready callback can be set on it.
   state->set_owner(core_.get());
   return state;

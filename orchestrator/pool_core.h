@@ -41,6 +41,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,14 +77,14 @@ class PoolCore {
   ~PoolCore();
 
   std::shared_ptr<detail::FutureState> submit(detail::TaskId function, const std::string* name,
-                                              detail::Payload args, const TaskOptions& call,
+                                              detail::Payload task, const TaskOptions& call,
                                               bool chunk = false);
   // A future's state that cancels through this pool (Future::cancel()).
   std::shared_ptr<detail::FutureState> new_state();
   // Queues `calls` (their states made by new_state() or a batch): as one batch that travels to
   // a worker in Batch frames if `batch`. Throws PoolClosed, PoolBroken or QueueFull as submit()
   // does, with nothing queued; a call too large for max_frame fails only its own future.
-  void enqueue(std::vector<Call>& calls, bool batch);
+  void enqueue(std::span<Call> calls, bool batch);
   std::weak_ptr<CancelLink> cancel_link() const { return cancel_link_; }
   void close();
   void terminate();
@@ -114,7 +115,7 @@ class PoolCore {
   // and a future's on_ready callback may call back into the pool).
   struct Settlement {
     std::shared_ptr<detail::FutureState> state;
-    detail::Payload value;
+    detail::ResultBytes value;
     std::exception_ptr error;
     bool cancelled = false;
   };
@@ -125,7 +126,7 @@ class PoolCore {
     std::uint8_t kind = 0;
     std::uint8_t flags = 0;
     std::uint64_t task_id = 0;
-    detail::Payload bytes;
+    TaskBytes bytes;
     bool bytes_of_head = false;           // `bytes` is the lone task's payload, lent to the write
     std::vector<std::uint64_t> task_ids;  // a Batch frame's tasks, in order; empty: task_id
     std::exception_ptr error;             // why the write failed, if it did
@@ -211,8 +212,10 @@ class PoolCore {
   void handle_replies(WorkerSlot& slot, const io::Frame& frame, Settlements& out);
   // One reply (Result, Error or CancelAck) for the call `task_id`, which `took` that long:
   // settles it, retries it or drops it. True if it answered the worker's running call.
+  // `owned`: the buffer that holds `payload` whole, if the value may take it instead of a copy.
   bool take_reply(WorkerSlot& slot, std::uint8_t kind, std::uint64_t task_id,
-                  detail::Payload& payload, Clock::duration took, Settlements& out);
+                  std::span<const char> payload, detail::Payload* owned, Clock::duration took,
+                  Settlements& out);
   // The error an Error reply carries for `task`.
   std::exception_ptr decode_error_reply(const WorkerSlot& slot, const PendingTask& task,
                                         std::span<const char> payload) const;
@@ -229,6 +232,9 @@ class PoolCore {
   // supervision.cc, under the mutex.
   // Timeouts, stop escalation and idle retirement; returns how long until the next deadline.
   io::Deadline supervise(Clock::time_point now, Settlements& out);
+  // Whether a timeout or a stop step of the worker is due: only then is its pipe looked at
+  // first (answer_waiting), not each time round the loop (a poll(2) per reply for nothing).
+  bool deadline_passed(const WorkerSlot& slot, Clock::time_point now) const;
   bool answer_waiting(WorkerSlot& slot) const;
   std::optional<Clock::time_point> check_timeout(WorkerSlot& slot, Clock::time_point now,
                                                  Settlements& out);

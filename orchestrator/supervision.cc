@@ -32,7 +32,7 @@ io::Deadline PoolCore::supervise(Clock::time_point now, Settlements& out) {
     WorkerSlot& slot = *slot_ptr;
     // Its answer may be waiting in the pipe: read it before judging the worker late (a
     // timeout that fires on a task that has finished would stop the task behind it).
-    if (answer_waiting(slot)) {
+    if (deadline_passed(slot, now) && answer_waiting(slot)) {
       next = now;
       continue;
     }
@@ -43,6 +43,16 @@ io::Deadline PoolCore::supervise(Clock::time_point now, Settlements& out) {
   if (auto at = retire_idle(now)) next = earliest(next, *at);
   if (next == Clock::time_point::max()) return std::nullopt;
   return std::chrono::ceil<std::chrono::milliseconds>(next - now);
+}
+
+bool PoolCore::deadline_passed(const WorkerSlot& slot, Clock::time_point now) const {
+  if (slot.stop.pending() && now >= slot.stop.deadline()) return true;
+  if (slot.state != WorkerSlot::State::kReady || slot.writing || slot.in_flight.empty()) {
+    return false;
+  }
+  const PendingTask& head = slot.in_flight.front();
+  return head.state && head.timeout.count() > 0 &&
+         now >= StopPlan::after(slot.head_since, head.timeout);
 }
 
 bool PoolCore::answer_waiting(WorkerSlot& slot) const {

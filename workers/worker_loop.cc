@@ -151,7 +151,9 @@ class Worker {
     // Between the calls of a Batch that lets replies wait, at most every kLookInterval: a
     // poll(2) per call would cost more than a tiny call (a call cancelled meanwhile runs, and
     // the pool drops its reply).
-    if (tasks_.empty() || !tasks_.front().hold_reply || look_due()) read_available();
+    // With nothing queued, it waits for the pipe anyway, and reads what else it already
+    // holds: a look first would be a poll(2) per round trip for nothing.
+    if (!tasks_.empty() && (!tasks_.front().hold_reply || look_due())) read_available();
     // Nothing left to run: the replies held for the calls that ran go now, before it waits.
     if (tasks_.empty()) channel_.flush();
     while (tasks_.empty() && !ended_) {
@@ -161,6 +163,15 @@ class Worker {
         break;
       }
       handle(std::move(*frame));
+      // Frames that came with it (a Cancel right behind its task) without another syscall.
+      while (!ended_ && reader_.buffered() != 0) {
+        frame = reader_.read_frame();
+        if (!frame) {
+          ended_ = true;
+          break;
+        }
+        handle(std::move(*frame));
+      }
     }
     if (tasks_.empty()) return std::nullopt;
     QueuedCall task = std::move(tasks_.front());

@@ -18,8 +18,10 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <utility>
 
+#include "forkpool/detail/task_call.h"
 #include "forkpool/errors.h"
 #include "forkpool/future.h"
 #include "forkpool/options.h"
@@ -32,7 +34,9 @@ namespace detail {
 class BatchState;
 }
 
-// Calls queued to travel together to one worker; Pool::batch() makes one.
+// Calls queued to travel together to one worker; Pool::batch() makes one. One thread at a time
+// submits to a Batch (it encodes into a buffer of its own); its futures may be waited on, and
+// so send it, from any thread.
 class Batch {
  public:
   // Movable, not copyable: one owner sends the calls.
@@ -54,9 +58,10 @@ class Batch {
   // The same, with a timeout or retries for this call only.
   template <detail::TaskCallable F, typename... Values>
   Future<detail::CallResult<F>> submit(const TaskOptions& call, const F& task, Values&&... values) {
-    detail::EncodedCall encoded = detail::encode_call(task, std::forward<Values>(values)...);
-    return Future<detail::CallResult<F>>(
-        add(encoded.function, encoded.name, std::move(encoded.args), call));
+    // Encoded into a buffer the batch keeps from call to call; add() copies it.
+    const detail::TaskCallName called =
+        detail::encode_task_call(scratch_, task, std::forward<Values>(values)...);
+    return Future<detail::CallResult<F>>(add(called.function, called.name, scratch_, call));
   }
 
   // Hands every queued call to the pool at once; they reach one idle worker together, in as
@@ -71,10 +76,12 @@ class Batch {
  private:
   friend class Pool;
   explicit Batch(std::shared_ptr<detail::BatchState> state);
+  // `task`: the call's Task payload (detail/task_call.h), copied.
   std::shared_ptr<detail::FutureState> add(detail::TaskId function, const std::string* name,
-                                           detail::Payload args, const TaskOptions& call);
+                                           std::span<const char> task, const TaskOptions& call);
 
   std::shared_ptr<detail::BatchState> state_;
+  detail::Payload scratch_;
 };
 
 }  // namespace forkpool

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <type_traits>
 #include <utility>
 
@@ -74,7 +75,7 @@ class Future {
   // ProtocolError. May be called again; each call decodes the value afresh.
   R get() const {
     wait();
-    const detail::Payload& payload = state().payload_or_throw();
+    const std::span<const char> payload = state().payload_or_throw();
     if constexpr (!std::is_void_v<R>) {
       R value{};
       detail::decode_values(payload, "task result", value);

@@ -163,8 +163,7 @@ class MapResults {
     writer.finish();
     if (remaining_) *remaining_ -= std::min<std::size_t>(*remaining_, writer.count());
     const std::uint64_t seq = next_seq_++;
-    Chunk chunk{pool_->submit_chunk(function_, name_, std::move(args), writer.count()),
-                writer.count()};
+    Chunk chunk{pool_->submit_chunk(function_, name_, args, writer.count()), writer.count()};
     if (!Ordered || observer_) {
       chunk.state->on_settled([arrivals = arrivals_, seq] {
         {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "forkpool/batch.h"
+#include "forkpool/detail/task_call.h"
 #include "forkpool/errors.h"
 #include "forkpool/future.h"
 #include "forkpool/options.h"
@@ -95,9 +96,11 @@ class Pool {
   // The same, with a timeout or retries for this call only.
   template <detail::TaskCallable F, typename... Values>
   Future<detail::CallResult<F>> submit(const TaskOptions& call, const F& task, Values&&... values) {
-    detail::EncodedCall encoded = detail::encode_call(task, std::forward<Values>(values)...);
+    detail::Payload payload;
+    const detail::TaskCallName called =
+        detail::encode_task_call(payload, task, std::forward<Values>(values)...);
     return Future<detail::CallResult<F>>(
-        submit_encoded(encoded.function, encoded.name, std::move(encoded.args), call));
+        submit_encoded(called.function, called.name, std::move(payload), call));
   }
 
   // Calls a one-argument task on every element of `inputs` and yields the results in input
@@ -144,13 +147,15 @@ class Pool {
   template <typename R, typename View, bool Ordered>
   friend class MapResults;
 
+  // `task`: the call's Task payload (detail/task_call.h).
   std::shared_ptr<detail::FutureState> submit_encoded(detail::TaskId function,
-                                                      const std::string* name, detail::Payload args,
+                                                      const std::string* name, detail::Payload task,
                                                       const TaskOptions& call = {});
   // A map chunk of `calls` calls (detail/chunk.h); a pool task_timeout applies to each call,
   // so the chunk's is `calls` times as long.
   std::shared_ptr<detail::FutureState> submit_chunk(detail::TaskId function,
-                                                    const std::string* name, detail::Payload chunk,
+                                                    const std::string* name,
+                                                    const detail::Payload& chunk,
                                                     std::size_t calls);
   std::size_t map_window() const;
   std::size_t max_frame() const;

@@ -196,6 +196,45 @@ TEST_P(BatchTest, AWorkerThatDiesHoldingRepliesFailsOnlyTheCallThatKillsIt) {
   leaks_.check();
 }
 
+// A batch's small calls share one buffer of encoded calls, a large one has its own; results
+// are held in place up to a size and in a buffer above it. Calls of every kind run again after
+// their worker dies holding their replies, and every result of every size comes back whole.
+TEST_P(BatchTest, SharedAndOwnedCallsAndResultsOfEverySizeSurviveADeath) {
+  {
+    Pool pool(options(2));
+    Batch batch = pool.batch();
+    std::vector<Future<std::string>> echoes;
+    const auto text = [](std::size_t length) {
+      return std::string(length, static_cast<char>('a' + length % 26));
+    };
+    // Results from 8 to 48 bytes (a string's archive: its length, then its bytes), then
+    // arguments of 5000 bytes, each with a buffer of its own.
+    for (std::size_t length = 0; length <= 40; ++length) {
+      echoes.push_back(batch.submit(echo_string_task, text(length)));
+    }
+    echoes.push_back(batch.submit(echo_string_task, text(5000)));
+    auto dies = batch.submit(die_by_exit_task, 5);
+    for (std::size_t length : {3, 30, 6000}) {
+      echoes.push_back(batch.submit(echo_string_task, text(length)));
+    }
+    batch.send();
+    ASSERT_TRUE(dies.wait_for(kDeadline));
+    EXPECT_THROW(dies.get(), WorkerDied);
+    std::vector<std::size_t> lengths;
+    for (std::size_t length = 0; length <= 40; ++length) lengths.push_back(length);
+    lengths.insert(lengths.end(), {5000, 3, 30, 6000});
+    for (std::size_t i = 0; i < echoes.size(); ++i) {
+      EXPECT_EQ(get_within_deadline(echoes[i]), text(lengths[i])) << "call " << i;
+    }
+    EXPECT_EQ(pool.stats().failed, 1u);
+    // The same results through single submits, whose replies come one frame each.
+    for (std::size_t length = 0; length <= 40; ++length) {
+      EXPECT_EQ(get_within_deadline(pool.submit(echo_string_task, text(length))), text(length));
+    }
+  }
+  leaks_.check();
+}
+
 // A running call of a batch whose replies are held is cancelled as any call: its worker is
 // stopped after cancel_grace, and the calls behind it run elsewhere. The call before it was
 // answered while it ran, not held back behind it.

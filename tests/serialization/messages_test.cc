@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "forkpool/detail/archive.h"
+#include "forkpool/detail/task_call.h"
 #include "forkpool/errors.h"
 #include "io/frame_format.h"
 
@@ -330,6 +331,31 @@ TEST(MessagesTest, TaskRoundTrips) {
   EXPECT_EQ(call.args.data(), payload.data() + sizeof function);
   EXPECT_EQ(Payload(call.args.begin(), call.args.end()), encoded_args);
   EXPECT_EQ(decode_args(call.args), args);
+}
+
+// Submitters build the Task payload themselves, in one buffer (detail/task_call.h): it must be
+// byte for byte what encode_task makes of the same arguments, plain ones and archived ones, and
+// it replaces whatever the reused buffer held.
+TEST(MessagesTest, TaskPayloadsBuiltBySubmittersMatchEncodeTask) {
+  const detail::TaskId function = 0x0102030405060708ull;
+  Payload out(100, 'x');
+  detail::encode_task_payload<int, double>(out, function, 42, 2.5);
+  Payload plain;
+  detail::encode_values(plain, 42, 2.5);
+  EXPECT_EQ(out, encode_task(function, plain));
+
+  detail::encode_task_payload<int, std::string, std::vector<double>>(
+      out, function, 7, "text", std::vector<double>{1.5, -0.0});
+  EXPECT_EQ(out, encode_task(function, encode_args({7, "text", {1.5, -0.0}})));
+
+  // A value is converted to its parameter's type first: 3 for a double parameter is 3.0.
+  detail::encode_task_payload<double>(out, function, 3);
+  Payload three;
+  detail::encode_values(three, 3.0);
+  EXPECT_EQ(out, encode_task(function, three));
+
+  detail::encode_task_payload<>(out, function);
+  EXPECT_EQ(out, encode_task(function, Payload{}));
 }
 
 TEST(MessagesTest, TaskWithoutArgumentsRoundTrips) {

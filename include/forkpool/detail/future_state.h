@@ -3,15 +3,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "forkpool/detail/payload.h"
 #include "forkpool/detail/ready_set.h"
+#include "forkpool/detail/result_bytes.h"
 
 namespace forkpool {
 
@@ -26,6 +28,13 @@ namespace detail {
 bool in_ready_callback_of(const void* owner);
 
 class FutureState;
+
+// A new state. States are made kStatesPerBlock at a time, in one allocation per thread that
+// each state's future keeps alive (an aliasing shared_ptr): an allocation per call, made in
+// the submitting thread and mostly freed elsewhere, cost more than everything else a tiny
+// call does in the caller's thread. A future kept after the others of its block are gone
+// keeps the block: a few kilobytes.
+std::shared_ptr<FutureState> make_future_state();
 
 // What a future asks of whoever holds its task: the pool, or a batch not yet sent. One object
 // serves every future of a pool or of a batch, shared, instead of closures made per future on
@@ -47,7 +56,7 @@ class FutureState {
   void set_running();
   // Back from running to pending: its frame never reached a worker and it is queued again.
   void set_pending();
-  bool set_value(Payload payload);
+  bool set_value(ResultBytes value);
   bool set_error(std::exception_ptr error);
   // Settles it as cancelled; get() throws `error` (a TaskCancelled).
   bool set_cancelled(std::exception_ptr error);
@@ -69,8 +78,8 @@ class FutureState {
   // What wait() does before it blocks: the UsageError check, then the before-wait hook (which
   // sends an unsent batch). For waiting on many states through a ReadySet.
   void prepare_wait() const;
-  // REQUIRES: ready(). The result bytes, or rethrows the error.
-  const Payload& payload_or_throw() const;
+  // REQUIRES: ready(). The result bytes (valid while the state lives), or rethrows the error.
+  std::span<const char> payload_or_throw() const;
   // Calls `callback` once when the state settles: at once, in this thread, if it already
   // has; otherwise in the thread that settles it, which may be the pool's collector, the bulk
   // writer, or a caller's thread (cancel, cancel_all, terminate, a refused submit); the pool
@@ -89,20 +98,23 @@ class FutureState {
     ReadySet* set;
     std::size_t index;
   };
-  bool settle(FutureStatus status, Payload payload, std::exception_ptr error);
+  bool settle(FutureStatus status, ResultBytes value, std::exception_ptr error);
   // Runs an on_ready callback marked as this state's owner's (in_ready_callback_of).
   static void run_callback(const std::function<void()>& callback, const void* owner);
 
   mutable std::mutex mutex_;
-  mutable std::condition_variable settled_;
   FutureStatus status_ = FutureStatus::kPending;
-  Payload payload_;
+  ResultBytes value_;
   std::exception_ptr error_;
   std::function<void()> on_settled_;
   std::shared_ptr<FutureHooks> hooks_;
-  // Set once settled (under the mutex, released after): a wait on a settled state returns
-  // without the locks and hooks a real wait needs, as get() after get() usually does.
-  std::atomic<bool> settled_flag_{false};
+  // 1 once settled (under the mutex, after the outcome): a wait on a settled state returns
+  // without the locks and hooks a real wait needs, as get() after get() usually does. A wait
+  // sleeps on it (a futex) rather than on a condition variable: a condition variable's waiter
+  // takes the mutex back marked contended, so each woken get() paid a futex wake more; and
+  // settle() makes no syscall unless someone waits (waiters_).
+  std::atomic<std::uint32_t> settled_flag_{0};
+  mutable std::atomic<std::uint32_t> waiters_{0};
   // Atomic, not under the mutex: set once per submit, on the hot path, after the pool may
   // already see the state; read under the mutex, after the caller's on_settled() took it.
   std::atomic<const void*> owner_{nullptr};
