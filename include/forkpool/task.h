@@ -185,26 +185,6 @@ concept TaskCallable = requires {
 template <typename F>
 using CallResult = typename CallSignature<std::remove_cvref_t<F>>::Result;
 
-// A call ready to queue: the task, its name (the Task handle's or the registry's, which outlive
-// the call), its encoded arguments.
-struct EncodedCall {
-  TaskId function = 0;
-  const std::string* name = nullptr;
-  Payload args;
-};
-
-template <typename R, typename... Args, typename... Values>
-EncodedCall encode_call(const Task<R (*)(Args...)>& task, Values&&... values) {
-  static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-  return {task.id(), &task.name(), encode_arguments<Args...>(std::forward<Values>(values)...)};
-}
-// Throws UnknownTask if no FORKPOOL_TASK registered `function`.
-template <typename R, typename... Args, typename... Values>
-EncodedCall encode_call(R (*function)(Args...), Values&&... values) {
-  static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
-  const TaskEntry& entry = registered_task(reinterpret_cast<ErasedFunction>(function));
-  return {entry.id, &entry.name, encode_arguments<Args...>(std::forward<Values>(values)...)};
-}
 }  // namespace detail
 
 }  // namespace forkpool

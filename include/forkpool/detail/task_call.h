@@ -55,7 +55,8 @@ void encode_task_payload(Payload& out, TaskId function, Values&&... values) {
   }
 }
 
-// encode_call's counterparts: the call's Task payload into `out`.
+// A call ready to queue: its Task payload into `out`, and the task's id and name (the Task
+// handle's or the registry's, which outlive the call).
 template <typename R, typename... Args, typename... Values>
 TaskCallName encode_task_call(Payload& out, const Task<R (*)(Args...)>& task, Values&&... values) {
   static_assert(sizeof...(Args) == sizeof...(Values), "wrong number of task arguments");
