@@ -260,8 +260,8 @@ TEST(ExecTask, AStopRequestForTheRunningJobStopsItAndReturnsItsResult) {
     const ExecResult r = run_exec(shell("echo out; trap 'echo trapped; exit 3' TERM; echo $$ > " +
                                         pids + "; while :; do sleep 0.05; done"));
     const ExecResult next = run_exec(shell("echo next"));
-    std::ofstream(outcome) << r.stopped << ' ' << r.exit_code << ' ' << r.out << next.stopped
-                           << ' ' << next.out;
+    std::ofstream(outcome) << r.stopped << ' ' << r.exit_code << ' ' << r.out << next.stopped << ' '
+                           << next.out;
     return 0;
   });
   std::string line;
