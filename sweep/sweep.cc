@@ -190,9 +190,7 @@ std::string SweepReport::csv() const {
     out += std::to_string(row.workers) + "," + std::to_string(row.seconds.size());
     for (double v : {row.median, row.min, row.max, row.q1, row.q3, row.jobs_per_second, row.speedup,
                      row.efficiency}) {
-      // Appended in two steps: GCC 12 at -O3 warns (-Wrestrict, falsely) on "," + string.
-      out += ',';
-      out += number(v);
+      out += "," + number(v);
     }
     out += "\n";
   }
