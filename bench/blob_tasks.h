@@ -1,5 +1,5 @@
-// The 64 MiB result tasks that core_bench's bandwidth rows and frame_split time: one built in
-// fresh memory, one sent from memory the worker already holds.
+// The 64 MiB result tasks that core_bench's bandwidth rows, frame_split and remote_bench time: one
+// built in fresh memory, one sent from memory the worker already holds.
 #pragma once
 
 #include <boost/serialization/split_member.hpp>

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/serialization/split_member.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "blob_tasks.h"
 #include "forkpool/forkpool.h"
 #include "io/fd.h"
 #include "io/socket.h"
@@ -34,33 +34,11 @@ using Clock = std::chrono::steady_clock;
 void noop() {}
 FORKPOOL_TASK(noop_task, noop);
 
-std::string blob(std::uint64_t bytes) { return std::string(bytes, 'x'); }
-FORKPOOL_TASK(blob_task, blob);
-
-// A result sent from memory the worker already holds, as the loopback peer sends from a reused
-// buffer: its rows measure what forkpool and the connection add, not the task faulting in
-// 64 MiB of new pages (which on this kind of virtual machine costs more than the transfer).
-struct WarmText {
-  std::uint64_t size = 0;  // worker side: how many bytes to send
-  std::string text;        // parent side: what arrived
-
-  template <typename Archive>
-  void save(Archive& archive, unsigned int /*version*/) const {
-    static std::string warm;  // one per worker process, built by the first call
-    if (warm.size() != size) warm.assign(size, 'x');
-    archive << warm;
-  }
-  template <typename Archive>
-  void load(Archive& archive, unsigned int /*version*/) {
-    archive >> text;
-  }
-  BOOST_SERIALIZATION_SPLIT_MEMBER()
-};
-WarmText warm_text(std::uint64_t bytes) { return WarmText{.size = bytes, .text = {}}; }
-FORKPOOL_TASK(warm_text_task, warm_text);
-
-std::size_t size_of(const std::string& text) { return text.size(); }
-std::size_t size_of(const WarmText& warm) { return warm.text.size(); }
+// The 64 MiB results (built fresh, and from warm memory) are core_bench's: bench/blob_tasks.h.
+using forkpool_bench::blob_task;
+using forkpool_bench::warm_blob_task;
+std::size_t size_of(const std::vector<char>& bytes) { return bytes.size(); }
+std::size_t size_of(const forkpool_bench::WarmBlob& warm) { return warm.bytes.size(); }
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -243,10 +221,10 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 3; ++i) tcp = std::max(tcp, loopback_tcp_mb_s(bytes));
   row("bare loopback TCP, reused buffers", tcp, "MB/s", tcp, "loopback");
   const auto ssh_tcp = remote(Kind::kSsh, host, DataChannel::kTcp);
-  row("local worker (pipes), from warm memory", pool_result_mb_s({}, bytes, warm_text_task), "MB/s",
+  row("local worker (pipes), from warm memory", pool_result_mb_s({}, bytes, warm_blob_task), "MB/s",
       tcp, "loopback");
   row("ssh worker, data channel tcp, from warm memory",
-      pool_result_mb_s(ssh_tcp, bytes, warm_text_task), "MB/s", tcp, "loopback");
+      pool_result_mb_s(ssh_tcp, bytes, warm_blob_task), "MB/s", tcp, "loopback");
   row("local worker (pipes), built fresh", pool_result_mb_s({}, bytes, blob_task), "MB/s", tcp,
       "loopback");
   row("ssh worker, data channel tcp, built fresh", pool_result_mb_s(ssh_tcp, bytes, blob_task),
