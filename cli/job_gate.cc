@@ -1,16 +1,13 @@
 #include "cli/job_gate.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <utility>
 #include <vector>
 
+#include "cli/jobs_file.h"
 #include "cli/option_values.h"
 #include "cli/pipe_options.h"
 #include "cli/resource_probe.h"
@@ -58,10 +55,8 @@ std::vector<std::string> words(const std::string& text) {
 // A --load file's text, its final newline (which Perl's `$` allows) taken off; nullopt if it
 // cannot be read.
 std::optional<std::string> load_file_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!text.empty() && text.back() == '\n') text.pop_back();
+  std::optional<std::string> text = read_value_file(path);
+  if (text && !text->empty() && text->back() == '\n') text->pop_back();
   return text;
 }
 
@@ -73,8 +68,7 @@ bool names_load_file(const std::string& spec) {
     return false;
   } catch (const UsageError&) {
   }
-  struct stat st {};
-  return ::stat(spec.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  return names_regular_file(spec);
 }
 
 JobGate::JobGate(const ResourceLimits& limits, unsigned cpus, std::string shell)

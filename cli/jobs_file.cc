@@ -14,23 +14,27 @@
 
 namespace forkpool::cli {
 
+std::optional<std::string> read_value_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+bool names_regular_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 bool names_jobs_file(const std::string& spec) {
   try {
     check_jobs("-j", spec);
     return false;  // N, N%, +N or -N: a value, even if a file of that name exists
   } catch (const UsageError&) {
   }
-  struct stat st {};
-  return ::stat(spec.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  return names_regular_file(spec);
 }
 
 namespace {
-
-std::optional<std::string> read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 unsigned slots_in(const std::string& path, std::string text, unsigned cpus) {
   if (!text.empty() && text.back() == '\n') text.pop_back();
@@ -47,19 +51,19 @@ unsigned slots_in(const std::string& path, std::string text, unsigned cpus) {
 }  // namespace
 
 unsigned read_jobs_file(const std::string& path, unsigned cpus) {
-  const std::optional<std::string> text = read_text(path);
+  const std::optional<std::string> text = read_value_file(path);
   if (!text) throw UsageError("-j " + path + ": cannot read it: " + std::strerror(errno));
   return slots_in(path, *text, cpus);
 }
 
 JobsFile::JobsFile(std::string path, unsigned cpus)
-    : path_(std::move(path)), cpus_(cpus), text_(read_text(path_)) {
+    : path_(std::move(path)), cpus_(cpus), text_(read_value_file(path_)) {
   if (!text_) throw UsageError("-j " + path_ + ": cannot read it: " + std::strerror(errno));
   slots_ = slots_in(path_, *text_, cpus_);
 }
 
 std::optional<unsigned> JobsFile::changed(std::string& problem) {
-  std::optional<std::string> text = read_text(path_);
+  std::optional<std::string> text = read_value_file(path_);
   if (text == text_) return std::nullopt;
   text_ = std::move(text);
   if (text_ && text_->empty()) return std::nullopt;  // being written (`echo 4 > FILE`)

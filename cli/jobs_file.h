@@ -7,6 +7,13 @@
 
 namespace forkpool::cli {
 
+// The whole text of the file `path` (a -j FILE's or a --load FILE's value); nullopt if it
+// cannot be read.
+std::optional<std::string> read_value_file(const std::string& path);
+
+// Whether `path` names a regular file: a -j or --load value that is no number may name one.
+bool names_regular_file(const std::string& path);
+
 // Whether `spec`, a -j value, names a file to read the slot count from: GNU parallel takes it
 // as one when it is none of N, N%, +N and -N and a regular file of that name exists.
 bool names_jobs_file(const std::string& spec);
