@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -124,7 +125,12 @@ TEST_P(WaitTest, SeveralWaitersAndACallbackAllSeeTheSameFuture) {
     std::vector<Future<pid_t>> futures{pool.submit(gated_task, gate.dir())};
     gate.wait_entered();
     std::atomic<int> callbacks{0};
-    futures[0].on_ready([&] { ++callbacks; });
+    // The callback runs on the thread that settles the future, which may wake the waiters
+    // first: the test waits for the callback itself before counting.
+    std::promise<void> called;
+    futures[0].on_ready([&] {
+      if (++callbacks == 1) called.set_value();
+    });
     std::vector<std::size_t> found(4, 99);
     std::vector<std::thread> waiters;
     for (std::size_t i = 0; i < found.size(); ++i) {
@@ -133,6 +139,7 @@ TEST_P(WaitTest, SeveralWaitersAndACallbackAllSeeTheSameFuture) {
     gate.release();
     for (auto& t : waiters) t.join();
     EXPECT_THAT(found, ::testing::Each(0u));
+    ASSERT_EQ(called.get_future().wait_for(kDeadline), std::future_status::ready);
     EXPECT_EQ(callbacks.load(), 1);
   }
   leaks_.check();
