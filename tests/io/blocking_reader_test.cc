@@ -171,6 +171,44 @@ TEST(BlockingReaderTest, ReadsAFrameOfTheDefaultMaximumOf64MiB) {
   leaks.check();
 }
 
+// A large payload's storage, once freed, is the next large payload's: a worker sending one big
+// result after another, or the parent receiving them, writes into memory already faulted in.
+// A frame of another shape gets fresh storage, and the kept block is let go.
+TEST(BlockingReaderTest, ALargePayloadReusesTheStorageOfTheLastOne) {
+  const std::size_t size = std::size_t{8} << 20;
+  const std::string first = patterned(size, 11);
+  const std::string second = patterned(size - 4096, 12);  // the same huge-page count
+  const std::string other = patterned(size * 3, 13);
+  Pipe pipe = Pipe::create();
+  ForkedChild writer =
+      start_writer(pipe, frame_bytes(first, 1) + frame_bytes(second, 2) + frame_bytes(other, 3));
+  BlockingReader reader(pipe.read);
+  const void* storage = nullptr;
+  {
+    std::optional<Frame> frame = reader.read_frame();
+    expect_frame(frame, first, 1);
+    storage = frame->payload.data();
+  }
+  std::optional<Frame> frame = reader.read_frame();
+  expect_frame(frame, second, 2);
+  EXPECT_EQ(static_cast<const void*>(frame->payload.data()), storage);
+  frame.reset();
+  // Three times the size: the kept block does not fit, so it is let go and the frame gets
+  // fresh storage; that storage is then the one kept.
+  std::optional<Frame> larger = reader.read_frame();
+  expect_frame(larger, other, 3);
+  EXPECT_EQ(writer.wait().str(), kExitedCleanly);
+  auto& kept = detail::LargeBlockCache::instance();
+  EXPECT_EQ(kept.take(size), nullptr) << "the first block outlived a miss";
+  const void* larger_storage = larger->payload.data();
+  larger.reset();
+  void* block = kept.take(other.size());
+  EXPECT_EQ(block, larger_storage);
+  std::free(block);
+  // Nothing over the bound is kept.
+  EXPECT_FALSE(kept.keep(nullptr, detail::LargeBlockCache::kMaxBytes + 1));
+}
+
 // ---- End of stream ----------------------------------------------------------------------------
 
 TEST(BlockingReaderTest, EndOfStreamBeforeTheFirstHeaderByteIsACleanEnd) {
