@@ -4,7 +4,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <array>
 #include <climits>
 #include <ctime>
 #include <optional>
@@ -59,21 +58,7 @@ void wake_all(const std::atomic<std::uint32_t>& word) {
 
 }  // namespace
 
-std::shared_ptr<FutureState> make_future_state() {
-  constexpr std::size_t kStatesPerBlock = 32;
-  struct Block {
-    std::array<FutureState, kStatesPerBlock> states;
-  };
-  // Per thread, so that submitters share no lock; a thread's last block lives until its
-  // futures and the thread are gone.
-  thread_local std::shared_ptr<Block> block;
-  thread_local std::size_t used = kStatesPerBlock;
-  if (used == kStatesPerBlock) {
-    block = std::make_shared<Block>();
-    used = 0;
-  }
-  return {block, &block->states[used++]};
-}
+std::shared_ptr<FutureState> make_future_state() { return std::make_shared<FutureState>(); }
 
 bool in_ready_callback_of(const void* owner) {
   if (owner == nullptr) return false;

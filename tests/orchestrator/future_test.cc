@@ -249,5 +249,23 @@ TEST(Future, OnReadyReportsEveryTaskOnce) {
   leaks.check();
 }
 
+// A future's result is freed with the future: its frame's storage is then the one the next
+// large payload reuses (detail::LargeBlockCache), so finding it there shows it was freed.
+TEST(Future, ADroppedFuturesResultIsFreed) {
+  Pool pool({.workers = 1});
+  const int mib = 8;
+  {
+    auto big = pool.submit(patterned_bytes_task, mib);
+    EXPECT_EQ(big.get().size(), std::size_t(mib) << 20);
+  }
+  // A second reply through the collector: it handled the first one wholly before reading it.
+  EXPECT_EQ(pool.submit(identity_task, 3).get(), 3);
+  // The frame is the vector and its archive's length: one huge page more. Nothing else in
+  // this process was a payload that large.
+  void* block = detail::LargeBlockCache::instance().take((std::size_t(mib) + 2) << 20);
+  EXPECT_NE(block, nullptr) << "the dropped future's result was not freed";
+  std::free(block);
+}
+
 }  // namespace
 }  // namespace forkpool::testing

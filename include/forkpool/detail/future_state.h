@@ -29,11 +29,9 @@ bool in_ready_callback_of(const void* owner);
 
 class FutureState;
 
-// A new state. States are made kStatesPerBlock at a time, in one allocation per thread that
-// each state's future keeps alive (an aliasing shared_ptr): an allocation per call, made in
-// the submitting thread and mostly freed elsewhere, cost more than everything else a tiny
-// call does in the caller's thread. A future kept after the others of its block are gone
-// keeps the block: a few kilobytes.
+// A new state, in one allocation with its count. Each state is its own allocation, freed
+// with its last holder: a settled state holds its result's bytes, which may be large, so
+// states must not share an allocation that one kept future would keep alive.
 std::shared_ptr<FutureState> make_future_state();
 
 // What a future asks of whoever holds its task: the pool, or a batch not yet sent. One object
