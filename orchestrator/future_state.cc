@@ -4,8 +4,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
+#include <cstddef>
 #include <ctime>
+#include <memory>
+#include <new>
 #include <optional>
 
 #include "forkpool/errors.h"
@@ -58,7 +62,95 @@ void wake_all(const std::atomic<std::uint32_t>& word) {
 
 }  // namespace
 
-std::shared_ptr<FutureState> make_future_state() { return std::make_shared<FutureState>(); }
+namespace {
+
+// Memory for future states, kSlots to an allocation, taken by each submitting thread from a
+// block of its own. Each state still has its own count and is destroyed, with the result it
+// holds, by its last holder; only the slot's memory waits for the block's other slots. An
+// allocation per state, made in the submitting thread and mostly freed in the collector's,
+// cost more than anything else a tiny call does in the caller's thread (glibc's per-thread
+// caches fill with the other thread's blocks); returning a slot is one atomic decrement.
+class StateBlock {
+ public:
+  static constexpr std::size_t kSlots = 32;
+  // Room for a state and the count make_shared-style allocation puts beside it.
+  static constexpr std::size_t kRoom = (sizeof(FutureState) + 32 + 15) / 16 * 16;
+
+  // A slot of this thread's block (a new block when it is used up).
+  static void* take() {
+    ThreadBlock& mine = t_block;
+    if (mine.gone) {  // the thread is ending: a block of one slot
+      auto* block = new StateBlock;
+      block->give_back(kSlots - 1);
+      return block->slots_[0].room;
+    }
+    if (mine.used == kSlots) {
+      mine.block = new StateBlock;
+      mine.used = 0;
+    }
+    return mine.block->slots_[mine.used++].room;
+  }
+  // Returns the slot holding `p`; the last slot returned frees the block.
+  static void give_back(void* p) noexcept {
+    auto* slot = reinterpret_cast<Slot*>(static_cast<std::byte*>(p) - offsetof(Slot, room));
+    slot->block->give_back(1);
+  }
+
+ private:
+  struct alignas(16) Slot {
+    StateBlock* block;
+    alignas(16) std::byte room[kRoom];
+  };
+  // The thread's current block; the slots it never handed out are returned when it ends.
+  struct ThreadBlock {
+    StateBlock* block = nullptr;
+    std::size_t used = kSlots;
+    bool gone = false;
+    ThreadBlock() = default;
+    ThreadBlock(const ThreadBlock&) = delete;
+    ThreadBlock& operator=(const ThreadBlock&) = delete;
+    ~ThreadBlock() {
+      if (block != nullptr) block->give_back(kSlots - used);
+      gone = true;
+    }
+  };
+  static thread_local ThreadBlock t_block;
+
+  StateBlock() {
+    for (Slot& slot : slots_) slot.block = this;
+  }
+  void give_back(std::size_t count) noexcept {
+    if (count != 0 && unreturned_.fetch_sub(count, std::memory_order_acq_rel) == count) delete this;
+  }
+
+  std::atomic<std::size_t> unreturned_{kSlots};
+  Slot slots_[kSlots];
+};
+thread_local StateBlock::ThreadBlock StateBlock::t_block;
+
+template <typename T>
+struct StateAllocator {
+  using value_type = T;
+  StateAllocator() = default;
+  template <typename U>
+  explicit StateAllocator(const StateAllocator<U>& /*other*/) noexcept {}
+  T* allocate(std::size_t n) {
+    static_assert(sizeof(T) <= StateBlock::kRoom && alignof(T) <= 16);
+    if (n != 1) throw std::bad_alloc();
+    return static_cast<T*>(StateBlock::take());
+  }
+  void deallocate(T* p, std::size_t /*n*/) noexcept { StateBlock::give_back(p); }
+  template <typename U>
+  bool operator==(const StateAllocator<U>& /*other*/) const noexcept {
+    return true;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<FutureState> make_future_state() {
+  return std::allocate_shared<FutureState>(StateAllocator<FutureState>{});
+}
 
 bool in_ready_callback_of(const void* owner) {
   if (owner == nullptr) return false;

@@ -29,9 +29,11 @@ bool in_ready_callback_of(const void* owner);
 
 class FutureState;
 
-// A new state, in one allocation with its count. Each state is its own allocation, freed
-// with its last holder: a settled state holds its result's bytes, which may be large, so
-// states must not share an allocation that one kept future would keep alive.
+// A new state. Its memory comes from a block of 32 the submitting thread allocates (an
+// allocation per call, made in the submitting thread and mostly freed elsewhere, cost more
+// than everything else a tiny call does in the caller's thread), but each state has its own
+// count and is destroyed, with the result bytes it holds, by its last holder: only its slot's
+// few hundred bytes wait for the block's other states.
 std::shared_ptr<FutureState> make_future_state();
 
 // What a future asks of whoever holds its task: the pool, or a batch not yet sent. One object
