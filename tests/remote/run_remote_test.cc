@@ -167,17 +167,52 @@ TEST(RunRemote, RemoteJobsRunInBinShWhateverTheCallersShell) {
 TEST(RunRemote, BadLoginsAndLaunchersAreOneLineUsageErrors) {
   for (const char* bad : {"-S 0/host", "--launcher bogus", "--data-channel fast -S :",
                           "--sshloginfile /nonexistent/logins", "--launcher srun -S host",
-                          "--pipe --round-robin -S :", "--env HOME -S :"}) {
+                          "--pipe --round-robin --cat -S :", "--env HOME -S :"}) {
     const ShellRun run = shell(kForkpool + " run " + bad + " echo ::: a 2>&1");
     EXPECT_EQ(run.exit_code, 255) << bad;
     EXPECT_EQ(run.out.rfind("forkpool run: ", 0), 0u) << bad << ": " << run.out;
     EXPECT_EQ(run.out.find('\n'), run.out.size() - 1) << bad << ": " << run.out;
   }
-  // A job on another host gets one block in its request, not --round-robin's stream of them.
-  const ShellRun dealt = shell(kForkpool + " run --pipe --round-robin -S : cat </dev/null 2>&1");
+  // A job on another host gets --round-robin's later blocks on its stdin, not in a file.
+  const ShellRun dealt =
+      shell(kForkpool + " run --pipe --round-robin --fifo -S : cat {} </dev/null 2>&1");
   EXPECT_EQ(dealt.exit_code, 255);
-  EXPECT_NE(dealt.out.find("--round-robin is not supported with -S"), std::string::npos)
+  EXPECT_NE(dealt.out.find("--round-robin with --cat or --fifo is not supported with -S"),
+            std::string::npos)
       << dealt.out;
+}
+
+// --pipe --round-robin on another host: one job per slot, each reading block after block from
+// one stdin, the blocks after its first streamed through the pool's connection to its worker.
+// Which job gets which block is a race, so the comparison is of what does not depend on it:
+// every line comes out once (sorted), and one count per job whose sum is the input's.
+TEST(RunRemote, PipeRoundRobinDealsEveryBlockAsGnuParallelDoes) {
+  if (std::string why = ssh_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  TempDir dir;
+  std::string numbers;
+  for (int i = 1; i <= 20000; ++i) numbers += std::to_string(i) + "\n";
+  const std::string input = dir.file("in", numbers);
+  const std::string sorted = " | sort -n | md5sum";
+  const std::string counts = " | sort -n | awk '{ n++; sum += $1 } END { print n, sum }'";
+  const std::string rr = " run --pipe --round-robin --block 2k ";
+  const std::vector<std::string> commands = {
+      "sort -n " + input + " | md5sum",
+      kForkpool + rr + "cat < " + input + sorted,
+      kForkpool + rr + "-S 2/fp-loopback cat < " + input + sorted,
+      "parallel --pipe --round-robin --block 2k -S 2/fp-loopback cat < " + input + sorted,
+      kForkpool + rr + "-j 2 'wc -l' < " + input + counts,
+      kForkpool + rr + "-S 2/fp-loopback,1/: 'wc -l' < " + input + counts,
+      "parallel --pipe --round-robin --block 2k -S 2/fp-loopback,1/: 'wc -l' < " + input + counts,
+  };
+  const std::vector<ShellRun> runs = shells_at_once(commands);
+  for (std::size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(runs[i].out, runs[0].out) << commands[i];
+    EXPECT_EQ(runs[i].exit_code, 0) << commands[i];
+  }
+  EXPECT_EQ(runs[4].out, "2 20000\n");  // -j 2: two jobs
+  EXPECT_EQ(runs[5].out, "3 20000\n") << commands[5];
+  EXPECT_EQ(runs[6].out, runs[5].out);
+  EXPECT_EQ(runs[5].exit_code, 0);
 }
 
 }  // namespace
