@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -213,6 +214,46 @@ TEST(RunRemote, PipeRoundRobinDealsEveryBlockAsGnuParallelDoes) {
   EXPECT_EQ(runs[5].out, "3 20000\n") << commands[5];
   EXPECT_EQ(runs[6].out, runs[5].out);
   EXPECT_EQ(runs[5].exit_code, 0);
+}
+
+// Jobs that stop reading (or never start) end the run as locally; a worker killed mid-stream
+// loses its own job, as any worker's death does, and the other job takes the rest. Nothing of
+// the jobs is left on the host.
+TEST(RunRemote, PipeRoundRobinSurvivesJobsThatStopReadingAndAWorkerKilled) {
+  if (std::string why = ssh_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  TempDir dir;
+  std::string numbers;
+  for (int i = 1; i <= 20000; ++i) numbers += std::to_string(i) + "\n";
+  const std::string input = " < " + dir.file("in", numbers) + " 2>&1";
+  const std::string tag = unique_tag();
+  const std::string rr = kForkpool + " run --pipe --round-robin -k --block 1k ";
+  const std::vector<ShellRun> runs = shells_at_once({
+      rr + "'head -c 5; echo'" + input,
+      rr + "-S 2/fp-loopback 'head -c 5; echo'" + input,
+      rr + "-S 2/fp-loopback true" + input,
+      // Job 1 kills its own worker (the job's parent) after reading a byte.
+      rr + "-S 2/fp-loopback 'if [ {%} = 1 ]; then head -c 1 >/dev/null; kill -9 $PPID; " +
+          "cat >/dev/null; else wc -l; fi # " + tag + "'" + input,
+  });
+  EXPECT_EQ(runs[0].out, "1\n2\n3\n278\n2\n");  // the first 5 bytes of each job's first block
+  EXPECT_EQ(runs[1].out, runs[0].out);
+  EXPECT_EQ(runs[1].exit_code, 0);
+  EXPECT_EQ(runs[2].out, "");
+  EXPECT_EQ(runs[2].exit_code, 0);
+  const ShellRun& killed = runs[3];
+  EXPECT_EQ(killed.exit_code, 1) << killed.out;
+  EXPECT_NE(killed.out.find("job 1 ("), std::string::npos) << killed.out;
+  EXPECT_NE(killed.out.find("killed by signal 9"), std::string::npos) << killed.out;
+  // Job 2's count, the one line of digits (the error line may come before or after it).
+  int count = -1;
+  std::istringstream lines(killed.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos)
+      count = std::stoi(line);
+  }
+  EXPECT_GT(count, 1000) << killed.out;  // job 2 took more than its first block
+  EXPECT_LT(count, 20000) << killed.out;  // job 1's blocks were lost
+  EXPECT_EQ(wait_gone(tag), "");
 }
 
 }  // namespace
