@@ -142,10 +142,18 @@ TEST(RunRemote, LauncherSrunMatchesTheLocalRun) {
   TempDir dir;
   const std::string pipe =
       " --pipe -k --block 16k 'md5sum; wc -c' < " + dir.file("in", pipe_input());
+  // --round-robin: every block reaches a job (the later ones streamed to its srun step),
+  // however many slots the allocation gives.
+  std::string numbers;
+  for (int i = 1; i <= 20000; ++i) numbers += std::to_string(i) + "\n";
+  const std::string dealt = " --pipe --round-robin --block 2k 'wc -l' < " +
+                            dir.file("numbers", numbers) + " | awk '{ s += $1 } END { print s }'";
   // At once: each srun run's steps take seconds to end under load, and overlap.
   const std::vector<ShellRun> runs =
       shells_at_once({kForkpool + " run " + kJobs, kForkpool + " run --launcher srun " + kJobs,
-                      kForkpool + " run" + pipe, kForkpool + " run --launcher srun" + pipe});
+                      kForkpool + " run" + pipe, kForkpool + " run --launcher srun" + pipe,
+                      kForkpool + " run" + dealt, kForkpool + " run --launcher srun" + dealt});
+  EXPECT_EQ(runs[5].out, "20000\n");
   for (std::size_t i = 0; i < runs.size(); i += 2) {
     EXPECT_NE(runs[i].out, "");
     EXPECT_EQ(runs[i + 1].out, runs[i].out);
@@ -251,7 +259,7 @@ TEST(RunRemote, PipeRoundRobinSurvivesJobsThatStopReadingAndAWorkerKilled) {
     if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos)
       count = std::stoi(line);
   }
-  EXPECT_GT(count, 1000) << killed.out;  // job 2 took more than its first block
+  EXPECT_GT(count, 1000) << killed.out;   // job 2 took more than its first block
   EXPECT_LT(count, 20000) << killed.out;  // job 1's blocks were lost
   EXPECT_EQ(wait_gone(tag), "");
 }
