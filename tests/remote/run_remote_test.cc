@@ -251,7 +251,8 @@ TEST(RunRemote, PipeRoundRobinSurvivesJobsThatStopReadingAndAWorkerKilled) {
   const ShellRun& killed = runs[3];
   EXPECT_EQ(killed.exit_code, 1) << killed.out;
   EXPECT_NE(killed.out.find("job 1 ("), std::string::npos) << killed.out;
-  EXPECT_NE(killed.out.find("killed by signal 9"), std::string::npos) << killed.out;
+  // (ssh reports its remote side's death as its own exit code 255, or is killed first)
+  EXPECT_NE(killed.out.find(") was lost: worker pid "), std::string::npos) << killed.out;
   // Job 2's count, the one line of digits (the error line may come before or after it).
   int count = -1;
   std::istringstream lines(killed.out);
