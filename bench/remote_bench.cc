@@ -5,12 +5,14 @@
 //   - a 64 MiB result through the TCP data channel and through the launcher's stdio against
 //     bare loopback TCP bandwidth.
 // Usage: remote_bench [--host fp-loopback] [--round-trips N] [--mib N] [--no-srun]
-//        remote_bench --bandwidth ROUNDS [--host H] [--mib N]
+//        remote_bench --bandwidth ROUNDS [--host H] [--mib N] [--no-thp]
 //   (only the 64 MiB rows of the TCP data channel and their loopback peer, ROUNDS times in one
 //   process, with what the parent's process did during each: page faults, context switches,
-//   CPU time; for a run that is slow or fast as a whole, and for perf stat around it)
+//   CPU time; for a run that is slow or fast as a whole, and for perf stat around it;
+//   --no-thp: the parent's memory without transparent huge pages, PR_SET_THP_DISABLE)
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -214,9 +216,12 @@ int main(int argc, char** argv) {
       srun = false;
     else if (arg == "--bandwidth" && i + 1 < argc)
       bandwidth_rounds = std::atoi(argv[++i]);
+    else if (arg == "--no-thp")
+      ::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);  // this process's fresh memory in 4 KiB pages
     else {
       std::fprintf(stderr,
-                   "usage: remote_bench [--host H] [--round-trips N] [--mib N] [--no-srun]\n");
+                   "usage: remote_bench [--host H] [--round-trips N] [--mib N] [--no-srun] "
+                   "[--bandwidth ROUNDS] [--no-thp]\n");
       return 2;
     }
   }
