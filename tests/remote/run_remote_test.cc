@@ -209,19 +209,21 @@ TEST(RunRemote, PipeRoundRobinDealsEveryBlockAsGnuParallelDoes) {
       kForkpool + rr + "cat < " + input + sorted,
       kForkpool + rr + "-S 2/fp-loopback cat < " + input + sorted,
       "parallel --pipe --round-robin --block 2k -S 2/fp-loopback cat < " + input + sorted,
+      kForkpool + " run --pipepart -a " + input + " --round-robin --block 2k -S 2/fp-loopback cat" +
+          sorted,
       kForkpool + rr + "-j 2 'wc -l' < " + input + counts,
       kForkpool + rr + "-S 2/fp-loopback,1/: 'wc -l' < " + input + counts,
       "parallel --pipe --round-robin --block 2k -S 2/fp-loopback,1/: 'wc -l' < " + input + counts,
   };
   const std::vector<ShellRun> runs = shells_at_once(commands);
-  for (std::size_t i = 1; i < 4; ++i) {
+  for (std::size_t i = 1; i < 5; ++i) {
     EXPECT_EQ(runs[i].out, runs[0].out) << commands[i];
     EXPECT_EQ(runs[i].exit_code, 0) << commands[i];
   }
-  EXPECT_EQ(runs[4].out, "2 20000\n");  // -j 2: two jobs
-  EXPECT_EQ(runs[5].out, "3 20000\n") << commands[5];
-  EXPECT_EQ(runs[6].out, runs[5].out);
-  EXPECT_EQ(runs[5].exit_code, 0);
+  EXPECT_EQ(runs[5].out, "2 20000\n");  // -j 2: two jobs
+  EXPECT_EQ(runs[6].out, "3 20000\n") << commands[6];
+  EXPECT_EQ(runs[7].out, runs[6].out);
+  EXPECT_EQ(runs[6].exit_code, 0);
 }
 
 // Jobs that stop reading (or never start) end the run as locally; a worker killed mid-stream
