@@ -5,8 +5,15 @@
 //   - a 64 MiB result through the TCP data channel and through the launcher's stdio against
 //     bare loopback TCP bandwidth.
 // Usage: remote_bench [--host fp-loopback] [--round-trips N] [--mib N] [--no-srun]
+//        remote_bench --bandwidth ROUNDS [--host H] [--mib N] [--no-thp]
+//   (only the 64 MiB rows of the TCP data channel and their loopback peer, ROUNDS times in one
+//   process, with what the parent's process did during each: page faults, context switches,
+//   CPU time; for a run that is slow or fast as a whole, and for perf stat around it;
+//   --no-thp: the parent's memory without transparent huge pages, PR_SET_THP_DISABLE)
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +76,31 @@ double pool_result_mb_s(forkpool::Options options, std::uint64_t bytes, const Ta
     if (size_of(result) != bytes) throw std::runtime_error("short result");
   }
   return bytes / best / 1e6;
+}
+
+// What this process did between two getrusage() calls: its work counted, not timed.
+struct Work {
+  long minor_faults = 0, voluntary_switches = 0, involuntary_switches = 0;
+  double user_ms = 0, system_ms = 0;
+};
+rusage usage_now() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u;
+}
+double ms_of(const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; }
+Work work_since(const rusage& before) {
+  const rusage after = usage_now();
+  return {after.ru_minflt - before.ru_minflt, after.ru_nvcsw - before.ru_nvcsw,
+          after.ru_nivcsw - before.ru_nivcsw, ms_of(after.ru_utime) - ms_of(before.ru_utime),
+          ms_of(after.ru_stime) - ms_of(before.ru_stime)};
+}
+void print_work(const Work& w, int transfers) {
+  std::printf(
+      "    per transfer in this process: %ld minor faults, %ld+%ld context switches "
+      "(voluntary+not), %.1f ms user, %.1f ms system\n",
+      w.minor_faults / transfers, w.voluntary_switches / transfers,
+      w.involuntary_switches / transfers, w.user_ms / transfers, w.system_ms / transfers);
 }
 
 // The bare launcher's kept stream: `command` runs `cat` on the other side; a 32-byte message
@@ -171,6 +203,7 @@ int main(int argc, char** argv) {
   int round_trips = 500;
   std::uint64_t mib = 64;
   bool srun = true;
+  int bandwidth_rounds = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--host" && i + 1 < argc)
@@ -181,14 +214,39 @@ int main(int argc, char** argv) {
       mib = std::strtoull(argv[++i], nullptr, 10);
     else if (arg == "--no-srun")
       srun = false;
+    else if (arg == "--bandwidth" && i + 1 < argc)
+      bandwidth_rounds = std::atoi(argv[++i]);
+    else if (arg == "--no-thp")
+      ::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);  // this process's fresh memory in 4 KiB pages
     else {
       std::fprintf(stderr,
-                   "usage: remote_bench [--host H] [--round-trips N] [--mib N] [--no-srun]\n");
+                   "usage: remote_bench [--host H] [--round-trips N] [--mib N] [--no-srun] "
+                   "[--bandwidth ROUNDS] [--no-thp]\n");
       return 2;
     }
   }
   using forkpool::DataChannel;
   using Kind = forkpool::Launcher::Kind;
+  if (bandwidth_rounds > 0) {
+    const std::uint64_t bytes = mib << 20;
+    std::printf("one %llu MiB result, best of 3, %d rounds (MB/s; ratio to loopback TCP)\n",
+                static_cast<unsigned long long>(mib), bandwidth_rounds);
+    for (int round = 1; round <= bandwidth_rounds; ++round) {
+      double tcp = 0;
+      rusage before = usage_now();
+      for (int i = 0; i < 3; ++i) tcp = std::max(tcp, loopback_tcp_mb_s(bytes));
+      std::printf("round %d\n", round);
+      row("bare loopback TCP, reused buffers", tcp, "MB/s", tcp, "loopback");
+      print_work(work_since(before), 3);
+      before = usage_now();
+      // The first of the four transfers pool_result_mb_s makes is not timed, but counted here.
+      row("ssh worker, data channel tcp, from warm memory",
+          pool_result_mb_s(remote(Kind::kSsh, host, DataChannel::kTcp), bytes, warm_blob_task),
+          "MB/s", tcp, "loopback");
+      print_work(work_since(before), 4);
+    }
+    return 0;
+  }
   std::printf("round trip of a no-op task, %d sequential (us; ratio to the peer named)\n",
               round_trips);
   const double local = pool_round_trip_us({}, round_trips);

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -20,6 +22,7 @@
 
 #include "cli/pipe_feed.h"
 #include "cli/pipe_input.h"
+#include "forkpool/task_input.h"
 #include "io/epoll.h"
 #include "io/syscalls.h"
 
@@ -77,15 +80,17 @@ void write_file(const std::string& path, const PipeBlock& block) {
   }
 }
 
-// A block whole, header and body, as a job's request carries it (--pipe on other hosts). A
+// A block whole, header and body, as a job's request carries it (--pipe on other hosts);
+// without the header when `with_header` is false (--round-robin's later blocks). A
 // --pipepart range is read now: it is only as large as a block. Throws std::system_error.
-std::string block_bytes(const PipeBlock& block) {
-  std::string bytes = *block.header;
+std::string block_bytes(const PipeBlock& block, bool with_header = true) {
+  std::string bytes = with_header ? *block.header : std::string();
+  const std::size_t header = bytes.size();
   if (block.file < 0) return bytes + block.data;
-  bytes.resize(block.size());
-  std::size_t done = block.header->size();
+  bytes.resize(header + block.body_size());
+  std::size_t done = header;
   while (done < bytes.size()) {
-    const off_t at = block.range.offset + static_cast<off_t>(done - block.header->size());
+    const off_t at = block.range.offset + static_cast<off_t>(done - header);
     const ssize_t n = ::pread(block.file, bytes.data() + done, bytes.size() - done, at);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw std::system_error(n == 0 ? EIO : errno, std::generic_category(), "pread");
@@ -93,6 +98,16 @@ std::string block_bytes(const PipeBlock& block) {
   }
   return bytes;
 }
+
+// --round-robin on other hosts: a job that takes blocks through the pool (TaskInput), as the
+// feeding thread sees it.
+struct RemoteJob {
+  Future<ExecResult> future;
+  // Until its worker says it took the last block (the first: its request's): it gets no
+  // other, so neither side holds more than one block of it.
+  bool waiting = true;
+  bool closed = false;  // its input has ended, or it cannot take any more
+};
 
 }  // namespace
 
@@ -111,6 +126,13 @@ struct PipeJobs::Impl {
   void deal();
   void write_to(PipeFeed& feed);
   void finish_round_robin();
+  // --round-robin on other hosts.
+  void sync_remote(std::vector<std::pair<std::uint64_t, RemoteJob>>& added,
+                   std::vector<TaskInput::Key>& taken, std::vector<std::uint64_t>& gone);
+  void deal_remote();
+  void finish_remote();
+  bool send_remote(RemoteJob& job, std::span<const char> bytes, bool end);
+  void report_error(const std::string& what);
 
   const PipeOptions options;
   const unsigned slots;
@@ -129,6 +151,15 @@ struct PipeJobs::Impl {
   std::vector<std::pair<std::uint64_t, std::unique_ptr<PipeFeed>>> incoming;
   std::vector<std::uint64_t> ended;  // feed keys
   unsigned started = 0;
+  // --round-robin on other hosts: jobs submitted, acknowledgements heard, jobs ended.
+  std::vector<std::pair<std::uint64_t, RemoteJob>> remote_incoming;
+  std::vector<TaskInput::Key> remote_taken;
+  std::vector<std::uint64_t> remote_ended;  // job seqs
+
+  // The pool that streams --round-robin's blocks to other hosts, until forget_pool(). Held
+  // by the feeding thread while it sends, so that the pool outlives every send.
+  std::mutex pool_mutex;
+  Pool* pool = nullptr;
 
   // The runner's thread only:
   std::map<std::uint64_t, BlockPtr> blocks;        // by job seq, until released
@@ -143,6 +174,8 @@ struct PipeJobs::Impl {
   BlockPtr to_deal;      // --round-robin: read, waiting for an idle job
   std::uint64_t last_dealt = 0;
   bool all_read = false;
+  std::map<std::uint64_t, RemoteJob> remote;  // by job seq
+  std::set<TaskInput::Key> taken_early;       // heard before their job was known here
 
   std::thread thread;  // last: started once everything above exists
 };
@@ -216,6 +249,8 @@ void PipeJobs::attach(std::uint64_t seq, ExecRequest& request) {
     // {} was rendered as `name`, which the worker replaces by its own file's path.
     if (impl_->options.cat || impl_->options.fifo) request.stdin_name = name;
     request.stdin_fifo = impl_->options.fifo;
+    // --round-robin: the job's stdin stays open for the blocks dealt to it (submitted()).
+    request.stdin_streamed = impl_->options.round_robin;
     // Without a retry to come the request holds the only copy the run needs: the parent then
     // holds a block per job only until its request is sent.
     if (!impl_->keep_for_retries) impl_->blocks.erase(seq);
@@ -248,7 +283,44 @@ void PipeJobs::attach(std::uint64_t seq, ExecRequest& request) {
   impl_->wake.signal();
 }
 
+void PipeJobs::submitted(std::uint64_t seq, Pool& pool, const Future<ExecResult>& future) {
+  if (!impl_->options.in_request || !impl_->options.round_robin) return;
+  {
+    std::lock_guard lock(impl_->pool_mutex);
+    if (impl_->pool != &pool) {
+      impl_->pool = &pool;
+      // In the pool's collector thread, under its lock: only a note and a wake-up.
+      TaskInput::on_taken(pool, [impl = impl_.get()](TaskInput::Key key) {
+        {
+          std::lock_guard lock(impl->mutex);
+          impl->remote_taken.push_back(key);
+        }
+        impl->wake.signal();
+      });
+    }
+  }
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->remote_incoming.emplace_back(seq, RemoteJob{future});
+  }
+  impl_->wake.signal();
+}
+
+void PipeJobs::forget_pool() {
+  std::lock_guard lock(impl_->pool_mutex);
+  if (impl_->pool != nullptr) TaskInput::on_taken(*impl_->pool, {});
+  impl_->pool = nullptr;
+}
+
 void PipeJobs::job_ended(std::uint64_t seq) {
+  if (impl_->options.in_request && impl_->options.round_robin) {
+    {
+      std::lock_guard lock(impl_->mutex);
+      impl_->remote_ended.push_back(seq);
+    }
+    impl_->wake.signal();
+    return;
+  }
   auto it = impl_->feed_of.find(seq);
   if (it == impl_->feed_of.end()) return;
   {
@@ -276,11 +348,17 @@ void PipeJobs::release(std::uint64_t seq) {
 bool PipeJobs::Impl::sync_with_runner() {
   std::vector<std::pair<std::uint64_t, std::unique_ptr<PipeFeed>>> added;
   std::vector<std::uint64_t> gone;
+  std::vector<std::pair<std::uint64_t, RemoteJob>> remote_added;
+  std::vector<TaskInput::Key> taken;
+  std::vector<std::uint64_t> remote_gone;
   {
     std::lock_guard lock(mutex);
     if (stop) return false;
     added.swap(incoming);
     gone.swap(ended);
+    remote_added.swap(remote_incoming);
+    taken.swap(remote_taken);
+    remote_gone.swap(remote_ended);
     // Dealing starts once every slot has its job, or once no more jobs will start (the input
     // ran out first, or the runner stopped taking jobs): the running ones then get the rest.
     dealing =
@@ -290,6 +368,7 @@ bool PipeJobs::Impl::sync_with_runner() {
       ready.pop_front();
     }
   }
+  sync_remote(remote_added, taken, remote_gone);
   // Added before the ended ones go: a job may end before its pipe was ever fed.
   for (auto& [key, feed] : added) feeds.emplace(key, std::move(feed));
   for (std::uint64_t key : gone) feeds.erase(key);  // closes its pipe; the job is gone
@@ -303,12 +382,16 @@ void PipeJobs::Impl::write_to(PipeFeed& feed) {
   try {
     if (feed.write_some()) feed.close_if_done();
   } catch (const std::system_error& e) {
-    // Reported like a read error: the jobs already running finish, nothing new starts.
     feed.abandon();
-    std::lock_guard lock(mutex);
-    if (!error) error = e.what();
-    block_ready.notify_all();
+    report_error(e.what());
   }
+}
+
+// Reported like a read error: the jobs already running finish, nothing new starts.
+void PipeJobs::Impl::report_error(const std::string& what) {
+  std::lock_guard lock(mutex);
+  if (!error) error = what;
+  block_ready.notify_all();
 }
 
 // One step of reading: a block for the next job, or for --round-robin's next idle job.
@@ -345,6 +428,10 @@ void PipeJobs::Impl::produce() {
 // --round-robin: the waiting block goes to the next job, in turn, whose pipe has taken all
 // it was given.
 void PipeJobs::Impl::deal() {
+  if (options.in_request) {
+    deal_remote();
+    return;
+  }
   if (!to_deal || feeds.empty()) return;
   auto it = feeds.upper_bound(last_dealt);
   for (std::size_t n = 0; n < feeds.size(); ++n, ++it) {
@@ -359,10 +446,76 @@ void PipeJobs::Impl::deal() {
 }
 
 void PipeJobs::Impl::finish_round_robin() {
+  if (options.in_request) finish_remote();
   for (auto& [key, feed] : feeds) {
     feed->close_when_written();
     feed->close_if_done();
   }
+}
+
+// --round-robin on other hosts: the runner's news. An acknowledgement may come before its
+// job's submission is seen here (the worker can be that quick): it waits in taken_early.
+void PipeJobs::Impl::sync_remote(std::vector<std::pair<std::uint64_t, RemoteJob>>& added,
+                                 std::vector<TaskInput::Key>& taken,
+                                 std::vector<std::uint64_t>& gone) {
+  for (auto& [seq, job] : added) {
+    if (taken_early.erase(TaskInput::key(job.future)) != 0) job.waiting = false;
+    remote.emplace(seq, std::move(job));
+  }
+  for (TaskInput::Key key : taken) {
+    auto it = std::find_if(remote.begin(), remote.end(), [&](const auto& entry) {
+      return TaskInput::key(entry.second.future) == key;
+    });
+    if (it == remote.end()) {
+      taken_early.insert(key);
+    } else {
+      it->second.waiting = false;
+    }
+  }
+  for (std::uint64_t seq : gone) {
+    auto it = remote.find(seq);
+    if (it == remote.end()) continue;
+    taken_early.erase(TaskInput::key(it->second.future));
+    remote.erase(it);
+  }
+}
+
+// The waiting block goes to the next job, in turn, that has taken all it was given.
+void PipeJobs::Impl::deal_remote() {
+  if (!to_deal || remote.empty()) return;
+  auto it = remote.upper_bound(last_dealt);
+  for (std::size_t n = 0, count = remote.size(); n < count && to_deal; ++n, ++it) {
+    if (it == remote.end()) it = remote.begin();
+    RemoteJob& job = it->second;
+    if (job.waiting || job.closed) continue;
+    last_dealt = it->first;
+    std::string bytes;
+    try {
+      bytes = block_bytes(*to_deal, false);
+    } catch (const std::system_error& e) {
+      to_deal.reset();
+      report_error(e.what());
+      return;
+    }
+    // A job whose task is not running any more (its worker died) is skipped: the block goes
+    // to the next.
+    if (send_remote(job, bytes, false)) to_deal.reset();
+  }
+}
+
+// The input has run out: each job's stdin ends once it has taken its last block.
+void PipeJobs::Impl::finish_remote() {
+  for (auto& [seq, job] : remote) {
+    if (!job.waiting && !job.closed) send_remote(job, {}, true);
+  }
+}
+
+bool PipeJobs::Impl::send_remote(RemoteJob& job, std::span<const char> bytes, bool end) {
+  std::lock_guard lock(pool_mutex);
+  const bool sent = pool != nullptr && TaskInput::send(*pool, job.future, bytes, end);
+  job.waiting = sent && !end;
+  job.closed = !sent || end;
+  return sent;
 }
 
 // Whether the reading side should read now: a job is waiting for its block (one is read

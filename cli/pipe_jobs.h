@@ -14,7 +14,8 @@
 // On other hosts (PipeOptions::in_request) the block travels inside the job's request instead
 // (ExecRequest::stdin_bytes; with --cat or --fifo, {} is a name the worker replaces by its own
 // file's), and the worker feeds it. Then the parent drops a block once its request is made,
-// unless --retries may need it again.
+// unless --retries may need it again. With --round-robin the job's stdin stays open there, and
+// the later blocks follow through the pool's connection to its worker (submitted()).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,7 @@
 
 #include "cli/job_source.h"
 #include "forkpool/exec.h"
+#include "forkpool/pool.h"
 
 namespace forkpool::cli {
 
@@ -48,6 +50,12 @@ class PipeJobs {
   // Starts feeding job `seq` (from next_job()) into a new named pipe, named in `request`
   // (--cat writes its file instead). Call again for each retry of the job.
   void attach(std::uint64_t seq, ExecRequest& request);
+  // --round-robin on other hosts: job `seq` (attach()ed) was submitted to `pool` as `future`.
+  // Its later blocks are dealt to it through the pool (forkpool/task_input.h), each once its
+  // worker has taken the one before. Nothing otherwise.
+  void submitted(std::uint64_t seq, Pool& pool, const Future<ExecResult>& future);
+  // Before the pool goes: nothing more is sent through it (waits for a send under way).
+  void forget_pool();
   // Job `seq`'s process has ended (its pipe is closed; its block is kept for a retry).
   void job_ended(std::uint64_t seq);
   // The size of job `seq`'s first block (--joblog's Send; with --round-robin a job gets more),
@@ -59,6 +67,21 @@ class PipeJobs {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// Declared after the pool a PipeJobs streams through: forget_pool() before the pool goes,
+// however the scope ends.
+class PipeJobsPoolUse {
+ public:
+  explicit PipeJobsPoolUse(PipeJobs* pipe) : pipe_(pipe) {}
+  ~PipeJobsPoolUse() {
+    if (pipe_ != nullptr) pipe_->forget_pool();
+  }
+  PipeJobsPoolUse(const PipeJobsPoolUse&) = delete;
+  PipeJobsPoolUse& operator=(const PipeJobsPoolUse&) = delete;
+
+ private:
+  PipeJobs* pipe_;
 };
 
 }  // namespace forkpool::cli

@@ -44,10 +44,10 @@ int run_command(std::span<const std::string> args) {
     const std::optional<Launcher> remote = run_launcher(options.remote);
     const unsigned slots =
         remote ? workers::launcher_slots(*remote) : resolve_jobs(options.jobs, available_cpus());
-    if (remote && options.pipe.round_robin)
+    if (remote && options.pipe.round_robin && (options.pipe.cat || options.pipe.fifo))
       throw UsageError(
-          "--round-robin is not supported with -S or --launcher: a job on another host gets "
-          "its one block inside its request, not a stream of them");
+          "--round-robin with --cat or --fifo is not supported with -S or --launcher: a job on "
+          "another host gets its later blocks on its stdin");
     // On other hosts each block travels inside its job's request.
     options.pipe.in_request = remote && options.pipe.on();
     if (remote && !options.env_names.empty())

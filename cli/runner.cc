@@ -156,6 +156,8 @@ int Runner::run() {
                                 ? initializer(exec_worker_setup_task, movers_->worker_setup())
                                 : initializer(exec_stop_handlers_task)});
   pool_ = &pool;
+  // --pipe --round-robin on other hosts streams blocks through the pool: none once it goes.
+  const PipeJobsPoolUse pipe_pool_use(feed_.pipe());
   run_loop();
   spool_watch_.reset();
   output_.flush(/*everything=*/true);

@@ -96,6 +96,7 @@ void Runner::start_jobs() {
     const std::uint64_t seq = job.input.seq;
     job.future = pool_->submit(exec_task, request);
     Future<ExecResult> future = job.future;
+    if (PipeJobs* pipe = feed_.pipe()) pipe->submitted(seq, *pool_, future);
     running_.emplace(seq, std::move(job));
     future.on_ready([this, seq] {
       std::lock_guard lock(mutex_);

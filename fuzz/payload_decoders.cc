@@ -176,10 +176,12 @@ void decode_as_message(std::uint8_t kind, std::span<const char> payload) {
     case Kind::kCancel:
     case Kind::kCancelAck:
     case Kind::kShutdown:
+    case Kind::kInputTaken:
       decode_message(payload, "an empty message",
                      [&] { serialization::expect_empty(kind, payload); });
       return;
-    case Kind::kResult:  // a user type: the caller decodes it as values
+    case Kind::kResult:     // a user type: the caller decodes it as values
+    case Kind::kTaskInput:  // bytes for a job's stdin, never decoded
       return;
   }
   (void)serialization::kind_name(kind);  // an unknown kind only gets named, in the pool's log

@@ -271,6 +271,9 @@ void PoolCore::handle_frame(WorkerSlot& slot, io::Frame frame, Settlements& out)
     case Kind::kReplies:
       handle_replies(slot, frame, out);
       return;
+    case Kind::kInputTaken:
+      handle_input_taken(slot, frame);
+      return;
     case Kind::kLog: {
       auto line = serialization::decode_log(frame.payload);
       task_logger().log(static_cast<spdlog::level::level_enum>(line.level), "[worker pid {}] {}",

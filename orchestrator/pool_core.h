@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -93,6 +94,9 @@ class PoolCore {
   static bool cancel_through(const std::weak_ptr<CancelLink>& link,
                              const detail::FutureState* target);
   std::size_t cancel_all();
+  // forkpool/task_input.h (task_input.cc): input for a running task, and who hears it taken.
+  bool send_task_input(const detail::FutureState* target, std::span<const char> bytes, bool end);
+  void on_input_taken(std::function<void(const void*)> taken);
 
   std::vector<pid_t> worker_pids() const;
   unsigned workers() const { return workers_; }
@@ -191,6 +195,9 @@ class PoolCore {
   void on_readable_all(std::uint32_t slot_id, Settlements& out);
   void on_exit(std::uint32_t slot_id, Settlements& out);
   void handle_frame(WorkerSlot& slot, io::Frame frame, Settlements& out);
+  void handle_input_taken(WorkerSlot& slot, const io::Frame& frame);  // task_input.cc
+  void finish_input_write(WorkerSlot& slot, std::uint64_t head, const std::exception_ptr& error,
+                          Settlements& out);
   void handle_hello(WorkerSlot& slot, const io::Frame& frame, Settlements& out);
   std::string hello_refusal(const WorkerSlot& slot, const io::Frame& frame) const;
   // data_channel.cc: remote workers' data connections, matched to their slots by token.
@@ -293,6 +300,7 @@ class PoolCore {
   std::unique_ptr<workers::WorkerStarter> starter_;  // used by the collector thread only
   // Remote workers' data connections come in here (data_channel.cc); collector thread only.
   std::unique_ptr<DataChannelListener> data_listener_;
+  std::function<void(const void*)> input_taken_;  // TaskInput::on_taken's listener
   // When a starter that is backing off a host can start a worker again (can_start).
   mutable std::optional<Clock::time_point> next_start_;
   std::thread collector_;

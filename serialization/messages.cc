@@ -40,6 +40,10 @@ const char* name_of_known(std::uint8_t kind) {
       return "Replies";
     case Kind::kDataChannel:
       return "DataChannel";
+    case Kind::kTaskInput:
+      return "TaskInput";
+    case Kind::kInputTaken:
+      return "InputTaken";
   }
   return nullptr;
 }

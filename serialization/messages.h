@@ -21,7 +21,8 @@ using detail::Payload;
 // 3: Error replies are typed (serialization/error_reply.h); Heartbeat is gone.
 // 4: a Batch may ask for its calls' replies together (kBatchHoldReplies, Replies); Hello names
 //    the worker's host; a launcher's worker first reads a DataChannel frame.
-inline constexpr std::uint32_t kProtocolVersion = 4;
+// 5: input streamed to a running task (TaskInput, InputTaken; ExecRequest::stdin_streamed).
+inline constexpr std::uint32_t kProtocolVersion = 5;
 
 enum class Kind : std::uint8_t {
   kHello = 1,      // worker -> parent first: who the worker is; parent -> worker: the limits
@@ -37,6 +38,13 @@ enum class Kind : std::uint8_t {
   kReplies = 11,   // worker -> parent: the replies to several calls of a Batch, in order
   // parent -> a launcher's worker, the first frame on its stdin: where its frames travel.
   kDataChannel = 12,
+  // parent -> worker: bytes for the input of the running task `task_id` (the exec task: its
+  // job's stdin); kInputEnd in the flags: no more after these. Sent only once the worker has
+  // taken the ones before (InputTaken), so a worker holds one at a time.
+  kTaskInput = 13,
+  // worker -> parent: the task `task_id` has taken its last input (the first: the request's
+  // own), and may be sent the next (empty payload).
+  kInputTaken = 14,
 };
 
 // "Hello", "Task", ...; "unknown kind N" for anything else.
@@ -93,6 +101,10 @@ inline constexpr std::uint8_t kTaskChunk = 1;
 // (workers/worker_loop.cc). The pool sets it only on frames whose calls have no timeout: a
 // held reply leaves the pool's clock running on a call that has already finished.
 inline constexpr std::uint8_t kBatchHoldReplies = 1;
+
+// TaskInput frame flags.
+// The task's input ends after this frame's bytes (the job sees end of file).
+inline constexpr std::uint8_t kInputEnd = 1;
 
 // One call inside a Batch frame: what a Task frame of its own would have carried.
 struct BatchEntry {

@@ -32,6 +32,7 @@
 #include "workers/job_guard.h"
 #include "workers/posix_spawn_launcher.h"
 #include "workers/stop_plan.h"
+#include "workers/worker_loop.h"
 
 extern char** environ;
 
@@ -493,10 +494,12 @@ class Job {
         auto left = std::chrono::ceil<milliseconds>(wake_at - now).count();
         timeout = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
       }
-      pollfd fds[4];
+      pollfd fds[5];
       nfds_t n = 0;
       fds[n++] = {pidfd_.get(), POLLIN, 0};
       fds[n++] = {signals_.wake_fd(), POLLIN, 0};  // -1 without stop handlers: ignored
+      // Streamed input arrives in the worker's own frames: read them as they come.
+      fds[n++] = {input_.streamed() ? workers::current_tasks_fd() : -1, POLLIN, 0};
       if (out_.open()) fds[n++] = {out_.fd.get(), POLLIN, 0};
       if (err_.open()) fds[n++] = {err_.fd.get(), POLLIN, 0};
       const int ready = ::poll(fds, n, timeout);
@@ -511,6 +514,7 @@ class Job {
         return;
       }
       if (ready > 0 && (fds[1].revents & POLLIN)) StopWindow::drain_wake();
+      if (ready > 0 && fds[2].revents != 0) workers::read_parent_frames();
       drain(out_, request_, false);
       drain(err_, request_, false);
     }

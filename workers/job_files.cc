@@ -17,6 +17,7 @@
 #include "io/fd.h"
 #include "io/pipe.h"
 #include "io/syscalls.h"
+#include "workers/worker_loop.h"
 
 namespace forkpool::workers {
 namespace {
@@ -256,6 +257,9 @@ io::Fd open_fifo_writer(const std::string& path) {
 }  // namespace
 
 JobStdin::JobStdin(const ExecRequest& request) : request_(request) {
+  // Outside a worker (no task id) there is nobody to stream from: the bytes are all.
+  if (request.stdin_streamed && request.stdin_name.empty() && current_task_id() != 0)
+    stream_.emplace(current_task_id());
   if (request.stdin_name.empty()) return;
   directory_ = private_directory();
   path_ = directory_ + (request.stdin_fifo ? "/fifo" : "/block");
@@ -287,7 +291,7 @@ io::Fd JobStdin::job_stdin() {
   if (!request_.carries_stdin() || !request_.stdin_name.empty()) return io::Fd();
   io::Pipe pipe = io::Pipe::create();
   // Fewer wake-ups of both sides for a large block; best effort.
-  if (request_.stdin_bytes.size() > 65536) io::grow_pipe(pipe.write.get(), 1 << 20);
+  if (request_.stdin_bytes.size() > 65536 || stream_) io::grow_pipe(pipe.write.get(), 1 << 20);
   writer_ = std::move(pipe.write);
   return io::Fd::duplicate(pipe.read.get(), 10);
 }
@@ -317,17 +321,44 @@ void JobStdin::feed(io::Fd writer) {
   if (!writer) writer = open_fifo_writer(path_);
   if (!writer) return;
   io::set_nonblocking(writer.get(), true);
-  const std::string& bytes = request_.stdin_bytes;
+  if (!write_bytes(writer, request_.stdin_bytes)) return;
+  if (stream_) feed_stream(writer);
+  // Closing the write end now: the job sees end of file after the last byte.
+}
+
+// Writes `bytes` into the job's pipe. False if it stopped first: stop(), or the job closed its
+// stdin (EPIPE).
+bool JobStdin::write_bytes(const io::Fd& writer, std::span<const char> bytes) {
   for (std::size_t done = 0; done < bytes.size();) {
     pollfd fds[2] = {{stop_->fd().get(), POLLIN, 0}, {writer.get(), POLLOUT, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
-    if (fds[0].revents != 0) return;
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return false;
+    if (fds[0].revents != 0) return false;
     if (fds[1].revents == 0) continue;
     const ssize_t n = ::write(writer.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno != EINTR && errno != EAGAIN) return;  // EPIPE: the job closed its stdin
+    if (n < 0 && errno != EINTR && errno != EAGAIN) return false;  // EPIPE: stdin closed
     if (n > 0) done += static_cast<std::size_t>(n);
   }
-  // Closing the write end now: the job sees end of file after the last byte.
+  return true;
+}
+
+// The input that follows the request's bytes, each frame written before the pool is told it
+// may send the next: the pool never sends more than the job's pipe has taken, plus one frame.
+// A job that stops reading stops the flow; one that closes its stdin gets nothing more.
+void JobStdin::feed_stream(const io::Fd& writer) {
+  for (;;) {
+    try {
+      stream_->taken();
+    } catch (const std::exception&) {
+      return;  // the pool is gone; the worker loop finds out too
+    }
+    std::optional<TaskInputStream::Chunk> chunk;
+    while (!(chunk = stream_->next())) {
+      pollfd fds[2] = {{stop_->fd().get(), POLLIN, 0}, {stream_->fd().get(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+      if (fds[0].revents != 0) return;
+    }
+    if (!write_bytes(writer, chunk->bytes) || chunk->end) return;
+  }
 }
 
 namespace {

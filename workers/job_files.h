@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "forkpool/exec.h"
 #include "io/epoll.h"
 #include "io/fd.h"
+#include "workers/task_input.h"
 
 namespace forkpool::workers {
 
@@ -97,17 +99,23 @@ class JobStdin {
   void start();
   // The job has exited: what it did not read is dropped. Returns once the writing has stopped.
   void stop();
+  // Whether more input comes while the job runs (ExecRequest::stdin_streamed, in a worker):
+  // then the worker must read its frames while the job runs (read_parent_frames()).
+  bool streamed() const { return stream_.has_value(); }
 
  private:
   void feed(io::Fd writer);
+  bool write_bytes(const io::Fd& writer, std::span<const char> bytes);
+  void feed_stream(const io::Fd& writer);
 
   const ExecRequest& request_;
   std::string command_;  // with a file or named pipe only: the request's, renamed
   std::vector<std::string> argv_;
-  std::string directory_;            // --cat's file or --fifo's pipe is in it ("": neither)
-  std::string path_;                 // that file or pipe
-  io::Fd writer_;                    // the write end of the job's stdin pipe, until start()
-  std::optional<io::EventFd> stop_;  // tells the thread to stop (made with the thread)
+  std::string directory_;                  // --cat's file or --fifo's pipe is in it ("": neither)
+  std::string path_;                       // that file or pipe
+  io::Fd writer_;                          // the write end of the job's stdin pipe, until start()
+  std::optional<io::EventFd> stop_;        // tells the thread to stop (made with the thread)
+  std::optional<TaskInputStream> stream_;  // ExecRequest::stdin_streamed: the rest of the input
   std::thread thread_;
 };
 

@@ -25,6 +25,7 @@
 #include "io/syscalls.h"
 #include "serialization/messages.h"
 #include "workers/log_forwarding.h"
+#include "workers/task_input.h"
 
 namespace forkpool::workers {
 namespace {
@@ -186,6 +187,22 @@ class Worker {
     return running_;
   }
 
+  Channel& channel() { return channel_; }
+  // read_parent_frames(): the frames that have arrived, now (a task waiting for its input).
+  int tasks_fd() {
+    std::lock_guard lock(reading_);
+    return ended_ ? -1 : tasks_fd_;
+  }
+  void read_now() {
+    std::lock_guard lock(reading_);
+    try {
+      read_available();
+    } catch (...) {
+      failed_ = std::current_exception();  // as in cancelled()
+      ended_ = true;
+    }
+  }
+
   // The running task has ended; true if it was cancelled meanwhile.
   bool finish_task() {
     std::lock_guard lock(reading_);
@@ -277,6 +294,9 @@ class Worker {
       case Kind::kShutdown:
         ended_ = true;  // after the tasks already here
         return;
+      case Kind::kTaskInput:
+        take_task_input(frame.task_id, frame.flags, std::move(frame.payload));
+        return;
       default:
         throw ProtocolError("a worker cannot handle a " + serialization::kind_name(frame.kind) +
                             " frame");
@@ -359,6 +379,21 @@ int current_results_fd() { return g_results_fd.load(); }
 std::uint64_t current_task_id() {
   Worker* worker = g_worker.load();
   return worker != nullptr ? worker->running() : 0;
+}
+
+void send_task_frame(std::uint8_t kind, std::uint64_t task_id) {
+  Worker* worker = g_worker.load();
+  if (worker != nullptr) worker->channel().send(static_cast<Kind>(kind), task_id, {});
+}
+
+int current_tasks_fd() {
+  Worker* worker = g_worker.load();
+  return worker != nullptr ? worker->tasks_fd() : -1;
+}
+
+void read_parent_frames() {
+  Worker* worker = g_worker.load();
+  if (worker != nullptr) worker->read_now();
 }
 
 int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) {

@@ -28,6 +28,16 @@ int current_results_fd();
 // In a worker: the id of the task it is running (0 elsewhere), for the same tests.
 std::uint64_t current_task_id();
 
+// For a task that takes streamed input (workers/task_input.h), from any of its threads:
+// sends a frame to the parent (dropped outside a worker). Throws what the frame writer throws.
+void send_task_frame(std::uint8_t kind, std::uint64_t task_id);
+// The descriptor the worker reads its frames from, while more may come (-1 once it ended, and
+// outside a worker): a task that waits for streamed input polls it, and calls
+// read_parent_frames() when it is readable.
+int current_tasks_fd();
+// Reads and handles the frames that have arrived, without waiting for more.
+void read_parent_frames();
+
 // Exit codes of a worker process, so the parent can tell why a worker ended.
 inline constexpr int kWorkerExitProtocolError = 3;
 inline constexpr int kWorkerExitParentGone = 4;

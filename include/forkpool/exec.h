@@ -137,9 +137,16 @@ struct ExecRequest {
   // replaced by that file's path (GNU parallel's --cat and --fifo). Removed after the job.
   std::string stdin_name;
   bool stdin_fifo = false;
+  // More input follows `stdin_bytes` while the job runs (--round-robin on other hosts): the
+  // pool streams it in TaskInput frames (forkpool/task_input.h), each sent once the worker
+  // has written the one before into the job's pipe; the job sees end of file after the frame
+  // that says it is the last. Without `stdin_name` only.
+  bool stdin_streamed = false;
 
   // Whether the job's input travels in the request.
-  bool carries_stdin() const { return !stdin_bytes.empty() || !stdin_name.empty(); }
+  bool carries_stdin() const {
+    return !stdin_bytes.empty() || !stdin_name.empty() || stdin_streamed;
+  }
 
   // Whether any of the fields above is set: only then do they travel.
   bool moves_files() const {
@@ -168,6 +175,9 @@ struct ExecRequest {
     // The input after them, the same way: a request without it keeps the layout above.
     if (!detail::more_fields(ar, carries_stdin())) return;
     ar& stdin_bytes& stdin_name& stdin_fifo;
+    // Protocol 5: a request without it keeps protocol 4's layout.
+    if (!detail::more_fields(ar, stdin_streamed)) return;
+    ar& stdin_streamed;
   }
 };
 

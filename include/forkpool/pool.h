@@ -146,6 +146,7 @@ class Pool {
  private:
   template <typename R, typename View, bool Ordered>
   friend class MapResults;
+  friend class TaskInput;  // forkpool/task_input.h
 
   // `task`: the call's Task payload (detail/task_call.h).
   std::shared_ptr<detail::FutureState> submit_encoded(detail::TaskId function,

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -141,10 +142,18 @@ TEST(RunRemote, LauncherSrunMatchesTheLocalRun) {
   TempDir dir;
   const std::string pipe =
       " --pipe -k --block 16k 'md5sum; wc -c' < " + dir.file("in", pipe_input());
+  // --round-robin: every block reaches a job (the later ones streamed to its srun step),
+  // however many slots the allocation gives.
+  std::string numbers;
+  for (int i = 1; i <= 20000; ++i) numbers += std::to_string(i) + "\n";
+  const std::string dealt = " --pipe --round-robin --block 2k 'wc -l' < " +
+                            dir.file("numbers", numbers) + " | awk '{ s += $1 } END { print s }'";
   // At once: each srun run's steps take seconds to end under load, and overlap.
   const std::vector<ShellRun> runs =
       shells_at_once({kForkpool + " run " + kJobs, kForkpool + " run --launcher srun " + kJobs,
-                      kForkpool + " run" + pipe, kForkpool + " run --launcher srun" + pipe});
+                      kForkpool + " run" + pipe, kForkpool + " run --launcher srun" + pipe,
+                      kForkpool + " run" + dealt, kForkpool + " run --launcher srun" + dealt});
+  EXPECT_EQ(runs[5].out, "20000\n");
   for (std::size_t i = 0; i < runs.size(); i += 2) {
     EXPECT_NE(runs[i].out, "");
     EXPECT_EQ(runs[i + 1].out, runs[i].out);
@@ -167,17 +176,95 @@ TEST(RunRemote, RemoteJobsRunInBinShWhateverTheCallersShell) {
 TEST(RunRemote, BadLoginsAndLaunchersAreOneLineUsageErrors) {
   for (const char* bad : {"-S 0/host", "--launcher bogus", "--data-channel fast -S :",
                           "--sshloginfile /nonexistent/logins", "--launcher srun -S host",
-                          "--pipe --round-robin -S :", "--env HOME -S :"}) {
+                          "--pipe --round-robin --cat -S :", "--env HOME -S :"}) {
     const ShellRun run = shell(kForkpool + " run " + bad + " echo ::: a 2>&1");
     EXPECT_EQ(run.exit_code, 255) << bad;
     EXPECT_EQ(run.out.rfind("forkpool run: ", 0), 0u) << bad << ": " << run.out;
     EXPECT_EQ(run.out.find('\n'), run.out.size() - 1) << bad << ": " << run.out;
   }
-  // A job on another host gets one block in its request, not --round-robin's stream of them.
-  const ShellRun dealt = shell(kForkpool + " run --pipe --round-robin -S : cat </dev/null 2>&1");
+  // A job on another host gets --round-robin's later blocks on its stdin, not in a file.
+  const ShellRun dealt =
+      shell(kForkpool + " run --pipe --round-robin --fifo -S : cat {} </dev/null 2>&1");
   EXPECT_EQ(dealt.exit_code, 255);
-  EXPECT_NE(dealt.out.find("--round-robin is not supported with -S"), std::string::npos)
+  EXPECT_NE(dealt.out.find("--round-robin with --cat or --fifo is not supported with -S"),
+            std::string::npos)
       << dealt.out;
+}
+
+// --pipe --round-robin on another host: one job per slot, each reading block after block from
+// one stdin, the blocks after its first streamed through the pool's connection to its worker.
+// Which job gets which block is a race, so the comparison is of what does not depend on it:
+// every line comes out once (sorted), and one count per job whose sum is the input's.
+TEST(RunRemote, PipeRoundRobinDealsEveryBlockAsGnuParallelDoes) {
+  if (std::string why = ssh_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  TempDir dir;
+  std::string numbers;
+  for (int i = 1; i <= 20000; ++i) numbers += std::to_string(i) + "\n";
+  const std::string input = dir.file("in", numbers);
+  const std::string sorted = " | sort -n | md5sum";
+  const std::string counts = " | sort -n | awk '{ n++; sum += $1 } END { print n, sum }'";
+  const std::string rr = " run --pipe --round-robin --block 2k ";
+  const std::vector<std::string> commands = {
+      "sort -n " + input + " | md5sum",
+      kForkpool + rr + "cat < " + input + sorted,
+      kForkpool + rr + "-S 2/fp-loopback cat < " + input + sorted,
+      "parallel --pipe --round-robin --block 2k -S 2/fp-loopback cat < " + input + sorted,
+      kForkpool + " run --pipepart -a " + input + " --round-robin --block 2k -S 2/fp-loopback cat" +
+          sorted,
+      kForkpool + rr + "-j 2 'wc -l' < " + input + counts,
+      kForkpool + rr + "-S 2/fp-loopback,1/: 'wc -l' < " + input + counts,
+      "parallel --pipe --round-robin --block 2k -S 2/fp-loopback,1/: 'wc -l' < " + input + counts,
+  };
+  const std::vector<ShellRun> runs = shells_at_once(commands);
+  for (std::size_t i = 1; i < 5; ++i) {
+    EXPECT_EQ(runs[i].out, runs[0].out) << commands[i];
+    EXPECT_EQ(runs[i].exit_code, 0) << commands[i];
+  }
+  EXPECT_EQ(runs[5].out, "2 20000\n");  // -j 2: two jobs
+  EXPECT_EQ(runs[6].out, "3 20000\n") << commands[6];
+  EXPECT_EQ(runs[7].out, runs[6].out);
+  EXPECT_EQ(runs[6].exit_code, 0);
+}
+
+// Jobs that stop reading (or never start) end the run as locally; a worker killed mid-stream
+// loses its own job, as any worker's death does, and the other job takes the rest. Nothing of
+// the jobs is left on the host.
+TEST(RunRemote, PipeRoundRobinSurvivesJobsThatStopReadingAndAWorkerKilled) {
+  if (std::string why = ssh_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  TempDir dir;
+  std::string numbers;
+  for (int i = 1; i <= 20000; ++i) numbers += std::to_string(i) + "\n";
+  const std::string input = " < " + dir.file("in", numbers) + " 2>&1";
+  const std::string tag = unique_tag();
+  const std::string rr = kForkpool + " run --pipe --round-robin -k --block 1k ";
+  const std::vector<ShellRun> runs = shells_at_once({
+      rr + "'head -c 5; echo'" + input,
+      rr + "-S 2/fp-loopback 'head -c 5; echo'" + input,
+      rr + "-S 2/fp-loopback true" + input,
+      // Job 1 kills its own worker (the job's parent) after reading a byte.
+      rr + "-S 2/fp-loopback 'if [ {%} = 1 ]; then head -c 1 >/dev/null; kill -9 $PPID; " +
+          "cat >/dev/null; else wc -l; fi # " + tag + "'" + input,
+  });
+  EXPECT_EQ(runs[0].out, "1\n2\n3\n278\n2\n");  // the first 5 bytes of each job's first block
+  EXPECT_EQ(runs[1].out, runs[0].out);
+  EXPECT_EQ(runs[1].exit_code, 0);
+  EXPECT_EQ(runs[2].out, "");
+  EXPECT_EQ(runs[2].exit_code, 0);
+  const ShellRun& killed = runs[3];
+  EXPECT_EQ(killed.exit_code, 1) << killed.out;
+  EXPECT_NE(killed.out.find("job 1 ("), std::string::npos) << killed.out;
+  // (ssh reports its remote side's death as its own exit code 255, or is killed first)
+  EXPECT_NE(killed.out.find(") was lost: worker pid "), std::string::npos) << killed.out;
+  // Job 2's count, the one line of digits (the error line may come before or after it).
+  int count = -1;
+  std::istringstream lines(killed.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos)
+      count = std::stoi(line);
+  }
+  EXPECT_GT(count, 1000) << killed.out;   // job 2 took more than its first block
+  EXPECT_LT(count, 20000) << killed.out;  // job 1's blocks were lost
+  EXPECT_EQ(wait_gone(tag), "");
 }
 
 }  // namespace

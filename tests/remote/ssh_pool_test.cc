@@ -172,7 +172,7 @@ TEST_F(SshPool, AWorkerOfAnotherProtocolIsRefusedNamingHostAndVersions) {
   } catch (const PoolBroken& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find("on host 'fp-loopback'"), std::string::npos) << what;
-    EXPECT_NE(what.find("speaks protocol 3, this pool speaks 4"), std::string::npos) << what;
+    EXPECT_NE(what.find("speaks protocol 3, this pool speaks 5"), std::string::npos) << what;
   }
 }
 

@@ -9,15 +9,20 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "forkpool/exec.h"
 #include "forkpool/pool.h"
+#include "forkpool/task_input.h"
 #include "support/child_process.h"
 #include "support/files.h"
 #include "support/leak_check.h"
@@ -477,6 +482,55 @@ TEST(ExecTask, StdinNameBecomesAFileOrANamedPipe) {
     r.argv.clear();
     r.command = "true";  // a job that never opens its named pipe
     EXPECT_EQ(run_exec(r).exit_code, 0);
+  }
+  leaks.check();
+}
+
+// --pipe --round-robin on other hosts: the request's bytes, then more through the pool
+// (TaskInput), each sent once the worker has said the job took the one before; end of file
+// after the last. A job that stops reading and exits before the end holds nothing up.
+TEST(ExecTask, StreamedStdinFollowsTheRequestThroughThePool) {
+  LeakCheck leaks;
+  {
+    Pool pool({.workers = 1});
+    std::mutex mutex;
+    std::condition_variable heard;
+    std::vector<TaskInput::Key> taken;
+    TaskInput::on_taken(pool, [&](TaskInput::Key key) {
+      std::lock_guard lock(mutex);
+      taken.push_back(key);
+      heard.notify_all();
+    });
+    // Whether `count` acknowledgements came, and the key of the last.
+    const auto wait_taken = [&](std::size_t count, TaskInput::Key* last = nullptr) {
+      std::unique_lock lock(mutex);
+      if (!heard.wait_for(lock, 60s, [&] { return taken.size() >= count; })) return false;
+      if (last != nullptr) *last = taken.back();
+      return true;
+    };
+    ExecRequest r = shell("cat");
+    r.stdin_bytes = "first\n";
+    r.stdin_streamed = true;
+    const Future<ExecResult> job = pool.submit(exec_task, r);
+    TaskInput::Key first = nullptr;
+    ASSERT_TRUE(wait_taken(1, &first));  // the request's bytes are in the job's pipe
+    EXPECT_EQ(first, TaskInput::key(job));
+    const std::string big = every_byte_value(3 << 20);  // larger than the job's pipe
+    EXPECT_TRUE(TaskInput::send(pool, job, big));
+    ASSERT_TRUE(wait_taken(2));
+    EXPECT_TRUE(TaskInput::send(pool, job, std::string_view("last\n"), true));
+    const ExecResult result = job.get();
+    EXPECT_EQ(result.exit_code, 0);
+    EXPECT_TRUE(result.out == "first\n" + big + "last\n") << result.out.size() << " bytes";
+    EXPECT_FALSE(TaskInput::send(pool, job, std::string_view("late")));  // it has settled
+
+    r.command = "head -c 3";  // reads a little, then exits with its stdin still open
+    const Future<ExecResult> early = pool.submit(exec_task, r);
+    ASSERT_TRUE(wait_taken(3));
+    TaskInput::send(pool, early, big);  // sent, or refused if the job has ended already
+    EXPECT_EQ(early.get().out, "fir");
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(taken.size(), 3u);  // nothing more acknowledged after the job stopped reading
   }
   leaks.check();
 }

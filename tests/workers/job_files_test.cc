@@ -120,6 +120,15 @@ TEST(ExecRequestFields, StdinBytesTravelInASecondTail) {
   detail::encode_values(empty_block, request);
   detail::decode_values(empty_block, "request", back);
   EXPECT_EQ(back.stdin_name, "NAME");
+  EXPECT_FALSE(back.stdin_streamed);
+
+  // --round-robin's streamed stdin: a third tail, and a request without it keeps the layout.
+  request.stdin_streamed = true;
+  detail::Payload streamed;
+  detail::encode_values(streamed, request);
+  EXPECT_GT(streamed.size(), empty_block.size());
+  detail::decode_values(streamed, "request", back);
+  EXPECT_TRUE(back.stdin_streamed);
 }
 
 TEST(JobFiles, AMovedFileKeepsItsBytesModeLessUmaskAndTime) {
