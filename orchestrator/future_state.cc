@@ -225,4 +225,9 @@ std::span<const char> FutureState::payload_or_throw() const {
   return value_.view();
 }
 
+std::exception_ptr FutureState::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
 }  // namespace forkpool::detail

@@ -125,14 +125,19 @@ class CallTimes {
   std::unordered_map<detail::TaskId, Clock::duration> last_;
 };
 
-// A call waiting to run: a Task frame's, or one entry of a Batch frame, which shares the
-// frame's payload with the other entries instead of a copy each.
+// A call waiting to run: a Task frame's, one entry of a Batch frame, or one call of a run,
+// which share the frame's payload instead of a copy each.
 struct QueuedCall {
   std::uint64_t task_id = 0;
-  std::uint8_t flags = 0;      // the Task's flags (serialization::kTaskChunk)
-  std::span<const char> task;  // a Task payload, in `frame`
+  std::uint8_t flags = 0;  // the Task's flags (serialization::kTaskChunk)
+  detail::TaskId function = 0;
+  std::span<const char> args;  // in `frame`
   std::shared_ptr<const io::Payload> frame;
-  bool hold_reply = false;  // its Batch lets the reply wait for the next ones
+  bool hold_reply = false;  // its Batch or run lets the reply wait for the next ones
+  // A call of a run: cancelled while it waits, it stays in its place and is answered
+  // CancelAck in its turn, so that the pool hears of a run's calls in order.
+  bool of_run = false;
+  bool skip = false;  // cancelled before it started
 };
 
 // The worker's side of the protocol, shared by its loop and this_task::cancelled(). One
@@ -238,7 +243,7 @@ class Worker {
     switch (static_cast<Kind>(frame.kind)) {
       case Kind::kTask: {
         auto payload = std::make_shared<const io::Payload>(std::move(frame.payload));
-        tasks_.push_back(QueuedCall{frame.task_id, frame.flags, *payload, payload, false});
+        queue_task(frame.task_id, frame.flags, *payload, payload, false);
         return;
       }
       case Kind::kBatch: {
@@ -246,7 +251,7 @@ class Worker {
         auto payload = std::make_shared<const io::Payload>(std::move(frame.payload));
         const bool hold = (frame.flags & serialization::kBatchHoldReplies) != 0;
         for (const auto& entry : serialization::decode_batch(*payload)) {
-          tasks_.push_back(QueuedCall{entry.task_id, entry.flags, entry.task, payload, hold});
+          queue_task(entry.task_id, entry.flags, entry.task, payload, hold);
         }
         return;
       }
@@ -259,7 +264,9 @@ class Worker {
         auto it = std::find_if(tasks_.begin(), tasks_.end(),
                                [&](const QueuedCall& c) { return c.task_id == frame.task_id; });
         // Not started: it never will. (Already finished: its reply is on its way.)
-        if (it != tasks_.end()) {
+        if (it != tasks_.end() && it->of_run) {
+          it->skip = true;
+        } else if (it != tasks_.end()) {
           tasks_.erase(it);
           channel_.send(Kind::kCancelAck, frame.task_id, {});
         }
@@ -280,6 +287,27 @@ class Worker {
       default:
         throw ProtocolError("a worker cannot handle a " + serialization::kind_name(frame.kind) +
                             " frame");
+    }
+  }
+
+  // Queues a Task payload: one call, or each call of a run (task ids task_id, task_id + 1, ...),
+  // whose replies may always be held: the pool sends no call with a timeout in a run.
+  void queue_task(std::uint64_t task_id, std::uint8_t flags, std::span<const char> task,
+                  const std::shared_ptr<const io::Payload>& frame, bool hold) {
+    if ((flags & serialization::kTaskRun) == 0) {
+      const serialization::TaskCall call = serialization::decode_task(task);
+      tasks_.push_back(QueuedCall{task_id, flags, call.function, call.args, frame, hold});
+      return;
+    }
+    const serialization::RunTask run = serialization::decode_run(task);
+    const auto calls = static_cast<std::uint64_t>(run.calls.size());
+    for (std::uint64_t i = 0; i < calls; ++i) {
+      tasks_.push_back(QueuedCall{.task_id = task_id + i,
+                                  .function = run.function,
+                                  .args = run.calls[i],
+                                  .frame = frame,
+                                  .hold_reply = true,
+                                  .of_run = true});
     }
   }
 
@@ -331,15 +359,14 @@ void replace(io::Payload& out, const io::Payload& payload) {
 // Runs one call and leaves what to send in `reply` (empty on entry): Result, or Error if it
 // threw; returns which.
 Kind run_task(const QueuedCall& queued, std::size_t max_frame, io::Payload& reply) {
-  const auto call = serialization::decode_task(queued.task);
-  const detail::TaskEntry* entry = detail::TaskRegistry::instance().find(call.function);
+  const detail::TaskEntry* entry = detail::TaskRegistry::instance().find(queued.function);
   const bool chunk = (queued.flags & serialization::kTaskChunk) != 0;
   if (entry == nullptr || (chunk && entry->invoke_chunk == nullptr)) {
-    replace(reply, serialization::encode(serialization::NoSuchTask{call.function, chunk}));
+    replace(reply, serialization::encode(serialization::NoSuchTask{queued.function, chunk}));
     return Kind::kError;
   }
   try {
-    (chunk ? entry->invoke_chunk : entry->invoke)(entry->function, call.args, reply);
+    (chunk ? entry->invoke_chunk : entry->invoke)(entry->function, queued.args, reply);
   } catch (...) {
     replace(reply, serialization::encode(serialization::describe_current_exception()));
     return Kind::kError;
@@ -378,7 +405,12 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
     CallTimes times;
     ReplyBuffer replies;
     while (auto call = worker.next_task()) {
-      const detail::TaskId function = serialization::decode_task(call->task).function;
+      const detail::TaskId function = call->function;
+      if (call->skip) {
+        worker.finish_task();
+        channel.hold(Kind::kCancelAck, call->task_id, {});
+        continue;
+      }
       const auto started = Clock::now();
       if (call->hold_reply && !times.quick(function)) {
         channel.flush();
