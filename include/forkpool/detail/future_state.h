@@ -86,6 +86,7 @@ class FutureState {
   // has; otherwise in the thread that settles it, which may be the pool's collector, the bulk
   // writer, or a caller's thread (cancel, cancel_all, terminate, a refused submit); the pool
   // settles only after releasing its lock. Replaces an earlier callback that has not run.
+  // Waiters are woken before it runs (Future::on_ready says why that order is kept).
   void on_settled(std::function<void()> callback);
   // Asks the pool to cancel the task. True if this call cancelled it; false if it had already
   // settled (or was never submitted to a pool).
