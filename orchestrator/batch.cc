@@ -146,8 +146,8 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
     if (!run_) return;
     std::shared_ptr<orchestrator::RunCalls> run = std::move(run_);
     run_.reset();
-    const serialization::RunTask calls = serialization::decode_run(run_payload_);
     if (run->size() == 1) {
+      const serialization::RunTask calls = serialization::decode_run(run_payload_);
       Payload task(kTaskFunctionBytes);
       store_le(task.data(), run_function_);
       task.insert(task.end(), calls.calls[0].begin(), calls.calls[0].end());

@@ -40,13 +40,15 @@ bool PoolCore::take_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64
                           std::span<const char> payload, detail::Payload* owned,
                           Clock::duration took, Settlements& out) {
   const auto kind = static_cast<Kind>(reply_kind);
-  auto it = std::find_if(slot.in_flight.begin(), slot.in_flight.end(), [&](const PendingTask& t) {
+  const auto holds = [&](const PendingTask& t) {
     return t.run ? task_id >= t.id && task_id - t.id < t.run->size() : t.id == task_id;
-  });
-  if (it == slot.in_flight.begin() && it->run) {
+  };
+  // The usual case first: a call of the run that is running.
+  if (!slot.in_flight.empty() && slot.in_flight.front().run && holds(slot.in_flight.front())) {
     take_run_reply(slot, reply_kind, task_id, payload, took, out);
     return true;
   }
+  auto it = std::find_if(slot.in_flight.begin(), slot.in_flight.end(), holds);
   if (it == slot.in_flight.end()) {
     // A late reply: its task timed out or was cancelled and has been let go.
     task_logger().debug("forkpool: dropping a {} for task {}, which is not running on worker {}",

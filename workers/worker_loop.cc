@@ -65,39 +65,43 @@ class Channel {
     std::lock_guard lock(mutex_);
     const std::size_t entry = serialization::batch_entry_size(payload.size());
     // Alone: too big to be worth the copy, or to fit in a Replies frame with its entry header.
+    const std::size_t max_frame = max_frame_.load(std::memory_order_relaxed);
     const bool alone =
-        payload.size() > kHeldReplyLimit || serialization::kBatchCountSize + entry > max_frame_;
-    if (alone || held_.size() + entry > max_frame_) flush_locked();
+        payload.size() > kHeldReplyLimit || serialization::kBatchCountSize + entry > max_frame;
+    if (alone || held_.size() + entry > max_frame) flush_locked();
     if (alone) {
       writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
       return;
     }
     serialization::append_reply(held_, task_id, static_cast<std::uint8_t>(kind), payload);
-    if (held_count_++ == 0) held_since_ = Clock::now();
+    if (held_count_.fetch_add(1, std::memory_order_relaxed) == 0) {
+      held_since_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
   }
   void flush() {
     std::lock_guard lock(mutex_);
     flush_locked();
   }
-  // Sends what is held if the oldest held reply has waited `limit` by `now`.
+  // Sends what is held if the oldest held reply has waited `limit` by `now`. Looks without the
+  // lock first (it is asked before every quick call): only the loop's thread holds replies, so
+  // what it reads can only be stale towards a flush, which the lock then checks again.
   void flush_if_older(Clock::duration limit, Clock::time_point now) {
+    if (!older(limit, now)) return;
     std::lock_guard lock(mutex_);
-    if (held_count_ != 0 && now - held_since_ >= limit) flush_locked();
+    if (older(limit, now)) flush_locked();
   }
   void set_max_frame(std::size_t max_frame) {
     std::lock_guard lock(mutex_);
     writer_.set_max_frame(max_frame);
-    max_frame_ = max_frame;
+    max_frame_.store(max_frame, std::memory_order_relaxed);
   }
-  std::size_t max_frame() {
-    std::lock_guard lock(mutex_);
-    return max_frame_;
-  }
+  // Without the lock: it is read for every call, and changes once, at the parent's Hello.
+  std::size_t max_frame() const { return max_frame_.load(std::memory_order_relaxed); }
 
  private:
   void flush_locked() {
-    if (held_count_ == 0) return;
-    held_count_ = 0;
+    if (held_count_.load(std::memory_order_relaxed) == 0) return;
+    held_count_.store(0, std::memory_order_relaxed);
     // Task id 0: each reply carries its own.
     writer_.write_frame(static_cast<std::uint8_t>(Kind::kReplies), 0, 0, held_);
     held_.clear();
@@ -105,10 +109,17 @@ class Channel {
 
   std::mutex mutex_;
   io::FrameWriter writer_;
-  std::size_t max_frame_;
+  std::atomic<std::size_t> max_frame_;
   io::Payload held_;  // a Replies payload
-  std::size_t held_count_ = 0;
-  Clock::time_point held_since_;
+  bool older(Clock::duration limit, Clock::time_point now) const {
+    return held_count_.load(std::memory_order_relaxed) != 0 &&
+           now.time_since_epoch().count() - held_since_.load(std::memory_order_relaxed) >=
+               limit.count();
+  }
+
+  // Changed under the mutex; atomic so that flush_if_older and max_frame() may look without it.
+  std::atomic<std::size_t> held_count_{0};
+  std::atomic<Clock::rep> held_since_{0};
 };
 
 // How long each function's last call took in this worker: whether the replies held so far may
@@ -181,20 +192,20 @@ class Worker {
     if (tasks_.empty()) return std::nullopt;
     QueuedCall task = std::move(tasks_.front());
     tasks_.pop_front();
-    running_ = task.task_id;
+    running_.store(task.task_id, std::memory_order_relaxed);
     cancelled_.store(false, std::memory_order_relaxed);
     return task;
   }
 
-  std::uint64_t running() {
-    std::lock_guard lock(reading_);
-    return running_;
-  }
+  std::uint64_t running() const { return running_.load(std::memory_order_relaxed); }
 
-  // The running task has ended; true if it was cancelled meanwhile.
+  // The running task has ended; true if it was cancelled meanwhile. Without `reading_` (a lock
+  // per call costs more than a tiny call): a Cancel that read the id just before it was
+  // cleared may set the flag after this took it, as if it came just after the task ended: the
+  // pool drops the result, and next_task() clears the flag, under the lock, before the next
+  // task starts.
   bool finish_task() {
-    std::lock_guard lock(reading_);
-    running_ = 0;
+    running_.store(0, std::memory_order_relaxed);
     return cancelled_.exchange(false, std::memory_order_relaxed);
   }
 
@@ -257,7 +268,7 @@ class Worker {
       }
       case Kind::kCancel: {
         serialization::expect_empty(frame.kind, frame.payload);
-        if (running_ == frame.task_id && running_ != 0) {
+        if (frame.task_id != 0 && running_.load(std::memory_order_relaxed) == frame.task_id) {
           cancelled_.store(true, std::memory_order_relaxed);
           return;
         }
@@ -317,7 +328,9 @@ class Worker {
   std::mutex reading_;
   std::deque<QueuedCall> tasks_;  // calls read ahead, in order
   bool ended_ = false;            // Shutdown or EOF: no more tasks will come
-  std::uint64_t running_ = 0;     // the running task's id; 0 between tasks
+  // The running task's id; 0 between tasks. Set under `reading_` when a task starts, so that a
+  // Cancel read meanwhile sees it; cleared without it (finish_task).
+  std::atomic<std::uint64_t> running_{0};
   std::atomic<bool> cancelled_{false};
   std::chrono::steady_clock::time_point last_look_{};
   std::exception_ptr failed_;  // what cancelled() met on the pipe
