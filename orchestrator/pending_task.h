@@ -85,13 +85,15 @@ struct PendingTask {
   std::shared_ptr<RunCalls> run;
 
   // False once the task, or every call of a run not yet answered, has been let go.
-  bool live() const {
-    if (!state) return false;
-    if (!run) return true;
-    for (std::size_t i = run->answered; i < run->size(); ++i) {
-      if (!run->gone[i]) return true;
-    }
-    return false;
+  bool live() const { return live_calls() != 0; }
+  // The calls it still answers for: 1 or 0 for a task alone, those of a run not yet answered
+  // nor let go.
+  std::size_t live_calls() const {
+    if (!state) return 0;
+    if (!run) return 1;
+    std::size_t live = 0;
+    for (std::size_t i = run->answered; i < run->size(); ++i) live += run->gone[i] ? 0 : 1;
+    return live;
   }
 };
 

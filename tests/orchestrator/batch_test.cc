@@ -563,6 +563,8 @@ TEST_P(BatchTest, CancelAllCancelsTheCallsOfARun) {
     std::vector<Future<int>> futures;
     for (int i = 0; i < 10; ++i) futures.push_back(batch.submit(identity_task, i));
     batch.send();
+    const PoolStats before = pool.stats();  // calls, not tasks: the run is ten
+    EXPECT_EQ(before.queued + before.in_workers, 11u);
     EXPECT_EQ(pool.cancel_all(), 11u);
     for (const auto& f : futures) EXPECT_THROW(f.get(), TaskCancelled);
     EXPECT_THROW(busy.get(), TaskCancelled);
