@@ -214,7 +214,10 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
     }
     for (std::size_t i = 0; i < calls_.size(); ++i) {
       orchestrator::Call& call = calls_[i];
-      if (!call.run) continue;
+      if (!call.run || std::none_of(call.run->states.begin(), call.run->states.end(),
+                                    [&](const auto& state) { return state.get() == target; })) {
+        continue;
+      }
       Payload payload(call.task.view().begin(), call.task.view().end());
       if (auto state = drop_from_run(*call.run, payload, target)) {
         const std::string* name = call.name;
