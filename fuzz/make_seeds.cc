@@ -100,6 +100,7 @@ struct Samples {
   Payload error_too_large;
   Payload log;
   Payload task;
+  Payload run;  // two calls of one function (serialization::kTaskRun)
   Payload result;
   Payload empty;
 };
@@ -117,6 +118,9 @@ Samples::Samples() {
   error_too_large = s::encode(s::ResultTooLarge{.size = 1 << 21, .max = 1 << 20});
   log = s::encode(s::LogLine{.level = 2, .text = "worker 3 started"});
   task = s::encode_task(0x0123456789abcdefull, values(7, std::string("seven")));
+  s::begin_run(run, 0x0123456789abcdefull);
+  s::append_run_call(run, values(std::string("seven")));
+  s::append_run_call(run, values(std::string("eight")));
   result = values(std::vector<std::string>{"a", "bb", ""});
 }
 
@@ -151,6 +155,7 @@ void write_decoder_seeds(const std::string& decode_dir, const Samples& p) {
   write(decode_dir + "/error_too_large", for_decoder("Error", p.error_too_large));
   write(decode_dir + "/log", for_decoder("Log", p.log));
   write(decode_dir + "/task", for_decoder("Task", p.task));
+  write(decode_dir + "/run", for_decoder("run", p.run));
   write(decode_dir + "/strings", for_decoder("vector<string>", p.result));
   write(
       decode_dir + "/map",

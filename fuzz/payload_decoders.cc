@@ -58,10 +58,24 @@ void task_message(std::span<const char> payload, const char* name) {
   if (call) decode_as_values(call->args);
 }
 
+// A run of calls (serialization::kTaskRun), each call's arguments decoded as a Task's are.
+void run_message(std::span<const char> payload, const char* name) {
+  std::optional<serialization::RunTask> run;
+  decode_message(payload, name, [&] { run = serialization::decode_run(payload); });
+  if (!run) return;
+  for (std::span<const char> call : run->calls) decode_as_values(call);
+}
+
 void batch_message(std::span<const char> payload, const char* name) {
   std::vector<serialization::BatchEntry> entries;
   decode_message(payload, name, [&] { entries = serialization::decode_batch(payload); });
-  for (const auto& entry : entries) task_message(entry.task, "Task in a Batch");
+  for (const auto& entry : entries) {
+    if ((entry.flags & serialization::kTaskRun) != 0) {
+      run_message(entry.task, "run in a Batch");
+    } else {
+      task_message(entry.task, "Task in a Batch");
+    }
+  }
 }
 
 // A map chunk's arguments (as Task::invoke_chunk decodes a chunk of a string task) and a
@@ -108,7 +122,7 @@ void empty_message(std::span<const char> payload, const char* name) {
 constexpr std::size_t kMessageDecoders = 5;
 // Message decoders added later stand after the values, so that the index a seed starts with
 // keeps naming the decoder it was made for.
-constexpr std::size_t kLaterMessageDecoders = 2;
+constexpr std::size_t kLaterMessageDecoders = 3;
 
 constexpr std::array kDecoders = {
     Decoder{"Hello", hello_message},
@@ -135,6 +149,7 @@ constexpr std::array kDecoders = {
     Decoder{"Tree (a recursive type)", decode_values<Tree>},
     Decoder{"Batch", batch_message},
     Decoder{"map chunk", chunk_message},
+    Decoder{"run", run_message},
 };
 
 }  // namespace
@@ -161,7 +176,8 @@ void decode_as_message(std::uint8_t kind, std::span<const char> payload) {
       return hello_message(payload, "Hello");
     case Kind::kTask:
       task_message(payload, "Task");
-      return chunk_message(payload, "map chunk");
+      chunk_message(payload, "map chunk");
+      return run_message(payload, "run");
     case Kind::kBatch:
       return batch_message(payload, "Batch");
     case Kind::kReplies:

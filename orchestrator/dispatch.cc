@@ -63,6 +63,7 @@ void PoolCore::pipeline(Settlements& out) {
       }
       PendingTask task = std::move(queue_.front());
       queue_.pop_front();
+      leave_out_gone_calls(task);
       send_pipelined(*slot, std::move(task), out);
     }
   }
@@ -73,6 +74,7 @@ void PoolCore::claim(WorkerSlot& slot) {
   PendingTask& first = queue_.front();
   claim.task_id = first.id;
   if (first.batch == 0) {
+    leave_out_gone_calls(first);
     // A lone task needs no Batch around it. Its payload is lent to the write; finish_claim
     // gives it back if a retry may need it.
     claim.kind = static_cast<std::uint8_t>(Kind::kTask);
@@ -101,6 +103,7 @@ void PoolCore::claim_batch(WorkerSlot& slot, Claim& claim) {
   bool hold_replies = true;
   while (!queue_.empty() && queue_.front().batch == batch && claim.task_ids.size() < allowed) {
     PendingTask& next = queue_.front();
+    leave_out_gone_calls(next);
     const std::size_t grown = std::max(frame.size(), serialization::kBatchCountSize) +
                               serialization::batch_entry_size(next.payload.size());
     if (!claim.task_ids.empty() && grown > options_.max_frame) break;  // the rest: next frame
@@ -130,11 +133,33 @@ void PoolCore::claim_batch(WorkerSlot& slot, Claim& claim) {
   claim.bytes_of_head = true;
 }
 
+void PoolCore::leave_out_gone_calls(PendingTask& task) {
+  if (!task.run) return;
+  RunCalls& run = *task.run;
+  if (std::find(run.gone.begin(), run.gone.end(), true) == run.gone.end()) return;
+  // Calls cancelled while the run was queued: a copy without them (rare), so they never run.
+  // The calls left are numbered from the task's id again, within the ids it was given.
+  task.payload = serialization::run_without(task.payload.view(), run.gone);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < run.size(); ++i) {
+    if (!run.gone[i]) run.states[kept++] = std::move(run.states[i]);
+  }
+  run.states.resize(kept);
+  run.gone.assign(kept, false);
+}
+
+void PoolCore::mark_running(PendingTask& task) {
+  task.state->set_running();
+  if (task.run && task.run->answered < task.run->size() && !task.run->gone[task.run->answered]) {
+    task.run->states[task.run->answered]->set_running();
+  }
+}
+
 void PoolCore::start_claim(WorkerSlot& slot, PendingTask& head) {
   // An idle worker starts the task as soon as the frame is in its pipe, possibly before the
   // write returns: mark it running first, so that nobody who sees it run (a task that signals
   // it has started) can still see it pending.
-  head.state->set_running();
+  mark_running(head);
   slot.writing = true;
   ++slot.tasks_sent;
 }
@@ -198,9 +223,9 @@ void PoolCore::finish_claim(Claim& claim, Settlements& out) {
     slot.owed_cancels.clear();  // their tasks never reached it
     unsend(slot, unsent, claim.error, out);
   } else {
-    if (auto it = find(claim.task_id);
-        claim.bytes_of_head && it != slot.in_flight.end() && it->state && it->retries_left > 0) {
-      it->payload = std::move(claim.bytes);  // a retry sends it again
+    if (auto it = find(claim.task_id); claim.bytes_of_head && it != slot.in_flight.end() &&
+                                       it->state && (it->retries_left > 0 || it->run)) {
+      it->payload = std::move(claim.bytes);  // a retry, or a run's calls alone, send it again
     }
     send_owed_cancels(slot);
   }
@@ -266,7 +291,7 @@ void PoolCore::unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks,
     drop_worker(slot, error);
   }
   for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) {
-    if (!it->state) continue;  // cancelled meanwhile: settled already
+    if (!it->live()) continue;  // cancelled meanwhile: settled already
     if (requeue) {
       it->state->set_pending();
       queue_.push_front(std::move(*it));
@@ -280,7 +305,7 @@ void PoolCore::unsend(WorkerSlot& slot, std::vector<PendingTask>& tasks,
 void PoolCore::start_head(WorkerSlot& slot, Clock::time_point now) {
   PendingTask& task = slot.in_flight.front();
   slot.head_since = now;
-  if (!task.state) {
+  if (!task.state || (task.run && task.run->gone[task.run->answered])) {
     // Cancelled while it waited: the worker has dropped it, or is running it with
     // this_task::cancelled() set. Either way it answers soon, or is stopped.
     if (slot.state == WorkerSlot::State::kReady) ask_cancel(slot, now);
@@ -291,7 +316,7 @@ void PoolCore::start_head(WorkerSlot& slot, Clock::time_point now) {
   // another worker if this one dies, and so does one whose reply may be held: whether it ran
   // is lost if the worker dies, and it is sent again.
   if (task.retries_left == 0 && !task.replies_held) task.payload.reset();
-  task.state->set_running();
+  mark_running(task);
   // Its deadline is the collector's to keep; a submitter's thread may be the one here.
   if (task.timeout.count() > 0) wake_.signal();
 }

@@ -212,6 +212,9 @@ bool FutureState::settle(FutureStatus status, ResultBytes value, std::exception_
     watchers_.clear();
   }
   // Seq_cst with the waiter's count and load: either it sees the flag or this sees it waiting.
+  // Waiters first, then the callback: holding them until it returned would need the flag set
+  // after it, and Pool::map's reader, which its chunks' callbacks wake, would then find the
+  // flag unset and sleep on it again for each chunk.
   if (waiters_.load(std::memory_order_seq_cst) != 0) wake_all(settled_flag_);
   if (callback) run_callback(callback, owner);
   return true;
@@ -300,6 +303,11 @@ std::span<const char> FutureState::payload_or_throw() const {
   }
   if (error_) std::rethrow_exception(error_);
   return value_.view();
+}
+
+std::exception_ptr FutureState::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
 }
 
 }  // namespace forkpool::detail

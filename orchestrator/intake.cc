@@ -90,6 +90,14 @@ void PoolCore::enqueue(std::span<Call> calls, bool batch) {
       task.retries_left = std::max(0, call.options.retries.value_or(options_.retries));
       task.flags = call.chunk ? serialization::kTaskChunk : 0;
       task.batch = batch_id;
+      if (call.run) {
+        // Call i of the run is answered as task id + i.
+        stats_.submitted += call.run->size() - 1;
+        next_task_id_ += call.run->size() - 1;
+        task.flags = serialization::kTaskRun;
+        task.replies_held = true;
+        task.run = std::move(call.run);
+      }
       queue_.push_back(std::move(task));
     }
     dispatch(out);
@@ -125,11 +133,19 @@ std::size_t PoolCore::cancel_all() {
   {
     Lock lock(mutex_);
     std::vector<const detail::FutureState*> targets;
-    for (const PendingTask& task : queue_) targets.push_back(task.state.get());
-    for (const auto& [id, slot] : slots_) {
-      for (const PendingTask& task : slot->in_flight) {
+    // A run's calls one by one: the run's own state is no caller's.
+    const auto add = [&](const PendingTask& task) {
+      if (!task.run) {
         if (task.state) targets.push_back(task.state.get());
+        return;
       }
+      for (std::size_t i = task.run->answered; i < task.run->size(); ++i) {
+        if (!task.run->gone[i]) targets.push_back(task.run->states[i].get());
+      }
+    };
+    for (const PendingTask& task : queue_) add(task);
+    for (const auto& [id, slot] : slots_) {
+      for (const PendingTask& task : slot->in_flight) add(task);
     }
     for (const detail::FutureState* target : targets) n += cancel_locked(target, out) ? 1 : 0;
   }
@@ -154,13 +170,87 @@ bool PoolCore::cancel_locked(const detail::FutureState* target, Settlements& out
   }
   for (auto& [id, slot] : slots_) {
     for (std::size_t i = 0; i < slot->in_flight.size(); ++i) {
-      if (slot->in_flight[i].state.get() != target) continue;
-      cancel_in_flight(*slot, i, out);
+      PendingTask& task = slot->in_flight[i];
+      if (task.run) {
+        const std::optional<std::size_t> call = find_run_call(task, target);
+        if (!call) continue;
+        cancel_run_call(*slot, i, *call, out);
+      } else if (task.state.get() == target) {
+        cancel_in_flight(*slot, i, out);
+      } else {
+        continue;
+      }
       changed_.notify_all();
       return true;
     }
   }
+  return cancel_queued_run_call(target, out);
+}
+
+std::optional<std::size_t> PoolCore::find_run_call(const PendingTask& task,
+                                                   const detail::FutureState* target) {
+  const RunCalls& run = *task.run;
+  for (std::size_t i = run.answered; i < run.size(); ++i) {
+    if (run.states[i].get() == target) {
+      if (run.gone[i]) return std::nullopt;  // settled already, or settling now
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+// A call of a queued run: let go now, and left out of the run's frame when it is sent
+// (dispatch.cc), so it never runs. A run whose every call is let go leaves the queue.
+bool PoolCore::cancel_queued_run_call(const detail::FutureState* target, Settlements& out) {
+  for (auto queued = queue_.begin(); queued != queue_.end(); ++queued) {
+    if (!queued->run) continue;
+    const std::optional<std::size_t> call = find_run_call(*queued, target);
+    if (!call) continue;
+    RunCalls& run = *queued->run;
+    run.gone[*call] = true;
+    ++stats_.cancelled;
+    out.push_back({std::move(run.states[*call]),
+                   {},
+                   std::make_exception_ptr(TaskCancelled(queued->id + *call, *queued->name, false)),
+                   true});
+    if (std::find(run.gone.begin(), run.gone.end(), false) == run.gone.end()) {
+      queue_.erase(queued);  // its own state is dropped unsettled: every call is settled
+      room_made();
+      if (state_ != State::kRunning) wake_.signal();
+    }
+    changed_.notify_all();
+    return true;
+  }
   return false;  // settled already, or settling now
+}
+
+// A call of a run that is in a worker: let go, and the worker told (it skips the call if it
+// has not started it, and answers CancelAck in its turn). The call the pool believes running,
+// the run's first unanswered one at the head of the worker, is stopped as any running task is.
+void PoolCore::cancel_run_call(WorkerSlot& slot, std::size_t index, std::size_t call,
+                               Settlements& out) {
+  PendingTask& task = slot.in_flight[index];
+  RunCalls& run = *task.run;
+  const bool running = index == 0 && call == run.answered;
+  const std::uint64_t call_id = task.id + call;
+  run.gone[call] = true;
+  ++stats_.cancelled;
+  out.push_back({std::move(run.states[call]),
+                 {},
+                 std::make_exception_ptr(TaskCancelled(call_id, *task.name, running)),
+                 true});
+  if (!slot.serving()) return;  // it is going anyway
+  if (slot.writing) {
+    slot.owed_cancels.push_back(call_id);
+    return;
+  }
+  try {
+    slot.writer.write_frame(static_cast<std::uint8_t>(Kind::kCancel), 0, call_id, {});
+  } catch (const std::exception&) {
+    drop_worker(slot, nullptr);  // its death requeues the rest
+    return;
+  }
+  if (running && slot.state == WorkerSlot::State::kReady) ask_cancel(slot, Clock::now());
 }
 
 void PoolCore::cancel_in_flight(WorkerSlot& slot, std::size_t index, Settlements& out) {

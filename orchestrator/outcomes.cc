@@ -2,6 +2,8 @@
 // them (retry_policy.h), or queue them again; and whether deaths have become a crash loop.
 #include <algorithm>
 
+#include "forkpool/detail/little_endian.h"
+#include "forkpool/detail/task_call.h"
 #include "forkpool/worker.h"
 #include "orchestrator/pool_core.h"
 #include "orchestrator/retry_policy.h"
@@ -38,8 +40,15 @@ bool PoolCore::take_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64
                           std::span<const char> payload, detail::Payload* owned,
                           Clock::duration took, Settlements& out) {
   const auto kind = static_cast<Kind>(reply_kind);
-  auto it = std::find_if(slot.in_flight.begin(), slot.in_flight.end(),
-                         [&](const PendingTask& t) { return t.id == task_id; });
+  const auto holds = [&](const PendingTask& t) {
+    return t.run ? task_id >= t.id && task_id - t.id < t.run->size() : t.id == task_id;
+  };
+  // The usual case first: a call of the run that is running.
+  if (!slot.in_flight.empty() && slot.in_flight.front().run && holds(slot.in_flight.front())) {
+    take_run_reply(slot, reply_kind, task_id, payload, took, out);
+    return true;
+  }
+  auto it = std::find_if(slot.in_flight.begin(), slot.in_flight.end(), holds);
   if (it == slot.in_flight.end()) {
     // A late reply: its task timed out or was cancelled and has been let go.
     task_logger().debug("forkpool: dropping a {} for task {}, which is not running on worker {}",
@@ -86,6 +95,42 @@ bool PoolCore::take_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64
     }
   }
   return true;
+}
+
+void PoolCore::take_run_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64_t task_id,
+                              std::span<const char> payload, Clock::duration took,
+                              Settlements& out) {
+  const auto kind = static_cast<Kind>(reply_kind);
+  PendingTask& task = slot.in_flight.front();
+  RunCalls& run = *task.run;
+  const std::size_t call = task_id - task.id;
+  if (call != run.answered) {
+    throw ProtocolError("a " + serialization::kind_name(reply_kind) + " for task " +
+                        std::to_string(task_id) + " of a run, whose call " +
+                        std::to_string(task.id + run.answered) + " is the one running");
+  }
+  const bool gone = run.gone[call];
+  std::exception_ptr error;
+  if (kind == Kind::kCancelAck) {
+    serialization::expect_empty(reply_kind, payload);
+    if (!gone) {
+      throw ProtocolError("a CancelAck for task " + std::to_string(task_id) +
+                          ", which was not cancelled");
+    }
+  } else if (kind == Kind::kError && !gone) {
+    error = serialization::exception_for(serialization::decode_error(payload),
+                                         {*task.name, task_id, slot.child.pid()});
+  }
+  ++run.answered;
+  ++slot.tasks_done;
+  if (!gone) {
+    service_time_.record(took);
+    crash_loop_.task_completed();
+    ++stats_.completed;  // a call's own exception too, as for a task alone
+    out.push_back({std::move(run.states[call]),
+                   error ? detail::ResultBytes() : detail::ResultBytes::copy_of(payload), error});
+  }
+  if (run.answered == run.size()) slot.in_flight.pop_front();  // its own state unsettled
 }
 
 std::exception_ptr PoolCore::decode_error_reply(const WorkerSlot& slot, const PendingTask& task,
@@ -179,10 +224,12 @@ void PoolCore::release_in_flight(WorkerSlot& slot, const ExitStatus& status, Set
 void PoolCore::requeue_in_flight(WorkerSlot& slot, Settlements& out, bool alone) {
   while (!slot.in_flight.empty()) {
     PendingTask& task = slot.in_flight.back();
-    if (!task.state) {
+    if (!task.live()) {
       // let go already
+    } else if (task.run && alone && broken_.empty() && state_ != State::kTerminating) {
+      requeue_run_calls(task);
     } else if (broken_.empty() && state_ != State::kTerminating) {
-      ++stats_.requeued;
+      stats_.requeued += task.run ? task.run->size() - task.run->answered : 1;
       if (alone) {
         task.batch = 0;
         task.replies_held = false;
@@ -197,6 +244,23 @@ void PoolCore::requeue_in_flight(WorkerSlot& slot, Settlements& out, bool alone)
            std::make_exception_ptr(PoolBroken(broken_.empty() ? "terminated" : broken_))});
     }
     slot.in_flight.pop_back();
+  }
+}
+
+// Puts the unanswered calls of a run back at the front of the queue, in order, each a task
+// of its own (its function's id and its arguments, copied out of the run).
+void PoolCore::requeue_run_calls(PendingTask& task) {
+  RunCalls& run = *task.run;
+  const serialization::RunTask calls = serialization::decode_run(task.payload.view());
+  for (std::size_t i = run.size(); i-- > run.answered;) {
+    if (run.gone[i]) continue;
+    detail::Payload alone(detail::kTaskFunctionBytes);
+    detail::store_le(alone.data(), calls.function);
+    alone.insert(alone.end(), calls.calls[i].begin(), calls.calls[i].end());
+    PendingTask call{next_task_id_++, task.name, std::move(alone), std::move(run.states[i])};
+    ++stats_.requeued;
+    call.state->set_pending();
+    queue_.push_front(std::move(call));
   }
 }
 

@@ -45,6 +45,21 @@ class TaskBytes {
   std::span<const char> part_;  // in *shared_
 };
 
+// The calls of a run (serialization::kTaskRun): consecutive calls of one function from a batch,
+// without options of their own, that travel as one task whose payload holds all their
+// arguments, and are answered call by call (call i's replies carry the task's id + i). One task
+// in the queue and in a worker's in_flight, and one entry in a Batch frame, instead of one per
+// call: the pool's bookkeeping per call, the entry and the worker's decoding of it were most of
+// what a batched call cost. Changed only under the pool's mutex.
+struct RunCalls {
+  // Each call's future; the run's task has a state of its own, whose failure fails them all.
+  std::vector<std::shared_ptr<detail::FutureState>> states;
+  // Let go (cancelled) calls: their replies are dropped. A vector<bool> is fine: runs are short.
+  std::vector<bool> gone;
+  std::uint32_t answered = 0;  // calls answered so far, in order
+  std::size_t size() const { return states.size(); }
+};
+
 // A task that has been submitted and not yet settled.
 struct PendingTask {
   std::uint64_t id = 0;               // this attempt's; a retry gets a new one
@@ -65,6 +80,21 @@ struct PendingTask {
   // (serialization::kBatchHoldReplies). If the worker dies, the pool cannot tell which of its
   // unanswered calls ran: they run again, each alone (outcomes.cc).
   bool replies_held = false;
+  // Set for a run: `state` is then the run's own, which no caller sees; an error settled on it
+  // reaches every call (orchestrator/batch.cc), and a value never is.
+  std::shared_ptr<RunCalls> run;
+
+  // False once the task, or every call of a run not yet answered, has been let go.
+  bool live() const { return live_calls() != 0; }
+  // The calls it still answers for: 1 or 0 for a task alone, those of a run not yet answered
+  // nor let go.
+  std::size_t live_calls() const {
+    if (!state) return 0;
+    if (!run) return 1;
+    std::size_t live = 0;
+    for (std::size_t i = run->answered; i < run->size(); ++i) live += run->gone[i] ? 0 : 1;
+    return live;
+  }
 };
 
 // A call on its way into the queue: what submit() and a batch's send() hand over.
@@ -74,7 +104,8 @@ struct Call {
   TaskBytes task;
   TaskOptions options;
   std::shared_ptr<detail::FutureState> state;
-  bool chunk = false;  // the arguments are a map chunk (detail/chunk.h)
+  bool chunk = false;             // the arguments are a map chunk (detail/chunk.h)
+  std::shared_ptr<RunCalls> run;  // `task` is a run of these calls (serialization::kTaskRun)
 };
 
 }  // namespace forkpool::orchestrator

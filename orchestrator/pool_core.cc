@@ -95,9 +95,10 @@ PoolStats PoolCore::stats() const {
   Lock lock(mutex_);
   PoolStats now = stats_;
   now.workers_alive = live_workers();
-  now.queued = queue_.size();
+  // Calls, not tasks: a run of a batch is one task of many calls.
+  for (const PendingTask& task : queue_) now.queued += task.live_calls();
   for (const auto& [id, slot] : slots_) {
-    for (const PendingTask& task : slot->in_flight) now.in_workers += task.state ? 1 : 0;
+    for (const PendingTask& task : slot->in_flight) now.in_workers += task.live_calls();
     now.bytes_sent += slot->writer.bytes_written();
   }
   return now;

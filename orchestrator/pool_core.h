@@ -156,6 +156,11 @@ class PoolCore {
   void wait_for_room(Lock& lock, std::size_t calls);
   bool cancel_locked(const detail::FutureState* target, Settlements& out);
   void cancel_in_flight(WorkerSlot& slot, std::size_t index, Settlements& out);
+  // The index in `task`'s run of the unanswered, not let go call whose state is `target`.
+  static std::optional<std::size_t> find_run_call(const PendingTask& task,
+                                                  const detail::FutureState* target);
+  bool cancel_queued_run_call(const detail::FutureState* target, Settlements& out);
+  void cancel_run_call(WorkerSlot& slot, std::size_t index, std::size_t call, Settlements& out);
 
   // dispatch.cc, under the mutex.
   void dispatch(Settlements& out);
@@ -165,6 +170,10 @@ class PoolCore {
   void claim(WorkerSlot& slot);
   void claim_batch(WorkerSlot& slot, Claim& claim);
   // Takes the worker's write token for a frame whose first task is `head`.
+  // Before a run's frame is sent: the run without the calls cancelled while it was queued.
+  static void leave_out_gone_calls(PendingTask& task);
+  // Marks the task running, and a run's first unanswered call.
+  static void mark_running(PendingTask& task);
   void start_claim(WorkerSlot& slot, PendingTask& head);
   // Writes the claims dispatch made (releasing the mutex meanwhile), then finishes them; the
   // mutex is held again on return and no claim is left. Every thread that dispatches calls
@@ -234,6 +243,10 @@ class PoolCore {
   // The tasks left in a dead worker go back to the queue (each as a call of its own if
   // `alone`), or fail with PoolBroken once the pool is breaking.
   void requeue_in_flight(WorkerSlot& slot, Settlements& out, bool alone);
+  void requeue_run_calls(PendingTask& task);
+  // A reply to call `task_id` of the run at the head of `slot`: settles that call.
+  void take_run_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64_t task_id,
+                      std::span<const char> payload, Clock::duration took, Settlements& out);
   void judge_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
 
   // supervision.cc, under the mutex.

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "forkpool/detail/archive.h"
+#include "forkpool/detail/chunk.h"
 #include "forkpool/detail/little_endian.h"
 #include "forkpool/errors.h"
 
@@ -168,6 +169,69 @@ std::vector<BatchEntry> decode_entries(std::span<const char> payload, const std:
 
 std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
   return decode_entries(payload, "Batch");
+}
+
+void begin_run(Payload& run, detail::TaskId function) {
+  run.resize(kRunHeader);
+  store_le(run.data(), function);
+  store_le(run.data() + 8, std::uint32_t{0});
+}
+
+void append_run_call(Payload& run, std::span<const char> args) {
+  const std::size_t start = run.size();
+  run.resize(start + kRunCallHeader + args.size());
+  char* out = run.data();
+  store_le(out + 8, load_le<std::uint32_t>(out + 8) + 1);
+  store_le(out + start, static_cast<std::uint32_t>(args.size()));
+  if (!args.empty()) std::memcpy(out + start + kRunCallHeader, args.data(), args.size());
+}
+
+RunTask decode_run(std::span<const char> payload) {
+  if (payload.size() < kRunHeader) {
+    throw ProtocolError("cannot decode a run: " + std::to_string(payload.size()) +
+                        " bytes is shorter than its header");
+  }
+  RunTask run;
+  run.function = load_le<detail::TaskId>(payload.data());
+  const auto count = load_le<std::uint32_t>(payload.data() + 8);
+  std::span<const char> rest = payload.subspan(kRunHeader);
+  // Every call has its length on the wire: a count the bytes cannot hold is refused before
+  // anything is allocated for it.
+  if (count == 0 || count > detail::kMaxChunkCalls || count > rest.size() / kRunCallHeader) {
+    throw ProtocolError("cannot decode a run: a count of " + std::to_string(count) + " calls in " +
+                        std::to_string(rest.size()) + " bytes");
+  }
+  run.calls.reserve(count);
+  while (run.calls.size() < count) {
+    if (rest.size() < kRunCallHeader) {
+      throw ProtocolError("cannot decode a run: call " + std::to_string(run.calls.size() + 1) +
+                          " is cut short");
+    }
+    const auto length = load_le<std::uint32_t>(rest.data());
+    rest = rest.subspan(kRunCallHeader);
+    if (length > rest.size()) {
+      throw ProtocolError("cannot decode a run: call " + std::to_string(run.calls.size() + 1) +
+                          " claims " + std::to_string(length) + " bytes, " +
+                          std::to_string(rest.size()) + " remain");
+    }
+    run.calls.push_back(rest.first(length));
+    rest = rest.subspan(length);
+  }
+  if (!rest.empty()) {
+    throw ProtocolError("cannot decode a run: " + std::to_string(rest.size()) +
+                        " bytes after its last call");
+  }
+  return run;
+}
+
+Payload run_without(std::span<const char> run, const std::vector<bool>& drop) {
+  const RunTask calls = decode_run(run);
+  Payload kept;
+  begin_run(kept, calls.function);
+  for (std::size_t i = 0; i < calls.calls.size(); ++i) {
+    if (i >= drop.size() || !drop[i]) append_run_call(kept, calls.calls[i]);
+  }
+  return kept;
 }
 
 void append_reply(Payload& replies, std::uint64_t task_id, std::uint8_t kind,

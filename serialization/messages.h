@@ -21,7 +21,8 @@ using detail::Payload;
 // 3: Error replies are typed (serialization/error_reply.h); Heartbeat is gone.
 // 4: a Batch may ask for its calls' replies together (kBatchHoldReplies, Replies); Hello names
 //    the worker's host; a launcher's worker first reads a DataChannel frame.
-// 5: input streamed to a running task (TaskInput, InputTaken; ExecRequest::stdin_streamed).
+// 5: input streamed to a running task (TaskInput, InputTaken; ExecRequest::stdin_streamed);
+//    a Task may be a run of many calls of one function (kTaskRun), answered call by call.
 inline constexpr std::uint32_t kProtocolVersion = 5;
 
 enum class Kind : std::uint8_t {
@@ -94,6 +95,11 @@ struct TaskCall {
 // The arguments are a map chunk (detail/chunk.h): many calls of the function in one archive,
 // answered by one Result holding every call's outcome.
 inline constexpr std::uint8_t kTaskChunk = 1;
+// The payload is a run (encode_run's layout): consecutive calls of one function from a batch,
+// in one frame and one task. Call i is task id + i: the worker answers each call by its own
+// id, in order, and may hold the replies as kBatchHoldReplies lets it; a Cancel may name any
+// call of the run. Old workers would read the run as one call's arguments: hence protocol 5.
+inline constexpr std::uint8_t kTaskRun = 2;
 
 // Batch frame flags.
 // The worker may hold its calls' replies and send them together in Replies frames: it holds
@@ -141,6 +147,21 @@ void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flag
 inline constexpr std::size_t kBatchCountSize = 4;
 inline constexpr std::size_t batch_entry_size(std::size_t task_bytes) { return 13 + task_bytes; }
 
+// A run's payload: the function id (u64), the number of calls (u32), then each call's argument
+// bytes (encode_arguments' layout) behind their length (u32), all little-endian. Bytes a run
+// adds per call, and in front of its calls:
+inline constexpr std::size_t kRunCallHeader = 4;
+inline constexpr std::size_t kRunHeader = 12;
+// Starts a run of `function` in `run` (cleared), counting no call yet.
+void begin_run(Payload& run, detail::TaskId function);
+// Appends one call's encoded arguments to a run begun by begin_run, and counts it.
+void append_run_call(Payload& run, std::span<const char> args);
+// Each call's arguments in a run (pointing into `payload`), in order, and its function.
+struct RunTask {
+  detail::TaskId function = 0;
+  std::vector<std::span<const char>> calls;
+};
+
 // A Replies payload has the Batch layout, the entry's kind in place of its flags: appends one
 // reply to `replies` (empty for a new frame) and counts it.
 void append_reply(Payload& replies, std::uint64_t task_id, std::uint8_t kind,
@@ -151,6 +172,12 @@ Hello decode_hello(std::span<const char> payload);
 LogLine decode_log(std::span<const char> payload);
 DataChannelOffer decode_data_channel(std::span<const char> payload);
 TaskCall decode_task(std::span<const char> payload);
+// ProtocolError for a run shorter than its header, of no call or more than
+// detail::kMaxChunkCalls, or whose calls do not fill it exactly.
+RunTask decode_run(std::span<const char> payload);
+// A copy of a well-formed run without the calls whose index is true in `drop` (at least one is
+// left); the rest keep their order.
+Payload run_without(std::span<const char> run, const std::vector<bool>& drop);
 // Every entry of a Batch, in order; ProtocolError for a Batch of no entry, one whose count is
 // not its entries', an entry cut short, a task id of 0, or a task id that appears twice.
 std::vector<BatchEntry> decode_batch(std::span<const char> payload);

@@ -66,39 +66,43 @@ class Channel {
     std::lock_guard lock(mutex_);
     const std::size_t entry = serialization::batch_entry_size(payload.size());
     // Alone: too big to be worth the copy, or to fit in a Replies frame with its entry header.
+    const std::size_t max_frame = max_frame_.load(std::memory_order_relaxed);
     const bool alone =
-        payload.size() > kHeldReplyLimit || serialization::kBatchCountSize + entry > max_frame_;
-    if (alone || held_.size() + entry > max_frame_) flush_locked();
+        payload.size() > kHeldReplyLimit || serialization::kBatchCountSize + entry > max_frame;
+    if (alone || held_.size() + entry > max_frame) flush_locked();
     if (alone) {
       writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
       return;
     }
     serialization::append_reply(held_, task_id, static_cast<std::uint8_t>(kind), payload);
-    if (held_count_++ == 0) held_since_ = Clock::now();
+    if (held_count_.fetch_add(1, std::memory_order_relaxed) == 0) {
+      held_since_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
   }
   void flush() {
     std::lock_guard lock(mutex_);
     flush_locked();
   }
-  // Sends what is held if the oldest held reply has waited `limit` by `now`.
+  // Sends what is held if the oldest held reply has waited `limit` by `now`. Looks without the
+  // lock first (it is asked before every quick call): only the loop's thread holds replies, so
+  // what it reads can only be stale towards a flush, which the lock then checks again.
   void flush_if_older(Clock::duration limit, Clock::time_point now) {
+    if (!older(limit, now)) return;
     std::lock_guard lock(mutex_);
-    if (held_count_ != 0 && now - held_since_ >= limit) flush_locked();
+    if (older(limit, now)) flush_locked();
   }
   void set_max_frame(std::size_t max_frame) {
     std::lock_guard lock(mutex_);
     writer_.set_max_frame(max_frame);
-    max_frame_ = max_frame;
+    max_frame_.store(max_frame, std::memory_order_relaxed);
   }
-  std::size_t max_frame() {
-    std::lock_guard lock(mutex_);
-    return max_frame_;
-  }
+  // Without the lock: it is read for every call, and changes once, at the parent's Hello.
+  std::size_t max_frame() const { return max_frame_.load(std::memory_order_relaxed); }
 
  private:
   void flush_locked() {
-    if (held_count_ == 0) return;
-    held_count_ = 0;
+    if (held_count_.load(std::memory_order_relaxed) == 0) return;
+    held_count_.store(0, std::memory_order_relaxed);
     // Task id 0: each reply carries its own.
     writer_.write_frame(static_cast<std::uint8_t>(Kind::kReplies), 0, 0, held_);
     held_.clear();
@@ -106,10 +110,17 @@ class Channel {
 
   std::mutex mutex_;
   io::FrameWriter writer_;
-  std::size_t max_frame_;
+  std::atomic<std::size_t> max_frame_;
   io::Payload held_;  // a Replies payload
-  std::size_t held_count_ = 0;
-  Clock::time_point held_since_;
+  bool older(Clock::duration limit, Clock::time_point now) const {
+    return held_count_.load(std::memory_order_relaxed) != 0 &&
+           now.time_since_epoch().count() - held_since_.load(std::memory_order_relaxed) >=
+               limit.count();
+  }
+
+  // Changed under the mutex; atomic so that flush_if_older and max_frame() may look without it.
+  std::atomic<std::size_t> held_count_{0};
+  std::atomic<Clock::rep> held_since_{0};
 };
 
 // How long each function's last call took in this worker: whether the replies held so far may
@@ -126,14 +137,19 @@ class CallTimes {
   std::unordered_map<detail::TaskId, Clock::duration> last_;
 };
 
-// A call waiting to run: a Task frame's, or one entry of a Batch frame, which shares the
-// frame's payload with the other entries instead of a copy each.
+// A call waiting to run: a Task frame's, one entry of a Batch frame, or one call of a run,
+// which share the frame's payload instead of a copy each.
 struct QueuedCall {
   std::uint64_t task_id = 0;
-  std::uint8_t flags = 0;      // the Task's flags (serialization::kTaskChunk)
-  std::span<const char> task;  // a Task payload, in `frame`
+  std::uint8_t flags = 0;  // the Task's flags (serialization::kTaskChunk)
+  detail::TaskId function = 0;
+  std::span<const char> args;  // in `frame`
   std::shared_ptr<const io::Payload> frame;
-  bool hold_reply = false;  // its Batch lets the reply wait for the next ones
+  bool hold_reply = false;  // its Batch or run lets the reply wait for the next ones
+  // A call of a run: cancelled while it waits, it stays in its place and is answered
+  // CancelAck in its turn, so that the pool hears of a run's calls in order.
+  bool of_run = false;
+  bool skip = false;  // cancelled before it started
 };
 
 // The worker's side of the protocol, shared by its loop and this_task::cancelled(). One
@@ -177,15 +193,12 @@ class Worker {
     if (tasks_.empty()) return std::nullopt;
     QueuedCall task = std::move(tasks_.front());
     tasks_.pop_front();
-    running_ = task.task_id;
+    running_.store(task.task_id, std::memory_order_relaxed);
     cancelled_.store(false, std::memory_order_relaxed);
     return task;
   }
 
-  std::uint64_t running() {
-    std::lock_guard lock(reading_);
-    return running_;
-  }
+  std::uint64_t running() const { return running_.load(std::memory_order_relaxed); }
 
   Channel& channel() { return channel_; }
   // read_parent_frames(): the frames that have arrived, now (a task waiting for its input).
@@ -203,10 +216,13 @@ class Worker {
     }
   }
 
-  // The running task has ended; true if it was cancelled meanwhile.
+  // The running task has ended; true if it was cancelled meanwhile. Without `reading_` (a lock
+  // per call costs more than a tiny call): a Cancel that read the id just before it was
+  // cleared may set the flag after this took it, as if it came just after the task ended: the
+  // pool drops the result, and next_task() clears the flag, under the lock, before the next
+  // task starts.
   bool finish_task() {
-    std::lock_guard lock(reading_);
-    running_ = 0;
+    running_.store(0, std::memory_order_relaxed);
     return cancelled_.exchange(false, std::memory_order_relaxed);
   }
 
@@ -255,7 +271,7 @@ class Worker {
     switch (static_cast<Kind>(frame.kind)) {
       case Kind::kTask: {
         auto payload = std::make_shared<const io::Payload>(std::move(frame.payload));
-        tasks_.push_back(QueuedCall{frame.task_id, frame.flags, *payload, payload, false});
+        queue_task(frame.task_id, frame.flags, *payload, payload, false);
         return;
       }
       case Kind::kBatch: {
@@ -263,20 +279,22 @@ class Worker {
         auto payload = std::make_shared<const io::Payload>(std::move(frame.payload));
         const bool hold = (frame.flags & serialization::kBatchHoldReplies) != 0;
         for (const auto& entry : serialization::decode_batch(*payload)) {
-          tasks_.push_back(QueuedCall{entry.task_id, entry.flags, entry.task, payload, hold});
+          queue_task(entry.task_id, entry.flags, entry.task, payload, hold);
         }
         return;
       }
       case Kind::kCancel: {
         serialization::expect_empty(frame.kind, frame.payload);
-        if (running_ == frame.task_id && running_ != 0) {
+        if (frame.task_id != 0 && running_.load(std::memory_order_relaxed) == frame.task_id) {
           cancelled_.store(true, std::memory_order_relaxed);
           return;
         }
         auto it = std::find_if(tasks_.begin(), tasks_.end(),
                                [&](const QueuedCall& c) { return c.task_id == frame.task_id; });
         // Not started: it never will. (Already finished: its reply is on its way.)
-        if (it != tasks_.end()) {
+        if (it != tasks_.end() && it->of_run) {
+          it->skip = true;
+        } else if (it != tasks_.end()) {
           tasks_.erase(it);
           channel_.send(Kind::kCancelAck, frame.task_id, {});
         }
@@ -303,13 +321,36 @@ class Worker {
     }
   }
 
+  // Queues a Task payload: one call, or each call of a run (task ids task_id, task_id + 1, ...),
+  // whose replies may always be held: the pool sends no call with a timeout in a run.
+  void queue_task(std::uint64_t task_id, std::uint8_t flags, std::span<const char> task,
+                  const std::shared_ptr<const io::Payload>& frame, bool hold) {
+    if ((flags & serialization::kTaskRun) == 0) {
+      const serialization::TaskCall call = serialization::decode_task(task);
+      tasks_.push_back(QueuedCall{task_id, flags, call.function, call.args, frame, hold});
+      return;
+    }
+    const serialization::RunTask run = serialization::decode_run(task);
+    const auto calls = static_cast<std::uint64_t>(run.calls.size());
+    for (std::uint64_t i = 0; i < calls; ++i) {
+      tasks_.push_back(QueuedCall{.task_id = task_id + i,
+                                  .function = run.function,
+                                  .args = run.calls[i],
+                                  .frame = frame,
+                                  .hold_reply = true,
+                                  .of_run = true});
+    }
+  }
+
   io::BlockingReader& reader_;
   Channel& channel_;
   const int tasks_fd_;
   std::mutex reading_;
   std::deque<QueuedCall> tasks_;  // calls read ahead, in order
   bool ended_ = false;            // Shutdown or EOF: no more tasks will come
-  std::uint64_t running_ = 0;     // the running task's id; 0 between tasks
+  // The running task's id; 0 between tasks. Set under `reading_` when a task starts, so that a
+  // Cancel read meanwhile sees it; cleared without it (finish_task).
+  std::atomic<std::uint64_t> running_{0};
   std::atomic<bool> cancelled_{false};
   std::chrono::steady_clock::time_point last_look_{};
   std::exception_ptr failed_;  // what cancelled() met on the pipe
@@ -351,15 +392,14 @@ void replace(io::Payload& out, const io::Payload& payload) {
 // Runs one call and leaves what to send in `reply` (empty on entry): Result, or Error if it
 // threw; returns which.
 Kind run_task(const QueuedCall& queued, std::size_t max_frame, io::Payload& reply) {
-  const auto call = serialization::decode_task(queued.task);
-  const detail::TaskEntry* entry = detail::TaskRegistry::instance().find(call.function);
+  const detail::TaskEntry* entry = detail::TaskRegistry::instance().find(queued.function);
   const bool chunk = (queued.flags & serialization::kTaskChunk) != 0;
   if (entry == nullptr || (chunk && entry->invoke_chunk == nullptr)) {
-    replace(reply, serialization::encode(serialization::NoSuchTask{call.function, chunk}));
+    replace(reply, serialization::encode(serialization::NoSuchTask{queued.function, chunk}));
     return Kind::kError;
   }
   try {
-    (chunk ? entry->invoke_chunk : entry->invoke)(entry->function, call.args, reply);
+    (chunk ? entry->invoke_chunk : entry->invoke)(entry->function, queued.args, reply);
   } catch (...) {
     replace(reply, serialization::encode(serialization::describe_current_exception()));
     return Kind::kError;
@@ -413,7 +453,12 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
     CallTimes times;
     ReplyBuffer replies;
     while (auto call = worker.next_task()) {
-      const detail::TaskId function = serialization::decode_task(call->task).function;
+      const detail::TaskId function = call->function;
+      if (call->skip) {
+        worker.finish_task();
+        channel.hold(Kind::kCancelAck, call->task_id, {});
+        continue;
+      }
       const auto started = Clock::now();
       if (call->hold_reply && !times.quick(function)) {
         channel.flush();

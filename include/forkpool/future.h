@@ -60,7 +60,10 @@ class Future {
   // queue); waiting, close(), destroying the pool and a submit that would wait for room in a
   // full queue (OnFull::kBlock) are refused there with UsageError. get()
   // of this future, which has settled, is fine. One callback per future; a later call replaces
-  // one that has not run. To wait on many futures at once, see forkpool/wait.h.
+  // one that has not run. Waiters are not held for it: the settling thread wakes the threads in
+  // get() or wait() first and then runs the callback, so a waiter may return before the
+  // callback has run or while it runs; to act once the callback has run, have the callback
+  // signal. To wait on many futures at once, see forkpool/wait.h.
   void on_ready(std::function<void()> callback) const { state().on_settled(std::move(callback)); }
 
   // Cancels the task: a queued task is removed; a running one is asked to stop (Cancel; the

@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "orchestrator/fault_tasks.h"
 #include "orchestrator/start_case_test.h"
 #include "serialization/messages.h"
+#include "support/files.h"
 
 namespace forkpool::testing {
 namespace {
@@ -398,6 +401,175 @@ TEST_P(BatchTest, ABatchThatOutlivesItsPoolFailsItsCalls) {
     }
     EXPECT_THROW(f.get(), PoolClosed);  // get() sends it to a pool that is gone
     EXPECT_EQ(f.status(), FutureStatus::kError);
+  }
+  leaks_.check();
+}
+
+// Consecutive calls of one function without options travel as a run: one task, one frame.
+// Each call still resolves alone, with its value or its own exception.
+TEST_P(BatchTest, TheCallsOfARunResolveOneByOneWithTheirOwnErrors) {
+  {
+    Pool pool(options());
+    Batch batch = pool.batch();
+    std::vector<Future<int>> futures;
+    for (int i = 1; i <= 50; ++i)
+      futures.push_back(batch.submit(double_unless_multiple_of_7_task, i));
+    batch.send();
+    for (int i = 1; i <= 50; ++i) {
+      const Future<int>& f = futures[static_cast<std::size_t>(i - 1)];
+      ASSERT_TRUE(f.wait_for(kDeadline));
+      if (i % 7 != 0) {
+        EXPECT_EQ(f.get(), 2 * i);
+        continue;
+      }
+      try {
+        f.get();
+        ADD_FAILURE() << "call " << i << " did not throw";
+      } catch (const RemoteError& e) {
+        EXPECT_EQ(e.message, "multiple of 7: " + std::to_string(i));
+        EXPECT_EQ(e.task_name, "double_unless_multiple_of_7_task");
+      }
+    }
+    const PoolStats stats = pool.stats();
+    EXPECT_EQ(stats.submitted, 50u);
+    EXPECT_EQ(stats.completed, 50u);
+    EXPECT_EQ(stats.failed, 0u);
+  }
+  leaks_.check();
+}
+
+// A worker that dies inside a run took the replies it held with it: the run's unanswered calls
+// run again, each alone, and only the call that kills a worker fails.
+TEST_P(BatchTest, AWorkerThatDiesInARunFailsOnlyTheCallThatKillsIt) {
+  {
+    Pool pool(options(2));
+    Batch batch = pool.batch();
+    std::vector<Future<int>> futures;
+    for (int i = 0; i < 30; ++i) futures.push_back(batch.submit(exit_on_13_task, i));
+    batch.send();
+    for (int i = 0; i < 30; ++i) {
+      const Future<int>& f = futures[static_cast<std::size_t>(i)];
+      if (i == 13) {
+        ASSERT_TRUE(f.wait_for(kDeadline));
+        EXPECT_THROW(f.get(), WorkerDied);
+      } else {
+        EXPECT_EQ(get_within_deadline(f), i);
+      }
+    }
+    const PoolStats stats = pool.stats();
+    EXPECT_EQ(stats.failed, 1u) << "a call that did not kill its worker failed";
+    EXPECT_GE(stats.requeued, 17u) << "the calls after the one that killed it did not run again";
+    EXPECT_EQ(stats.worker_deaths, 2u) << "once in the run, once alone";
+  }
+  leaks_.check();
+}
+
+// A call of a run cancelled while the run waits in the queue never runs; the others do.
+TEST_P(BatchTest, ACallCancelledInAQueuedRunNeverRuns) {
+  {
+    Pool pool(options(1));
+    Gate gate;
+    TempDir dir;
+    auto busy = pool.submit(gated_task, gate.dir());
+    gate.wait_entered();
+    Batch batch = pool.batch();
+    std::vector<Future<int>> touched;
+    for (int i = 0; i < 5; ++i)
+      touched.push_back(batch.submit(touch_task, dir / std::to_string(i)));
+    batch.send();
+    EXPECT_TRUE(touched[2].cancel());
+    EXPECT_EQ(touched[2].status(), FutureStatus::kCancelled);
+    gate.release();
+    EXPECT_GT(get_within_deadline(busy), 0);
+    for (int i : {0, 1, 3, 4})
+      EXPECT_EQ(get_within_deadline(touched[static_cast<std::size_t>(i)]), 1);
+    EXPECT_THROW(touched[2].get(), TaskCancelled);
+    EXPECT_FALSE(std::filesystem::exists(dir / "2")) << "a cancelled call ran";
+    EXPECT_EQ(pool.stats().cancelled, 1u);
+    EXPECT_EQ(pool.stats().failed, 0u);
+  }
+  leaks_.check();
+}
+
+// The running call of a run is told to stop (this_task::cancelled()) as a task alone is, and
+// the run goes on with the next call: no worker is stopped for it.
+TEST_P(BatchTest, TheRunningCallOfARunStopsWhenCancelledAndTheRunGoesOn) {
+  {
+    Pool pool(options(1));
+    Gate first, second;
+    TempDir dir;
+    Batch batch = pool.batch();
+    auto a = batch.submit(until_cancelled_task, first.dir(), dir / "a");
+    auto b = batch.submit(until_cancelled_task, second.dir(), dir / "b");
+    batch.send();
+    first.wait_entered();
+    EXPECT_TRUE(a.cancel());
+    second.wait_entered();  // the run went on to its next call
+    EXPECT_TRUE(b.cancel());
+    EXPECT_THROW(a.get(), TaskCancelled);
+    EXPECT_THROW(b.get(), TaskCancelled);
+    // Each call saw its cancel and returned: the worker answered for both, and lives.
+    EXPECT_EQ(get_within_deadline(pool.submit(identity_task, 5)), 5);
+    EXPECT_TRUE(std::filesystem::exists(dir / "a"));
+    EXPECT_TRUE(std::filesystem::exists(dir / "b"));
+    EXPECT_EQ(pool.stats().worker_deaths, 0u);
+    EXPECT_EQ(pool.stats().cancelled, 2u);
+  }
+  leaks_.check();
+}
+
+// A call of an unsent run cancelled, then the rest of the batch: the run's frame is rebuilt
+// without it; a run is cut where another function, options or max_frame say.
+TEST_P(BatchTest, RunsAreCutByFunctionOptionsAndFrameSize) {
+  {
+    Options o = options(1);
+    o.max_frame = 16 * 1024;
+    Pool pool(o);
+    Batch batch = pool.batch();
+    std::vector<Future<std::string>> echoes;
+    for (int i = 0; i < 30; ++i) {
+      echoes.push_back(
+          batch.submit(echo_string_task, std::string(3000, static_cast<char>('a' + i))));
+    }
+    auto dropped = batch.submit(echo_string_task, std::string("dropped"));
+    auto with_options =
+        batch.submit(TaskOptions{.timeout = std::chrono::hours(1)}, identity_task, 1);
+    auto other = batch.submit(identity_task, 2);
+    auto last = batch.submit(echo_string_task, std::string("last"));
+    EXPECT_TRUE(dropped.cancel());
+    EXPECT_EQ(batch.size(), 33u);
+    batch.send();
+    for (int i = 0; i < 30; ++i) {
+      EXPECT_EQ(get_within_deadline(echoes[static_cast<std::size_t>(i)]),
+                std::string(3000, static_cast<char>('a' + i)));
+    }
+    EXPECT_THROW(dropped.get(), TaskCancelled);
+    EXPECT_EQ(get_within_deadline(with_options), 1);
+    EXPECT_EQ(get_within_deadline(other), 2);
+    EXPECT_EQ(get_within_deadline(last), "last");
+    EXPECT_EQ(pool.stats().submitted, 33u);
+  }
+  leaks_.check();
+}
+
+// Pool::cancel_all() reaches each call of a run: those not yet answered are cancelled.
+TEST_P(BatchTest, CancelAllCancelsTheCallsOfARun) {
+  {
+    Options o = options(1);
+    o.cancel_grace = 1ms;  // the gated task never looks: its worker is stopped at once
+    Pool pool(o);
+    Gate gate;
+    auto busy = pool.submit(gated_task, gate.dir());
+    gate.wait_entered();
+    Batch batch = pool.batch();
+    std::vector<Future<int>> futures;
+    for (int i = 0; i < 10; ++i) futures.push_back(batch.submit(identity_task, i));
+    batch.send();
+    const PoolStats before = pool.stats();  // calls, not tasks: the run is ten
+    EXPECT_EQ(before.queued + before.in_workers, 11u);
+    EXPECT_EQ(pool.cancel_all(), 11u);
+    for (const auto& f : futures) EXPECT_THROW(f.get(), TaskCancelled);
+    EXPECT_THROW(busy.get(), TaskCancelled);
   }
   leaks_.check();
 }

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "orchestrator/test_tasks.h"
@@ -138,6 +140,34 @@ TEST(FutureState, OnSettledRunsOnceWhenSettled) {
   EXPECT_EQ(calls, 1);
   state.on_settled([&] { calls += 10; });  // already settled: runs now
   EXPECT_EQ(calls, 11);
+}
+
+// The order future.h states for on_ready: the settle wakes the waiters first, then runs the
+// callback, so a waiter may return while the callback has yet to run or is running. (Holding
+// waiters until the callback returned would make Pool::map's reader, which a callback wakes,
+// sleep again on the future's futex for each chunk.) The callback here cannot finish until the
+// waiter has returned; the other order would leave the waiter asleep past the deadline.
+TEST(FutureState, AWaiterMayReturnBeforeTheCallbackHasRun) {
+  detail::FutureState state;
+  std::promise<void> waiter_returned;
+  std::promise<void> callback_started;
+  std::shared_future<void> returned = waiter_returned.get_future().share();
+  bool callback_saw_waiter = false;
+  state.on_settled([&] {
+    callback_started.set_value();
+    // Bounded, so that the other order fails the test instead of hanging it.
+    callback_saw_waiter = returned.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  });
+  std::thread waiter([&] {
+    state.wait();
+    waiter_returned.set_value();
+  });
+  std::thread settler([&] { EXPECT_TRUE(state.set_value({})); });
+  settler.join();
+  waiter.join();
+  EXPECT_TRUE(callback_saw_waiter) << "the waiter stayed asleep until the callback returned";
+  EXPECT_EQ(callback_started.get_future().wait_for(std::chrono::seconds(0)),
+            std::future_status::ready);
 }
 
 // Watchers (what wait_any and as_completed use) beside the one callback: each watching set hears

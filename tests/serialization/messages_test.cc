@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "forkpool/detail/archive.h"
+#include "forkpool/detail/chunk.h"
+#include "forkpool/detail/little_endian.h"
 #include "forkpool/detail/task_call.h"
 #include "forkpool/errors.h"
 #include "io/frame_format.h"
@@ -85,6 +87,15 @@ Payload sample_batch() {
   return batch;
 }
 
+// Two calls of one function, as a batch runs them.
+Payload sample_run() {
+  Payload run;
+  begin_run(run, 0x1122334455667788ull);
+  append_run_call(run, encode_args({1, "one", {1.5}}));
+  append_run_call(run, encode_args({2, "two", {}}));
+  return run;
+}
+
 // One message kind under test: a small valid payload and the decoder that reads it.
 struct Sample {
   std::string name;
@@ -109,6 +120,10 @@ std::vector<Sample> samples() {
       {"Batch", sample_batch(),
        [](std::span<const char> p) {
          for (const BatchEntry& entry : decode_batch(p)) decode_task_and_args(entry.task);
+       }},
+      {"Run", sample_run(),
+       [](std::span<const char> p) {
+         for (std::span<const char> call : decode_run(p).calls) decode_args(call);
        }},
   };
 }
@@ -179,6 +194,49 @@ TEST(MessagesTest, BatchRoundTrips) {
   append_batch_entry(bare, 1, 0, encode_task(5, {}));
   ASSERT_EQ(decode_batch(bare).size(), 1u);
   EXPECT_TRUE(decode_task(decode_batch(bare)[0].task).args.empty());
+}
+
+TEST(MessagesTest, RunRoundTripsAndLeavesOutCalls) {
+  const Payload run = sample_run();
+  const RunTask decoded = decode_run(run);
+  EXPECT_EQ(decoded.function, 0x1122334455667788ull);
+  ASSERT_EQ(decoded.calls.size(), 2u);
+  EXPECT_EQ(decode_args(decoded.calls[0]).text, "one");
+  EXPECT_EQ(decode_args(decoded.calls[1]).number, 2);
+  EXPECT_EQ(run.size(),
+            kRunHeader + 2 * kRunCallHeader + decoded.calls[0].size() + decoded.calls[1].size());
+  const Payload without_first = run_without(run, {true, false});
+  const RunTask second = decode_run(without_first);
+  EXPECT_EQ(second.function, decoded.function);
+  ASSERT_EQ(second.calls.size(), 1u);
+  EXPECT_EQ(decode_args(second.calls[0]).text, "two");
+}
+
+TEST(MessagesTest, MalformedRunsAreProtocolErrors) {
+  const auto refused = [](const Payload& p, const std::string& says) {
+    try {
+      decode_run(p);
+      ADD_FAILURE() << "decoded; expected: " << says;
+    } catch (const ProtocolError& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  refused(Payload(11, '\0'), "shorter than its header");
+  Payload empty;
+  begin_run(empty, 1);
+  refused(empty, "a count of 0 calls");
+  Payload huge = sample_run();
+  huge[11] = '\x7f';  // about two billion calls in a few dozen bytes
+  refused(huge, "calls in");
+  Payload over = sample_run();
+  detail::store_le(over.data() + 8, detail::kMaxChunkCalls + 1);
+  over.resize(over.size() + 4 * detail::kMaxChunkCalls);
+  refused(over, "calls in");
+  const Payload run = sample_run();
+  refused(Payload(run.begin(), run.end() - 1), "remain");
+  Payload longer = run;
+  longer.push_back('x');
+  refused(longer, "after its last call");
 }
 
 TEST(MessagesTest, MalformedBatchesAreProtocolErrors) {

@@ -7,7 +7,9 @@
 
 #include "forkpool/task.h"
 #include "io/blocking_reader.h"
+#include "io/frame_format.h"
 #include "io/frame_writer.h"
+#include "io/syscalls.h"
 #include "serialization/messages.h"
 #include "support/leak_check.h"
 #include "workers/start_method.h"
@@ -32,6 +34,31 @@ detail::Payload batch_of(std::uint64_t first, int count) {
                                       serialization::encode_task(add_one_task.id(), args));
   }
   return batch;
+}
+
+// A run of add_one(i) calls for i in [0, count).
+detail::Payload run_of(int count) {
+  detail::Payload run;
+  serialization::begin_run(run, add_one_task.id());
+  for (int i = 0; i < count; ++i) {
+    detail::Payload args;
+    detail::encode_values(args, i);
+    serialization::append_run_call(run, args);
+  }
+  return run;
+}
+
+// A whole frame's bytes, appended to `out`: to write several frames with one write(2).
+void append_frame(detail::Payload& out, Kind kind, std::uint8_t flags, std::uint64_t task_id,
+                  std::span<const char> payload) {
+  const io::HeaderBytes header =
+      io::encode_header({.payload_length = static_cast<std::uint32_t>(payload.size()),
+                         .kind = static_cast<std::uint8_t>(kind),
+                         .flags = flags,
+                         .checksum = io::frame_checksum(payload),
+                         .task_id = task_id});
+  out.insert(out.end(), header.begin(), header.end());
+  out.insert(out.end(), payload.begin(), payload.end());
 }
 
 int decode_int(std::span<const char> payload) {
@@ -125,6 +152,64 @@ TEST_F(WorkerLoopTest, HeldRepliesGoOutBeforeTheNextTasksReply) {
     }
   }
   EXPECT_EQ(order, (std::vector<std::uint64_t>{300, 301, 302, 400}));
+}
+
+// Every reply in the frames that come back, in order, until `count` have come.
+std::vector<serialization::ReplyEntry> replies_of(io::BlockingReader& reader, std::size_t count,
+                                                  std::vector<io::Frame>& frames) {
+  std::vector<serialization::ReplyEntry> replies;
+  while (replies.size() < count) {
+    auto frame = reader.read_frame();
+    if (!frame) break;
+    frames.push_back(std::move(*frame));
+    const io::Frame& last = frames.back();
+    if (last.kind == static_cast<std::uint8_t>(Kind::kReplies)) {
+      for (const auto& reply : serialization::decode_replies(last.payload)) {
+        replies.push_back(reply);
+      }
+    } else {
+      replies.push_back({last.task_id, last.kind, last.payload});
+    }
+  }
+  return replies;
+}
+
+// A run is one Task frame; each call is answered under its own id (the task's id + its index),
+// in order, in Replies frames that hold many of them.
+TEST_F(WorkerLoopTest, ARunIsAnsweredCallByCallUnderEachCallsId) {
+  writer_->write_frame(byte_of(Kind::kTask), serialization::kTaskRun, 500, run_of(40));
+  std::vector<io::Frame> frames;
+  const auto replies = replies_of(*reader_, 40, frames);
+  ASSERT_EQ(replies.size(), 40u);
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    EXPECT_EQ(replies[i].task_id, 500 + i);
+    ASSERT_EQ(replies[i].kind, byte_of(Kind::kResult));
+    EXPECT_EQ(decode_int(replies[i].payload), static_cast<int>(i) + 1);
+  }
+  EXPECT_LT(frames.size(), 40u) << "each call of a run had a frame of its own";
+}
+
+// A Cancel for a call of a run that has not started, arriving with the run: the call does not
+// run, and is answered CancelAck in its turn, not ahead of the calls before it.
+TEST_F(WorkerLoopTest, ACallOfARunCancelledBeforeItStartsIsAnsweredCancelAckInItsTurn) {
+  detail::Payload bytes;
+  append_frame(bytes, Kind::kTask, serialization::kTaskRun, 600, run_of(5));
+  append_frame(bytes, Kind::kCancel, 0, 603, {});
+  iovec iov{bytes.data(), bytes.size()};
+  ASSERT_TRUE(io::write_all(worker_->to_worker.get(), {&iov, 1}, std::nullopt));
+  std::vector<io::Frame> frames;
+  const auto replies = replies_of(*reader_, 5, frames);
+  ASSERT_EQ(replies.size(), 5u);
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    EXPECT_EQ(replies[i].task_id, 600 + i);
+    if (i == 3) {
+      EXPECT_EQ(replies[i].kind, byte_of(Kind::kCancelAck));
+      EXPECT_TRUE(replies[i].payload.empty());
+    } else {
+      ASSERT_EQ(replies[i].kind, byte_of(Kind::kResult));
+      EXPECT_EQ(decode_int(replies[i].payload), static_cast<int>(i) + 1);
+    }
+  }
 }
 
 }  // namespace

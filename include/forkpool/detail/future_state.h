@@ -80,10 +80,13 @@ class FutureState {
   void prepare_wait() const;
   // REQUIRES: ready(). The result bytes (valid while the state lives), or rethrows the error.
   std::span<const char> payload_or_throw() const;
+  // REQUIRES: ready(). The error it settled with; null if it has a value.
+  std::exception_ptr error() const;
   // Calls `callback` once when the state settles: at once, in this thread, if it already
   // has; otherwise in the thread that settles it, which may be the pool's collector, the bulk
   // writer, or a caller's thread (cancel, cancel_all, terminate, a refused submit); the pool
   // settles only after releasing its lock. Replaces an earlier callback that has not run.
+  // Waiters are woken before it runs (Future::on_ready says why that order is kept).
   void on_settled(std::function<void()> callback);
   // Asks the pool to cancel the task. True if this call cancelled it; false if it had already
   // settled (or was never submitted to a pool).
