@@ -96,8 +96,8 @@ class CompiledTemplate {
   bool has_replacements() const { return !counts_.empty(); }
 
   // The rendered text for one job. `records` holds one entry per input record, each a list
-  // of column values; with `no_args` (-n 0) every argument renders as nothing. `*skipped` (if
-  // given) is set when an expression called skip().
+  // of column values; with `no_args` (-n 0) every argument is GNU parallel's "\0noarg". `*skipped`
+  // (if given) is set when an expression called skip().
   std::string render(const JobInput& job, unsigned slot, const RenderMode& mode, Trim trim,
                      bool* skipped = nullptr) const;
 

@@ -29,7 +29,9 @@ struct CommandTemplate::Impl {
                     : std::nullopt) {
     if (!expressions.empty()) perl.emplace(expressions, o.job_slots);
     command_mode.quote_words = o.quote;
-    command_mode.quote_values = !o.quote && !command.replacement_leads();
+    // With --cat and --fifo, GNU parallel quotes no value: {} is the shell's $PARALLEL_TMP.
+    command_mode.quote_values =
+        !o.quote && !command.replacement_leads() && !o.pipe.cat && !o.pipe.fifo;
     command_mode.context = o.args_per_job.context;
     tag_mode.quote_values = false;
     tag_mode.context = o.args_per_job.context;

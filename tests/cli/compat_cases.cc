@@ -583,6 +583,27 @@ const std::vector<CompatCase>& compat_cases() {
       {"ColorAndColorFailed", "-k --color --cf 'echo {}; exit {}' ::: 0 1"},
       {"CtagDryRun", "-k --ctag --dry-run echo ::: a b"},
       {"CtagUngrouped", "-u --ctag echo ::: a"},
+
+      // ---- -n 0 / -N 0, and the argument of a --pipe job: GNU parallel computes every
+      // replacement string on its marker "\0noarg" ({//} is ".", {= =} sees it in $_), drops a
+      // value that is still the marker, and a NUL left in the command ends it for the shell.
+      // --pipe's argument is one empty value; --cat's and --fifo's {} is $PARALLEL_TMP unquoted.
+      {"NoArgBuiltinReplacements",
+       "-k -n0 echo {} {.} {/} {//} {/.} {1//} x{}y {#} '{= $_=\"x\" =}' ::: a b"},
+      {"NoArgPerlSeesTheMarker",
+       R"~(-k -N0 --dry-run echo '{= $_ .= "y" =}' '{= $_ = join("+", map {length} @arg) =}' ::: a b)~"},
+      {"NoArgNulEndsTheCommand", "-k -N0 echo '{= s/^/y/ =}' ::: a b"},
+      {"NoArgQuotedWordsAndTagstring",
+       R"~(-k -N0 -q --plus --tagstring '<{//}{= $_=length =}>' echo {+/} {..} {} '{= $_="a b" =}' ::: a ::: b)~"},
+      {"PipeArgumentIsEmpty", R"~(--pipe -k 'sh -c "echo \$# [\$1]" x {} {//} {= $_=length =}')~",
+       "abc.txt"},
+      {"PipeTagstringOfTheEmptyArgument", "--pipe -k --tagstring '<{}{/}{= $_=length =}>' cat",
+       "abc.txt"},
+      {"PipePartNoArg", "--pipepart -a nums.txt --block 3 -k echo '{= $_=length =}' {//} '[{}]'"},
+      {"PipeCatNamesParallelTmp",
+       R"~(--pipe --cat -k --joblog log --tagstring '{/}{= $_=length =}' 'wc -l < {/}; echo {= $_="a;echo b" =}')~",
+       "abc.txt", kJoblog},
+      {"PipeFifoTag", "--pipe --fifo -k --tag cat", "abc.txt"},
   };
   return all;
 }
