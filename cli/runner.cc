@@ -62,9 +62,6 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
         "--memfree, --load and --limit measure this machine: they cannot be combined with -S "
         "or --launcher");
   }
-  if ((options_.color || options_.color_failed) && options_.output == OutputMode::kLineBuffer)
-    throw UsageError(
-        "--color, --ctag, --ctagstring and --color-failed with --line-buffer are not done yet");
   check_env_names(options_.env_names);
   // As GNU parallel: a dry run writes no log; --joblog +FILE, or a resumed log that has a
   // first line, is appended to without a header.
@@ -120,11 +117,11 @@ int Runner::run() {
   const std::optional<Launcher> remote = run_launcher(options_.remote);
   // A remote job's output comes back in its frame: a spool file would be on its host.
   spool_over_ = remote ? std::numeric_limits<std::size_t>::max() : kSpoolOver;
-  // -k --line-buffer: the oldest job's lines stream from its spooled output as they come.
-  // (Remote jobs' output comes back whole; a retried job's lines could not be taken back.)
-  if (options_.keep_order && options_.output == OutputMode::kLineBuffer && !remote &&
-      options_.results.empty() && !options_.files && !settings_.discard_output &&
-      options_.retries == 0)
+  // -k --line-buffer: the oldest job's lines stream from its spooled output as they come;
+  // with a colour, every job's, which the parent colours. (Remote jobs' output comes back
+  // whole; a retried job's lines could not be taken back.)
+  if (parent_prints_lines() && !remote && options_.results.empty() && !options_.files &&
+      !settings_.discard_output && options_.retries == 0)
     spool_watch_.emplace(spool_dir_, [this] {
       std::lock_guard lock(mutex_);
       output_grew_ = true;

@@ -210,8 +210,9 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
       request.output = ExecRequest::kCapture;
       break;
     case OutputMode::kLineBuffer:
-      // With -k, the output order is the job order: grouping gives the same bytes.
-      request.output = options_.keep_order ? ExecRequest::kCapture : ExecRequest::kLines;
+      // With -k, the output order is the job order: grouping gives the same bytes. A colour
+      // ends each line after its text: the parent prints those lines.
+      request.output = parent_prints_lines() ? ExecRequest::kCapture : ExecRequest::kLines;
       request.line_prefix = options_.tagstring ? job.tag + "\t" : "";
       break;
     case OutputMode::kUngroup:

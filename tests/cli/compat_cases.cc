@@ -604,6 +604,24 @@ const std::vector<CompatCase>& compat_cases() {
        R"~(--pipe --cat -k --joblog log --tagstring '{/}{= $_=length =}' 'wc -l < {/}; echo {= $_="a;echo b" =}')~",
        "abc.txt", kJoblog},
       {"PipeFifoTag", "--pipe --fifo -k --tag cat", "abc.txt"},
+
+      // ---- --color, --ctag, --ctagstring with --line-buffer: whole lines coloured as they come,
+      // a '\r' that ends what is read on a line of its own, and what follows the last '\n' after
+      // the tag alone, uncoloured. --color-failed alone colours nothing there.
+      {"LineBufferColor", "--line-buffer -j1 --color 'echo {}; echo {}2' ::: a b"},
+      {"LineBufferCtagUnfinishedLine",
+       R"~(--line-buffer -j1 --ctag 'printf "a\rb\r\n\r\rc\nd\re"' ::: 1 2)~"},
+      {"LineBufferCtagOnlyCarriageReturns",
+       R"~(--line-buffer -k -j2 --ctag 'printf "a\rb\r"; printf "{}" >&2' ::: x 'y\r')~", nullptr,
+       kStderr},
+      {"LineBufferKeepOrderColor", "--line-buffer -k -j3 --color 'seq {}' ::: 1 2 3 4 0"},
+      {"LineBufferCtagstringStderr",
+       "--line-buffer -j1 --ctagstring '<{#}>' 'echo {}; echo err{} >&2' ::: a b", nullptr,
+       kStderr},
+      {"LineBufferColorInterleaved", "--line-buffer -j3 --color 'echo {}; echo {}{}' ::: a b c",
+       nullptr, kSorted},
+      {"LineBufferColorFailedAloneIsPlain",
+       "--line-buffer -k -j2 --color-failed --tag 'echo {}; exit {}' ::: 0 1 2"},
   };
   return all;
 }

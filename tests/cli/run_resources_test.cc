@@ -84,9 +84,6 @@ const std::vector<BadValue>& bad_values() {
       {"CsvWithMaxLines", {"--csv", "-L", "2"}},
       {"CsvColsepHoldingAQuote", {"--csv", "--colsep", "a\""}},
       {"ParensOfOneCharacter", {"--parens", "{"}},
-      // Colours with --line-buffer: not done yet.
-      {"CtagWithLineBuffer", {"--ctag", "--line-buffer"}},
-      {"ColorFailedWithLineBuffer", {"--color-failed", "--lb"}},
       // -j names neither a value nor a file.
       {"JobsNeitherValueNorFile", {"-j", "no-such-file"}},
       {"LoadNeitherValueNorFile", {"--load", "no-such-file"}},
