@@ -149,7 +149,11 @@ struct RunOptions {
   double delay = 0;  // --delay SECS between job starts
   bool shuffle = false;
   std::string results;  // --results DIR, NAME.csv/.tsv/.json or a template ("" none)
-  bool files = false;   // --files: print the name of a file holding each job's output
+  // --header: GNU parallel's names of the columns (counted across the sources; nullopt where
+  // it has none), which --results uses for its directories and its table's header
+  // (cli/input_header.h).
+  std::vector<std::optional<std::string>> column_names;
+  bool files = false;  // --files: print the name of a file holding each job's output
 
   bool bar = false;       // --bar
   bool eta = false;       // --eta

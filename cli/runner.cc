@@ -73,6 +73,9 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
   if (const ResultsFormat format = results_format(options_.results);
       format != ResultsFormat::kDirectory)
     results_table_ = ResultsTable(options_.results, format);
+  // GNU parallel's `if($opt::header)`: "0" is false.
+  if (options_.pipe.header && *options_.pipe.header != "0" && !options_.pipe.header->empty())
+    results_table_.name_columns(options_.column_names);
   feed_.preload(slots_, templ_.needs_total_jobs() && !options_.total_jobs);
   tally_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));
   templ_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));

@@ -622,6 +622,27 @@ const std::vector<CompatCase>& compat_cases() {
        nullptr, kSorted},
       {"LineBufferColorFailedAloneIsPlain",
        "--line-buffer -k -j2 --color-failed --tag 'echo {}; exit {}' ::: 0 1 2"},
+
+      // ---- --header with --results: the directories named after the columns, in the order of
+      // their names (numbers first), and each -a/:::: file's name taking the place of the
+      // column with its number among the files (even with --header 0); the table's header.
+      {"HeaderResultsNamesTheDirectories",
+       "--results res --header : --colsep , -k echo {h1} {h2} :::: header.csv", nullptr, kResults},
+      {"HeaderResultsFileNamesReplaceColumnNames",
+       "--results res --header : --colsep , -k echo {a} ::: a,b 1,2 :::: abc.txt", nullptr,
+       kResults},
+      {"HeaderZeroNamesTheFiles",
+       "--results res --header 0 -k echo {nums.txt}{abc.txt} :::: abc.txt nums.txt", nullptr,
+       kResults},
+      {"HeaderResultsTemplate",
+       "--results 'res/{h1}' --header : --colsep , -k echo {h2} :::: header.csv", nullptr,
+       kResults},
+      {"HeaderResultsNumericOrder",
+       "--results res --header : --colsep , -k echo ::: 10,9,x,2e1 1,2,3,4", nullptr, kResults},
+      {"HeaderResultsFromStdin", "--results res --header : -k echo", "abc.txt", kResults},
+      {"HeaderResultsTableNames",
+       R"~(--results res.csv --header : --colsep , -k echo ::: 'a,"b c",' 1,2,3,4 :::: nums.txt)~",
+       nullptr, kResults | kTimes},
   };
   return all;
 }

@@ -77,8 +77,6 @@ const std::vector<BadValue>& bad_values() {
       {"LimitIoNotANumber", {"--limit", "io 10%"}},
       // Measured here: not on the hosts of -S.
       {"MemfreeWithSshlogin", {"--memfree", "1k", "-S", "somehost"}},
-      // GNU parallel names the directories after the columns then.
-      {"HeaderWithResults", {"--header", ":", "--results", "res"}},
       // --csv where GNU parallel splits at CSV records (not done), or a separator Text::CSV
       // refuses; --parens without its two halves.
       {"CsvWithMaxLines", {"--csv", "-L", "2"}},
