@@ -643,6 +643,16 @@ const std::vector<CompatCase>& compat_cases() {
       {"HeaderResultsTableNames",
        R"~(--results res.csv --header : --colsep , -k echo ::: 'a,"b c",' 1,2,3,4 :::: nums.txt)~",
        nullptr, kResults | kTimes},
+
+      // ---- --csv with --pipe (blocks end at a CSV record's end; -N and --recend ignored, -L
+      // not), with --pipepart (ignored) and with -L (CSV records, continued after whitespace).
+      {"CsvPipeBlocksEndAtRecords", "--csv --pipe --block 12 -k 'echo ---; cat'", "quoted.csv"},
+      {"CsvPipeIgnoresRecordsPerJob", "--csv --pipe -N1 --recend , -k 'echo ---; cat'",
+       "quoted.csv"},
+      {"CsvPipeMaxLinesWins", "--csv --pipe -L 1 -k 'echo ---; cat'", "quoted.csv"},
+      {"CsvPipePartIgnoresCsv", "--csv --pipepart -a quoted.csv --block 10 -k 'echo ---; cat'"},
+      {"CsvMaxLinesContinued", "--csv -L 2 -k echo :::: lines.csv"},
+      {"CsvMaxLinesContext", "--csv -L 1 -X -k echo '<{}>' :::: quoted.csv"},
   };
   return all;
 }

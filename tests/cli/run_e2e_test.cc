@@ -228,7 +228,6 @@ const std::vector<BadInput>& bad_inputs() {
       {"ParensTooShort", {"--parens", "x", "touch started", ":::", "a"}},
       {"CsvEmptyColsep", {"--csv", "--colsep", "", "touch started", ":::", "a"}},
       {"CsvQuoteAsColsep", {"--csv", "--colsep", "\"", "touch started", ":::", "a"}},
-      {"CsvWithPipe", {"--csv", "--pipe", "touch started"}},
       {"CsvBadFirstRecord", {"--csv", "touch started-{}", ":::", "a\"b"}},
   };
   return all;

@@ -77,9 +77,7 @@ const std::vector<BadValue>& bad_values() {
       {"LimitIoNotANumber", {"--limit", "io 10%"}},
       // Measured here: not on the hosts of -S.
       {"MemfreeWithSshlogin", {"--memfree", "1k", "-S", "somehost"}},
-      // --csv where GNU parallel splits at CSV records (not done), or a separator Text::CSV
-      // refuses; --parens without its two halves.
-      {"CsvWithMaxLines", {"--csv", "-L", "2"}},
+      // --csv with a separator Text::CSV refuses; --parens without its two halves.
       {"CsvColsepHoldingAQuote", {"--csv", "--colsep", "a\""}},
       {"ParensOfOneCharacter", {"--parens", "{"}},
       // -j names neither a value nor a file.
