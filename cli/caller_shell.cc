@@ -163,6 +163,14 @@ extern "C" char** environ;
 
 namespace forkpool::cli {
 
+void check_quoting_for(const std::string& shell) {
+  const bool rc = shell == "rc" || shell.ends_with("/rc");
+  if (shell.find("csh") == std::string::npos && !rc) return;
+  throw UsageError("quoting for " + std::string(rc ? "rc" : "csh and tcsh") +
+                   " (the jobs' shell, " + shell +
+                   ") is not done; set PARALLEL_SHELL=/bin/sh to run them in sh");
+}
+
 bool shell_can_be_skipped(const std::string& shell) {
   const std::string name = shell.substr(shell.rfind('/') + 1);
   if (name != "sh" && name != "dash" && name != "bash") return false;

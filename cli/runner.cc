@@ -52,6 +52,7 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
       output_(options_.keep_order, held_output_limit(), [this] { stdout_gone(); }),
       gate_(options_.resources, available_cpus(), shell_),
       tally_(options_.halt) {
+  check_quoting_for(shell_);
   if (names_jobs_file(options_.jobs) && !options_.remote.given()) {
     jobs_file_.emplace(options_.jobs, available_cpus());
     slots_ = jobs_file_->slots();

@@ -106,6 +106,20 @@ TEST(ShellCanBeSkipped, OnlyForPlainShellsWithoutWhatBashWouldRunFirst) {
   EXPECT_FALSE(shell_can_be_skipped("/bin/sh"));
 }
 
+TEST(CheckQuotingFor, RefusesTheShellsGnuParallelQuotesDifferently) {
+  for (const char* shell : {"/bin/csh", "/usr/bin/tcsh", "/bin/bsd-csh", "./tcsh", "/usr/bin/rc"}) {
+    try {
+      check_quoting_for(shell);
+      ADD_FAILURE() << shell << " accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("PARALLEL_SHELL=/bin/sh"), std::string::npos)
+          << e.what();
+    }
+  }
+  for (const char* shell : {"/bin/sh", "/usr/bin/bash", "/usr/bin/zsh", "/bin/dash", "/opt/arc"})
+    EXPECT_NO_THROW(check_quoting_for(shell)) << shell;
+}
+
 TEST(Which, FindsExecutablesInPathOrder) {
   ScopedEnv path("PATH", "/nonexistent:/bin:/usr/bin");
   const std::vector<std::string> found = which("sh");
