@@ -161,7 +161,7 @@ void JobStream::write_to(int fd, const std::string& prefix, std::uint64_t from,
   if (!prefixed.empty()) write(prefixed);
 }
 
-void JobStream::write_colored_lines_to(int fd, const std::string& prefix, std::uint64_t from,
+void JobStream::write_line_buffered_to(int fd, const std::string& prefix, std::uint64_t from,
                                        const LineColor& color) const {
   auto write = [fd](std::string_view out) {
     if (fd == STDOUT_FILENO) {
@@ -170,9 +170,11 @@ void JobStream::write_colored_lines_to(int fd, const std::string& prefix, std::u
       write_stderr(out);
     }
   };
-  // As GNU parallel reads what is left in one read: coloured up to the last '\n' (or, in
-  // output without one, up to the last '\r'), the rest after the tag alone. Found first, so
-  // that a line of any length streams through in chunks.
+  // As GNU parallel reads what is left in one read: the lines up to the last '\n' (or, in
+  // output without one, up to the last '\r') tagged and coloured; after them, untagged, what
+  // ends in a '\r' (only without a colour: GNU parallel prints that as it reads it); the rest
+  // after the tag alone, uncoloured. Found first, so that a line of any length streams
+  // through in chunks.
   std::uint64_t last_newline = 0, last_return = 0, at = 0;  // offsets past them; 0: none
   for_each_chunk([&](std::string_view chunk) {
     for (std::size_t i = 0; i < chunk.size(); ++i) {
@@ -182,7 +184,9 @@ void JobStream::write_colored_lines_to(int fd, const std::string& prefix, std::u
     at += chunk.size();
   });
   std::uint64_t cut = last_newline != 0 ? last_newline : last_return;
-  if (cut <= from) cut = 0;  // printed already: nothing more to colour
+  if (cut <= from) cut = 0;  // printed already: nothing more to tag
+  const std::uint64_t raw_end =
+      color.on() ? std::max(cut, from) : std::max({cut, from, last_return});
   std::string out;
   at = 0;
   for_each_chunk([&](std::string_view chunk) {
@@ -192,15 +196,15 @@ void JobStream::write_colored_lines_to(int fd, const std::string& prefix, std::u
       if (offset < from) continue;
       const char c = chunk[i];
       if (offset == from && cut != 0) out.append(color.start).append(prefix);
-      if (offset + 1 == cut) {
+      if (offset + 1 == cut && color.on()) {
         // The last line's end: chomp drops a '\n'; a '\r' stays, and gets a line of its own.
         if (c == '\r') out.append(color.reset).append("\r").append(color.start).append(prefix);
         out.append(color.reset).push_back('\n');
-      } else if (offset < cut && (c == '\n' || c == '\r')) {
+      } else if (offset + 1 < cut && (c == '\n' || c == '\r')) {
         out.append(color.reset).push_back(c);
         out.append(color.start).append(prefix);
       } else {
-        if (offset == std::max(cut, from)) out.append(prefix);  // the rest: the tag alone
+        if (offset == raw_end) out.append(prefix);  // the rest: the tag alone
         out.push_back(c);
       }
     }

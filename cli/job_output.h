@@ -81,9 +81,10 @@ class JobStream {
   // time. `from` must start a line.
   void write_to(int fd, const std::string& prefix, std::uint64_t from = 0,
                 const LineColor& color = {}) const;
-  // The same bytes as the rest of a --line-buffer job's output read at once, coloured by
-  // `color` (see append_colored_lines).
-  void write_colored_lines_to(int fd, const std::string& prefix, std::uint64_t from,
+  // The rest of a --line-buffer job's output from `from` (past a '\n', or 0), tagged with
+  // `prefix` and coloured by `color` as GNU parallel prints it when it reads it at once (see
+  // append_colored_lines).
+  void write_line_buffered_to(int fd, const std::string& prefix, std::uint64_t from,
                               const LineColor& color) const;
   // Writes every byte unchanged to the open file `out`; false on a write error (errno set).
   bool copy_to(int out) const;

@@ -82,8 +82,10 @@ void OutputOrder::print_lines(const io::Fd& file, std::uint64_t& printed, int fd
                               static_cast<off_t>(printed + pending.size()));
     if (n <= 0) return;
     pending.append(chunk.data(), static_cast<std::size_t>(n));
-    // With a colour, lines that end in '\r' wait for a '\n' (see append_colored_lines).
-    const std::size_t end = job.color.on() ? pending.rfind('\n') : pending.find_last_of("\n\r");
+    // Tagged or coloured, lines that end in '\r' wait for a '\n', as GNU parallel, reading
+    // them with the rest, would print them (see JobStream::write_line_buffered_to).
+    const bool marked = job.color.on() || !job.prefix.empty();
+    const std::size_t end = marked ? pending.rfind('\n') : pending.find_last_of("\n\r");
     if (end == std::string::npos) continue;
     std::string lines = pending.substr(0, end + 1);
     pending.erase(0, end + 1);
@@ -113,10 +115,10 @@ void OutputOrder::write(const FinishedOutput& output) {
   try {
     if (output.save) {
       output.save(output);
-    } else if (output.line_buffered && output.color.on()) {
-      output.out.write_colored_lines_to(STDOUT_FILENO, output.prefix, output.out_printed,
+    } else if (output.line_buffered && (output.color.on() || !output.prefix.empty())) {
+      output.out.write_line_buffered_to(STDOUT_FILENO, output.prefix, output.out_printed,
                                         output.color);
-      output.err.write_colored_lines_to(STDERR_FILENO, output.prefix, output.err_printed,
+      output.err.write_line_buffered_to(STDERR_FILENO, output.prefix, output.err_printed,
                                         output.color);
     } else {
       output.out.write_to(STDOUT_FILENO, output.prefix, output.out_printed, output.color);

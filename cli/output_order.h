@@ -18,7 +18,8 @@ struct FinishedOutput {
   JobStream out, err;
   std::string prefix;           // --tag: before every line of both
   LineColor color;              // --color, --ctag: the colour of every line of both
-  bool line_buffered = false;   // with a colour: --line-buffer's form (append_colored_lines)
+  bool line_buffered = false;   // tagged or coloured: --line-buffer's form of it
+                                // (JobStream::write_line_buffered_to)
   std::function<void()> after;  // once both are written (the --joblog line)
   // When set, takes the output in its turn instead of it being printed (--results as a
   // table); `after` still follows. May throw StdoutClosed.

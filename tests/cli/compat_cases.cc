@@ -620,6 +620,12 @@ const std::vector<CompatCase>& compat_cases() {
        kStderr},
       {"LineBufferColorInterleaved", "--line-buffer -j3 --color 'echo {}; echo {}{}' ::: a b c",
        nullptr, kSorted},
+      // Without a colour, --tag leaves what ends in '\r' after the last '\n' untagged.
+      {"LineBufferTagAfterTheLastNewline",
+       R"~(--line-buffer -j1 --tag 'printf "a\nb\rc\rd"; printf "e\n\rf" >&2' ::: 1 2)~", nullptr,
+       kStderr},
+      {"LineBufferKeepOrderTagAfterTheLastNewline",
+       R"~(--line-buffer -k -j2 --tagstring '<{}>' 'printf "a\r\nb\rc\r"' ::: 1 2)~"},
       {"LineBufferColorFailedAloneIsPlain",
        "--line-buffer -k -j2 --color-failed --tag 'echo {}; exit {}' ::: 0 1 2"},
 
