@@ -163,12 +163,16 @@ extern "C" char** environ;
 
 namespace forkpool::cli {
 
-void check_quoting_for(const std::string& shell) {
+bool is_csh(const std::string& shell) { return shell.find("csh") != std::string::npos; }
+
+void check_quoting_for(const std::string& shell, bool remote) {
   const bool rc = shell == "rc" || shell.ends_with("/rc");
-  if (shell.find("csh") == std::string::npos && !rc) return;
-  throw UsageError("quoting for " + std::string(rc ? "rc" : "csh and tcsh") +
-                   " (the jobs' shell, " + shell +
-                   ") is not done; set PARALLEL_SHELL=/bin/sh to run them in sh");
+  if (!rc && !(remote && is_csh(shell))) return;
+  throw UsageError(rc ? "quoting for rc (the jobs' shell, " + shell +
+                            ") is not done; set PARALLEL_SHELL=/bin/sh to run them in sh"
+                      : "quoting for csh (the caller's shell, " + shell +
+                            ") is not done for jobs on other hosts, which run in sh; set "
+                            "PARALLEL_SHELL=/bin/sh");
 }
 
 bool shell_can_be_skipped(const std::string& shell) {

@@ -29,12 +29,13 @@ struct CommandTemplate::Impl {
                                                                 std::vector<std::string>{o.results},
                                                                 false, rpl, expressions)
                     : std::nullopt) {
-    if (!expressions.empty()) perl.emplace(expressions, o.job_slots);
+    if (!expressions.empty()) perl.emplace(expressions, o.job_slots, o.csh_quoting);
     command_mode.quote_words = o.quote;
     // With --cat and --fifo, GNU parallel quotes no value: {} is the shell's $PARALLEL_TMP.
     command_mode.quote_values =
         !o.quote && !command.replacement_leads() && !o.pipe.cat && !o.pipe.fifo;
     command_mode.context = o.args_per_job.context;
+    command_mode.csh = tag_mode.csh = o.csh_quoting;
     tag_mode.quote_values = false;
     tag_mode.context = o.args_per_job.context;
     command_mode.perl = tag_mode.perl = perl ? &*perl : nullptr;

@@ -131,8 +131,11 @@ struct RunOptions {
   bool verbose = false;                     // -t / --verbose: each command on stderr first
   std::string process_slot_var;             // --process-slot-var NAME: NAME=slot-1 in each job
   std::optional<std::uint64_t> total_jobs;  // --total-jobs N: total_jobs() without reading ahead
-  unsigned shellquote = 0;                  // --shellquote, repeatable: print commands quoted
-  std::optional<std::string> colsep;        // --colsep REGEX (POSIX extended)
+  // The jobs' shell is csh or tcsh: values are quoted for it, as GNU parallel quotes them
+  // (set by the runner from caller_shell(); cli/caller_shell.h).
+  bool csh_quoting = false;
+  unsigned shellquote = 0;            // --shellquote, repeatable: print commands quoted
+  std::optional<std::string> colsep;  // --colsep REGEX (POSIX extended)
   bool csv = false;  // --csv: records are CSV, split on --colsep taken literally (cli/csv_fields.h)
   bool quote = false;  // -q / --quote
   ReplacementOptions replacements;

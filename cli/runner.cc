@@ -39,10 +39,16 @@ std::chrono::milliseconds worker_kill_grace(const std::vector<int>& termseq) {
   return std::max<std::chrono::milliseconds>(total, 1s);
 }
 
+// Values are quoted for the shell that runs the jobs, as GNU parallel quotes them.
+RunOptions with_shell_quoting(RunOptions options) {
+  options.csh_quoting = is_csh(caller_shell());
+  return options;
+}
+
 }  // namespace
 
 Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
-    : options_(with_input_headers(std::move(options))),
+    : options_(with_shell_quoting(with_input_headers(std::move(options)))),
       settings_(std::move(settings)),
       slots_(slots),
       templ_(options_),
@@ -52,7 +58,7 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
       output_(options_.keep_order, held_output_limit(), [this] { stdout_gone(); }),
       gate_(options_.resources, available_cpus(), shell_),
       tally_(options_.halt) {
-  check_quoting_for(shell_);
+  check_quoting_for(shell_, options_.remote.given());
   if (names_jobs_file(options_.jobs) && !options_.remote.given()) {
     jobs_file_.emplace(options_.jobs, available_cpus());
     slots_ = jobs_file_->slots();

@@ -193,7 +193,8 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
   if (options_.shellquote > 0) {
     // --shellquote: the job prints its command, quoted once per --shellquote.
     std::string quoted = request.command;
-    for (unsigned i = 0; i < options_.shellquote; ++i) quoted = internal::shell_quote(quoted);
+    for (unsigned i = 0; i < options_.shellquote; ++i)
+      quoted = internal::quote_for(quoted, options_.csh_quoting);
     request.command = "printf '%s\\n' " + internal::shell_quote(quoted);
     request.argv = {"printf", "%s\n", quoted};
   }

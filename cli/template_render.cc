@@ -80,10 +80,11 @@ std::optional<std::string> value_for(const Replacement& r, std::size_t k, const 
     PerlEvaluator::Value v = rc.mode.perl->eval(r.perl, trim_value(*arg, rc.trim), rc.seq, rc.slot,
                                                 rc.mode.total_jobs, all_args);
     if (v.skip && rc.skipped != nullptr) *rc.skipped = true;
-    return unless_no_arg((v.unquoted || !rc.mode.quote_values) ? v.text : shell_quote(v.text));
+    return unless_no_arg((v.unquoted || !rc.mode.quote_values) ? v.text
+                                                               : quote_for(v.text, rc.mode.csh));
   }
   std::string v = apply_transform(trim_value(*arg, rc.trim), r.transform);
-  return unless_no_arg(rc.mode.quote_values ? shell_quote(v) : v);
+  return unless_no_arg(rc.mode.quote_values ? quote_for(v, rc.mode.csh) : v);
 }
 
 // The value of `r` when the current argument (for {} {.} ...) is flat[k].
@@ -206,7 +207,7 @@ std::string CompiledTemplate::render(const JobInput& job, unsigned slot, const R
   auto end_word = [&] {
     if (mode.quote_words && !word_has_pieces) return;
     if (!first) out += ' ';
-    out += mode.quote_words ? shell_quote(word) : word;
+    out += mode.quote_words ? quote_for(word, mode.csh) : word;
     first = false;
   };
   for (const Piece& p : pieces) {

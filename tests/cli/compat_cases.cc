@@ -659,6 +659,22 @@ const std::vector<CompatCase>& compat_cases() {
       {"CsvPipePartIgnoresCsv", "--csv --pipepart -a quoted.csv --block 10 -k 'echo ---; cat'"},
       {"CsvMaxLinesContinued", "--csv -L 2 -k echo :::: lines.csv"},
       {"CsvMaxLinesContext", "--csv -L 1 -X -k echo '<{}>' :::: quoted.csv"},
+
+      // ---- The caller's shell is tcsh: values quoted as GNU parallel quotes them for csh
+      // (backslashes; a newline as "\<newline>"), in the command, -q, --shellquote, Q() and
+      // the lengths -X fills lines to; the jobs run in tcsh.
+      {"TcshDryRunQuoting", "-k --dry-run echo {} x{}y :::: weird.txt", nullptr, kTcsh},
+      {"TcshJobsRunQuotedValues", "-k echo :::: weird.txt", nullptr, kTcsh},
+      {"TcshJobShell", R"~(-k 'echo $0 {}' ::: 'a b')~", nullptr, kTcsh},
+      {"TcshQuoteOption", R"~(-k -q --dry-run printf '%s
+' {} ::: 'a b' 'c;d')~",
+       nullptr, kTcsh},
+      {"TcshShellquoteTwice", "--shellquote --shellquote ::: 'a b' \\", nullptr, kTcsh},
+      {"TcshPerlQuote", R"~(-k --dry-run echo '{= $_=Q($_) =}' ::: 'a b' "it's")~", nullptr, kTcsh},
+      {"TcshNoArg", R"~(-k -n0 --dry-run echo {} {//} ::: a)~", nullptr, kTcsh},
+      {"TcshNewlineInAValue", "-0 -k --dry-run echo :::: null.bin", nullptr, kTcsh},
+      {"TcshLinesFilledToTheirQuotedLength", "-k -X -s 60 --dry-run echo x{}y :::: weird.txt",
+       nullptr, kTcsh},
   };
   return all;
 }
