@@ -595,20 +595,17 @@ const std::vector<CompatCase>& compat_cases() {
       {"NoArgNulEndsTheCommand", "-k -N0 echo '{= s/^/y/ =}' ::: a b"},
       {"NoArgQuotedWordsAndTagstring",
        R"~(-k -N0 -q --plus --tagstring '<{//}{= $_=length =}>' echo {+/} {..} {} '{= $_="a b" =}' ::: a ::: b)~"},
-      {"PipeArgumentIsEmpty", R"~(--pipe -k 'sh -c "echo \$# [\$1]" x {} {//} {= $_=length =}')~",
-       "abc.txt"},
-      {"PipeTagstringOfTheEmptyArgument", "--pipe -k --tagstring '<{}{/}{= $_=length =}>' cat",
+      {"PipeArgumentIsEmpty",
+       R"~(--pipe -k --tagstring '<{}{/}{= $_=length =}>' 'sh -c "echo \$# [\$1]" x {} {//} {= $_=length =}')~",
        "abc.txt"},
       {"PipePartNoArg", "--pipepart -a nums.txt --block 3 -k echo '{= $_=length =}' {//} '[{}]'"},
       {"PipeCatNamesParallelTmp",
        R"~(--pipe --cat -k --joblog log --tagstring '{/}{= $_=length =}' 'wc -l < {/}; echo {= $_="a;echo b" =}')~",
        "abc.txt", kJoblog},
-      {"PipeFifoTag", "--pipe --fifo -k --tag cat", "abc.txt"},
 
       // ---- --color, --ctag, --ctagstring with --line-buffer: whole lines coloured as they come,
       // a '\r' that ends what is read on a line of its own, and what follows the last '\n' after
       // the tag alone, uncoloured. --color-failed alone colours nothing there.
-      {"LineBufferColor", "--line-buffer -j1 --color 'echo {}; echo {}2' ::: a b"},
       {"LineBufferCtagUnfinishedLine",
        R"~(--line-buffer -j1 --ctag 'printf "a\rb\r\n\r\rc\nd\re"' ::: 1 2)~"},
       {"LineBufferCtagOnlyCarriageReturns",
@@ -616,8 +613,8 @@ const std::vector<CompatCase>& compat_cases() {
        kStderr},
       {"LineBufferKeepOrderColor", "--line-buffer -k -j3 --color 'seq {}' ::: 1 2 3 4 0"},
       {"LineBufferCtagstringStderr",
-       "--line-buffer -j1 --ctagstring '<{#}>' 'echo {}; echo err{} >&2' ::: a b", nullptr,
-       kStderr},
+       "--line-buffer -j1 --ctagstring '<{#}>' 'echo {}; echo {}2; echo err{} >&2' ::: a b",
+       nullptr, kStderr},
       {"LineBufferColorInterleaved", "--line-buffer -j3 --color 'echo {}; echo {}{}' ::: a b c",
        nullptr, kSorted},
       // Without a colour, --tag leaves what ends in '\r' after the last '\n' untagged.
@@ -658,7 +655,6 @@ const std::vector<CompatCase>& compat_cases() {
       {"CsvPipeMaxLinesWins", "--csv --pipe -L 1 -k 'echo ---; cat'", "quoted.csv"},
       {"CsvPipePartIgnoresCsv", "--csv --pipepart -a quoted.csv --block 10 -k 'echo ---; cat'"},
       {"CsvMaxLinesContinued", "--csv -L 2 -k echo :::: lines.csv"},
-      {"CsvMaxLinesContext", "--csv -L 1 -X -k echo '<{}>' :::: quoted.csv"},
 
       // ---- The caller's shell is tcsh: values quoted as GNU parallel quotes them for csh
       // (backslashes; a newline as "\<newline>"), in the command, -q, --shellquote, Q() and
@@ -671,7 +667,6 @@ const std::vector<CompatCase>& compat_cases() {
        nullptr, kTcsh},
       {"TcshShellquoteTwice", "--shellquote --shellquote ::: 'a b' \\", nullptr, kTcsh},
       {"TcshPerlQuote", R"~(-k --dry-run echo '{= $_=Q($_) =}' ::: 'a b' "it's")~", nullptr, kTcsh},
-      {"TcshNoArg", R"~(-k -n0 --dry-run echo {} {//} ::: a)~", nullptr, kTcsh},
       {"TcshNewlineInAValue", "-0 -k --dry-run echo :::: null.bin", nullptr, kTcsh},
       {"TcshLinesFilledToTheirQuotedLength", "-k -X -s 60 --dry-run echo x{}y :::: weird.txt",
        nullptr, kTcsh},
