@@ -175,9 +175,11 @@ void JobStream::write_line_buffered_to(int fd, const std::string& prefix, std::u
   // ends in a '\r' (only without a colour: GNU parallel prints that as it reads it); the rest
   // after the tag alone, uncoloured. Found first, so that a line of any length streams
   // through in chunks.
-  std::uint64_t last_newline = 0, last_return = 0, at = 0;  // offsets past them; 0: none
+  // What was printed before `from` ended with a '\n' (and may be gone from a spool file).
+  std::uint64_t last_newline = from, last_return = 0, at = 0;  // offsets past them; 0: none
   for_each_chunk([&](std::string_view chunk) {
     for (std::size_t i = 0; i < chunk.size(); ++i) {
+      if (at + i < from) continue;
       if (chunk[i] == '\n') last_newline = at + i + 1;
       if (chunk[i] == '\r') last_return = at + i + 1;
     }

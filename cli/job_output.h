@@ -81,7 +81,8 @@ class JobStream {
   // time. `from` must start a line.
   void write_to(int fd, const std::string& prefix, std::uint64_t from = 0,
                 const LineColor& color = {}) const;
-  // The rest of a --line-buffer job's output from `from` (past a '\n', or 0), tagged with
+  // The rest of a --line-buffer job's output from `from` (just past a '\n', or 0; the bytes
+  // before it are not read, and may be gone), tagged with
   // `prefix` and coloured by `color` as GNU parallel prints it when it reads it at once (see
   // append_colored_lines).
   void write_line_buffered_to(int fd, const std::string& prefix, std::uint64_t from,

@@ -51,7 +51,7 @@ void OutputOrder::flush(bool everything) {
 void OutputOrder::follow(std::uint64_t order, const std::string& out_path,
                          const std::string& err_path, std::string prefix, LineColor color) {
   auto open = [](const std::string& path) {
-    io::Fd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600));
+    io::Fd f(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!f) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
     return f;
   };
@@ -90,6 +90,11 @@ void OutputOrder::print_lines(const io::Fd& file, std::uint64_t& printed, int fd
     std::string lines = pending.substr(0, end + 1);
     pending.erase(0, end + 1);
     printed += lines.size();
+    // What is printed is no longer needed: a job that prints forever (`--lb --tag ping`)
+    // does not fill the disk. (Where holes are not supported, the bytes stay.)
+    const off_t printed_pages = static_cast<off_t>(printed & ~std::uint64_t{4095});
+    if (printed_pages > 0)
+      (void)::fallocate(file.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, printed_pages);
     try {
       if (job.color.on()) {
         std::string colored;
