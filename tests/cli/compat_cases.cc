@@ -602,6 +602,10 @@ const std::vector<CompatCase>& compat_cases() {
       {"PipeCatNamesParallelTmp",
        R"~(--pipe --cat -k --joblog log --tagstring '{/}{= $_=length =}' 'wc -l < {/}; echo {= $_="a;echo b" =}')~",
        "abc.txt", kJoblog},
+      // -S : sends each block in its job's request: the command itself names $PARALLEL_TMP.
+      {"PipeCatInTheRequest",
+       "-S : --pipe --cat --block 4 -k 'wc -l < {}; test -f {/} && echo {= $_=length =}'",
+       "nums.txt"},
 
       // ---- --color, --ctag, --ctagstring with --line-buffer: whole lines coloured as they come,
       // a '\r' that ends what is read on a line of its own, and what follows the last '\n' after
