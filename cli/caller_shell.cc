@@ -163,6 +163,18 @@ extern "C" char** environ;
 
 namespace forkpool::cli {
 
+bool is_csh(const std::string& shell) { return shell.find("csh") != std::string::npos; }
+
+void check_quoting_for(const std::string& shell, bool remote) {
+  const bool rc = shell == "rc" || shell.ends_with("/rc");
+  if (!rc && !(remote && is_csh(shell))) return;
+  throw UsageError(rc ? "quoting for rc (the jobs' shell, " + shell +
+                            ") is not done; set PARALLEL_SHELL=/bin/sh to run them in sh"
+                      : "quoting for csh (the caller's shell, " + shell +
+                            ") is not done for jobs on other hosts, which run in sh; set "
+                            "PARALLEL_SHELL=/bin/sh");
+}
+
 bool shell_can_be_skipped(const std::string& shell) {
   const std::string name = shell.substr(shell.rfind('/') + 1);
   if (name != "sh" && name != "dash" && name != "bash") return false;

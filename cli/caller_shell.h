@@ -39,4 +39,14 @@ namespace forkpool::cli {
 // BASH_ENV), which could redefine the command.
 bool shell_can_be_skipped(const std::string& shell);
 
+// Whether GNU parallel quotes values for (t)csh: a shell whose path matches
+// m:(/[-a-z]*)?csh:.
+bool is_csh(const std::string& shell);
+
+// GNU parallel quotes values its own way for rc (m:(^|/)rc$:), which forkpool does not do,
+// and for csh also in the commands it sends to other hosts, whose jobs forkpool runs in sh:
+// such a run is refused rather than quoted differently. Throws UsageError, which suggests
+// PARALLEL_SHELL=/bin/sh.
+void check_quoting_for(const std::string& shell, bool remote);
+
 }  // namespace forkpool::cli

@@ -15,8 +15,8 @@ namespace {
 
 void settle_csv_options(RunOptions& options) {
   if (!options.csv) return;
-  if (options.pipe.on() || options.pipe.lines_per_record != 0)
-    throw UsageError("--csv cannot be combined with --pipe, --pipepart or -L yet");
+  // GNU parallel's --pipe cuts blocks at CSV records; --pipepart ignores --csv.
+  options.pipe.csv = options.pipe.mode == PipeOptions::Mode::kPipe;
   if (!options.colsep) {
     options.colsep = ",";
     if (!options.trim) options.trim = "n";

@@ -112,32 +112,54 @@ RunOptions with_input_headers(RunOptions options) {
     options.colsep = "\t";
     if (!options.trim) options.trim = "n";
   }
-  if (*options.pipe.header == "0") return options;
-  // GNU parallel names the --results directories after the columns then (DIR/name/value).
-  if (!options.results.empty())
-    throw UsageError(
-        "--header with --results is not supported (the directories would not "
-        "carry the column names)");
-  const char separator = record_separator(options);
-  if (options.sources.empty()) {
-    InputSource in;
-    in.kind = InputSource::Kind::kFile;
-    in.path = "-";
-    options.sources.push_back(in);
-  }
-  const internal::ColumnSplitter splitter(*options.colsep);
   const Parens parens = parens_of(options);
-  int id = 1;
-  for (InputSource& source : options.sources) {
-    std::string header = source.kind == InputSource::Kind::kValues ? take_header(source, separator)
-                                                                   : read_header(source, separator);
-    if (!header.empty() && header.back() == '\r') header.pop_back();
-    for (const std::string& name : splitter.split(header)) {
-      const std::string number = std::to_string(id++);
-      if (name.empty()) continue;
-      for (std::string& word : options.command) rename_column(word, name, number, parens);
-      if (options.tagstring) rename_column(*options.tagstring, name, number, parens);
+  auto rename = [&](const std::string& name, int id) {
+    const std::string number = std::to_string(id);
+    for (std::string& word : options.command) rename_column(word, name, number, parens);
+    if (options.tagstring) rename_column(*options.tagstring, name, number, parens);
+    if (!options.results.empty()) rename_column(options.results, name, number, parens);
+  };
+  std::vector<std::optional<std::string>>& names = options.column_names;
+  auto name_column = [&](int id, const std::string& name) {
+    if (names.size() < static_cast<std::size_t>(id)) names.resize(id);
+    names[id - 1] = name;
+  };
+  // The sources as given: stdin read for want of any is not named after "-".
+  const std::vector<InputSource> given = options.sources;
+  if (*options.pipe.header != "0") {
+    const char separator = record_separator(options);
+    if (options.sources.empty()) {
+      InputSource in;
+      in.kind = InputSource::Kind::kFile;
+      in.path = "-";
+      options.sources.push_back(in);
     }
+    const internal::ColumnSplitter splitter(*options.colsep);
+    int id = 1;
+    for (InputSource& source : options.sources) {
+      std::string header = source.kind == InputSource::Kind::kValues
+                               ? take_header(source, separator)
+                               : read_header(source, separator);
+      if (!header.empty() && header.back() == '\r') header.pop_back();
+      std::vector<std::string> columns = splitter.split(header);
+      // Perl's split without a limit drops the empty fields at the end.
+      while (!columns.empty() && columns.back().empty()) columns.pop_back();
+      for (const std::string& name : columns) {
+        const int number = id++;
+        name_column(number, name);
+        if (!name.empty()) rename(name, number);
+      }
+    }
+  }
+  // Then, even with --header 0, the file sources (-a, ::::) are named after their files,
+  // numbered among themselves -- so that `--header 0 echo {f2} {f1} :::: f1 f2` works, and
+  // a file's name replaces that of whichever column has its number.
+  int id = 1;
+  for (const InputSource& source : given) {
+    if (source.kind != InputSource::Kind::kFile) continue;
+    const int number = id++;
+    rename(source.path, number);
+    name_column(number, source.path);
   }
   return options;
 }

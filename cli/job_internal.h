@@ -22,6 +22,11 @@ namespace forkpool::cli::internal {
 // they are, "" becomes '', anything else is single-quoted with ' written as '"'"' (and the
 // '' that would start or end the result dropped).
 std::string shell_quote(std::string_view value);
+// GNU parallel's shell_quote_scalar_csh(), for jobs that csh or tcsh runs: a backslash before
+// each special character, a newline as "\\\n", "" as ''.
+std::string csh_quote(std::string_view value);
+// shell_quote, or csh_quote when `csh`.
+std::string quote_for(std::string_view value, bool csh);
 
 // Perl's \s (without Unicode rules): space, \t, \n, \v, \f, \r.
 inline bool is_perl_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
@@ -76,6 +81,7 @@ struct RenderMode {
   bool quote_values = true;       // shell-quote the substituted values
   bool quote_words = false;       // -q: quote each finished word
   bool context = false;           // -X / -N: repeat the word around {} per argument
+  bool csh = false;               // quote for csh and tcsh (csh_quote)
   PerlEvaluator* perl = nullptr;  // for kPerl; REQUIRED when the template has any
   std::uint64_t total_jobs = 0;   // total_jobs() in expressions
 };
@@ -96,8 +102,8 @@ class CompiledTemplate {
   bool has_replacements() const { return !counts_.empty(); }
 
   // The rendered text for one job. `records` holds one entry per input record, each a list
-  // of column values; with `no_args` (-n 0) every argument renders as nothing. `*skipped` (if
-  // given) is set when an expression called skip().
+  // of column values; with `no_args` (-n 0) every argument is GNU parallel's "\0noarg". `*skipped`
+  // (if given) is set when an expression called skip().
   std::string render(const JobInput& job, unsigned slot, const RenderMode& mode, Trim trim,
                      bool* skipped = nullptr) const;
 

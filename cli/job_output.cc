@@ -58,6 +58,21 @@ void LinePrefixer::finish(std::string& out) {
   at_line_start_ = true;
 }
 
+void append_colored_lines(std::string_view lines, const std::string& prefix, const LineColor& color,
+                          std::string& out) {
+  if (lines.ends_with('\n')) lines.remove_suffix(1);  // Perl's chomp
+  out.append(color.start).append(prefix);
+  for (const char c : lines) {
+    if (c == '\n' || c == '\r') {
+      out.append(color.reset).push_back(c);
+      out.append(color.start).append(prefix);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.append(color.reset).push_back('\n');
+}
+
 namespace {
 
 void write_to_fd(int fd, std::string_view data, bool guard_sigpipe) {
@@ -144,6 +159,60 @@ void JobStream::write_to(int fd, const std::string& prefix, std::uint64_t from,
   prefixed.clear();
   prefixer.finish(prefixed);
   if (!prefixed.empty()) write(prefixed);
+}
+
+void JobStream::write_line_buffered_to(int fd, const std::string& prefix, std::uint64_t from,
+                                       const LineColor& color) const {
+  auto write = [fd](std::string_view out) {
+    if (fd == STDOUT_FILENO) {
+      write_stdout(out);
+    } else {
+      write_stderr(out);
+    }
+  };
+  // As GNU parallel reads what is left in one read: the lines up to the last '\n' (or, in
+  // output without one, up to the last '\r') tagged and coloured; after them, untagged, what
+  // ends in a '\r' (only without a colour: GNU parallel prints that as it reads it); the rest
+  // after the tag alone, uncoloured. Found first, so that a line of any length streams
+  // through in chunks.
+  // What was printed before `from` ended with a '\n' (and may be gone from a spool file).
+  std::uint64_t last_newline = from, last_return = 0, at = 0;  // offsets past them; 0: none
+  for_each_chunk([&](std::string_view chunk) {
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      if (at + i < from) continue;
+      if (chunk[i] == '\n') last_newline = at + i + 1;
+      if (chunk[i] == '\r') last_return = at + i + 1;
+    }
+    at += chunk.size();
+  });
+  std::uint64_t cut = last_newline != 0 ? last_newline : last_return;
+  if (cut <= from) cut = 0;  // printed already: nothing more to tag
+  const std::uint64_t raw_end =
+      color.on() ? std::max(cut, from) : std::max({cut, from, last_return});
+  std::string out;
+  at = 0;
+  for_each_chunk([&](std::string_view chunk) {
+    out.clear();
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      const std::uint64_t offset = at + i;
+      if (offset < from) continue;
+      const char c = chunk[i];
+      if (offset == from && cut != 0) out.append(color.start).append(prefix);
+      if (offset + 1 == cut && color.on()) {
+        // The last line's end: chomp drops a '\n'; a '\r' stays, and gets a line of its own.
+        if (c == '\r') out.append(color.reset).append("\r").append(color.start).append(prefix);
+        out.append(color.reset).push_back('\n');
+      } else if (offset + 1 < cut && (c == '\n' || c == '\r')) {
+        out.append(color.reset).push_back(c);
+        out.append(color.start).append(prefix);
+      } else {
+        if (offset == raw_end) out.append(prefix);  // the rest: the tag alone
+        out.push_back(c);
+      }
+    }
+    at += chunk.size();
+    write(out);
+  });
 }
 
 bool JobStream::copy_to(int out) const {

@@ -38,6 +38,15 @@ class LinePrefixer {
   bool at_line_start_ = true;
 };
 
+// --line-buffer with --color, --ctag or --ctagstring, as GNU parallel 20221122 prints a job's
+// output one read at a time: the whole lines of a read (up to its last '\n', or its last '\r'
+// when it has none) as COLOR TAG text RESET '\n', every other '\n' or '\r' in them as
+// RESET c COLOR TAG (so lines that end in '\r' get a '\n' of their own). What follows them
+// waits for the next read; at the job's end it is printed after the tag alone, uncoloured.
+// Appends the coloured form of `lines` (whole lines: ending in '\n' or '\r') to `out`.
+void append_colored_lines(std::string_view lines, const std::string& prefix, const LineColor& color,
+                          std::string& out);
+
 // Thrown by write_stdout when stdout's reader went away (EPIPE): the run stops, cleans up and
 // exits 141, as GNU parallel does (the status a shell shows for death by SIGPIPE).
 class StdoutClosed : public std::runtime_error {
@@ -72,6 +81,12 @@ class JobStream {
   // time. `from` must start a line.
   void write_to(int fd, const std::string& prefix, std::uint64_t from = 0,
                 const LineColor& color = {}) const;
+  // The rest of a --line-buffer job's output from `from` (just past a '\n', or 0; the bytes
+  // before it are not read, and may be gone), tagged with
+  // `prefix` and coloured by `color` as GNU parallel prints it when it reads it at once (see
+  // append_colored_lines).
+  void write_line_buffered_to(int fd, const std::string& prefix, std::uint64_t from,
+                              const LineColor& color) const;
   // Writes every byte unchanged to the open file `out`; false on a write error (errno set).
   bool copy_to(int out) const;
   // The first `max` bytes, for a failure message.

@@ -377,6 +377,7 @@ struct JobSource::Impl {
     internal::RenderMode mode;
     mode.quote_words = o.quote;
     mode.quote_values = !o.quote && !t.replacement_leads();
+    mode.csh = o.csh_quoting;
     mode.context = o.args_per_job.context;
     return mode;
   }

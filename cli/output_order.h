@@ -18,6 +18,8 @@ struct FinishedOutput {
   JobStream out, err;
   std::string prefix;           // --tag: before every line of both
   LineColor color;              // --color, --ctag: the colour of every line of both
+  bool line_buffered = false;   // tagged or coloured: --line-buffer's form of it
+                                // (JobStream::write_line_buffered_to)
   std::function<void()> after;  // once both are written (the --joblog line)
   // When set, takes the output in its turn instead of it being printed (--results as a
   // table); `after` still follows. May throw StdoutClosed.
@@ -47,13 +49,15 @@ class OutputOrder {
   // -k: prints held output in job order, up to the first job still running. At the end of a
   // run stopped early, `everything` prints what did finish, in order, past the gaps.
   void flush(bool everything);
-  // -k --line-buffer: the job that was `order`-th to start writes its stdout and stderr to
-  // these files as it runs. While it is the oldest job not yet printed, its whole lines are
-  // printed as they come (catch_up); the rest, when it is delivered. Throws std::system_error
-  // if a file cannot be opened.
+  // --line-buffer (with -k, or with a colour): the job that was `order`-th to start writes its
+  // stdout and stderr to these files as it runs. Its whole lines are printed as they come
+  // (catch_up; with -k, while it is the oldest job not yet printed), in `color` if it is on;
+  // the rest, when it is delivered (in that colour if any line had it). Throws
+  // std::system_error if a file cannot be opened.
   void follow(std::uint64_t order, const std::string& out_path, const std::string& err_path,
-              std::string prefix);
-  // Prints the whole lines the oldest job, if followed, has written since the last call.
+              std::string prefix, LineColor color = {});
+  // Prints the whole lines the followed jobs (with -k, the oldest) have written since the
+  // last call.
   void catch_up();
   // True while held output is over the limit: no new job should start (a retry may).
   bool holds_back_jobs() const { return !held_.empty() && held_bytes_ >= held_limit_; }
@@ -70,11 +74,14 @@ class OutputOrder {
     io::Fd out, err;
     std::uint64_t out_printed = 0, err_printed = 0;
     std::string prefix;
+    LineColor color;
+    bool colored = false;  // a line was printed in `color`: GNU parallel keeps it
   };
 
   void write(const FinishedOutput& output);
   // Prints the whole lines of `file` past `printed` to `fd`; advances `printed`.
-  void print_lines(const io::Fd& file, std::uint64_t& printed, int fd, const std::string& prefix);
+  void print_lines(const io::Fd& file, std::uint64_t& printed, int fd, Followed& job);
+  void catch_up(Followed& job);
 
   bool keep_order_;
   std::size_t held_limit_;

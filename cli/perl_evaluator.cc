@@ -20,7 +20,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // The coprocess. Its helpers are GNU parallel 20221122's own (Q is
-// shell_quote_scalar_default, make_regexp_ungreedy for --plus's {#...} and {%...}).
+// shell_quote_scalar_default, or shell_quote_scalar_csh for csh, make_regexp_ungreedy for
+// --plus's {#...} and {%...}).
 constexpr const char* kScript = R"PERL(
 use POSIX ();
 binmode STDIN; binmode STDOUT; $| = 1;
@@ -34,8 +35,12 @@ sub seq { return $_[0]{seq}; }
 sub slot { return $_[0]{slot}; }
 sub skip { $main::fp_skip = 1; }
 package main;
-our ($fp_job, $fp_total, $fp_unquote, $fp_skip, @arg);
-sub Q { local $_ = $_[0];
+our ($fp_job, $fp_total, $fp_unquote, $fp_skip, $fp_csh, @arg);
+sub Q { if ($fp_csh) { my $a = $_[0]; if (defined $a) {
+    if (($a =~ s/[\002-\011\013-\032\\\#\?\`\(\)\{\}\[\]\^\*\<\=\>\~\|\; \"\!\$\&\'\202-\377]/\\$&/go)
+        + ($a =~ s/[\n]/"\\\n"/go)) { } elsif ($a eq "") { $a = "''"; } elsif ($a eq "\0") { $a = ""; } }
+    return $a; }
+  local $_ = $_[0];
   if (/[^-_.+a-z0-9\/]/i) { s/'/'"'"'/g; $_ = "'$_'"; s/^''//; s/''$//; return $_; }
   elsif ($_ eq "") { return "''"; } else { return $_; } }
 sub perl_quote_scalar { my $a = $_[0]; if (defined $a) { $a =~ s/[\\\"\$\@]/\\$&/go; } return $a; }
@@ -68,6 +73,7 @@ sub make_regexp_ungreedy { my $regexp = shift; my $class_state = 0; my $escape_s
     if ($c =~ /[*}+]/) { $found = 1; } }
   if ($found) { $ungreedy .= '?'; }
   return $ungreedy; }
+$fp_csh = rd();
 $Global::max_jobs_running = rd();
 my @subs;
 for (1 .. rd()) {
@@ -129,7 +135,8 @@ std::string perl_quote(std::string_view value) {
   return out;
 }
 
-PerlEvaluator::PerlEvaluator(const std::vector<std::string>& expressions, unsigned job_slots)
+PerlEvaluator::PerlEvaluator(const std::vector<std::string>& expressions, unsigned job_slots,
+                             bool csh_quoting)
     : expressions_(expressions),
       // @arg costs every argument of the job per evaluation: sent only to expressions that
       // may read it ($arg[1], @arg, $#arg).
@@ -139,7 +146,7 @@ PerlEvaluator::PerlEvaluator(const std::vector<std::string>& expressions, unsign
   perl_ = start_perl(to_perl_, from_perl_);
   const std::string slots = std::to_string(job_slots);
   const std::string count = std::to_string(expressions.size());
-  std::vector<std::string_view> fields{slots, count};
+  std::vector<std::string_view> fields{csh_quoting ? "1" : "0", slots, count};
   for (const std::string& e : expressions) fields.push_back(e);
   send(fields);
   for (const std::string& e : expressions) {

@@ -24,9 +24,11 @@ namespace forkpool::cli {
 // Not thread-safe: one caller at a time (the runner's main thread).
 class PerlEvaluator {
  public:
-  // Starts perl and compiles `expressions`. Throws UsageError if perl cannot be started or an
-  // expression does not compile ("cannot use perl expression 'EXPR': ...").
-  PerlEvaluator(const std::vector<std::string>& expressions, unsigned job_slots);
+  // Starts perl and compiles `expressions`; Q() quotes for csh with `csh_quoting`. Throws
+  // UsageError if perl cannot be started or an expression does not compile ("cannot use perl
+  // expression 'EXPR': ...").
+  PerlEvaluator(const std::vector<std::string>& expressions, unsigned job_slots,
+                bool csh_quoting = false);
   // Closes perl's stdin: it exits, and is reaped (killed if it does not exit promptly).
   ~PerlEvaluator();
   PerlEvaluator(const PerlEvaluator&) = delete;

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/job_internal.h"
 #include "cli/pipe_feed.h"
 #include "cli/pipe_input.h"
 #include "forkpool/task_input.h"
@@ -223,12 +224,15 @@ std::optional<JobInput> PipeJobs::next_job() {
   impl_->sizes.emplace(job.seq, block->size());
   impl_->blocks.emplace(job.seq, std::move(block));
   if (impl_->options.cat || impl_->options.fifo) {
-    job.args.push_back({impl_->dir.file(std::to_string(job.seq))});
-  } else {
-    // No argument at all: {} renders as nothing, as GNU parallel's "\0noarg".
+    // GNU parallel's {} is the shell's $PARALLEL_TMP, unquoted, which names the job's file:
+    // {/}, {= =} and --tagstring see those 13 characters, and so does the joblog.
+    job.args.push_back({"$PARALLEL_TMP"});
+  } else if (impl_->options.mode == PipeOptions::Mode::kPipePart) {
+    // --pipepart gives each job GNU parallel's -n 0 argument.
     job.args.push_back({std::string()});
     job.no_args = true;
   }
+  // --pipe: no argument at all, which GNU parallel renders as one empty one ({} is '').
   return job;
 }
 
@@ -241,12 +245,30 @@ void PipeJobs::interrupt() {
   impl_->wake.signal();  // the feeding thread starts dealing to the jobs that run
 }
 
+namespace {
+
+// --cat, --fifo: the command reads its file through $PARALLEL_TMP, as GNU parallel's does.
+// On this machine that is the job's environment; on another host the command sets it, and
+// the worker replaces `name` there by its own file's path (ExecRequest::stdin_name).
+void name_parallel_tmp(const std::string& name, bool in_request, ExecRequest& request) {
+  if (!in_request) {
+    request.env.push_back("PARALLEL_TMP=" + name);
+    return;
+  }
+  request.command =
+      "PARALLEL_TMP=" + internal::shell_quote(name) + "; export PARALLEL_TMP; " + request.command;
+  request.argv.clear();  // the shell runs it, to expand $PARALLEL_TMP
+}
+
+}  // namespace
+
 void PipeJobs::attach(std::uint64_t seq, ExecRequest& request) {
   const BlockPtr& block = impl_->blocks.at(seq);
   const std::string name = impl_->dir.file(std::to_string(seq));
+  if (impl_->options.cat || impl_->options.fifo)
+    name_parallel_tmp(name, impl_->options.in_request, request);
   if (impl_->options.in_request) {
     request.stdin_bytes = block_bytes(*block);
-    // {} was rendered as `name`, which the worker replaces by its own file's path.
     if (impl_->options.cat || impl_->options.fifo) request.stdin_name = name;
     request.stdin_fifo = impl_->options.fifo;
     // --round-robin: the job's stdin stays open for the blocks dealt to it (submitted()).

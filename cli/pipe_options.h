@@ -30,6 +30,9 @@ struct PipeOptions {
   bool cat = false;                   // --cat: the block in a temporary file, {} is its name
   bool fifo = false;                  // --fifo: the block through a named pipe, {} is its name
   bool round_robin = false;           // --round-robin: one job per slot, blocks dealt to them
+  // --csv with --pipe: a block ends where a CSV record does (a newline after an even number
+  // of '"'), and -N, --recstart and --recend are ignored, as GNU parallel does (not -L).
+  bool csv = false;
   // Records per job: -N / -n (0: as many as fit in the block). -L N makes a record N lines.
   std::size_t records_per_job = 0;
   std::size_t lines_per_record = 0;  // -L / --max-lines (0: not given)

@@ -89,6 +89,7 @@ SplitRules SplitRules::from(const PipeOptions& options) {
   }
   rules.records_per_job = options.records_per_job;
   rules.lines_per_record = options.lines_per_record;
+  rules.csv = options.csv;
   if (options.header) {
     std::string header = *options.header;
     if (header == ":") header = "(.*\n)";
@@ -219,6 +220,8 @@ void BlockSplitter::cut(bool at_end) {
   bool written = false;
   if (rules_.lines_per_record != 0 && rules_.records_per_job == 0) {
     written = pass_n_lines();
+  } else if (rules_.csv) {
+    written = pass_csv();
   } else if (rules_.regexp) {
     written = rules_.records_per_job != 0 ? pass_n_regexps() : (!at_end && pass_regexp());
   } else {
@@ -269,6 +272,20 @@ bool BlockSplitter::pass_n_lines() {
     at = perl_rindex(text, '\n', at - 1);
   }
   const std::size_t end = static_cast<std::size_t>(at + 1);
+  emit(end);
+  return end > 0;
+}
+
+// --csv: up to the last newline with an even number of '"' before it (outside a quoted
+// field, if the buffer starts a record), as GNU parallel's pass_csv_record().
+bool BlockSplitter::pass_csv() {
+  const std::string_view text = pending();
+  std::size_t end = 0;
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '"') quoted = !quoted;
+    if (text[i] == '\n' && !quoted) end = i + 1;
+  }
   emit(end);
   return end > 0;
 }

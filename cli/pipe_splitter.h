@@ -7,6 +7,7 @@
 //    a block is at most one block size, and the rest waits for the next read;
 //  - with -N n, it cuts after every n records instead (blocks of exactly n records); with
 //    -L n alone, at the last newline that completes a group of n lines;
+//  - with --csv (unless -L alone), at the last newline after an even number of '"';
 //  - when nothing could be cut (a record longer than the block), the block size grows by 30%
 //    and more is read: such a record goes whole to one job;
 //  - at the end of input whatever is left is one last block; an empty block is never sent.
@@ -34,6 +35,7 @@ struct SplitRules {
   bool regexp = false;
   std::size_t records_per_job = 0;    // -N (0: none)
   std::size_t lines_per_record = 0;   // -L (0: none)
+  bool csv = false;                   // --csv: blocks end with a CSV record
   std::optional<std::string> header;  // a Perl regexp matched at the start of the input
 
   // From the command line's options. Throws UsageError for a regexp that does not compile.
@@ -78,6 +80,7 @@ class BlockSplitter {
   bool pass_fixed();
   bool pass_n_fixed();
   bool pass_n_lines();
+  bool pass_csv();
   bool pass_regexp();
   bool pass_n_regexps();
 

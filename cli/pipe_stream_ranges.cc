@@ -31,7 +31,7 @@ void read_exactly(int fd, char* out, std::size_t length, std::uint64_t offset) {
 
 bool StreamRanges::handles(const SplitRules& rules) {
   return !rules.regexp && rules.records_per_job == 0 && rules.lines_per_record == 0 &&
-         !rules.header;
+         !rules.header && !rules.csv;
 }
 
 StreamRanges::StreamRanges(int fd, std::uint64_t start, std::uint64_t end, const SplitRules& rules)

@@ -106,7 +106,14 @@ void ResultsTable::write_csv(const ResultsRow& row, const JobStream& out, const 
     for (const char* name : {"Seq", "Host", "Starttime", "JobRuntime", "Send", "Receive", "Exitval",
                              "Signal", "Command"})
       (line += name) += sep;
-    for (std::size_t i = 1; i <= row.values.size(); ++i) (line += "V" + std::to_string(i)) += sep;
+    for (std::size_t i = 1; i <= row.values.size(); ++i) {
+      if (!named_) {
+        (line += "V" + std::to_string(i)) += sep;
+      } else if (i <= names_.size() && names_[i - 1]) {  // GNU parallel leaves out the rest
+        column(*names_[i - 1], line);
+        line += sep;
+      }
+    }
     line += "Stdout";
     line += sep;
     line += "Stderr\n";

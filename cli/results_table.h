@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,12 @@ class ResultsTable {
   // V1..Vn after the first row's arguments. Streams the output a chunk at a time, so a spooled
   // stream is never held whole. Throws StdoutClosed (on stdout) or std::system_error.
   void write(const ResultsRow& row, const JobStream& out, const JobStream& err);
+  // --header: the CSV and TSV header names the value columns after the input's columns
+  // instead of V1..Vn, leaving out those without a name (as GNU parallel does).
+  void name_columns(std::vector<std::optional<std::string>> names) {
+    names_ = std::move(names);
+    named_ = true;
+  }
 
  private:
   void write_csv(const ResultsRow& row, const JobStream& out, const JobStream& err);
@@ -53,6 +60,8 @@ class ResultsTable {
   io::Fd owned_;
   int fd_ = -1;
   bool header_written_ = false;
+  bool named_ = false;
+  std::vector<std::optional<std::string>> names_;
 };
 
 }  // namespace forkpool::cli

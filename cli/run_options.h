@@ -131,8 +131,11 @@ struct RunOptions {
   bool verbose = false;                     // -t / --verbose: each command on stderr first
   std::string process_slot_var;             // --process-slot-var NAME: NAME=slot-1 in each job
   std::optional<std::uint64_t> total_jobs;  // --total-jobs N: total_jobs() without reading ahead
-  unsigned shellquote = 0;                  // --shellquote, repeatable: print commands quoted
-  std::optional<std::string> colsep;        // --colsep REGEX (POSIX extended)
+  // The jobs' shell is csh or tcsh: values are quoted for it, as GNU parallel quotes them
+  // (set by the runner from caller_shell(); cli/caller_shell.h).
+  bool csh_quoting = false;
+  unsigned shellquote = 0;            // --shellquote, repeatable: print commands quoted
+  std::optional<std::string> colsep;  // --colsep REGEX (POSIX extended)
   bool csv = false;  // --csv: records are CSV, split on --colsep taken literally (cli/csv_fields.h)
   bool quote = false;  // -q / --quote
   ReplacementOptions replacements;
@@ -149,7 +152,11 @@ struct RunOptions {
   double delay = 0;  // --delay SECS between job starts
   bool shuffle = false;
   std::string results;  // --results DIR, NAME.csv/.tsv/.json or a template ("" none)
-  bool files = false;   // --files: print the name of a file holding each job's output
+  // --header: GNU parallel's names of the columns (counted across the sources; nullopt where
+  // it has none), which --results uses for its directories and its table's header
+  // (cli/input_header.h).
+  std::vector<std::optional<std::string>> column_names;
+  bool files = false;  // --files: print the name of a file holding each job's output
 
   bool bar = false;       // --bar
   bool eta = false;       // --eta

@@ -39,10 +39,16 @@ std::chrono::milliseconds worker_kill_grace(const std::vector<int>& termseq) {
   return std::max<std::chrono::milliseconds>(total, 1s);
 }
 
+// Values are quoted for the shell that runs the jobs, as GNU parallel quotes them.
+RunOptions with_shell_quoting(RunOptions options) {
+  options.csh_quoting = is_csh(caller_shell());
+  return options;
+}
+
 }  // namespace
 
 Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
-    : options_(with_input_headers(std::move(options))),
+    : options_(with_shell_quoting(with_input_headers(std::move(options)))),
       settings_(std::move(settings)),
       slots_(slots),
       templ_(options_),
@@ -52,6 +58,7 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
       output_(options_.keep_order, held_output_limit(), [this] { stdout_gone(); }),
       gate_(options_.resources, available_cpus(), shell_),
       tally_(options_.halt) {
+  check_quoting_for(shell_, options_.remote.given());
   if (names_jobs_file(options_.jobs) && !options_.remote.given()) {
     jobs_file_.emplace(options_.jobs, available_cpus());
     slots_ = jobs_file_->slots();
@@ -62,9 +69,6 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
         "--memfree, --load and --limit measure this machine: they cannot be combined with -S "
         "or --launcher");
   }
-  if ((options_.color || options_.color_failed) && options_.output == OutputMode::kLineBuffer)
-    throw UsageError(
-        "--color, --ctag, --ctagstring and --color-failed with --line-buffer are not done yet");
   check_env_names(options_.env_names);
   // As GNU parallel: a dry run writes no log; --joblog +FILE, or a resumed log that has a
   // first line, is appended to without a header.
@@ -76,6 +80,9 @@ Runner::Runner(RunOptions options, unsigned slots, BatchSettings settings)
   if (const ResultsFormat format = results_format(options_.results);
       format != ResultsFormat::kDirectory)
     results_table_ = ResultsTable(options_.results, format);
+  // GNU parallel's `if($opt::header)`: "0" is false.
+  if (options_.pipe.header && *options_.pipe.header != "0" && !options_.pipe.header->empty())
+    results_table_.name_columns(options_.column_names);
   feed_.preload(slots_, templ_.needs_total_jobs() && !options_.total_jobs);
   tally_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));
   templ_.set_total_jobs(options_.total_jobs.value_or(feed_.total_jobs()));
@@ -120,11 +127,11 @@ int Runner::run() {
   const std::optional<Launcher> remote = run_launcher(options_.remote);
   // A remote job's output comes back in its frame: a spool file would be on its host.
   spool_over_ = remote ? std::numeric_limits<std::size_t>::max() : kSpoolOver;
-  // -k --line-buffer: the oldest job's lines stream from its spooled output as they come.
-  // (Remote jobs' output comes back whole; a retried job's lines could not be taken back.)
-  if (options_.keep_order && options_.output == OutputMode::kLineBuffer && !remote &&
-      options_.results.empty() && !options_.files && !settings_.discard_output &&
-      options_.retries == 0)
+  // -k --line-buffer: the oldest job's lines stream from its spooled output as they come;
+  // with a colour, every job's, which the parent colours. (Remote jobs' output comes back
+  // whole; a retried job's lines could not be taken back.)
+  if (parent_prints_lines() && !remote && options_.results.empty() && !options_.files &&
+      !settings_.discard_output && options_.retries == 0)
     spool_watch_.emplace(spool_dir_, [this] {
       std::lock_guard lock(mutex_);
       output_grew_ = true;

@@ -99,6 +99,11 @@ class Runner {
   bool write_results(const RunningJob& job, const ResultsFiles& files,
                      const FinishedOutput& output);
   void follow_output(const RunningJob& job, ExecRequest& request);
+  // --line-buffer whose lines the parent prints (-k, a tag or a colour), not the workers.
+  bool parent_prints_lines() const {
+    return options_.output == OutputMode::kLineBuffer &&
+           (options_.keep_order || options_.color || options_.tagstring);
+  }
   bool dry_run_saves(const JobInput& job, const std::string& prefix, const std::string& command);
   void count(const RunningJob& job, bool failed, int exitval, int signal);
   int exit_status() const;

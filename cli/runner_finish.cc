@@ -118,17 +118,19 @@ void Runner::record(RunningJob& job, ExecResult& result, FinishedOutput output, 
     // GNU parallel 20221122 saves the output instead of printing it (--files: prints where).
     // Output that cannot be saved is lost: that job failed, whatever its exit code.
     if (!save_output(job, result, std::move(output), log)) failed = true;
-  } else if (options_.output == OutputMode::kGroup ||
-             (options_.output == OutputMode::kLineBuffer && options_.keep_order)) {
-    // -u and --line-buffer (without -k) output went out as the job ran.
+  } else if (options_.output == OutputMode::kGroup || parent_prints_lines()) {
+    // -u and --line-buffer (without -k or a colour) output went out as the job ran.
     output.prefix = options_.tagstring ? job.tag + "\t" : "";
     // GNU parallel's color(): white on red for a failed job with --color-failed, else the
-    // job's own colour with --color.
-    if (options_.color_failed && exitval != 0) {
+    // job's own colour with --color. --line-buffer colours only with --color (or --ctag), and
+    // a job keeps the colour of its first coloured line (OutputOrder::deliver).
+    const bool line_buffered = options_.output == OutputMode::kLineBuffer;
+    if (options_.color_failed && exitval != 0 && (options_.color || !line_buffered)) {
       output.color = failed_color();
     } else if (options_.color) {
       output.color = color_of_job(job.input.seq);
     }
+    output.line_buffered = line_buffered;
     output.after = log;
     output_.deliver(job.order, std::move(output));
   } else {
@@ -226,13 +228,14 @@ bool Runner::write_results(const RunningJob& job, const ResultsFiles& files,
   return false;
 }
 
-// -k --line-buffer: the job's output goes to files in the spool directory from its first
-// byte; while it is the oldest job, its lines are printed from there as they come (the spool
-// watch wakes the main loop when they grow).
+// -k --line-buffer, or --line-buffer with a colour: the job's output goes to files in the
+// spool directory from its first byte; its lines are printed from there as they come (with
+// -k, while it is the oldest job; the spool watch wakes the main loop when they grow).
 void Runner::follow_output(const RunningJob& job, ExecRequest& request) {
   request.spool_to = spool_dir_ + "/follow-" + std::to_string(job.order);
   output_.follow(job.order, request.spool_to + ".out", request.spool_to + ".err",
-                 options_.tagstring ? job.tag + "\t" : "");
+                 options_.tagstring ? job.tag + "\t" : "",
+                 options_.color ? color_of_job(job.input.seq) : LineColor{});
 }
 
 // --dry-run with --results or --files, as GNU parallel 20221122 does it: the command line is

@@ -184,15 +184,18 @@ void Runner::skip_unstarted(RunningJob job) {
 
 ExecRequest Runner::make_request(const RunningJob& job) const {
   ExecRequest request;
-  request.command = job.command;
+  // exec(2) ends the command at a NUL, as GNU parallel's does: -n 0's "\0noarg" inside a
+  // {= =} value leaves only what comes before it for the shell.
+  request.command = job.command.substr(0, job.command.find('\0'));
   request.shell = shell_;
   if (skip_shell_) {
-    if (auto argv = direct_argv(job.command)) request.argv = std::move(*argv);
+    if (auto argv = direct_argv(request.command)) request.argv = std::move(*argv);
   }
   if (options_.shellquote > 0) {
     // --shellquote: the job prints its command, quoted once per --shellquote.
-    std::string quoted = job.command;
-    for (unsigned i = 0; i < options_.shellquote; ++i) quoted = internal::shell_quote(quoted);
+    std::string quoted = request.command;
+    for (unsigned i = 0; i < options_.shellquote; ++i)
+      quoted = internal::quote_for(quoted, options_.csh_quoting);
     request.command = "printf '%s\\n' " + internal::shell_quote(quoted);
     request.argv = {"printf", "%s\n", quoted};
   }
@@ -209,8 +212,9 @@ ExecRequest Runner::make_request(const RunningJob& job) const {
       request.output = ExecRequest::kCapture;
       break;
     case OutputMode::kLineBuffer:
-      // With -k, the output order is the job order: grouping gives the same bytes.
-      request.output = options_.keep_order ? ExecRequest::kCapture : ExecRequest::kLines;
+      // With -k, the output order is the job order: grouping gives the same bytes. A colour
+      // ends each line after its text: the parent prints those lines.
+      request.output = parent_prints_lines() ? ExecRequest::kCapture : ExecRequest::kLines;
       request.line_prefix = options_.tagstring ? job.tag + "\t" : "";
       break;
     case OutputMode::kUngroup:

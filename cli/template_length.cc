@@ -21,7 +21,7 @@ void CompiledTemplate::Length::push(const std::vector<std::string>& record, std:
     if (r.transform == Transform::kSeq) return std::to_string(seq).size();
     if (r.transform == Transform::kSlot) return std::size_t{1};
     std::string v = apply_transform(trim_value(value, trim_), r.transform);
-    return mode_.quote_values ? shell_quote(v).size() : v.size();
+    return mode_.quote_values ? quote_for(v, mode_.csh).size() : v.size();
   };
   for (std::size_t k = 0; k < t_.counts_.size(); ++k) {
     const Replacement& r = t_.counts_[k].replacement;

@@ -43,7 +43,7 @@ struct Piece {
 };
 
 struct RenderContext {
-  std::vector<const std::string*> flat;  // nullptr: an argument that renders as nothing
+  std::vector<const std::string*> flat;
   std::uint64_t seq = 0;
   unsigned slot = 0;
   RenderMode mode;
@@ -53,12 +53,26 @@ struct RenderContext {
   bool* skipped = nullptr;                 // set when an expression calls skip()
 };
 
+// GNU parallel's value of a -n 0 argument ("nothing, not the empty string"). Its
+// replacement strings are computed on it like on any value ({//} gives ".", {= =} sees it in
+// $_), and a result that is still the marker itself, quoted or not, is dropped from the
+// command.
+const std::string& no_arg() {
+  static const std::string marker = std::string(1, '\0') + "noarg";
+  return marker;
+}
+
+std::optional<std::string> unless_no_arg(std::string value) {
+  static const std::string quoted = "'" + no_arg() + "'";
+  if (value == no_arg() || value == quoted) return std::nullopt;
+  return value;
+}
+
 // The value of one replacement string for `arg`; nullopt when it renders as nothing.
 std::optional<std::string> value_for(const Replacement& r, std::size_t k, const RenderContext& rc) {
   const std::string* arg = rc.flat[k];
   if (r.transform == Transform::kSeq) return std::to_string(rc.seq);
   if (r.transform == Transform::kSlot) return std::to_string(rc.slot);
-  if (arg == nullptr) return std::nullopt;
   if (r.transform == Transform::kPerl) {
     // GNU parallel computes (and caches) the value as it adds the argument's record to the
     // job: @arg holds the records up to that one.
@@ -66,10 +80,11 @@ std::optional<std::string> value_for(const Replacement& r, std::size_t k, const 
     PerlEvaluator::Value v = rc.mode.perl->eval(r.perl, trim_value(*arg, rc.trim), rc.seq, rc.slot,
                                                 rc.mode.total_jobs, all_args);
     if (v.skip && rc.skipped != nullptr) *rc.skipped = true;
-    return (v.unquoted || !rc.mode.quote_values) ? v.text : shell_quote(v.text);
+    return unless_no_arg((v.unquoted || !rc.mode.quote_values) ? v.text
+                                                               : quote_for(v.text, rc.mode.csh));
   }
   std::string v = apply_transform(trim_value(*arg, rc.trim), r.transform);
-  return rc.mode.quote_values ? shell_quote(v) : v;
+  return unless_no_arg(rc.mode.quote_values ? quote_for(v, rc.mode.csh) : v);
 }
 
 // The value of `r` when the current argument (for {} {.} ...) is flat[k].
@@ -166,8 +181,9 @@ std::string CompiledTemplate::render(const JobInput& job, unsigned slot, const R
   rc.skipped = skipped;
   for (const std::vector<std::string>& record : job.args) {
     for (const std::string& value : record) {
-      rc.flat.push_back(job.no_args ? nullptr : &value);
-      if (mode.perl != nullptr) rc.all_args.emplace_back(job.no_args ? std::string_view() : value);
+      const std::string& v = job.no_args ? no_arg() : value;
+      rc.flat.push_back(&v);
+      if (mode.perl != nullptr) rc.all_args.emplace_back(v);
     }
     if (mode.perl != nullptr) rc.record_ends.resize(rc.flat.size(), rc.flat.size());
   }
@@ -191,7 +207,7 @@ std::string CompiledTemplate::render(const JobInput& job, unsigned slot, const R
   auto end_word = [&] {
     if (mode.quote_words && !word_has_pieces) return;
     if (!first) out += ' ';
-    out += mode.quote_words ? shell_quote(word) : word;
+    out += mode.quote_words ? quote_for(word, mode.csh) : word;
     first = false;
   };
   for (const Piece& p : pieces) {

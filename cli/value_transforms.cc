@@ -81,6 +81,37 @@ std::string shell_quote(std::string_view value) {
   return out;
 }
 
+std::string csh_quote(std::string_view value) {
+  // GNU parallel's shell_quote_scalar_csh(): a backslash before each special character
+  // (control characters but NUL, \n and ESC; #?`(){}[]^*<=>~|; "!$&'\\ and space; bytes from
+  // 0x82 up), and a newline as "\\\n".
+  static constexpr std::string_view kSpecial = "\\#?`(){}[]^*<=>~|; \"!$&'";
+  std::string out;
+  bool replaced = false;
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\"\\\n\"";
+      replaced = true;
+      continue;
+    }
+    if ((byte >= 0x02 && byte <= 0x09) || (byte >= 0x0b && byte <= 0x1a) || byte >= 0x82 ||
+        kSpecial.find(c) != std::string_view::npos) {
+      out += '\\';
+      replaced = true;
+    }
+    out += c;
+  }
+  if (replaced) return out;
+  if (value.empty()) return "''";
+  if (value == std::string_view("\0", 1)) return "";
+  return out;
+}
+
+std::string quote_for(std::string_view value, bool csh) {
+  return csh ? csh_quote(value) : shell_quote(value);
+}
+
 std::string trim_value(std::string_view value, Trim trim) {
   std::size_t begin = 0;
   std::size_t end = value.size();

@@ -106,6 +106,32 @@ TEST(ShellCanBeSkipped, OnlyForPlainShellsWithoutWhatBashWouldRunFirst) {
   EXPECT_FALSE(shell_can_be_skipped("/bin/sh"));
 }
 
+TEST(CheckQuotingFor, RefusesRcAndCshForOtherHosts) {
+  auto refused = [](const char* shell, bool remote) {
+    try {
+      check_quoting_for(shell, remote);
+      return false;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("PARALLEL_SHELL=/bin/sh"), std::string::npos)
+          << e.what();
+      return true;
+    }
+  };
+  for (const char* shell : {"/usr/bin/rc", "rc"}) {
+    EXPECT_TRUE(refused(shell, false)) << shell;
+    EXPECT_TRUE(refused(shell, true)) << shell;
+  }
+  for (const char* shell : {"/bin/csh", "/usr/bin/tcsh", "/bin/bsd-csh", "./tcsh"}) {
+    EXPECT_TRUE(is_csh(shell)) << shell;
+    EXPECT_FALSE(refused(shell, false)) << shell;
+    EXPECT_TRUE(refused(shell, true)) << shell;
+  }
+  for (const char* shell : {"/bin/sh", "/usr/bin/bash", "/usr/bin/zsh", "/bin/dash", "/opt/arc"}) {
+    EXPECT_FALSE(is_csh(shell)) << shell;
+    EXPECT_FALSE(refused(shell, true)) << shell;
+  }
+}
+
 TEST(Which, FindsExecutablesInPathOrder) {
   ScopedEnv path("PATH", "/nonexistent:/bin:/usr/bin");
   const std::vector<std::string> found = which("sh");

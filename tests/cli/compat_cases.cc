@@ -583,6 +583,97 @@ const std::vector<CompatCase>& compat_cases() {
       {"ColorAndColorFailed", "-k --color --cf 'echo {}; exit {}' ::: 0 1"},
       {"CtagDryRun", "-k --ctag --dry-run echo ::: a b"},
       {"CtagUngrouped", "-u --ctag echo ::: a"},
+
+      // ---- -n 0 / -N 0, and the argument of a --pipe job: GNU parallel computes every
+      // replacement string on its marker "\0noarg" ({//} is ".", {= =} sees it in $_), drops a
+      // value that is still the marker, and a NUL left in the command ends it for the shell.
+      // --pipe's argument is one empty value; --cat's and --fifo's {} is $PARALLEL_TMP unquoted.
+      {"NoArgBuiltinReplacements",
+       "-k -n0 echo {} {.} {/} {//} {/.} {1//} x{}y {#} '{= $_=\"x\" =}' ::: a b"},
+      {"NoArgPerlSeesTheMarker",
+       R"~(-k -N0 --dry-run echo '{= $_ .= "y" =}' '{= $_ = join("+", map {length} @arg) =}' ::: a b)~"},
+      {"NoArgNulEndsTheCommand", "-k -N0 echo '{= s/^/y/ =}' ::: a b"},
+      {"NoArgQuotedWordsAndTagstring",
+       R"~(-k -N0 -q --plus --tagstring '<{//}{= $_=length =}>' echo {+/} {..} {} '{= $_="a b" =}' ::: a ::: b)~"},
+      {"PipeArgumentIsEmpty",
+       R"~(--pipe -k --tagstring '<{}{/}{= $_=length =}>' 'sh -c "echo \$# [\$1]" x {} {//} {= $_=length =}')~",
+       "abc.txt"},
+      {"PipePartNoArg", "--pipepart -a nums.txt --block 3 -k echo '{= $_=length =}' {//} '[{}]'"},
+      {"PipeCatNamesParallelTmp",
+       R"~(--pipe --cat -k --joblog log --tagstring '{/}{= $_=length =}' 'wc -l < {/}; echo {= $_="a;echo b" =}')~",
+       "abc.txt", kJoblog},
+      // -S : sends each block in its job's request: the command itself names $PARALLEL_TMP.
+      {"PipeCatInTheRequest",
+       "-S : --pipe --cat --block 4 -k 'wc -l < {}; test -f {/} && echo {= $_=length =}'",
+       "nums.txt"},
+
+      // ---- --color, --ctag, --ctagstring with --line-buffer: whole lines coloured as they come,
+      // a '\r' that ends what is read on a line of its own, and what follows the last '\n' after
+      // the tag alone, uncoloured. --color-failed alone colours nothing there.
+      {"LineBufferCtagUnfinishedLine",
+       R"~(--line-buffer -j1 --ctag 'printf "a\rb\r\n\r\rc\nd\re"' ::: 1 2)~"},
+      {"LineBufferCtagOnlyCarriageReturns",
+       R"~(--line-buffer -k -j2 --ctag 'printf "a\rb\r"; printf "{}" >&2' ::: x 'y\r')~", nullptr,
+       kStderr},
+      {"LineBufferKeepOrderColor", "--line-buffer -k -j3 --color 'seq {}' ::: 1 2 3 4 0"},
+      {"LineBufferCtagstringStderr",
+       "--line-buffer -j1 --ctagstring '<{#}>' 'echo {}; echo {}2; echo err{} >&2' ::: a b",
+       nullptr, kStderr},
+      {"LineBufferColorInterleaved", "--line-buffer -j3 --color 'echo {}; echo {}{}' ::: a b c",
+       nullptr, kSorted},
+      // Without a colour, --tag leaves what ends in '\r' after the last '\n' untagged.
+      {"LineBufferTagAfterTheLastNewline",
+       R"~(--line-buffer -j1 --tag 'printf "a\nb\rc\rd"; printf "e\n\rf" >&2' ::: 1 2)~", nullptr,
+       kStderr},
+      {"LineBufferKeepOrderTagAfterTheLastNewline",
+       R"~(--line-buffer -k -j2 --tagstring '<{}>' 'printf "a\r\nb\rc\r"' ::: 1 2)~"},
+      {"LineBufferColorFailedAloneIsPlain",
+       "--line-buffer -k -j2 --color-failed --tag 'echo {}; exit {}' ::: 0 1 2"},
+
+      // ---- --header with --results: the directories named after the columns, in the order of
+      // their names (numbers first), and each -a/:::: file's name taking the place of the
+      // column with its number among the files (even with --header 0); the table's header.
+      {"HeaderResultsNamesTheDirectories",
+       "--results res --header : --colsep , -k echo {h1} {h2} :::: header.csv", nullptr, kResults},
+      {"HeaderResultsFileNamesReplaceColumnNames",
+       "--results res --header : --colsep , -k echo {a} ::: a,b 1,2 :::: abc.txt", nullptr,
+       kResults},
+      {"HeaderZeroNamesTheFiles",
+       "--results res --header 0 -k echo {nums.txt}{abc.txt} :::: abc.txt nums.txt", nullptr,
+       kResults},
+      {"HeaderResultsTemplate",
+       "--results 'res/{h1}' --header : --colsep , -k echo {h2} :::: header.csv", nullptr,
+       kResults},
+      {"HeaderResultsNumericOrder",
+       "--results res --header : --colsep , -k echo ::: 10,9,x,2e1 1,2,3,4", nullptr, kResults},
+      {"HeaderResultsFromStdin", "--results res --header : -k echo", "abc.txt", kResults},
+      {"HeaderResultsTableNames",
+       R"~(--results res.csv --header : --colsep , -k echo ::: 'a,"b c",' 1,2,3,4 :::: nums.txt)~",
+       nullptr, kResults | kTimes},
+
+      // ---- --csv with --pipe (blocks end at a CSV record's end; -N and --recend ignored, -L
+      // not), with --pipepart (ignored) and with -L (CSV records, continued after whitespace).
+      {"CsvPipeBlocksEndAtRecords", "--csv --pipe --block 12 -k 'echo ---; cat'", "quoted.csv"},
+      {"CsvPipeIgnoresRecordsPerJob", "--csv --pipe -N1 --recend , -k 'echo ---; cat'",
+       "quoted.csv"},
+      {"CsvPipeMaxLinesWins", "--csv --pipe -L 1 -k 'echo ---; cat'", "quoted.csv"},
+      {"CsvPipePartIgnoresCsv", "--csv --pipepart -a quoted.csv --block 10 -k 'echo ---; cat'"},
+      {"CsvMaxLinesContinued", "--csv -L 2 -k echo :::: lines.csv"},
+
+      // ---- The caller's shell is tcsh: values quoted as GNU parallel quotes them for csh
+      // (backslashes; a newline as "\<newline>"), in the command, -q, --shellquote, Q() and
+      // the lengths -X fills lines to; the jobs run in tcsh.
+      {"TcshDryRunQuoting", "-k --dry-run echo {} x{}y :::: weird.txt", nullptr, kTcsh},
+      {"TcshJobsRunQuotedValues", "-k echo :::: weird.txt", nullptr, kTcsh},
+      {"TcshJobShell", R"~(-k 'echo $0 {}' ::: 'a b')~", nullptr, kTcsh},
+      {"TcshQuoteOption", R"~(-k -q --dry-run printf '%s
+' {} ::: 'a b' 'c;d')~",
+       nullptr, kTcsh},
+      {"TcshShellquoteTwice", "--shellquote --shellquote ::: 'a b' \\", nullptr, kTcsh},
+      {"TcshPerlQuote", R"~(-k --dry-run echo '{= $_=Q($_) =}' ::: 'a b' "it's")~", nullptr, kTcsh},
+      {"TcshNewlineInAValue", "-0 -k --dry-run echo :::: null.bin", nullptr, kTcsh},
+      {"TcshLinesFilledToTheirQuotedLength", "-k -X -s 60 --dry-run echo x{}y :::: weird.txt",
+       nullptr, kTcsh},
   };
   return all;
 }

@@ -24,6 +24,9 @@ enum Check : unsigned {
   // --files: the names of $TMPDIR/parXXXXXX.par files in stdout compared as "<file>", and the
   // contents of every such file compared (as a sorted list).
   kTempFiles = 1u << 9,
+  // Run from `tcsh -f -c`, with SHELL=/bin/tcsh and no PARALLEL_SHELL: the jobs run in tcsh
+  // and values are quoted for it. The case's text must mean the same to tcsh (no '!').
+  kTcsh = 1u << 10,
 };
 
 // What a kBash case's shell has done before it runs the tool.

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -103,6 +104,35 @@ TEST_F(KeepOrderLineBuffer, TagsStreamedLinesAndStreamsStderrToo) {
   ASSERT_TRUE(status.has_value()) << "hung";
   EXPECT_EQ(read_file(dir_ / "stdout"), "1\tout-1\n1\t1-end\n");
   EXPECT_EQ(read_file(dir_ / "stderr"), "1\terr-1\n");
+}
+
+// --lb --tag without -k: the parent prints the lines (as GNU parallel tags them) from the
+// job's spooled output while the job runs, and frees what it printed, so that a job that
+// prints for ever does not fill the disk.
+TEST_F(KeepOrderLineBuffer, TaggedLinesStreamWithoutKeepOrderAndLeaveTheDisk) {
+  Launched forkpool(
+      launch({"--lb", "--tag", "-j1", "seq 300000; read x < gate1; echo end", ":::", "1"}));
+  constexpr std::uintmax_t kSeqBytes = 1988895;  // `seq 300000 | wc -c`
+  const std::string out = dir_ / "stdout";
+  ASSERT_TRUE(eventually(
+      [&] { return exists(out) && std::filesystem::file_size(out) == kSeqBytes + 2 * 300000; },
+      kDeadline))
+      << "stdout: " << (exists(out) ? std::filesystem::file_size(out) : 0) << " bytes";
+  std::string spooled;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.path()))
+    if (e.path().filename() == "follow-0.out") spooled = e.path();
+  ASSERT_FALSE(spooled.empty()) << "no spooled output";
+  struct stat st {};
+  ASSERT_EQ(::stat(spooled.c_str(), &st), 0);
+  EXPECT_EQ(static_cast<std::uintmax_t>(st.st_size), kSeqBytes);
+  EXPECT_LT(st.st_blocks * 512, 256 * 1024) << "printed output still on disk";
+  ASSERT_TRUE(release(dir_ / "gate1"));
+  const std::optional<int> status = forkpool.wait_for(kDeadline);
+  ASSERT_TRUE(status.has_value()) << "hung";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << read_file(dir_ / "stderr");
+  const std::string all = read_file(out);
+  EXPECT_EQ(all.substr(0, 11), "1\t1\n1\t2\n1\t3");
+  EXPECT_EQ(all.substr(all.size() - 17), "1\t300000\n1\tend 1\n");  // {} appended
 }
 
 }  // namespace

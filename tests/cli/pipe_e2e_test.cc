@@ -199,7 +199,7 @@ TEST(PipeE2e, BadCommandLinesStartNoJob) {
       "--pipe --header '('",   "--pipe --round-robin --retries 1",
       "--pipe --results res",  "--pipe --joblog log --resume",
       "--pipe --shuf",         "--pipe --halt soon,fail=50%",
-      "--pipe ::: a b",        "--pipe --csv",
+      "--pipe ::: a b",        "--pipe --csv --colsep '\"'",
       "--pipe --dry-run",
   };
   for (const std::string& options : bad) {

@@ -121,6 +121,18 @@ TEST(BlockSplitter, LinesPerRecordAloneKeepsGroupsOfLinesWhole) {
   EXPECT_EQ(got.blocks.front(), "1\n2\n3\n");
 }
 
+TEST(BlockSplitter, CsvCutsOnlyWhereARecordEnds) {
+  // GNU: printf 'a,"b\nc",d\ne\n"x""y",z\n' | parallel --csv --pipe --block 4 -k 'echo ---; cat'
+  // The newline inside the quoted field is no cut; the block grows to take the record.
+  SplitRules rules = block(4);
+  rules.csv = true;
+  expect_blocks(rules, "a,\"b\nc\",d\ne\n\"x\"\"y\",z\n", {"a,\"b\nc\",d\n", "e\n\"x\"\"y\",z\n"});
+  // -N is ignored: one block of everything that fits.
+  rules.block_size = 1 << 20;
+  rules.records_per_job = 1;
+  expect_blocks(rules, "a\n\"b\nc\"\nd\n", {"a\n\"b\nc\"\nd\n"});
+}
+
 TEST(BlockSplitter, LinesPerRecordWithRecordsPerJobMultiplies) {
   SplitRules rules = block(1 << 20);
   rules.lines_per_record = 2;

@@ -153,6 +153,8 @@ class RunCompatTest : public ::testing::TestWithParam<CompatCase> {
       Launch l;
       if (c.checks & kBash) {
         l.argv = {"/bin/bash", "-c", std::string(kBashPrelude) + tool + " " + args};
+      } else if (c.checks & kTcsh) {
+        l.argv = {"/bin/tcsh", "-f", "-c", tool + " " + args};
       } else {
         l.argv = {"/bin/sh", "-c", tool + " " + args};
       }
@@ -162,6 +164,10 @@ class RunCompatTest : public ::testing::TestWithParam<CompatCase> {
       if (c.checks & kShellSh) l.env->push_back("PARALLEL_SHELL=/bin/sh");
       if (c.env != nullptr) l.env->push_back(c.env);
       if (c.checks & kShellBash) l.env->push_back("PARALLEL_SHELL=bash");
+      if (c.checks & kTcsh) {
+        std::erase_if(*l.env, [](const std::string& e) { return e.rfind("SHELL=", 0) == 0; });
+        l.env->push_back("SHELL=/bin/tcsh");
+      }
       return run_to_end(l, kDeadline);
     };
     ToolRun r;

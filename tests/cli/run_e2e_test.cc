@@ -224,11 +224,16 @@ const std::vector<BadInput>& bad_inputs() {
       {"EnvUnderscoreWithoutRecordEnv", {"--env", "_", "touch started", ":::", "a"}},
       {"MissingProfile", {"-J", "no-such-profile", "touch started", ":::", "a"}},
       {"ParallelShellNotFound", {"touch started", ":::", "a"}, {"PARALLEL_SHELL=no-such-shell"}},
+      // Quoting for csh is not done for other hosts (./tcsh is an executable the test makes),
+      // nor for rc.
+      {"ParallelShellIsCshWithRemoteJobs",
+       {"-S", "somehost", "touch started", ":::", "a"},
+       {"PARALLEL_SHELL=./tcsh"}},
+      {"ParallelShellIsRc", {"touch started", ":::", "a"}, {"PARALLEL_SHELL=./rc"}},
       {"BadOptionInParallelEnv", {"touch started", ":::", "a"}, {"PARALLEL=--no-such-option"}},
       {"ParensTooShort", {"--parens", "x", "touch started", ":::", "a"}},
       {"CsvEmptyColsep", {"--csv", "--colsep", "", "touch started", ":::", "a"}},
       {"CsvQuoteAsColsep", {"--csv", "--colsep", "\"", "touch started", ":::", "a"}},
-      {"CsvWithPipe", {"--csv", "--pipe", "touch started"}},
       {"CsvBadFirstRecord", {"--csv", "touch started-{}", ":::", "a\"b"}},
   };
   return all;
@@ -241,6 +246,10 @@ TEST_P(RunBadInputTest, OneLineOnStderrExit255AndNoJobStarted) {
   std::filesystem::create_directory(dir / "a-directory");
   std::filesystem::create_directory(dir / "a-directory.json");
   write_file(dir / "a-file", "");
+  for (const char* shell : {"tcsh", "rc"}) {
+    write_file(dir / shell, "#!/bin/sh\nexec /bin/sh \"$@\"\n");
+    ::chmod((dir / shell).c_str(), 0755);
+  }
   write_file(dir / "unreadable.txt", "a\n");
   ::chmod((dir / "unreadable.txt").c_str(), 0);
   if (std::string(GetParam().name) == "UnreadableArgumentFile" &&

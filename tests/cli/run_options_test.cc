@@ -565,7 +565,10 @@ TEST(RunOptions, ReplacementStringOptions) {
   EXPECT_EQ(parse({"--csv", "echo"}).trim, "n");
   EXPECT_EQ(parse({"--csv", "-C", ";", "echo"}).trim, std::nullopt);
   EXPECT_NE(usage_error({"--csv", "-C", "\"", "echo"}).find("--colsep"), std::string::npos);
-  EXPECT_NE(usage_error({"--csv", "--pipe", "cat"}).find("--csv"), std::string::npos);
+  // --pipe cuts blocks at CSV records; --pipepart ignores --csv, as GNU parallel.
+  EXPECT_TRUE(parse({"--csv", "--pipe", "cat"}).pipe.csv);
+  EXPECT_FALSE(parse({"--csv", "--pipepart", "-a", "f", "cat"}).pipe.csv);
+  EXPECT_FALSE(parse({"--pipe", "cat"}).pipe.csv);
   // -U is retired in GNU parallel: refused.
   EXPECT_NE(usage_error({"-U", "x", "echo"}).find("not supported"), std::string::npos);
 }

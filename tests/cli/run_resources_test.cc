@@ -77,16 +77,9 @@ const std::vector<BadValue>& bad_values() {
       {"LimitIoNotANumber", {"--limit", "io 10%"}},
       // Measured here: not on the hosts of -S.
       {"MemfreeWithSshlogin", {"--memfree", "1k", "-S", "somehost"}},
-      // GNU parallel names the directories after the columns then.
-      {"HeaderWithResults", {"--header", ":", "--results", "res"}},
-      // --csv where GNU parallel splits at CSV records (not done), or a separator Text::CSV
-      // refuses; --parens without its two halves.
-      {"CsvWithMaxLines", {"--csv", "-L", "2"}},
+      // --csv with a separator Text::CSV refuses; --parens without its two halves.
       {"CsvColsepHoldingAQuote", {"--csv", "--colsep", "a\""}},
       {"ParensOfOneCharacter", {"--parens", "{"}},
-      // Colours with --line-buffer: not done yet.
-      {"CtagWithLineBuffer", {"--ctag", "--line-buffer"}},
-      {"ColorFailedWithLineBuffer", {"--color-failed", "--lb"}},
       // -j names neither a value nor a file.
       {"JobsNeitherValueNorFile", {"-j", "no-such-file"}},
       {"LoadNeitherValueNorFile", {"--load", "no-such-file"}},
