@@ -158,8 +158,12 @@ void PoolCore::mark_running(PendingTask& task) {
 void PoolCore::start_claim(WorkerSlot& slot, PendingTask& head) {
   // An idle worker starts the task as soon as the frame is in its pipe, possibly before the
   // write returns: mark it running first, so that nobody who sees it run (a task that signals
-  // it has started) can still see it pending.
+  // it has started) can still see it pending. Its start is now for the same reason: its reply
+  // may be read before the writer is back to start_head() (a writer descheduled after the
+  // write), and the time it took is measured from head_since, which would otherwise be the
+  // last task's start, or for a worker's first task the clock's epoch.
   mark_running(head);
+  slot.head_since = Clock::now();
   slot.writing = true;
   ++slot.tasks_sent;
 }
