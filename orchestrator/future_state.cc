@@ -97,9 +97,9 @@ class StateBlock {
   }
 
  private:
-  struct alignas(16) Slot {
+  struct alignas(std::max_align_t) Slot {
     StateBlock* block;
-    alignas(16) std::byte room[kRoom];
+    alignas(std::max_align_t) std::byte room[kRoom];
   };
   // The thread's current block; the slots it never handed out are returned when it ends.
   struct ThreadBlock {
@@ -135,7 +135,8 @@ struct StateAllocator {
   template <typename U>
   explicit StateAllocator(const StateAllocator<U>& /*other*/) noexcept {}
   T* allocate(std::size_t n) {
-    static_assert(sizeof(T) <= StateBlock::kRoom && alignof(T) <= 16);
+    static_assert(StateBlock::kRoom >= sizeof(T), "a slot holds a state and its count");
+    static_assert(alignof(std::max_align_t) >= alignof(T), "a slot's room is max-aligned");
     if (n != 1) throw std::bad_alloc();
     return static_cast<T*>(StateBlock::take());
   }
