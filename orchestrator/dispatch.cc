@@ -75,12 +75,10 @@ void PoolCore::claim(WorkerSlot& slot) {
   claim.task_id = first.id;
   if (first.batch == 0) {
     leave_out_gone_calls(first);
-    // A lone task needs no Batch around it. Its payload is lent to the write; finish_claim
-    // gives it back if a retry may need it.
+    // A lone task needs no Batch around it.
     claim.kind = static_cast<std::uint8_t>(Kind::kTask);
     claim.flags = first.flags;
-    claim.bytes = std::move(first.payload);
-    claim.bytes_of_head = true;
+    lend_payload(first, claim);
     start_claim(slot, first);
     slot.in_flight.push_back(std::move(first));
     queue_.pop_front();
@@ -129,8 +127,16 @@ void PoolCore::claim_batch(WorkerSlot& slot, Claim& claim) {
   claim.task_ids.clear();
   claim.kind = static_cast<std::uint8_t>(Kind::kTask);
   claim.flags = only.flags;
-  claim.bytes = std::move(only.payload);
-  claim.bytes_of_head = true;
+  lend_payload(only, claim);
+}
+
+void PoolCore::lend_payload(PendingTask& task, Claim& claim) {
+  if (task.retries_left > 0 || task.run) {
+    claim.bytes = task.payload.share();
+  } else {
+    claim.bytes = std::move(task.payload);
+    claim.bytes_of_head = true;
+  }
 }
 
 void PoolCore::leave_out_gone_calls(PendingTask& task) {
@@ -227,10 +233,6 @@ void PoolCore::finish_claim(Claim& claim, Settlements& out) {
     slot.owed_cancels.clear();  // their tasks never reached it
     unsend(slot, unsent, claim.error, out);
   } else {
-    if (auto it = find(claim.task_id); claim.bytes_of_head && it != slot.in_flight.end() &&
-                                       it->state && (it->retries_left > 0 || it->run)) {
-      it->payload = std::move(claim.bytes);  // a retry, or a run's calls alone, send it again
-    }
     send_owed_cancels(slot);
   }
   if (slot.exit_deferred) {

@@ -32,6 +32,16 @@ class TaskBytes {
     return owned_;
   }
   std::size_t size() const { return view().size(); }
+  // A second holder of the same bytes, without a copy: owned bytes become shared first.
+  TaskBytes share() {
+    if (!shared_) {
+      auto buffer = std::make_shared<const detail::Payload>(std::move(owned_));
+      owned_ = {};
+      part_ = std::span<const char>(*buffer);
+      shared_ = std::move(buffer);
+    }
+    return {shared_, part_};
+  }
   // Lets go of the bytes (the shared buffer's last user frees it).
   void reset() {
     owned_ = {};

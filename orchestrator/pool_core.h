@@ -169,6 +169,11 @@ class PoolCore {
   // Batch frame (as many as fit in max_frame and the worker's max_tasks_per_worker).
   void claim(WorkerSlot& slot);
   void claim_batch(WorkerSlot& slot, Claim& claim);
+  // Gives the write a lone task's payload: lent, unless the task may be sent again (a retry;
+  // a run's calls, alone, after a death). Then it is shared, because the task's reply, and so
+  // its retry, may be read before the write is finished (a writer descheduled after its write
+  // returned), and must find its bytes in the task.
+  static void lend_payload(PendingTask& task, Claim& claim);
   // Takes the worker's write token for a frame whose first task is `head`.
   // Before a run's frame is sent: the run without the calls cancelled while it was queued.
   static void leave_out_gone_calls(PendingTask& task);

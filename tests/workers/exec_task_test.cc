@@ -492,7 +492,9 @@ TEST(ExecTask, StdinNameBecomesAFileOrANamedPipe) {
 TEST(ExecTask, StreamedStdinFollowsTheRequestThroughThePool) {
   LeakCheck leaks;
   {
-    Pool pool({.workers = 1});
+    // A worker of its own exec: the job's feeding thread starts in it, which ThreadSanitizer
+    // refuses in a process forked from a multi-threaded one.
+    Pool pool({.workers = 1, .start_method = StartMethod::kSpawn});
     std::mutex mutex;
     std::condition_variable heard;
     std::vector<TaskInput::Key> taken;
