@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "forkpool/detail/chunk.h"
-#include "forkpool/detail/little_endian.h"
 #include "forkpool/pool.h"
 #include "orchestrator/pool_core.h"
 #include "serialization/messages.h"
@@ -148,10 +147,8 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
     run_.reset();
     if (run->size() == 1) {
       const serialization::RunTask calls = serialization::decode_run(run_payload_);
-      Payload task(kTaskFunctionBytes);
-      store_le(task.data(), run_function_);
-      task.insert(task.end(), calls.calls[0].begin(), calls.calls[0].end());
-      add_alone(run_function_, run_name_, task, {}, run->states[0]);
+      add_alone(run_function_, run_name_, serialization::encode_task(run_function_, calls.calls[0]),
+                {}, run->states[0]);
       return;
     }
     run->gone.assign(run->size(), false);

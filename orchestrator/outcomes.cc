@@ -2,7 +2,6 @@
 // them (retry_policy.h), or queue them again; and whether deaths have become a crash loop.
 #include <algorithm>
 
-#include "forkpool/detail/little_endian.h"
 #include "forkpool/detail/task_call.h"
 #include "forkpool/worker.h"
 #include "orchestrator/pool_core.h"
@@ -254,10 +253,9 @@ void PoolCore::requeue_run_calls(PendingTask& task) {
   const serialization::RunTask calls = serialization::decode_run(task.payload.view());
   for (std::size_t i = run.size(); i-- > run.answered;) {
     if (run.gone[i]) continue;
-    detail::Payload alone(detail::kTaskFunctionBytes);
-    detail::store_le(alone.data(), calls.function);
-    alone.insert(alone.end(), calls.calls[i].begin(), calls.calls[i].end());
-    PendingTask call{next_task_id_++, task.name, std::move(alone), std::move(run.states[i])};
+    PendingTask call{next_task_id_++, task.name,
+                     serialization::encode_task(calls.function, calls.calls[i]),
+                     std::move(run.states[i])};
     ++stats_.requeued;
     call.state->set_pending();
     queue_.push_front(std::move(call));

@@ -76,7 +76,7 @@ Payload encode(const LogLine& l) {
   return out;
 }
 
-Payload encode_task(detail::TaskId function, const Payload& args) {
+Payload encode_task(detail::TaskId function, std::span<const char> args) {
   Payload out(sizeof function + args.size());
   store_le(out.data(), function);
   if (!args.empty()) std::memcpy(out.data() + sizeof function, args.data(), args.size());

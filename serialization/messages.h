@@ -137,7 +137,7 @@ Payload encode(const Hello& hello);
 Payload encode(const LogLine& line);
 Payload encode(const DataChannelOffer& offer);
 // The function id, little-endian, then the argument archive.
-Payload encode_task(detail::TaskId function, const Payload& args);
+Payload encode_task(detail::TaskId function, std::span<const char> args);
 // A Batch payload: the number of entries (u32), then each entry: task id (u64), flags (u8),
 // the Task payload's length (u32), the Task payload (encode_task). Appends one entry to
 // `batch` (empty for a new batch) and counts it.
