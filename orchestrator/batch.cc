@@ -153,9 +153,8 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
     }
     run->gone.assign(run->size(), false);
     // The run's own state, which nobody waits on: the pool fails it (and so every call not
-    // yet settled) where it would fail a task, and never gives it a value. Not from a block:
-    // a block outlives the run as long as any of its futures, and this one holds the calls.
-    auto state = std::make_shared<FutureState>();
+    // yet settled) where it would fail a task, and never gives it a value.
+    std::shared_ptr<FutureState> state = make_future_state();
     state->on_settled([run, settled = state.get()] {
       const std::exception_ptr error = settled->error();
       // A call answered or let go is no longer here (its entry is null).
