@@ -107,6 +107,14 @@ void write_stderr(std::string_view data) noexcept {
   }
 }
 
+void write_job_output(int fd, std::string_view data) {
+  if (fd == STDOUT_FILENO) {
+    write_stdout(data);
+  } else {
+    write_stderr(data);
+  }
+}
+
 JobStream JobStream::spooled(const std::string& path, std::size_t size) {
   JobStream s;
   s.file_ = io::Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -137,13 +145,7 @@ void JobStream::write_to(int fd, const std::string& prefix, std::uint64_t from,
                          const LineColor& color) const {
   LinePrefixer prefixer(prefix, color);
   std::string prefixed;
-  auto write = [fd](std::string_view out) {
-    if (fd == STDOUT_FILENO) {
-      write_stdout(out);
-    } else {
-      write_stderr(out);
-    }
-  };
+  auto write = [fd](std::string_view out) { write_job_output(fd, out); };
   for_each_chunk([&](std::string_view chunk) {
     const std::size_t skip = std::min<std::uint64_t>(from, chunk.size());
     from -= skip;
@@ -163,13 +165,7 @@ void JobStream::write_to(int fd, const std::string& prefix, std::uint64_t from,
 
 void JobStream::write_line_buffered_to(int fd, const std::string& prefix, std::uint64_t from,
                                        const LineColor& color) const {
-  auto write = [fd](std::string_view out) {
-    if (fd == STDOUT_FILENO) {
-      write_stdout(out);
-    } else {
-      write_stderr(out);
-    }
-  };
+  auto write = [fd](std::string_view out) { write_job_output(fd, out); };
   // As GNU parallel reads what is left in one read: the lines up to the last '\n' (or, in
   // output without one, up to the last '\r') tagged and coloured; after them, untagged, what
   // ends in a '\r' (only without a colour: GNU parallel prints that as it reads it); the rest

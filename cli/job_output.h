@@ -63,6 +63,9 @@ void write_log_file(int fd, std::string_view data);
 // Writes to stderr, and drops the message if stderr cannot take it (/dev/full, a closed pipe):
 // an unwritable stderr loses messages, never the run.
 void write_stderr(std::string_view data) noexcept;
+// Writes a job's output to where it goes: `fd` is STDOUT_FILENO (write_stdout) or
+// STDERR_FILENO (write_stderr).
+void write_job_output(int fd, std::string_view data);
 
 // One stream of a finished job's output: the bytes themselves, or the file a worker spooled
 // them to. The file is opened and unlinked as soon as the result arrives, so nothing is left

@@ -100,11 +100,7 @@ void OutputOrder::print_lines(const io::Fd& file, std::uint64_t& printed, int fd
         std::string colored;
         append_colored_lines(lines, job.prefix, job.color, colored);
         job.colored = true;
-        if (fd == STDOUT_FILENO) {
-          write_stdout(colored);
-        } else {
-          write_stderr(colored);
-        }
+        write_job_output(fd, colored);
       } else {
         JobStream(std::move(lines)).write_to(fd, job.prefix);
       }
