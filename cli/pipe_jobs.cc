@@ -89,14 +89,8 @@ std::string block_bytes(const PipeBlock& block, bool with_header = true) {
   const std::size_t header = bytes.size();
   if (block.file < 0) return bytes + block.data;
   bytes.resize(header + block.body_size());
-  std::size_t done = header;
-  while (done < bytes.size()) {
-    const off_t at = block.range.offset + static_cast<off_t>(done - header);
-    const ssize_t n = ::pread(block.file, bytes.data() + done, bytes.size() - done, at);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw std::system_error(n == 0 ? EIO : errno, std::generic_category(), "pread");
-    done += static_cast<std::size_t>(n);
-  }
+  read_exactly(block.file, bytes.data() + header, block.body_size(),
+               static_cast<std::uint64_t>(block.range.offset), "pread");
   return bytes;
 }
 

@@ -14,20 +14,18 @@ namespace {
 constexpr std::uint64_t kMaxBlock = (std::uint64_t{1} << 31) - 1;  // as BlockSplitter
 constexpr std::size_t kWindow = std::size_t{1} << 16;
 
-void read_exactly(int fd, char* out, std::size_t length, std::uint64_t offset) {
+}  // namespace
+
+void read_exactly(int fd, char* out, std::size_t length, std::uint64_t offset, const char* what) {
   while (length > 0) {
     const ssize_t n = ::pread(fd, out, length, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      throw std::system_error(n == 0 ? EIO : errno, std::generic_category(),
-                              "cannot read the input");
+    if (n <= 0) throw std::system_error(n == 0 ? EIO : errno, std::generic_category(), what);
     out += n;
     length -= static_cast<std::size_t>(n);
     offset += static_cast<std::uint64_t>(n);
   }
 }
-
-}  // namespace
 
 bool StreamRanges::handles(const SplitRules& rules) {
   return !rules.regexp && rules.records_per_job == 0 && rules.lines_per_record == 0 &&
@@ -78,7 +76,7 @@ std::optional<std::uint64_t> StreamRanges::last_separator_end(std::uint64_t from
     const std::uint64_t left = right - std::min<std::uint64_t>(right - from, kWindow);
     const std::uint64_t overlap = std::min<std::uint64_t>(separator_.size() - 1, to - right);
     window.resize(static_cast<std::size_t>(right - left + overlap));
-    read_exactly(fd_, window.data(), window.size(), left);
+    read_exactly(fd_, window.data(), window.size(), left, "cannot read the input");
     const std::size_t at = std::string_view(window).rfind(separator_);
     if (at != std::string_view::npos) return left + at + recend_size_;
     right = left;

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,6 +17,10 @@
 #include "cli/pipe_splitter.h"
 
 namespace forkpool::cli {
+
+// Reads exactly `length` bytes of `fd` at `offset` into `out`. Throws std::system_error, with
+// `what` as its message, on an error or an end of file before them (EIO).
+void read_exactly(int fd, char* out, std::size_t length, std::uint64_t offset, const char* what);
 
 class StreamRanges {
  public:
