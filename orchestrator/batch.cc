@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "forkpool/detail/chunk.h"
+#include "forkpool/detail/small_mutex.h"
 #include "forkpool/pool.h"
 #include "orchestrator/pool_core.h"
 #include "serialization/messages.h"
@@ -37,13 +38,16 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
               options.max_tasks_per_worker == 0),
         run_limit_(std::min<std::size_t>(options.max_frame, kRunLimit)) {}
 
-  std::shared_ptr<FutureState> add(TaskId function, const std::string* name,
-                                   std::span<const char> task, const TaskOptions& options) {
+  // `self`: the Batch's own hold of this state, copied into the future's hooks (cheaper than
+  // shared_from_this(), which must lock a weak count, once a call).
+  std::shared_ptr<FutureState> add(const std::shared_ptr<BatchState>& self, TaskId function,
+                                   const std::string* name, std::span<const char> task,
+                                   const TaskOptions& options) {
     std::lock_guard lock(mutex_);
     if (sent_) throw BatchSent();
     std::shared_ptr<FutureState> state = make_future_state();
     state->set_owner(owner_);
-    state->set_hooks(shared_from_this());
+    state->set_hooks(self);
     if (runs_ && !options.timeout && !options.retries && task.size() <= kSharedCallLimit) {
       add_to_run(function, name, task.subspan(kTaskFunctionBytes), state);
     } else {
@@ -297,7 +301,7 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
     core->enqueue(calls, true);
   }
 
-  mutable std::mutex mutex_;
+  mutable SmallMutex mutex_;
   Payload encoded_;
   std::vector<Part> parts_;  // one per call in calls_
   std::weak_ptr<orchestrator::CancelLink> link_;
@@ -353,7 +357,7 @@ std::shared_ptr<detail::FutureState> Batch::add(detail::TaskId function, const s
                                                 std::span<const char> task,
                                                 const TaskOptions& call) {
   if (!state_) throw BatchSent();  // moved from
-  return state_->add(function, name, task, call);
+  return state_->add(state_, function, name, task, call);
 }
 
 void Batch::send() {

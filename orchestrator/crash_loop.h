@@ -21,7 +21,7 @@ class CrashLoop {
 
   // A task completed: the pool is doing work, and earlier deaths are no pattern.
   void task_completed() {
-    deaths_.clear();
+    if (!deaths_.empty()) deaths_.clear();  // asked once a call: a deque's clear() is not free
     failed_starts_ = 0;
   }
   // A worker finished its handshake: earlier failed starts are no pattern.

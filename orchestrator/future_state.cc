@@ -178,16 +178,16 @@ void FutureState::set_pending() {
   if (status_ == FutureStatus::kRunning) status_ = FutureStatus::kPending;
 }
 
-bool FutureState::set_value(ResultBytes value) {
-  return settle(FutureStatus::kValue, std::move(value), nullptr);
+bool FutureState::set_value(ResultBytes&& value) {
+  return settle(FutureStatus::kValue, std::move(value), std::exception_ptr());
 }
 
 bool FutureState::set_error(std::exception_ptr error) {
-  return settle(FutureStatus::kError, {}, std::move(error));
+  return settle(FutureStatus::kError, ResultBytes(), std::move(error));
 }
 
 bool FutureState::set_cancelled(std::exception_ptr error) {
-  return settle(FutureStatus::kCancelled, {}, std::move(error));
+  return settle(FutureStatus::kCancelled, ResultBytes(), std::move(error));
 }
 
 bool FutureState::cancel() {
@@ -195,7 +195,7 @@ bool FutureState::cancel() {
   return hooks_->cancel(*this);
 }
 
-bool FutureState::settle(FutureStatus status, ResultBytes value, std::exception_ptr error) {
+bool FutureState::settle(FutureStatus status, ResultBytes&& value, std::exception_ptr&& error) {
   std::function<void()> callback;
   const void* owner = nullptr;
   {
@@ -203,10 +203,10 @@ bool FutureState::settle(FutureStatus status, ResultBytes value, std::exception_
     if (is_settled(status_)) return false;
     status_ = status;
     value_ = std::move(value);
-    error_ = std::move(error);
+    if (error) error_ = std::move(error);  // each a call, on a tiny call's path: only if set
     // After the outcome: a reader that sees the flag reads the outcome without the mutex.
     settled_flag_.store(1, std::memory_order_seq_cst);
-    callback = std::move(on_settled_);
+    if (on_settled_) callback = std::move(on_settled_);
     owner = owner_.load(std::memory_order_acquire);
     // Under the mutex: once unwatch() has taken it, no push can reach a set being destroyed.
     for (const Watcher& watcher : watchers_) watcher.set->push(watcher.index);

@@ -12,6 +12,15 @@ namespace forkpool::orchestrator {
 
 using serialization::Kind;
 
+namespace {
+// Whether `task_id` names a call of the run at the head of `slot` (the one running).
+bool running_run_holds(const WorkerSlot& slot, std::uint64_t task_id) {
+  if (slot.in_flight.empty()) return false;
+  const PendingTask& head = slot.in_flight.front();
+  return head.run && task_id >= head.id && task_id - head.id < head.run->size();
+}
+}  // namespace
+
 void PoolCore::handle_reply(WorkerSlot& slot, io::Frame& frame, Settlements& out) {
   const auto now = Clock::now();
   if (take_reply(slot, frame.kind, frame.task_id, frame.payload, &frame.payload,
@@ -28,9 +37,18 @@ void PoolCore::handle_replies(WorkerSlot& slot, const io::Frame& frame, Settleme
   // equal share of that time.
   const auto share = (now - slot.head_since) / static_cast<int>(replies.size());
   bool answered = false;
-  for (const serialization::ReplyEntry& reply : replies) {
-    answered =
-        take_reply(slot, reply.kind, reply.task_id, reply.payload, nullptr, share, out) || answered;
+  for (std::size_t i = 0; i < replies.size();) {
+    const std::span<const serialization::ReplyEntry> rest = std::span(replies).subspan(i);
+    if (running_run_holds(slot, rest.front().task_id)) {
+      // The usual case: the replies to consecutive calls of the running run, in one pass.
+      i += take_run_replies(slot, rest, share, out);
+      answered = true;
+      continue;
+    }
+    answered = take_reply(slot, rest.front().kind, rest.front().task_id, rest.front().payload,
+                          nullptr, share, out) ||
+               answered;
+    ++i;
   }
   if (answered) after_reply(slot, now, out);
 }
@@ -43,8 +61,9 @@ bool PoolCore::take_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64
     return t.run ? task_id >= t.id && task_id - t.id < t.run->size() : t.id == task_id;
   };
   // The usual case first: a call of the run that is running.
-  if (!slot.in_flight.empty() && slot.in_flight.front().run && holds(slot.in_flight.front())) {
-    take_run_reply(slot, reply_kind, task_id, payload, took, out);
+  if (running_run_holds(slot, task_id)) {
+    const serialization::ReplyEntry reply{task_id, reply_kind, payload};
+    take_run_replies(slot, std::span(&reply, 1), took, out);
     return true;
   }
   auto it = std::find_if(slot.in_flight.begin(), slot.in_flight.end(), holds);
@@ -96,40 +115,58 @@ bool PoolCore::take_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64
   return true;
 }
 
-void PoolCore::take_run_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64_t task_id,
-                              std::span<const char> payload, Clock::duration took,
-                              Settlements& out) {
-  const auto kind = static_cast<Kind>(reply_kind);
+std::size_t PoolCore::take_run_replies(WorkerSlot& slot,
+                                       std::span<const serialization::ReplyEntry> replies,
+                                       Clock::duration took, Settlements& out) {
   PendingTask& task = slot.in_flight.front();
   RunCalls& run = *task.run;
-  const std::size_t call = task_id - task.id;
-  if (call != run.answered) {
-    throw ProtocolError("a " + serialization::kind_name(reply_kind) + " for task " +
-                        std::to_string(task_id) + " of a run, whose call " +
-                        std::to_string(task.id + run.answered) + " is the one running");
-  }
-  const bool gone = run.gone[call];
-  std::exception_ptr error;
-  if (kind == Kind::kCancelAck) {
-    serialization::expect_empty(reply_kind, payload);
-    if (!gone) {
-      throw ProtocolError("a CancelAck for task " + std::to_string(task_id) +
-                          ", which was not cancelled");
+  std::size_t taken = 0;
+  bool live = false;
+  for (const serialization::ReplyEntry& reply : replies) {
+    const std::size_t call = run.answered;
+    if (call == run.size() || reply.task_id != task.id + call) {
+      if (taken != 0 && (call == run.size() || reply.task_id - task.id >= run.size())) break;
+      throw ProtocolError("a " + serialization::kind_name(reply.kind) + " for task " +
+                          std::to_string(reply.task_id) + " of a run, whose call " +
+                          std::to_string(task.id + call) + " is the one running");
     }
-  } else if (kind == Kind::kError && !gone) {
-    error = serialization::exception_for(serialization::decode_error(payload),
-                                         {*task.name, task_id, slot.child.pid()});
+    const auto kind = static_cast<Kind>(reply.kind);
+    const bool gone = run.gone[call];
+    if (kind == Kind::kCancelAck) {
+      serialization::expect_empty(reply.kind, reply.payload);
+      if (!gone) {
+        throw ProtocolError("a CancelAck for task " + std::to_string(reply.task_id) +
+                            ", which was not cancelled");
+      }
+    } else if (!gone) {
+      // Decoded before anything is settled: a reply that does not decode drops the worker,
+      // whose death then fails or retries this call.
+      std::exception_ptr error;
+      if (kind == Kind::kError) {
+        error = serialization::exception_for(serialization::decode_error(reply.payload),
+                                             {*task.name, reply.task_id, slot.child.pid()});
+      }
+      // Built in place: a tiny result is copied once, from the frame into the settlement.
+      Settlement& settlement = out.emplace_back();
+      settlement.state = std::move(run.states[call]);
+      if (error) {
+        settlement.error = std::move(error);
+      } else {
+        settlement.value.assign(reply.payload);
+      }
+      ++stats_.completed;  // a call's own exception too, as for a task alone
+      live = true;
+    }
+    ++run.answered;
+    ++slot.tasks_done;
+    ++taken;
   }
-  ++run.answered;
-  ++slot.tasks_done;
-  if (!gone) {
-    service_time_.record(took);
+  if (live) {
+    service_time_.record(took);  // once for the calls taken: each took the same share
     crash_loop_.task_completed();
-    ++stats_.completed;  // a call's own exception too, as for a task alone
-    out.push_back({std::move(run.states[call]),
-                   error ? detail::ResultBytes() : detail::ResultBytes::copy_of(payload), error});
   }
   if (run.answered == run.size()) slot.in_flight.pop_front();  // its own state unsettled
+  return taken;
 }
 
 std::exception_ptr PoolCore::decode_error_reply(const WorkerSlot& slot, const PendingTask& task,

@@ -59,6 +59,10 @@
 #include "workers/start_method.h"
 #include "workers/stop_plan.h"
 
+namespace forkpool::serialization {
+struct ReplyEntry;
+}  // namespace forkpool::serialization
+
 namespace forkpool::orchestrator {
 
 // What a future's cancel() and a batch's send() reach the pool through; cut when the pool is
@@ -249,9 +253,11 @@ class PoolCore {
   // `alone`), or fail with PoolBroken once the pool is breaking.
   void requeue_in_flight(WorkerSlot& slot, Settlements& out, bool alone);
   void requeue_run_calls(PendingTask& task);
-  // A reply to call `task_id` of the run at the head of `slot`: settles that call.
-  void take_run_reply(WorkerSlot& slot, std::uint8_t reply_kind, std::uint64_t task_id,
-                      std::span<const char> payload, Clock::duration took, Settlements& out);
+  // Replies to the calls of the run at the head of `slot`, the first to its call `task_id`:
+  // settles each call that has one, in order, until the run or the replies end or a reply is
+  // for a call of another task. Returns how many it took (at least the first).
+  std::size_t take_run_replies(WorkerSlot& slot, std::span<const serialization::ReplyEntry> replies,
+                               Clock::duration took, Settlements& out);
   void judge_death(WorkerSlot& slot, const ExitStatus& status, Settlements& out);
 
   // supervision.cc, under the mutex.

@@ -4,18 +4,20 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace forkpool::orchestrator {
 
 class ServiceTime {
  public:
   // One task ran for `time` (from its start in the worker to its reply).
+  // In integer nanoseconds: it is asked once a call, a batched call's included.
   void record(std::chrono::steady_clock::duration time) {
-    const double us = std::chrono::duration<double, std::micro>(time).count();
-    mean_us_ = mean_us_ < 0 ? us : mean_us_ + (us - mean_us_) / 8;  // a moving average
+    const std::int64_t ns = std::chrono::nanoseconds(time).count();
+    mean_ns_ = mean_ns_ < 0 ? ns : mean_ns_ + (ns - mean_ns_) / 8;  // a moving average
   }
-  bool measured() const { return mean_us_ >= 0; }
-  double mean_us() const { return mean_us_; }
+  bool measured() const { return mean_ns_ >= 0; }
+  double mean_us() const { return static_cast<double>(mean_ns_) / 1000; }
 
   // Whether a busy worker should get more tasks queued in its pipe: pipelining is on
   // (`depth` > 1), tasks are measured to take less than `below`, and every worker is ready.
@@ -24,12 +26,12 @@ class ServiceTime {
   // wait behind that worker's task (a task that waits for another would never start).
   bool pipelining_pays(std::size_t depth, std::chrono::microseconds below, unsigned ready,
                        unsigned workers) const {
-    return depth > 1 && measured() && mean_us_ < static_cast<double>(below.count()) &&
+    return depth > 1 && measured() && mean_ns_ < std::chrono::nanoseconds(below).count() &&
            ready >= workers;
   }
 
  private:
-  double mean_us_ = -1;  // < 0 until measured
+  std::int64_t mean_ns_ = -1;  // < 0 until measured
 };
 
 }  // namespace forkpool::orchestrator

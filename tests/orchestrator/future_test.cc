@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "forkpool/detail/small_mutex.h"
 #include "orchestrator/test_tasks.h"
 #include "support/leak_check.h"
 
@@ -106,6 +107,33 @@ TEST(FutureState, SettlesOnlyOnce) {
 
 // Running goes back to pending only when a frame did not reach its worker; a settled state
 // never moves again.
+// The lock of a future's state (and of a batch and a worker's channel): it must exclude, and a
+// thread that sleeps on it must be woken. Four threads on two cores contend, so the sleeping
+// path runs; a lost increment, or a hang, is a broken lock (and ThreadSanitizer sees the race).
+TEST(FutureState, ItsSmallMutexExcludesAndWakesItsSleepers) {
+  detail::SmallMutex mutex;
+  ASSERT_TRUE(mutex.try_lock());
+  EXPECT_FALSE(mutex.try_lock());
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 50000;
+  long counter = 0;  // not atomic: only the lock keeps the increments whole
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < kRounds; ++i) {
+          std::lock_guard lock(mutex);
+          ++counter;
+        }
+      });
+    }
+    mutex.unlock();  // the threads may have found it held, and sleep on it
+  }
+  EXPECT_EQ(counter, long{kThreads} * kRounds);
+  EXPECT_TRUE(mutex.try_lock());
+  mutex.unlock();
+}
+
 TEST(FutureState, RunningCanGoBackToPendingButSettledCannot) {
   detail::FutureState state;
   EXPECT_EQ(state.status(), FutureStatus::kPending);

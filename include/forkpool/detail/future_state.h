@@ -14,6 +14,7 @@
 #include "forkpool/detail/payload.h"
 #include "forkpool/detail/ready_set.h"
 #include "forkpool/detail/result_bytes.h"
+#include "forkpool/detail/small_mutex.h"
 
 namespace forkpool {
 
@@ -56,7 +57,7 @@ class FutureState {
   void set_running();
   // Back from running to pending: its frame never reached a worker and it is queued again.
   void set_pending();
-  bool set_value(ResultBytes value);
+  bool set_value(ResultBytes&& value);
   bool set_error(std::exception_ptr error);
   // Settles it as cancelled; get() throws `error` (a TaskCancelled).
   bool set_cancelled(std::exception_ptr error);
@@ -101,11 +102,12 @@ class FutureState {
     ReadySet* set;
     std::size_t index;
   };
-  bool settle(FutureStatus status, ResultBytes value, std::exception_ptr error);
+  // By reference: a tiny result is moved once, into the state, not through each call.
+  bool settle(FutureStatus status, ResultBytes&& value, std::exception_ptr&& error);
   // Runs an on_ready callback marked as this state's owner's (in_ready_callback_of).
   static void run_callback(const std::function<void()>& callback, const void* owner);
 
-  mutable std::mutex mutex_;
+  mutable SmallMutex mutex_;
   FutureStatus status_ = FutureStatus::kPending;
   ResultBytes value_;
   std::exception_ptr error_;

@@ -33,6 +33,18 @@ class ResultBytes {
     result.inline_size_ = static_cast<std::uint8_t>(bytes.size());
     return result;
   }
+  // Replaces the bytes with a copy of `bytes`, as copy_of() would make them.
+  void assign(std::span<const char> bytes) {
+    if (bytes.size() > kInline) {
+      heap_.assign(bytes.begin(), bytes.end());
+      on_heap_ = true;
+      return;
+    }
+    heap_ = Payload();
+    on_heap_ = false;
+    std::copy(bytes.begin(), bytes.end(), inline_.begin());
+    inline_size_ = static_cast<std::uint8_t>(bytes.size());
+  }
   // Takes `bytes` if they are too big to hold in place, else copies them and leaves `bytes`.
   static ResultBytes from(Payload& bytes) {
     if (bytes.size() > kInline) return ResultBytes(std::move(bytes));
