@@ -83,27 +83,44 @@ Payload encode_task(detail::TaskId function, std::span<const char> args) {
   return out;
 }
 
+namespace {
+// Appends `header` and then `bytes` to `out`, in one copy when `bytes` are few. insert() grows
+// the buffer geometrically (an exact reserve per entry would copy the frame each time,
+// quadratic in its entries), and costs a tiny call less than resize() and a copy.
+template <std::size_t kHeader>
+void append_entry(Payload& out, const char (&header)[kHeader], std::span<const char> bytes) {
+  constexpr std::size_t kFew = 64;
+  if (bytes.size() > kFew) {
+    out.insert(out.end(), header, header + kHeader);
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    return;
+  }
+  char entry[kHeader + kFew];
+  std::memcpy(entry, header, kHeader);
+  std::copy(bytes.begin(), bytes.end(), entry + kHeader);
+  out.insert(out.end(), entry, entry + kHeader + bytes.size());
+}
+}  // namespace
+
 void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flags,
                         std::span<const char> task) {
-  const std::size_t start = std::max(batch.size(), kBatchCountSize);
-  const std::size_t needed = start + batch_entry_size(task.size());
-  // Grown geometrically: reserving the exact size each time would copy the whole frame on
-  // every entry, quadratic in the calls of a batch.
-  if (needed > batch.capacity()) batch.reserve(std::max(needed, 2 * batch.capacity()));
-  const bool first = batch.empty();
-  batch.resize(needed);
-  char* out = batch.data();
-  const std::uint32_t count = first ? 0 : load_le<std::uint32_t>(out);
-  store_le(out, count + 1);
-  store_le(out + start, task_id);
-  store_le(out + start + 8, flags);
-  store_le(out + start + 9, static_cast<std::uint32_t>(task.size()));
-  if (!task.empty()) std::memcpy(out + start + batch_entry_size(0), task.data(), task.size());
+  if (batch.empty()) {
+    batch.resize(kBatchCountSize);
+    store_le(batch.data(), std::uint32_t{0});
+  }
+  char header[batch_entry_size(0)];
+  store_le(header, task_id);
+  store_le(header + 8, flags);
+  store_le(header + 9, static_cast<std::uint32_t>(task.size()));
+  append_entry(batch, header, task);
+  store_le(batch.data(), load_le<std::uint32_t>(batch.data()) + 1);
 }
 
 namespace {
-// The Batch layout, shared by Replies: `what` names the message in errors.
-std::vector<BatchEntry> decode_entries(std::span<const char> payload, const std::string& what) {
+// The Batch layout, shared by Replies (`Entry`: BatchEntry or ReplyEntry, whose members stand in
+// the same order): `what` names the message in errors.
+template <typename Entry>
+std::vector<Entry> decode_entries(std::span<const char> payload, const std::string& what) {
   if (payload.size() < kBatchCountSize) {
     throw ProtocolError("cannot decode " + what + ": shorter than its count");
   }
@@ -118,7 +135,7 @@ std::vector<BatchEntry> decode_entries(std::span<const char> payload, const std:
     throw ProtocolError("cannot decode " + what + ": " + std::to_string(count) +
                         " entries cannot fit in " + std::to_string(rest.size()) + " bytes");
   }
-  std::vector<BatchEntry> entries;
+  std::vector<Entry> entries;
   entries.reserve(count);
   while (entries.size() < count) {
     // Built only to throw: a string per entry would cost more than decoding a tiny call.
@@ -129,19 +146,17 @@ std::vector<BatchEntry> decode_entries(std::span<const char> payload, const std:
       throw ProtocolError(where() + ": " + std::to_string(rest.size()) +
                           " bytes is shorter than an entry's header");
     }
-    BatchEntry entry;
-    entry.task_id = load_le<std::uint64_t>(rest.data());
-    entry.flags = load_le<std::uint8_t>(rest.data() + 8);
+    const auto task_id = load_le<std::uint64_t>(rest.data());
+    const auto flags = load_le<std::uint8_t>(rest.data() + 8);
     const auto length = load_le<std::uint32_t>(rest.data() + 9);
     rest = rest.subspan(batch_entry_size(0));
     if (length > rest.size()) {
       throw ProtocolError(where() + ": it claims " + std::to_string(length) + " bytes, " +
                           std::to_string(rest.size()) + " are left");
     }
-    if (entry.task_id == 0) throw ProtocolError(where() + ": task id 0 is reserved");
-    entry.task = rest.first(length);
+    if (task_id == 0) throw ProtocolError(where() + ": task id 0 is reserved");
+    entries.push_back(Entry{task_id, flags, rest.first(length)});
     rest = rest.subspan(length);
-    entries.push_back(entry);
   }
   if (!rest.empty()) {
     throw ProtocolError("cannot decode " + what + ": " + std::to_string(rest.size()) +
@@ -150,15 +165,13 @@ std::vector<BatchEntry> decode_entries(std::span<const char> payload, const std:
   // Replies are matched by task id: two calls with one id could not be told apart.
   // The pool numbers its tasks in order, so ids in ascending order are the usual case, and
   // cannot repeat: only others need sorting.
-  const auto ascending = [](const BatchEntry& a, const BatchEntry& b) {
-    return a.task_id >= b.task_id;
-  };
+  const auto ascending = [](const Entry& a, const Entry& b) { return a.task_id >= b.task_id; };
   if (std::adjacent_find(entries.begin(), entries.end(), ascending) == entries.end()) {
     return entries;
   }
   std::vector<std::uint64_t> ids;
   ids.reserve(entries.size());
-  for (const BatchEntry& e : entries) ids.push_back(e.task_id);
+  for (const Entry& e : entries) ids.push_back(e.task_id);
   std::sort(ids.begin(), ids.end());
   if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
     throw ProtocolError("cannot decode " + what + ": a task id appears twice");
@@ -168,7 +181,7 @@ std::vector<BatchEntry> decode_entries(std::span<const char> payload, const std:
 }  // namespace
 
 std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
-  return decode_entries(payload, "Batch");
+  return decode_entries<BatchEntry>(payload, "Batch");
 }
 
 void begin_run(Payload& run, detail::TaskId function) {
@@ -178,12 +191,10 @@ void begin_run(Payload& run, detail::TaskId function) {
 }
 
 void append_run_call(Payload& run, std::span<const char> args) {
-  const std::size_t start = run.size();
-  run.resize(start + kRunCallHeader + args.size());
-  char* out = run.data();
-  store_le(out + 8, load_le<std::uint32_t>(out + 8) + 1);
-  store_le(out + start, static_cast<std::uint32_t>(args.size()));
-  if (!args.empty()) std::memcpy(out + start + kRunCallHeader, args.data(), args.size());
+  char header[kRunCallHeader];
+  store_le(header, static_cast<std::uint32_t>(args.size()));
+  append_entry(run, header, args);
+  store_le(run.data() + 8, load_le<std::uint32_t>(run.data() + 8) + 1);
 }
 
 RunTask decode_run(std::span<const char> payload) {
@@ -240,15 +251,12 @@ void append_reply(Payload& replies, std::uint64_t task_id, std::uint8_t kind,
 }
 
 std::vector<ReplyEntry> decode_replies(std::span<const char> payload) {
-  std::vector<ReplyEntry> replies;
-  const std::vector<BatchEntry> entries = decode_entries(payload, "Replies");
-  replies.reserve(entries.size());
-  for (const BatchEntry& e : entries) {
-    const auto kind = static_cast<Kind>(e.flags);
+  std::vector<ReplyEntry> replies = decode_entries<ReplyEntry>(payload, "Replies");
+  for (const ReplyEntry& e : replies) {
+    const auto kind = static_cast<Kind>(e.kind);
     if (kind != Kind::kResult && kind != Kind::kError && kind != Kind::kCancelAck) {
-      throw ProtocolError("cannot decode Replies: a reply of kind " + kind_name(e.flags));
+      throw ProtocolError("cannot decode Replies: a reply of kind " + kind_name(e.kind));
     }
-    replies.push_back(ReplyEntry{e.task_id, e.flags, e.task});
   }
   return replies;
 }

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "forkpool/detail/small_mutex.h"
 #include "forkpool/detail/task_registry.h"
 #include "forkpool/errors.h"
 #include "io/blocking_reader.h"
@@ -108,7 +109,7 @@ class Channel {
     held_.clear();
   }
 
-  std::mutex mutex_;
+  detail::SmallMutex mutex_;
   io::FrameWriter writer_;
   std::atomic<std::size_t> max_frame_;
   io::Payload held_;  // a Replies payload
@@ -124,32 +125,56 @@ class Channel {
 };
 
 // How long each function's last call took in this worker: whether the replies held so far may
-// wait behind its next one (kHoldBefore).
+// wait behind its next one (kHoldBefore). The last function looked up is remembered: a batch's
+// calls are mostly of one function, asked twice a call.
 class CallTimes {
  public:
-  bool quick(detail::TaskId function) const {
-    auto it = last_.find(function);
-    return it != last_.end() && it->second < kHoldBefore;
+  bool quick(detail::TaskId function) {
+    const Clock::duration* took = find(function);
+    return took != nullptr && *took < kHoldBefore;
   }
-  void record(detail::TaskId function, Clock::duration took) { last_[function] = took; }
+  void record(detail::TaskId function, Clock::duration took) {
+    Clock::duration* slot = find(function);
+    if (slot == nullptr) {
+      slot = &last_[function];  // an element's address outlives rehashing
+      remember(function, slot);
+    }
+    *slot = took;
+  }
 
  private:
+  Clock::duration* find(detail::TaskId function) {
+    if (remembered_ != nullptr && remembered_function_ == function) return remembered_;
+    auto it = last_.find(function);
+    if (it == last_.end()) return nullptr;
+    remember(function, &it->second);
+    return &it->second;
+  }
+  void remember(detail::TaskId function, Clock::duration* slot) {
+    remembered_function_ = function;
+    remembered_ = slot;
+  }
+
   std::unordered_map<detail::TaskId, Clock::duration> last_;
+  detail::TaskId remembered_function_ = 0;
+  Clock::duration* remembered_ = nullptr;
 };
 
 // A call waiting to run: a Task frame's, one entry of a Batch frame, or one call of a run,
-// which share the frame's payload instead of a copy each.
+// which share the frame's payload (Worker::frames_ keeps it) instead of a copy each.
 struct QueuedCall {
   std::uint64_t task_id = 0;
   std::uint8_t flags = 0;  // the Task's flags (serialization::kTaskChunk)
   detail::TaskId function = 0;
-  std::span<const char> args;  // in `frame`
-  std::shared_ptr<const io::Payload> frame;
-  bool hold_reply = false;  // its Batch or run lets the reply wait for the next ones
+  std::span<const char> args;  // in its frame's payload
+  bool hold_reply = false;     // its Batch or run lets the reply wait for the next ones
   // A call of a run: cancelled while it waits, it stays in its place and is answered
   // CancelAck in its turn, so that the pool hears of a run's calls in order.
   bool of_run = false;
   bool skip = false;  // cancelled before it started
+  // Any other call cancelled before it started: answered at once, and passed over in its turn
+  // (it stays in its place so that its frame's count of calls waiting stays true).
+  bool dropped = false;
 };
 
 // The worker's side of the protocol, shared by its loop and this_task::cancelled(). One
@@ -160,19 +185,26 @@ class Worker {
   Worker(io::BlockingReader& reader, Channel& channel, int tasks_fd)
       : reader_(reader), channel_(channel), tasks_fd_(tasks_fd) {}
 
-  // Blocks for the next task; nullopt once the parent said Shutdown or closed the pipe.
-  std::optional<QueuedCall> next_task() {
+  // Blocks for the next task; nullopt once the parent said Shutdown or closed the pipe. `now`:
+  // about now (when the call before ended), for the look at the pipe between held calls.
+  std::optional<QueuedCall> next_task(Clock::time_point now) {
     std::lock_guard lock(reading_);
     if (failed_) std::rethrow_exception(failed_);  // cancelled() met it first
+    current_frame_ = {};                           // the call it held has ended
+    pass_dropped();
     // Frames that arrived meanwhile first, so a Cancel for a waiting task drops it in time.
     // Between the calls of a Batch that lets replies wait, at most every kLookInterval: a
     // poll(2) per call would cost more than a tiny call (a call cancelled meanwhile runs, and
     // the pool drops its reply).
     // With nothing queued, it waits for the pipe anyway, and reads what else it already
     // holds: a look first would be a poll(2) per round trip for nothing.
-    if (!tasks_.empty() && (!tasks_.front().hold_reply || look_due())) read_available();
+    if (!tasks_.empty() && (!tasks_.front().hold_reply || look_due(now))) {
+      read_available();
+      pass_dropped();
+    }
     // Nothing left to run: the replies held for the calls that ran go now, before it waits.
     if (tasks_.empty()) channel_.flush();
+    waited_ = tasks_.empty();
     while (tasks_.empty() && !ended_) {
       auto frame = reader_.read_frame();
       if (!frame) {
@@ -189,16 +221,20 @@ class Worker {
         }
         handle(std::move(*frame));
       }
+      pass_dropped();
     }
     if (tasks_.empty()) return std::nullopt;
-    QueuedCall task = std::move(tasks_.front());
-    tasks_.pop_front();
+    QueuedCall task = tasks_.front();
+    taken();
     running_.store(task.task_id, std::memory_order_relaxed);
     cancelled_.store(false, std::memory_order_relaxed);
     return task;
   }
 
   std::uint64_t running() const { return running_.load(std::memory_order_relaxed); }
+  // Whether the last next_task() waited for the pipe: if not, the call it returned starts
+  // when the one before ended.
+  bool waited() const { return waited_; }
 
   Channel& channel() { return channel_; }
   // read_parent_frames(): the frames that have arrived, now (a task waiting for its input).
@@ -231,7 +267,9 @@ class Worker {
   bool cancelled() {
     if (cancelled_.load(std::memory_order_relaxed)) return true;
     std::unique_lock lock(reading_, std::try_to_lock);
-    if (!lock.owns_lock() || !look_due()) return cancelled_.load(std::memory_order_relaxed);
+    if (!lock.owns_lock() || !look_due(Clock::now())) {
+      return cancelled_.load(std::memory_order_relaxed);
+    }
     try {
       read_available();
     } catch (...) {
@@ -245,12 +283,25 @@ class Worker {
  private:
   static constexpr std::chrono::microseconds kLookInterval{200};
   // Under `reading_`: true, and the clock restarted, if the pipe was last looked at
-  // kLookInterval ago or more.
-  bool look_due() {
-    const auto now = std::chrono::steady_clock::now();
+  // kLookInterval ago or more, by `now`.
+  bool look_due(Clock::time_point now) {
     if (now - last_look_ < kLookInterval) return false;
     last_look_ = now;
     return true;
+  }
+
+  // Under `reading_`: the front call leaves the queue. Its frame's payload, if that was its last
+  // call waiting, is kept in current_frame_ until the next call is asked for.
+  void taken() {
+    tasks_.pop_front();
+    QueuedFrame& frame = frames_.front();
+    if (--frame.calls != 0) return;
+    current_frame_ = std::move(frame.payload);
+    frames_.pop_front();
+  }
+  // Under `reading_`: takes the dropped calls off the front of the queue.
+  void pass_dropped() {
+    while (!tasks_.empty() && tasks_.front().dropped) taken();
   }
 
   // Reads the frames already in the pipe (or in the reader's buffer) without waiting for more.
@@ -270,17 +321,18 @@ class Worker {
   void handle(io::Frame frame) {
     switch (static_cast<Kind>(frame.kind)) {
       case Kind::kTask: {
-        auto payload = std::make_shared<const io::Payload>(std::move(frame.payload));
-        queue_task(frame.task_id, frame.flags, *payload, payload, false);
+        frames_.push_back({std::move(frame.payload)});
+        queue_task(frame.task_id, frame.flags, frames_.back().payload, false);
         return;
       }
       case Kind::kBatch: {
         // Each call becomes a task of its own: run, cancelled and answered one by one.
-        auto payload = std::make_shared<const io::Payload>(std::move(frame.payload));
         const bool hold = (frame.flags & serialization::kBatchHoldReplies) != 0;
-        for (const auto& entry : serialization::decode_batch(*payload)) {
-          queue_task(entry.task_id, entry.flags, entry.task, payload, hold);
-        }
+        // Spans into the payload, which keeps its storage as it moves into frames_.
+        const std::vector<serialization::BatchEntry> entries =
+            serialization::decode_batch(frame.payload);
+        frames_.push_back({std::move(frame.payload)});
+        for (const auto& entry : entries) queue_task(entry.task_id, entry.flags, entry.task, hold);
         return;
       }
       case Kind::kCancel: {
@@ -289,13 +341,14 @@ class Worker {
           cancelled_.store(true, std::memory_order_relaxed);
           return;
         }
-        auto it = std::find_if(tasks_.begin(), tasks_.end(),
-                               [&](const QueuedCall& c) { return c.task_id == frame.task_id; });
+        auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const QueuedCall& c) {
+          return c.task_id == frame.task_id && !c.dropped;
+        });
         // Not started: it never will. (Already finished: its reply is on its way.)
         if (it != tasks_.end() && it->of_run) {
           it->skip = true;
         } else if (it != tasks_.end()) {
-          tasks_.erase(it);
+          it->dropped = true;
           channel_.send(Kind::kCancelAck, frame.task_id, {});
         }
         return;
@@ -321,13 +374,15 @@ class Worker {
     }
   }
 
-  // Queues a Task payload: one call, or each call of a run (task ids task_id, task_id + 1, ...),
-  // whose replies may always be held: the pool sends no call with a timeout in a run.
+  // Queues a Task payload in the last of frames_: one call, or each call of a run (task ids
+  // task_id, task_id + 1, ...), whose replies may always be held: the pool sends no call with a
+  // timeout in a run.
   void queue_task(std::uint64_t task_id, std::uint8_t flags, std::span<const char> task,
-                  const std::shared_ptr<const io::Payload>& frame, bool hold) {
+                  bool hold) {
     if ((flags & serialization::kTaskRun) == 0) {
       const serialization::TaskCall call = serialization::decode_task(task);
-      tasks_.push_back(QueuedCall{task_id, flags, call.function, call.args, frame, hold});
+      tasks_.push_back(QueuedCall{task_id, flags, call.function, call.args, hold});
+      ++frames_.back().calls;
       return;
     }
     const serialization::RunTask run = serialization::decode_run(task);
@@ -336,18 +391,29 @@ class Worker {
       tasks_.push_back(QueuedCall{.task_id = task_id + i,
                                   .function = run.function,
                                   .args = run.calls[i],
-                                  .frame = frame,
                                   .hold_reply = true,
                                   .of_run = true});
     }
+    frames_.back().calls += calls;
   }
+
+  // A frame's payload, which its calls waiting in tasks_ point into, and how many they are.
+  // A deque keeps its elements in place, and a moved payload keeps its storage.
+  struct QueuedFrame {
+    io::Payload payload;
+    std::uint64_t calls = 0;
+  };
 
   io::BlockingReader& reader_;
   Channel& channel_;
   const int tasks_fd_;
-  std::mutex reading_;
-  std::deque<QueuedCall> tasks_;  // calls read ahead, in order
-  bool ended_ = false;            // Shutdown or EOF: no more tasks will come
+  detail::SmallMutex reading_;
+  std::deque<QueuedCall> tasks_;    // calls read ahead, in order
+  std::deque<QueuedFrame> frames_;  // their frames, in the same order
+  // The frame of the call handed out last, once no call waiting needs it: kept while it runs.
+  io::Payload current_frame_;
+  bool ended_ = false;  // Shutdown or EOF: no more tasks will come
+  bool waited_ = true;  // next_task() waited for a frame (the loop's thread only)
   // The running task's id; 0 between tasks. Set under `reading_` when a task starts, so that a
   // Cancel read meanwhile sees it; cleared without it (finish_task).
   std::atomic<std::uint64_t> running_{0};
@@ -452,14 +518,17 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
                      serialization::hello_from_this_process(config.worker_id, config.max_frame)));
     CallTimes times;
     ReplyBuffer replies;
-    while (auto call = worker.next_task()) {
+    // When the last call ended: the next one's start, unless the loop waited between them
+    // (one clock read a call instead of two).
+    Clock::time_point ended;
+    while (auto call = worker.next_task(ended)) {
       const detail::TaskId function = call->function;
       if (call->skip) {
         worker.finish_task();
         channel.hold(Kind::kCancelAck, call->task_id, {});
         continue;
       }
-      const auto started = Clock::now();
+      const auto started = worker.waited() ? Clock::now() : ended;
       if (call->hold_reply && !times.quick(function)) {
         channel.flush();
       } else if (call->hold_reply) {
@@ -467,7 +536,8 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
       }
       io::Payload& reply = replies.next();
       Kind kind = run_task(*call, channel.max_frame(), reply);
-      times.record(function, Clock::now() - started);
+      ended = Clock::now();
+      times.record(function, ended - started);
       // A cancelled task's result is not wanted: say it stopped instead.
       if (worker.finish_task()) {
         kind = Kind::kCancelAck;

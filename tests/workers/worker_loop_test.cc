@@ -212,5 +212,37 @@ TEST_F(WorkerLoopTest, ACallOfARunCancelledBeforeItStartsIsAnsweredCancelAckInIt
   }
 }
 
+// Cancels for calls of a Batch that have not started, arriving with it: each is answered
+// CancelAck and never runs, the others run in order, and a Task behind them still runs with its
+// own arguments (the calls share their frame's payload, which must outlive every call in it
+// and no more: the dropped ones are passed over, not lost from its count).
+TEST_F(WorkerLoopTest, CallsOfABatchCancelledBeforeTheyStartAreDroppedAndTheRestRun) {
+  detail::Payload bytes;
+  append_frame(bytes, Kind::kBatch, 0, 0, batch_of(700, 4));
+  append_frame(bytes, Kind::kCancel, 0, 701, {});
+  append_frame(bytes, Kind::kCancel, 0, 703, {});  // the frame's last call
+  detail::Payload args;
+  detail::encode_values(args, 41);
+  append_frame(bytes, Kind::kTask, 0, 800, serialization::encode_task(add_one_task.id(), args));
+  iovec iov{bytes.data(), bytes.size()};
+  ASSERT_TRUE(io::write_all(worker_->to_worker.get(), {&iov, 1}, std::nullopt));
+  std::vector<io::Frame> frames;
+  const auto replies = replies_of(*reader_, 5, frames);
+  ASSERT_EQ(replies.size(), 5u);
+  std::vector<std::uint64_t> results;
+  std::vector<std::uint64_t> acks;
+  for (const auto& reply : replies) {
+    if (reply.kind == byte_of(Kind::kCancelAck)) {
+      acks.push_back(reply.task_id);
+      continue;
+    }
+    ASSERT_EQ(reply.kind, byte_of(Kind::kResult)) << reply.task_id;
+    EXPECT_EQ(decode_int(reply.payload), reply.task_id == 800 ? 42 : int(reply.task_id) + 1);
+    results.push_back(reply.task_id);
+  }
+  EXPECT_EQ(results, (std::vector<std::uint64_t>{700, 702, 800}));
+  EXPECT_EQ(acks, (std::vector<std::uint64_t>{701, 703}));
+}
+
 }  // namespace
 }  // namespace forkpool::workers
