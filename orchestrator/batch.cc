@@ -138,9 +138,9 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
       run_ = std::make_shared<orchestrator::RunCalls>();
       run_function_ = function;
       run_name_ = name;
-      serialization::begin_run(run_payload_, function);
+      run_payload_.begin_run(function);
     }
-    serialization::append_run_call(run_payload_, args);
+    run_payload_.append_run_call(args);
     run_->states.push_back(state);
   }
 
@@ -150,7 +150,7 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
     std::shared_ptr<orchestrator::RunCalls> run = std::move(run_);
     run_.reset();
     if (run->size() == 1) {
-      const serialization::RunTask calls = serialization::decode_run(run_payload_);
+      const serialization::RunTask calls = serialization::decode_run(run_payload_.view());
       add_alone(run_function_, run_name_, serialization::encode_task(run_function_, calls.calls[0]),
                 {}, run->states[0]);
       return;
@@ -168,7 +168,7 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
     });
     calls_.push_back(orchestrator::Call{.function = run_function_,
                                         .name = run_name_,
-                                        .task = std::exchange(run_payload_, {}),
+                                        .task = run_payload_.take(),
                                         .state = std::move(state),
                                         .run = std::move(run)});
     parts_.push_back({});
@@ -232,7 +232,9 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
       }
     }
     if (run_) {
-      if (auto state = drop_from_run(*run_, run_payload_, target)) {
+      Payload payload(run_payload_.view().begin(), run_payload_.view().end());
+      if (auto state = drop_from_run(*run_, payload, target)) {
+        run_payload_.assign(payload);
         const std::string* name = run_name_;
         if (run_->size() == 0) run_.reset();
         return {state, name};
@@ -314,7 +316,7 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
   std::shared_ptr<orchestrator::RunCalls> run_;
   TaskId run_function_ = 0;
   const std::string* run_name_ = nullptr;
-  Payload run_payload_;
+  serialization::EntryWriter run_payload_;
   std::vector<std::pair<const FutureState*, const std::string*>> sending_names_;
   std::size_t size_ = 0;
   bool sent_ = false;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "forkpool/detail/archive.h"
 #include "forkpool/detail/chunk.h"
@@ -248,6 +249,51 @@ Payload run_without(std::span<const char> run, const std::vector<bool>& drop) {
 void append_reply(Payload& replies, std::uint64_t task_id, std::uint8_t kind,
                   std::span<const char> payload) {
   append_batch_entry(replies, task_id, kind, payload);
+}
+
+void EntryWriter::grow(std::size_t n) {
+  bytes_.resize(std::max({used_ + n, 2 * bytes_.size(), std::size_t{256}}));
+}
+
+void EntryWriter::count_one(std::size_t at) {
+  char* count = bytes_.data() + at;
+  store_le(count, load_le<std::uint32_t>(count) + 1);
+}
+
+void EntryWriter::begin_run(detail::TaskId function) {
+  used_ = 0;
+  char* header = extend(kRunHeader);
+  store_le(header, function);
+  store_le(header + 8, std::uint32_t{0});
+}
+
+void EntryWriter::append_run_call(std::span<const char> args) {
+  char* entry = extend(kRunCallHeader + args.size());
+  store_le(entry, static_cast<std::uint32_t>(args.size()));
+  std::copy(args.begin(), args.end(), entry + kRunCallHeader);
+  count_one(8);
+}
+
+void EntryWriter::append_reply(std::uint64_t task_id, std::uint8_t kind,
+                               std::span<const char> payload) {
+  if (used_ == 0) store_le(extend(kBatchCountSize), std::uint32_t{0});
+  char* entry = extend(batch_entry_size(payload.size()));
+  store_le(entry, task_id);
+  store_le(entry + 8, kind);
+  store_le(entry + 9, static_cast<std::uint32_t>(payload.size()));
+  std::copy(payload.begin(), payload.end(), entry + batch_entry_size(0));
+  count_one(0);
+}
+
+void EntryWriter::assign(std::span<const char> payload) {
+  used_ = 0;
+  std::copy(payload.begin(), payload.end(), extend(payload.size()));
+}
+
+Payload EntryWriter::take() {
+  bytes_.resize(used_);
+  used_ = 0;
+  return std::exchange(bytes_, {});
 }
 
 std::vector<ReplyEntry> decode_replies(std::span<const char> payload) {

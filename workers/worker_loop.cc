@@ -75,7 +75,7 @@ class Channel {
       writer_.write_frame(static_cast<std::uint8_t>(kind), 0, task_id, payload);
       return;
     }
-    serialization::append_reply(held_, task_id, static_cast<std::uint8_t>(kind), payload);
+    held_.append_reply(task_id, static_cast<std::uint8_t>(kind), payload);
     if (held_count_.fetch_add(1, std::memory_order_relaxed) == 0) {
       held_since_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     }
@@ -105,14 +105,14 @@ class Channel {
     if (held_count_.load(std::memory_order_relaxed) == 0) return;
     held_count_.store(0, std::memory_order_relaxed);
     // Task id 0: each reply carries its own.
-    writer_.write_frame(static_cast<std::uint8_t>(Kind::kReplies), 0, 0, held_);
+    writer_.write_frame(static_cast<std::uint8_t>(Kind::kReplies), 0, 0, held_.view());
     held_.clear();
   }
 
   detail::SmallMutex mutex_;
   io::FrameWriter writer_;
   std::atomic<std::size_t> max_frame_;
-  io::Payload held_;  // a Replies payload
+  serialization::EntryWriter held_;  // a Replies payload
   bool older(Clock::duration limit, Clock::time_point now) const {
     return held_count_.load(std::memory_order_relaxed) != 0 &&
            now.time_since_epoch().count() - held_since_.load(std::memory_order_relaxed) >=

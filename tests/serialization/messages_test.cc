@@ -268,6 +268,38 @@ TEST(MessagesTest, MalformedBatchesAreProtocolErrors) {
   refused(twice, "appears twice");
 }
 
+// The writer the worker's held replies and a batch's runs use gives the same bytes as the
+// functions the decoders are tested against, across its growth (300 entries outgrow its first
+// buffer), after clear(), and as a payload of exactly its bytes from take().
+TEST(MessagesTest, AnEntryWriterWritesTheSameRunsAndRepliesAsTheFunctions) {
+  EntryWriter writer;
+  Payload replies;
+  for (int round = 0; round < 2; ++round) {
+    replies.clear();
+    writer.clear();
+    for (std::uint64_t id = 1; id <= 300; ++id) {
+      const Payload value = encode_args({static_cast<int>(id), std::string(id % 7, 'v'), {}});
+      const auto kind = byte_of(id % 5 == 0 ? Kind::kCancelAck : Kind::kResult);
+      const std::span<const char> bytes = id % 5 == 0 ? std::span<const char>() : value;
+      append_reply(replies, id, kind, bytes);
+      writer.append_reply(id, kind, bytes);
+    }
+    ASSERT_EQ(writer.size(), replies.size());
+    EXPECT_TRUE(std::ranges::equal(writer.view(), replies)) << "round " << round;
+    EXPECT_EQ(decode_replies(writer.view()).size(), 300u);
+  }
+  const Payload run = sample_run();
+  writer.begin_run(0x1122334455667788ull);
+  writer.append_run_call(encode_args({1, "one", {1.5}}));
+  writer.append_run_call(encode_args({2, "two", {}}));
+  EXPECT_TRUE(std::ranges::equal(writer.view(), run));
+  const Payload taken = writer.take();
+  EXPECT_EQ(taken, run);
+  EXPECT_TRUE(writer.empty());
+  writer.assign(run);
+  EXPECT_EQ(decode_run(writer.view()).calls.size(), 2u);
+}
+
 TEST(MessagesTest, RepliesRoundTrip) {
   Payload replies;
   const Payload value = encode_args({1, "one", {}});
