@@ -4,14 +4,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -25,36 +22,13 @@
 #include "cli/pipe_input.h"
 #include "forkpool/task_input.h"
 #include "io/epoll.h"
+#include "io/private_dir.h"
 #include "io/syscalls.h"
 
 namespace forkpool::cli {
 namespace {
 
 using BlockPtr = std::shared_ptr<const PipeBlock>;
-
-// A private directory for the named pipes and --cat files of one run.
-class TempDir {
- public:
-  TempDir() {
-    const char* tmp = ::getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/forkpool-pipe-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw UsageError("cannot create a directory for --pipe in " + pattern + ": " +
-                       std::strerror(errno));
-    path_ = std::move(pattern);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // Writes a block (header and body) to a new file: --cat. Throws std::system_error.
 void write_file(const std::string& path, const PipeBlock& block) {
@@ -131,8 +105,8 @@ struct PipeJobs::Impl {
 
   const PipeOptions options;
   const unsigned slots;
-  const bool keep_for_retries;  // --retries: a failed job is fed its block again
-  TempDir dir;
+  const bool keep_for_retries;           // --retries: a failed job is fed its block again
+  io::PrivateDir dir{"forkpool-pipe-"};  // the named pipes and --cat files of the run
   io::EventFd wake;
 
   std::mutex mutex;

@@ -9,19 +9,19 @@
 #include <system_error>
 
 #include "io/fd.h"
+#include "io/private_dir.h"
 
 namespace forkpool::cli {
 
-std::string temp_dir() {
-  const char* tmp = ::getenv("TMPDIR");
-  return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
-}
-
 std::string keep_output_file(const JobStream& out, const std::string& spooled_path) {
   // GNU parallel's pattern, with six random characters where it has five.
-  std::string name = temp_dir() + "/parXXXXXX.par";
+  const std::string root = io::temp_root();
+  std::string name = root + "/parXXXXXX.par";
   io::Fd file(::mkostemps(name.data(), 4, O_CLOEXEC));
-  if (!file) throw std::system_error(errno, std::generic_category(), "cannot create " + name);
+  // Named as io::PrivateDir names its failure: the directory, not a random name never made.
+  if (!file)
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot create a temporary file in " + root);
   if (!spooled_path.empty()) {
     // Over the empty file just made: the name stays ours, the bytes move without a copy.
     if (std::rename(spooled_path.c_str(), name.c_str()) == 0) return name;

@@ -8,9 +8,6 @@
 
 namespace forkpool::cli {
 
-// $TMPDIR, or /tmp when it is unset or empty.
-std::string temp_dir();
-
 // Moves a job's stdout into a new file $TMPDIR/parXXXXXX.par and returns its name. Output a
 // worker spooled (`spooled_path`, in the run's spool directory under the same $TMPDIR) is
 // renamed, not copied; output in memory (`out`) is written. Throws std::system_error.

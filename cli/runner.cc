@@ -19,6 +19,7 @@
 #include "cli/signal_watcher.h"
 #include "cli/spool_dir.h"
 #include "forkpool/worker.h"
+#include "io/private_dir.h"
 
 namespace forkpool::cli {
 namespace {
@@ -122,7 +123,7 @@ int Runner::run() {
   // Spawned workers are fresh execs of this program: nothing of the runner's memory or
   // threads is copied into them (and a ThreadSanitizer build delivers their signals, which
   // it does not in children forked from a multi-threaded process).
-  SpoolDir spool;
+  io::PrivateDir spool(kSpoolDirPrefix);  // removed with whatever a worker that died left in it
   spool_dir_ = spool.path();
   const std::optional<Launcher> remote = run_launcher(options_.remote);
   // A remote job's output comes back in its frame: a spool file would be on its host.

@@ -1,8 +1,9 @@
-// The private directory a run's spooled job output goes to.
+// Spooled job output: when a job's output goes to a file, and how the runner learns it grew.
 #pragma once
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "io/fd.h"
@@ -14,20 +15,8 @@ namespace forkpool::cli {
 // whatever its size (GNU parallel keeps all job output in temporary files).
 inline constexpr std::size_t kSpoolOver = std::size_t{1} << 20;
 
-// A private directory for the spooled output of one run (under $TMPDIR, else /tmp), removed
-// with whatever a worker that died midway left in it.
-class SpoolDir {
- public:
-  // Throws std::system_error if the directory cannot be created.
-  SpoolDir();
-  ~SpoolDir();
-  SpoolDir(const SpoolDir&) = delete;
-  SpoolDir& operator=(const SpoolDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// The name prefix of a run's private directory (io::PrivateDir) that spooled output goes to.
+inline constexpr std::string_view kSpoolDirPrefix = "forkpool-run-";
 
 // Calls `on_write` whenever a file in a directory is written to (inotify's IN_MODIFY; a close
 // adds no bytes, and a job's end comes with its result), on a thread of its own, until destroyed:

@@ -228,15 +228,6 @@ std::string replace_all(std::string text, const std::string& name, const std::st
   return text;
 }
 
-std::string private_directory() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/forkpool-stdin-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr)
-    throw std::system_error(errno, std::generic_category(), "cannot create " + pattern);
-  return pattern;
-}
-
 void write_new_file(const std::string& path, const std::string& bytes) {
   io::Fd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!out) throw std::system_error(errno, std::generic_category(), "cannot write " + path);
@@ -261,19 +252,13 @@ JobStdin::JobStdin(const ExecRequest& request) : request_(request) {
   if (request.stdin_streamed && request.stdin_name.empty() && current_task_id() != 0)
     stream_.emplace(current_task_id());
   if (request.stdin_name.empty()) return;
-  directory_ = private_directory();
-  path_ = directory_ + (request.stdin_fifo ? "/fifo" : "/block");
-  try {
-    if (request.stdin_fifo) {
-      if (::mkfifo(path_.c_str(), 0600) != 0)
-        throw std::system_error(errno, std::generic_category(), "cannot make " + path_);
-    } else {
-      write_new_file(path_, request.stdin_bytes);
-    }
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(directory_, ignored);
-    throw;
+  // Should the file or pipe fail, the directory goes with this half-made object's members.
+  directory_.emplace("forkpool-stdin-");
+  path_ = directory_->file(request.stdin_fifo ? "fifo" : "block");
+  if (!request.stdin_fifo) {
+    write_new_file(path_, request.stdin_bytes);
+  } else if (::mkfifo(path_.c_str(), 0600) != 0) {
+    throw std::system_error(errno, std::generic_category(), "cannot make " + path_);
   }
   command_ = replace_all(request.command, request.stdin_name, path_);
   for (const std::string& word : request.argv)
@@ -281,10 +266,7 @@ JobStdin::JobStdin(const ExecRequest& request) : request_(request) {
 }
 
 JobStdin::~JobStdin() {
-  stop();
-  if (directory_.empty()) return;
-  std::error_code ignored;
-  fs::remove_all(directory_, ignored);
+  stop();  // before directory_ goes: the thread may still open the named pipe in it
 }
 
 io::Fd JobStdin::job_stdin() {

@@ -13,6 +13,7 @@
 #include "forkpool/exec.h"
 #include "io/epoll.h"
 #include "io/fd.h"
+#include "io/private_dir.h"
 #include "workers/task_input.h"
 
 namespace forkpool::workers {
@@ -111,11 +112,11 @@ class JobStdin {
   const ExecRequest& request_;
   std::string command_;  // with a file or named pipe only: the request's, renamed
   std::vector<std::string> argv_;
-  std::string directory_;                  // --cat's file or --fifo's pipe is in it ("": neither)
-  std::string path_;                       // that file or pipe
-  io::Fd writer_;                          // the write end of the job's stdin pipe, until start()
-  std::optional<io::EventFd> stop_;        // tells the thread to stop (made with the thread)
-  std::optional<TaskInputStream> stream_;  // ExecRequest::stdin_streamed: the rest of the input
+  std::optional<io::PrivateDir> directory_;  // --cat's file or --fifo's pipe is in it
+  std::string path_;                         // that file or pipe
+  io::Fd writer_;                            // the write end of the job's stdin pipe, until start()
+  std::optional<io::EventFd> stop_;          // tells the thread to stop (made with the thread)
+  std::optional<TaskInputStream> stream_;    // ExecRequest::stdin_streamed: the rest of the input
   std::thread thread_;
 };
 

@@ -8,33 +8,12 @@
 #include <string>
 
 #include "cli/run_options.h"
+#include "support/scoped_env.h"
 
 namespace forkpool::cli {
 namespace {
 
-// Sets an environment variable for one scope, restoring it after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = ::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using forkpool::testing::ScopedEnv;
 
 TEST(ShellInArgv0, RecognizesTheFormsParentShellRecognizes) {
   struct Case {

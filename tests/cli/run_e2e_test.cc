@@ -275,6 +275,33 @@ TEST_P(RunBadInputTest, OneLineOnStderrExit255AndNoJobStarted) {
 INSTANTIATE_TEST_SUITE_P(RunE2e, RunBadInputTest, ::testing::ValuesIn(bad_inputs()),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// A $TMPDIR that cannot hold the run's temporary directory (the spool directory, and --pipe's
+// own): one line naming it and why, before any job.
+TEST(RunE2e, AMissingOrUnusableTmpdirIsOneLineNamingItAndNoJobStarts) {
+  TempDir dir;
+  write_file(dir / "a-file", "");
+  write_file(dir / "input", "x\n");
+  const std::vector<std::pair<std::string, std::string>> tmpdirs = {
+      {dir / "missing", "No such file or directory"}, {dir / "a-file", "Not a directory"}};
+  const std::vector<std::vector<std::string>> runs = {{"touch started", ":::", "a"},
+                                                      {"--pipe", "touch started"},
+                                                      {"--pipe", "--cat", "touch started"}};
+  for (const auto& [tmpdir, reason] : tmpdirs) {
+    for (const std::vector<std::string>& args : runs) {
+      Launch l = forkpool_launch(dir, args);
+      l.stdin_path = dir / "input";
+      std::replace(l.env->begin(), l.env->end(), "TMPDIR=" + dir.path(), "TMPDIR=" + tmpdir);
+      Outcome o = run_to_end(l, kDeadline);
+      ASSERT_FALSE(o.hung) << args[0];
+      EXPECT_EQ(o.exit_code, 255) << args[0];
+      EXPECT_EQ(o.err, "forkpool run: cannot create a temporary directory in " + tmpdir + ": " +
+                           reason + "\n")
+          << args[0];
+      EXPECT_FALSE(std::filesystem::exists(dir / "started")) << args[0];
+    }
+  }
+}
+
 // Those of `processes` still running, as "PID: cmdline" lines; "" when none is.
 std::string running(const std::vector<ProcessId>& processes) {
   std::string found;

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "support/child_process.h"
 #include "support/files.h"
 #include "support/leak_check.h"
+#include "support/scoped_env.h"
 
 namespace forkpool::testing {
 namespace {
@@ -482,6 +484,31 @@ TEST(ExecTask, StdinNameBecomesAFileOrANamedPipe) {
     r.argv.clear();
     r.command = "true";  // a job that never opens its named pipe
     EXPECT_EQ(run_exec(r).exit_code, 0);
+  }
+  leaks.check();
+}
+
+// A $TMPDIR that cannot hold the file or named pipe: the error names it, and the job does not
+// run.
+TEST(ExecTask, StdinNameUnderAMissingTmpdirIsAnErrorNamingIt) {
+  start_the_job_guard();
+  LeakCheck leaks;
+  TempDir dir;
+  const std::string missing = dir / "missing";
+  const ScopedEnv tmp("TMPDIR", missing.c_str());
+  for (const bool fifo : {false, true}) {
+    ExecRequest r = shell("touch " + (dir / "started") + "; cat /no/such/dir/7");
+    r.stdin_bytes = "12345";
+    r.stdin_name = "/no/such/dir/7";
+    r.stdin_fifo = fifo;
+    try {
+      run_exec(r);
+      ADD_FAILURE() << "the job ran, fifo=" << fifo;
+    } catch (const std::system_error& e) {
+      EXPECT_EQ(std::string(e.what()), "cannot create a temporary directory in " + missing +
+                                           ": No such file or directory");
+    }
+    EXPECT_NE(::access((dir / "started").c_str(), F_OK), 0) << fifo;
   }
   leaks.check();
 }
