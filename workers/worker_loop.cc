@@ -76,7 +76,10 @@ class Channel {
       return;
     }
     held_.append_reply(task_id, static_cast<std::uint8_t>(kind), payload);
-    if (held_count_.fetch_add(1, std::memory_order_relaxed) == 0) {
+    // Changed only under the mutex: a load and a store, not a locked read-modify-write.
+    const std::size_t held = held_count_.load(std::memory_order_relaxed);
+    held_count_.store(held + 1, std::memory_order_relaxed);
+    if (held == 0) {
       held_since_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     }
   }
@@ -259,7 +262,9 @@ class Worker {
   // task starts.
   bool finish_task() {
     running_.store(0, std::memory_order_relaxed);
-    return cancelled_.exchange(false, std::memory_order_relaxed);
+    // Looked at first: the exchange is a locked instruction, and a cancel is rare.
+    return cancelled_.load(std::memory_order_relaxed) &&
+           cancelled_.exchange(false, std::memory_order_relaxed);
   }
 
   // this_task::cancelled(): looks at the pipe at most every kLookInterval (a poll(2) and
@@ -455,10 +460,27 @@ void replace(io::Payload& out, const io::Payload& payload) {
   out.assign(payload.begin(), payload.end());
 }
 
-// Runs one call and leaves what to send in `reply` (empty on entry): Result, or Error if it
-// threw; returns which.
-Kind run_task(const QueuedCall& queued, std::size_t max_frame, io::Payload& reply) {
-  const detail::TaskEntry* entry = detail::TaskRegistry::instance().find(queued.function);
+// The registry's entry of a function, the last one found remembered: a batch's calls are
+// mostly of one function.
+class Entries {
+ public:
+  const detail::TaskEntry* find(detail::TaskId function) {
+    if (entry_ == nullptr || function_ != function) {
+      entry_ = detail::TaskRegistry::instance().find(function);
+      function_ = function;
+    }
+    return entry_;
+  }
+
+ private:
+  detail::TaskId function_ = 0;
+  const detail::TaskEntry* entry_ = nullptr;
+};
+
+// Runs one call of `entry` (null: not registered) and leaves what to send in `reply` (empty on
+// entry): Result, or Error if it threw; returns which.
+Kind run_task(const QueuedCall& queued, const detail::TaskEntry* entry, std::size_t max_frame,
+              io::Payload& reply) {
   const bool chunk = (queued.flags & serialization::kTaskChunk) != 0;
   if (entry == nullptr || (chunk && entry->invoke_chunk == nullptr)) {
     replace(reply, serialization::encode(serialization::NoSuchTask{queued.function, chunk}));
@@ -517,6 +539,7 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
                  serialization::encode(
                      serialization::hello_from_this_process(config.worker_id, config.max_frame)));
     CallTimes times;
+    Entries entries;
     ReplyBuffer replies;
     // When the last call ended: the next one's start, unless the loop waited between them
     // (one clock read a call instead of two).
@@ -535,7 +558,7 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
         channel.flush_if_older(kReplyHoldLimit, started);
       }
       io::Payload& reply = replies.next();
-      Kind kind = run_task(*call, channel.max_frame(), reply);
+      Kind kind = run_task(*call, entries.find(function), channel.max_frame(), reply);
       ended = Clock::now();
       times.record(function, ended - started);
       // A cancelled task's result is not wanted: say it stopped instead.

@@ -142,6 +142,41 @@ TEST(TaskRegistryTest, FindsARegisteredTaskByIdAndByFunction) {
   EXPECT_EQ(registry.find(scale_task.id())->function, erased(&scale));
 }
 
+int first_of_two(int a, int /*b*/) { return a; }
+int second_of_two(int /*a*/, int b) { return b; }
+
+// Many tasks, registered in no order of id or of function: each is found by both, two names for
+// one function find the first registered by that function, and a missing one is not found.
+TEST(TaskRegistryTest, FindsEachOfManyTasksAndTheFirstOfTwoNamesForAFunction) {
+  TaskRegistry registry;
+  const std::vector<ErasedFunction> functions = {erased(&add), erased(&first_of_two),
+                                                 erased(&second_of_two)};
+  std::vector<std::string> names;
+  for (int i = 0; i < 300; ++i) {
+    names.push_back("task" + std::to_string((i * 7919) % 300));
+    registry.add(TaskEntry{names.back(), task_id_of(names.back()), "int (*)(int, int)",
+                           functions[static_cast<std::size_t>(i) % functions.size()],
+                           &Task<int (*)(int, int)>::invoke});
+  }
+  ASSERT_EQ(registry.problem(), "");
+  ASSERT_EQ(registry.size(), 300u);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const TaskEntry* entry = registry.find(task_id_of(names[i]));
+    ASSERT_NE(entry, nullptr) << names[i];
+    EXPECT_EQ(entry->name, names[i]);
+    EXPECT_EQ(entry->function, functions[i % functions.size()]);
+  }
+  for (std::size_t f = 0; f < functions.size(); ++f) {
+    const TaskEntry* entry = registry.find(functions[f]);
+    ASSERT_NE(entry, nullptr);
+    EXPECT_EQ(entry->name, names[f]) << "not the first registered for this function";
+  }
+  EXPECT_EQ(registry.find(task_id_of("task300")), nullptr);
+  EXPECT_EQ(registry.find(erased(&not_registered)), nullptr);
+  registry.add(TaskEntry{names[5], task_id_of(names[5]), "", erased(&add), nullptr});
+  EXPECT_NE(registry.problem().find(names[5]), std::string::npos) << registry.problem();
+}
+
 TEST(TaskRegistryTest, UnknownIdsAndFunctionsAreNotFound) {
   const TaskRegistry& registry = TaskRegistry::instance();
   EXPECT_EQ(registry.find(task_id_of("no_such_task")), nullptr);

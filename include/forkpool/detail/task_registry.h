@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "forkpool/detail/archive.h"
@@ -42,6 +43,8 @@ class TaskRegistry {
   // configuration error reported on the first use of the registry.
   void add(TaskEntry entry);
 
+  // Binary searches: every call looks its task up (the caller by function, the worker by id),
+  // and a program may register hundreds. By function, the first registered wins.
   const TaskEntry* find(TaskId id) const;
   const TaskEntry* find(ErasedFunction function) const;
 
@@ -54,6 +57,9 @@ class TaskRegistry {
 
  private:
   std::vector<TaskEntry> entries_;
+  // Indices into entries_, sorted by id and by function (then by index).
+  std::vector<std::pair<TaskId, std::size_t>> by_id_;
+  std::vector<std::pair<ErasedFunction, std::size_t>> by_function_;
   std::string problem_;
 };
 
