@@ -198,41 +198,56 @@ void append_run_call(Payload& run, std::span<const char> args) {
   store_le(run.data() + 8, load_le<std::uint32_t>(run.data() + 8) + 1);
 }
 
-RunTask decode_run(std::span<const char> payload) {
+RunView view_run(std::span<const char> payload) {
   if (payload.size() < kRunHeader) {
     throw ProtocolError("cannot decode a run: " + std::to_string(payload.size()) +
                         " bytes is shorter than its header");
   }
-  RunTask run;
+  RunView run;
   run.function = load_le<detail::TaskId>(payload.data());
-  const auto count = load_le<std::uint32_t>(payload.data() + 8);
-  std::span<const char> rest = payload.subspan(kRunHeader);
+  run.count = load_le<std::uint32_t>(payload.data() + 8);
+  run.calls = payload.subspan(kRunHeader);
   // Every call has its length on the wire: a count the bytes cannot hold is refused before
   // anything is allocated for it.
-  if (count == 0 || count > detail::kMaxChunkCalls || count > rest.size() / kRunCallHeader) {
-    throw ProtocolError("cannot decode a run: a count of " + std::to_string(count) + " calls in " +
-                        std::to_string(rest.size()) + " bytes");
+  if (run.count == 0 || run.count > detail::kMaxChunkCalls ||
+      run.count > run.calls.size() / kRunCallHeader) {
+    throw ProtocolError("cannot decode a run: a count of " + std::to_string(run.count) +
+                        " calls in " + std::to_string(run.calls.size()) + " bytes");
   }
-  run.calls.reserve(count);
-  while (run.calls.size() < count) {
+  std::span<const char> rest = run.calls;
+  for (std::uint32_t call = 1; call <= run.count; ++call) {
     if (rest.size() < kRunCallHeader) {
-      throw ProtocolError("cannot decode a run: call " + std::to_string(run.calls.size() + 1) +
-                          " is cut short");
+      throw ProtocolError("cannot decode a run: call " + std::to_string(call) + " is cut short");
     }
     const auto length = load_le<std::uint32_t>(rest.data());
     rest = rest.subspan(kRunCallHeader);
     if (length > rest.size()) {
-      throw ProtocolError("cannot decode a run: call " + std::to_string(run.calls.size() + 1) +
-                          " claims " + std::to_string(length) + " bytes, " +
-                          std::to_string(rest.size()) + " remain");
+      throw ProtocolError("cannot decode a run: call " + std::to_string(call) + " claims " +
+                          std::to_string(length) + " bytes, " + std::to_string(rest.size()) +
+                          " remain");
     }
-    run.calls.push_back(rest.first(length));
     rest = rest.subspan(length);
   }
   if (!rest.empty()) {
     throw ProtocolError("cannot decode a run: " + std::to_string(rest.size()) +
                         " bytes after its last call");
   }
+  return run;
+}
+
+std::span<const char> next_run_call(std::span<const char>& calls) {
+  const auto length = load_le<std::uint32_t>(calls.data());
+  const std::span<const char> args = calls.subspan(kRunCallHeader, length);
+  calls = calls.subspan(kRunCallHeader + length);
+  return args;
+}
+
+RunTask decode_run(std::span<const char> payload) {
+  RunView view = view_run(payload);
+  RunTask run;
+  run.function = view.function;
+  run.calls.reserve(view.count);
+  while (run.calls.size() < view.count) run.calls.push_back(next_run_call(view.calls));
   return run;
 }
 
@@ -253,11 +268,6 @@ void append_reply(Payload& replies, std::uint64_t task_id, std::uint8_t kind,
 
 void EntryWriter::grow(std::size_t n) {
   bytes_.resize(std::max({used_ + n, 2 * bytes_.size(), std::size_t{256}}));
-}
-
-void EntryWriter::count_one(std::size_t at) {
-  char* count = bytes_.data() + at;
-  store_le(count, load_le<std::uint32_t>(count) + 1);
 }
 
 void EntryWriter::begin_run(detail::TaskId function) {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "forkpool/detail/little_endian.h"
 #include "forkpool/detail/payload.h"
 #include "forkpool/detail/task_registry.h"
 #include "serialization/error_reply.h"
@@ -198,7 +199,11 @@ class EntryWriter {
     return at;
   }
   void grow(std::size_t n);
-  void count_one(std::size_t at);  // adds one to the u32 count at `at`
+  // Adds one to the u32 count at `at`.
+  void count_one(std::size_t at) {
+    char* count = bytes_.data() + at;
+    detail::store_le(count, detail::load_le<std::uint32_t>(count) + 1);
+  }
 
   Payload bytes_;  // its size is the room; the first used_ bytes are written
   std::size_t used_ = 0;
@@ -212,6 +217,17 @@ TaskCall decode_task(std::span<const char> payload);
 // ProtocolError for a run shorter than its header, of no call or more than
 // detail::kMaxChunkCalls, or whose calls do not fill it exactly.
 RunTask decode_run(std::span<const char> payload);
+// A run checked whole as decode_run checks it, without a vector of its calls: the worker takes
+// them one at a time with next_run_call.
+struct RunView {
+  detail::TaskId function = 0;
+  std::uint32_t count = 0;
+  std::span<const char> calls;  // every call, behind its length
+};
+RunView view_run(std::span<const char> payload);
+// The arguments of the first call in `calls` (a RunView's, or what is left of them), and
+// `calls` moved past it. REQUIRES: a call is left.
+std::span<const char> next_run_call(std::span<const char>& calls);
 // A copy of a well-formed run without the calls whose index is true in `drop` (at least one is
 // left); the rest keep their order.
 Payload run_without(std::span<const char> run, const std::vector<bool>& drop);

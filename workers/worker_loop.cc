@@ -17,6 +17,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "forkpool/detail/small_mutex.h"
 #include "forkpool/detail/task_registry.h"
@@ -163,18 +164,20 @@ class CallTimes {
   Clock::duration* remembered_ = nullptr;
 };
 
-// A call waiting to run: a Task frame's, one entry of a Batch frame, or one call of a run,
-// which share the frame's payload (Worker::frames_ keeps it) instead of a copy each.
+// A call waiting to run: a Task frame's, or one entry of a Batch frame, which share the frame's
+// payload (Worker::frames_ keeps it) instead of a copy each. Or a run's calls not yet handed
+// out, as one entry: its calls are taken from it one at a time.
 struct QueuedCall {
-  std::uint64_t task_id = 0;
-  std::uint8_t flags = 0;  // the Task's flags (serialization::kTaskChunk)
+  std::uint64_t task_id = 0;  // a run's: its next call's (each call's is the one before's + 1)
+  std::uint8_t flags = 0;     // the Task's flags (serialization::kTaskChunk)
   detail::TaskId function = 0;
-  std::span<const char> args;  // in its frame's payload
+  std::span<const char> args;  // in its frame's payload; a run's: its calls left, as on the wire
   bool hold_reply = false;     // its Batch or run lets the reply wait for the next ones
   // A call of a run: cancelled while it waits, it stays in its place and is answered
   // CancelAck in its turn, so that the pool hears of a run's calls in order.
   bool of_run = false;
-  bool skip = false;  // cancelled before it started
+  std::uint32_t left = 1;  // a run's calls not yet handed out
+  bool skip = false;       // a call of a run handed out: cancelled before it started
   // Any other call cancelled before it started: answered at once, and passed over in its turn
   // (it stays in its place so that its frame's count of calls waiting stays true).
   bool dropped = false;
@@ -227,8 +230,16 @@ class Worker {
       pass_dropped();
     }
     if (tasks_.empty()) return std::nullopt;
-    QueuedCall task = tasks_.front();
-    taken();
+    QueuedCall& front = tasks_.front();
+    QueuedCall task = front;
+    if (front.of_run) {
+      task.args = serialization::next_run_call(front.args);  // the run was checked whole
+      task.skip = skipped(task.task_id);
+      ++front.task_id;
+      if (--front.left == 0) taken();
+    } else {
+      taken();
+    }
     running_.store(task.task_id, std::memory_order_relaxed);
     cancelled_.store(false, std::memory_order_relaxed);
     return task;
@@ -304,6 +315,15 @@ class Worker {
     current_frame_ = std::move(frame.payload);
     frames_.pop_front();
   }
+  // Under `reading_`: whether the call `task_id` of a run was cancelled while it waited (and
+  // forgets it).
+  bool skipped(std::uint64_t task_id) {
+    if (skipped_.empty()) return false;
+    auto it = std::find(skipped_.begin(), skipped_.end(), task_id);
+    if (it == skipped_.end()) return false;
+    skipped_.erase(it);
+    return true;
+  }
   // Under `reading_`: takes the dropped calls off the front of the queue.
   void pass_dropped() {
     while (!tasks_.empty() && tasks_.front().dropped) taken();
@@ -347,11 +367,12 @@ class Worker {
           return;
         }
         auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const QueuedCall& c) {
+          if (c.of_run) return frame.task_id >= c.task_id && frame.task_id - c.task_id < c.left;
           return c.task_id == frame.task_id && !c.dropped;
         });
         // Not started: it never will. (Already finished: its reply is on its way.)
         if (it != tasks_.end() && it->of_run) {
-          it->skip = true;
+          skipped_.push_back(frame.task_id);
         } else if (it != tasks_.end()) {
           it->dropped = true;
           channel_.send(Kind::kCancelAck, frame.task_id, {});
@@ -379,9 +400,9 @@ class Worker {
     }
   }
 
-  // Queues a Task payload in the last of frames_: one call, or each call of a run (task ids
-  // task_id, task_id + 1, ...), whose replies may always be held: the pool sends no call with a
-  // timeout in a run.
+  // Queues a Task payload in the last of frames_: one call, or a run (its calls' task ids
+  // task_id, task_id + 1, ...), checked whole now and handed out call by call, whose replies
+  // may always be held: the pool sends no call with a timeout in a run.
   void queue_task(std::uint64_t task_id, std::uint8_t flags, std::span<const char> task,
                   bool hold) {
     if ((flags & serialization::kTaskRun) == 0) {
@@ -390,16 +411,14 @@ class Worker {
       ++frames_.back().calls;
       return;
     }
-    const serialization::RunTask run = serialization::decode_run(task);
-    const auto calls = static_cast<std::uint64_t>(run.calls.size());
-    for (std::uint64_t i = 0; i < calls; ++i) {
-      tasks_.push_back(QueuedCall{.task_id = task_id + i,
-                                  .function = run.function,
-                                  .args = run.calls[i],
-                                  .hold_reply = true,
-                                  .of_run = true});
-    }
-    frames_.back().calls += calls;
+    const serialization::RunView run = serialization::view_run(task);
+    tasks_.push_back(QueuedCall{.task_id = task_id,
+                                .function = run.function,
+                                .args = run.calls,
+                                .hold_reply = true,
+                                .of_run = true,
+                                .left = run.count});
+    ++frames_.back().calls;
   }
 
   // A frame's payload, which its calls waiting in tasks_ point into, and how many they are.
@@ -413,7 +432,9 @@ class Worker {
   Channel& channel_;
   const int tasks_fd_;
   detail::SmallMutex reading_;
-  std::deque<QueuedCall> tasks_;    // calls read ahead, in order
+  std::deque<QueuedCall> tasks_;  // calls read ahead, in order
+  // Calls of runs in tasks_ cancelled before they started: answered CancelAck in their turn.
+  std::vector<std::uint64_t> skipped_;
   std::deque<QueuedFrame> frames_;  // their frames, in the same order
   // The frame of the call handed out last, once no call waiting needs it: kept while it runs.
   io::Payload current_frame_;

@@ -194,7 +194,10 @@ TEST_F(WorkerLoopTest, ARunIsAnsweredCallByCallUnderEachCallsId) {
 TEST_F(WorkerLoopTest, ACallOfARunCancelledBeforeItStartsIsAnsweredCancelAckInItsTurn) {
   detail::Payload bytes;
   append_frame(bytes, Kind::kTask, serialization::kTaskRun, 600, run_of(5));
+  // The run's first call, one between, and its last: the worker keeps the run as one entry.
+  append_frame(bytes, Kind::kCancel, 0, 600, {});
   append_frame(bytes, Kind::kCancel, 0, 603, {});
+  append_frame(bytes, Kind::kCancel, 0, 604, {});
   iovec iov{bytes.data(), bytes.size()};
   ASSERT_TRUE(io::write_all(worker_->to_worker.get(), {&iov, 1}, std::nullopt));
   std::vector<io::Frame> frames;
@@ -202,7 +205,7 @@ TEST_F(WorkerLoopTest, ACallOfARunCancelledBeforeItStartsIsAnsweredCancelAckInIt
   ASSERT_EQ(replies.size(), 5u);
   for (std::size_t i = 0; i < replies.size(); ++i) {
     EXPECT_EQ(replies[i].task_id, 600 + i);
-    if (i == 3) {
+    if (i == 0 || i == 3 || i == 4) {
       EXPECT_EQ(replies[i].kind, byte_of(Kind::kCancelAck));
       EXPECT_TRUE(replies[i].payload.empty());
     } else {
