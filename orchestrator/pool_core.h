@@ -200,8 +200,14 @@ class PoolCore {
   void make_idle(WorkerSlot& slot, Clock::time_point now);
   void bulk_writer_main();
 
+  // Makes the worker starter, which forks the forkserver's zygote, and with StartMethod::kFork
+  // the first workers: everything the pool forks from this process as it starts. On failure
+  // the pool breaks ("cannot start workers: ..."). Then lets the constructor return.
+  void set_up_starter(Lock& lock, Settlements& out);
+
   // collector.cc: the collector thread.
   void collector_main();
+  // set_up_starter, unless the constructor did, then the first workers.
   void start_workers(Lock& lock, Settlements& out);
   void start_worker(Lock& lock);
   void wait_and_handle(io::Deadline wait, Settlements& out);
@@ -284,7 +290,7 @@ class PoolCore {
   std::condition_variable room_;     // the queue shrank below queue_capacity, or intake stopped
   int blocked_submitters_ = 0;
   State state_ = State::kRunning;
-  bool forked_from_parent_ = false;  // the constructor waits for this
+  bool forked_from_parent_ = false;  // set_up_starter is done; the constructor waits for it
   std::string broken_;               // why the pool stopped respawning; empty while healthy
   std::deque<PendingTask> queue_;
   std::map<std::uint32_t, std::unique_ptr<WorkerSlot>> slots_;

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "io/blocking_reader.h"
@@ -228,6 +230,49 @@ TEST_P(PoolFailureTest, WorkersDieWithTheirParent) {
     EXPECT_NE(io::poll_one(pidfd.get(), POLLIN, std::chrono::milliseconds(kDeadline)), 0)
         << "a worker outlived its parent";
   }
+}
+
+// Waits until the kernel has released the ended thread `tid` of this process; by then its end
+// has signalled whatever it set off (PR_SET_PDEATHSIG of the processes it forked). join()
+// returns earlier, once the thread has stopped running.
+void wait_until_released(pid_t tid) {
+  const std::string task = "/proc/self/task/" + std::to_string(tid);
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (::access(task.c_str(), F_OK) == 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "thread " << tid << " never ended";
+    std::this_thread::yield();
+  }
+}
+
+pid_t worker_pid_from(Pool& pool) {
+  auto f = pool.submit(worker_pid_task);
+  EXPECT_TRUE(f.wait_for(kDeadline)) << "the future did not settle: hang";
+  return f.get();
+}
+
+// The thread that makes a pool may end long before the pool does. PR_SET_PDEATHSIG kills a
+// worker when the thread that forked it (or its zygote) ends, not the process, so workers must
+// be started by a thread that lives as long as the pool.
+TEST_P(PoolFailureTest, WorkersOutliveTheThreadThatMadeThePool) {
+  {
+    Options o = GetParam().options;
+    o.workers = 1;
+    std::unique_ptr<Pool> pool;
+    pid_t maker = 0;
+    pid_t worker = 0;
+    std::thread([&] {
+      maker = ::gettid();
+      pool = std::make_unique<Pool>(o);
+      worker = worker_pid_from(*pool);
+    }).join();
+    wait_until_released(maker);
+    ASSERT_GT(worker, 0);
+    // A worker killed by the thread's end could not answer this.
+    EXPECT_EQ(worker_pid_from(*pool), worker);
+    EXPECT_EQ(pool->stats().worker_deaths, 0u);
+    EXPECT_EQ(pool->stats().workers_started, 1u);
+  }
+  leaks_.check();
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStartMethods, PoolFailureTest, ::testing::ValuesIn(all_start_cases(2)),
