@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <mutex>
 #include <ranges>
@@ -373,15 +372,6 @@ TEST(PoolReplyBufferTest, LargeAndSmallRepliesFromTwoWorkersInterleave) {
     }
   }
   leaks.check();
-}
-
-// The threads this process has now, as the kernel counts them (a sanitizer's own included).
-int threads_of_this_process() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
 }
 
 // What a pthread_atfork handler saw: the threads of this process at each fork(2), while armed.
