@@ -13,9 +13,9 @@
 //
 // Threads: callers submit (encode in their own thread, then enqueue under the mutex); one
 // collector thread waits on every worker's result pipe and pidfd with epoll, reads whole
-// frames, settles futures, starts and reaps workers. Only the collector creates and destroys
-// worker slots, so it may use a slot's reader without the mutex; everything else about a slot
-// is guarded by the mutex.
+// frames, settles futures, starts and reaps workers. Only the collector (or the constructor,
+// before it starts) creates and destroys worker slots, so it may use a slot's reader without
+// the mutex; everything else about a slot is guarded by the mutex.
 //
 // Writes: a frame that fits in a pipe's buffer cannot block, and is written under the mutex
 // (Cancel, Shutdown, the handshake, small tasks), by whichever thread sends it. A bigger task
@@ -321,7 +321,7 @@ class PoolCore {
   const std::shared_ptr<detail::FutureHooks> future_hooks_ = make_future_hooks(cancel_link_);
   io::Epoll epoll_;
   io::EventFd wake_;
-  std::unique_ptr<workers::WorkerStarter> starter_;  // used by the collector thread only
+  std::unique_ptr<workers::WorkerStarter> starter_;  // the collector's, once it has started
   // Remote workers' data connections come in here (data_channel.cc); collector thread only.
   std::unique_ptr<DataChannelListener> data_listener_;
   std::function<void(const void*)> input_taken_;  // TaskInput::on_taken's listener
