@@ -30,7 +30,7 @@ io::Deadline sooner(io::Deadline a, io::Deadline b) {
 }  // namespace
 
 void PoolCore::release_constructor() {
-  forked_from_parent_ = true;
+  starter_set_up_ = true;
   changed_.notify_all();
 }
 
@@ -84,7 +84,7 @@ void PoolCore::collector_main() {
 }
 
 void PoolCore::start_workers(Lock& lock, Settlements& out) {
-  if (!forked_from_parent_) set_up_starter(lock, out);  // the constructor's thread did not
+  if (!starter_set_up_) set_up_starter(lock, out);  // the constructor's thread did not
   while (slots_.size() < workers_ && broken_.empty()) start_worker(lock);
 }
 

@@ -57,11 +57,11 @@ PoolCore::PoolCore(Options options)
   }
   collector_ = std::thread([this] { collector_main(); });
   if (fork_here) return;
-  // Meanwhile this thread holds no lock, so the collector's forks copy a consistent heap; a
-  // fork that races an allocation in another thread can copy an allocator lock held forever
-  // (sanitizer allocators have no fork handlers).
+  // Wait for the collector's set_up_starter. Meanwhile this thread holds no lock, so its forks
+  // copy a consistent heap; a fork that races an allocation in another thread can copy an
+  // allocator lock held forever (sanitizer allocators have no fork handlers).
   Lock lock(mutex_);
-  changed_.wait(lock, [this] { return forked_from_parent_; });
+  changed_.wait(lock, [this] { return starter_set_up_; });
 }
 
 void PoolCore::set_up_starter(Lock& lock, Settlements& out) {

@@ -290,8 +290,8 @@ class PoolCore {
   std::condition_variable room_;     // the queue shrank below queue_capacity, or intake stopped
   int blocked_submitters_ = 0;
   State state_ = State::kRunning;
-  bool forked_from_parent_ = false;  // set_up_starter is done; the constructor waits for it
-  std::string broken_;               // why the pool stopped respawning; empty while healthy
+  bool starter_set_up_ = false;  // set_up_starter is done; the constructor may return
+  std::string broken_;           // why the pool stopped respawning; empty while healthy
   std::deque<PendingTask> queue_;
   std::map<std::uint32_t, std::unique_ptr<WorkerSlot>> slots_;
   // A stack: the most recently idle worker is reused first; the bottom one retires first.
