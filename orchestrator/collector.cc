@@ -30,7 +30,7 @@ io::Deadline sooner(io::Deadline a, io::Deadline b) {
 }  // namespace
 
 void PoolCore::release_constructor() {
-  forked_from_parent_ = true;
+  starter_set_up_ = true;
   changed_.notify_all();
 }
 
@@ -84,29 +84,8 @@ void PoolCore::collector_main() {
 }
 
 void PoolCore::start_workers(Lock& lock, Settlements& out) {
-  try {
-    const Launcher& launcher = options_.launcher;
-    if (launcher.kind != Launcher::Kind::kLocal && launcher.data_channel != DataChannel::kStdio) {
-      data_listener_ =
-          std::make_unique<DataChannelListener>(epoll_, kDataListenData, kDataPendingData);
-    }
-    starter_ = workers::make_starter(
-        {.method = options_.start_method,
-         .executable = options_.worker_executable,
-         .command = options_.worker_command,
-         .max_frame = options_.max_frame,
-         .launcher = launcher,
-         .data_port = data_listener_ ? data_listener_->port() : std::uint16_t{0}});
-    start_description_ = starter_->describe();
-    const bool forks_this_process = options_.worker_command.empty() &&
-                                    options_.launcher.kind == Launcher::Kind::kLocal &&
-                                    options_.start_method == StartMethod::kFork;
-    if (!forks_this_process) release_constructor();
-    for (unsigned i = 0; i < workers_ && broken_.empty(); ++i) start_worker(lock);
-  } catch (...) {
-    break_pool("cannot start workers: " + what_of(std::current_exception()), out);
-  }
-  release_constructor();
+  if (!starter_set_up_) set_up_starter(lock, out);  // the constructor's thread did not
+  while (slots_.size() < workers_ && broken_.empty()) start_worker(lock);
 }
 
 void PoolCore::wait_and_handle(io::Deadline wait, Settlements& out) {

@@ -3,11 +3,13 @@
 #include "orchestrator/pool_core.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 
 #include "forkpool/worker.h"
 #include "orchestrator/cpu_count.h"
+#include "orchestrator/retry_policy.h"
 #include "workers/launcher.h"
 
 namespace forkpool::orchestrator {
@@ -28,6 +30,10 @@ unsigned worker_count(const Options& options) {
   const unsigned slots = workers::launcher_slots(options.launcher);
   return options.workers != 0 ? std::min(options.workers, slots) : slots;
 }
+
+// Whether this is the process's main thread, which ends only when the process does (short of
+// a pthread_exit() in main).
+bool on_main_thread() { return ::gettid() == ::getpid(); }
 }  // namespace
 
 PoolCore::PoolCore(Options options)
@@ -36,13 +42,53 @@ PoolCore::PoolCore(Options options)
       crash_loop_(crash_loop_policy(options_)) {
   cancel_link_->core = this;
   epoll_.add(wake_.fd(), EPOLLIN, kWakeData);
+  // What the pool forks from this process as it starts (the forkserver's zygote, the first
+  // workers of StartMethod::kFork) copies every lock as it is at that instant, held ones
+  // included. Forked here, before the collector exists, from a single-threaded program it
+  // copies a single-threaded process. But PR_SET_PDEATHSIG kills those processes, and the
+  // workers the zygote clones as their siblings, when the thread that forked them ends: only
+  // the main thread is sure to outlive the pool. From any other thread the collector forks
+  // them, and lives as long as they do; the process has another thread (main) anyway.
+  const bool fork_here = on_main_thread();
+  if (fork_here) {
+    Lock lock(mutex_);
+    Settlements out;  // nothing is queued yet: a failure settles nothing
+    set_up_starter(lock, out);
+  }
   collector_ = std::thread([this] { collector_main(); });
-  // Wait until the collector has forked what it must fork from this process (the zygote, or
-  // the first workers of StartMethod::kFork). Meanwhile this thread holds no lock, so those
-  // forks copy a consistent heap; a fork that races an allocation in another thread can
-  // copy an allocator lock held forever (sanitizer allocators have no fork handlers).
+  if (fork_here) return;
+  // Wait for the collector's set_up_starter. Meanwhile this thread holds no lock, so its forks
+  // copy a consistent heap; a fork that races an allocation in another thread can copy an
+  // allocator lock held forever (sanitizer allocators have no fork handlers).
   Lock lock(mutex_);
-  changed_.wait(lock, [this] { return forked_from_parent_; });
+  changed_.wait(lock, [this] { return starter_set_up_; });
+}
+
+void PoolCore::set_up_starter(Lock& lock, Settlements& out) {
+  try {
+    const Launcher& launcher = options_.launcher;
+    if (launcher.kind != Launcher::Kind::kLocal && launcher.data_channel != DataChannel::kStdio) {
+      data_listener_ =
+          std::make_unique<DataChannelListener>(epoll_, kDataListenData, kDataPendingData);
+    }
+    starter_ = workers::make_starter(
+        {.method = options_.start_method,
+         .executable = options_.worker_executable,
+         .command = options_.worker_command,
+         .max_frame = options_.max_frame,
+         .launcher = launcher,
+         .data_port = data_listener_ ? data_listener_->port() : std::uint16_t{0}});
+    start_description_ = starter_->describe();
+    const bool forks_this_process = options_.worker_command.empty() &&
+                                    launcher.kind == Launcher::Kind::kLocal &&
+                                    options_.start_method == StartMethod::kFork;
+    if (forks_this_process) {
+      while (slots_.size() < workers_ && broken_.empty()) start_worker(lock);
+    }
+  } catch (...) {
+    break_pool("cannot start workers: " + what_of(std::current_exception()), out);
+  }
+  release_constructor();
 }
 
 PoolCore::~PoolCore() {

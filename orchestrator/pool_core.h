@@ -13,9 +13,9 @@
 //
 // Threads: callers submit (encode in their own thread, then enqueue under the mutex); one
 // collector thread waits on every worker's result pipe and pidfd with epoll, reads whole
-// frames, settles futures, starts and reaps workers. Only the collector creates and destroys
-// worker slots, so it may use a slot's reader without the mutex; everything else about a slot
-// is guarded by the mutex.
+// frames, settles futures, starts and reaps workers. Only the collector (or the constructor,
+// before it starts) creates and destroys worker slots, so it may use a slot's reader without
+// the mutex; everything else about a slot is guarded by the mutex.
 //
 // Writes: a frame that fits in a pipe's buffer cannot block, and is written under the mutex
 // (Cancel, Shutdown, the handshake, small tasks), by whichever thread sends it. A bigger task
@@ -204,8 +204,14 @@ class PoolCore {
   void make_idle(WorkerSlot& slot, Clock::time_point now);
   void bulk_writer_main();
 
+  // Makes the worker starter, which forks the forkserver's zygote, and with StartMethod::kFork
+  // the first workers: everything the pool forks from this process as it starts. On failure
+  // the pool breaks ("cannot start workers: ..."). Then lets the constructor return.
+  void set_up_starter(Lock& lock, Settlements& out);
+
   // collector.cc: the collector thread.
   void collector_main();
+  // set_up_starter, unless the constructor did, then the first workers.
   void start_workers(Lock& lock, Settlements& out);
   void start_worker(Lock& lock);
   void wait_and_handle(io::Deadline wait, Settlements& out);
@@ -290,8 +296,8 @@ class PoolCore {
   std::condition_variable room_;     // the queue shrank below queue_capacity, or intake stopped
   int blocked_submitters_ = 0;
   State state_ = State::kRunning;
-  bool forked_from_parent_ = false;  // the constructor waits for this
-  std::string broken_;               // why the pool stopped respawning; empty while healthy
+  bool starter_set_up_ = false;  // set_up_starter is done; the constructor may return
+  std::string broken_;           // why the pool stopped respawning; empty while healthy
   std::deque<PendingTask> queue_;
   std::map<std::uint32_t, std::unique_ptr<WorkerSlot>> slots_;
   // A stack: the most recently idle worker is reused first; the bottom one retires first.
@@ -321,7 +327,7 @@ class PoolCore {
   const std::shared_ptr<detail::FutureHooks> future_hooks_ = make_future_hooks(cancel_link_);
   io::Epoll epoll_;
   io::EventFd wake_;
-  std::unique_ptr<workers::WorkerStarter> starter_;  // used by the collector thread only
+  std::unique_ptr<workers::WorkerStarter> starter_;  // the collector's, once it has started
   // Remote workers' data connections come in here (data_channel.cc); collector thread only.
   std::unique_ptr<DataChannelListener> data_listener_;
   std::function<void(const void*)> input_taken_;  // TaskInput::on_taken's listener

@@ -17,14 +17,14 @@ namespace forkpool {
 
 // How the pool starts its workers (Options::start_method).
 enum class StartMethod {
-  // A single-threaded zygote, forked when the pool starts (while the constructing thread
-  // waits), forks every worker and every respawn. Workers start from the process image as it
-  // was then, and no later fork copies this multi-threaded process. The default.
+  // A single-threaded zygote, forked as the pool starts (on the main thread: before the pool has
+  // a thread of its own), forks every worker and every respawn. Workers start from the process
+  // image as it was then, and no later fork copies this multi-threaded process. The default.
   kForkserver,
   // The pool forks each worker directly from this process: workers see this process's memory
   // as it is when they start. Risky in a multi-threaded program: a lock held by another thread
-  // at fork time stays locked in the worker (glibc's malloc is safe; other locks, and
-  // sanitizer allocators, are not).
+  // at fork time stays locked in the worker (glibc's malloc is safe; other locks, and sanitizer
+  // allocators, are not). The first ones fork as the zygote above; respawns amid pool threads.
   kFork,
   // Each worker is a fresh exec of `worker_executable` (default: this program), whose main()
   // must call forkpool::worker_main_if_requested first. Clean state; the slowest start.

@@ -1,12 +1,19 @@
 // Worker deaths, crash loops, oversized messages and parent death, for every start method.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "io/blocking_reader.h"
@@ -14,6 +21,7 @@
 #include "io/pipe.h"
 #include "io/syscalls.h"
 #include "orchestrator/test_tasks.h"
+#include "support/child_process.h"
 #include "support/leak_check.h"
 
 namespace forkpool::testing {
@@ -230,6 +238,49 @@ TEST_P(PoolFailureTest, WorkersDieWithTheirParent) {
   }
 }
 
+// Waits until the kernel has released the ended thread `tid` of this process; by then its end
+// has signalled whatever it set off (PR_SET_PDEATHSIG of the processes it forked). join()
+// returns earlier, once the thread has stopped running.
+void wait_until_released(pid_t tid) {
+  const std::string task = "/proc/self/task/" + std::to_string(tid);
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (::access(task.c_str(), F_OK) == 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "thread " << tid << " never ended";
+    std::this_thread::yield();
+  }
+}
+
+pid_t worker_pid_from(Pool& pool) {
+  auto f = pool.submit(worker_pid_task);
+  EXPECT_TRUE(f.wait_for(kDeadline)) << "the future did not settle: hang";
+  return f.get();
+}
+
+// The thread that makes a pool may end long before the pool does. PR_SET_PDEATHSIG kills a
+// worker when the thread that forked it (or its zygote) ends, not the process, so workers must
+// be started by a thread that lives as long as the pool.
+TEST_P(PoolFailureTest, WorkersOutliveTheThreadThatMadeThePool) {
+  {
+    Options o = GetParam().options;
+    o.workers = 1;
+    std::unique_ptr<Pool> pool;
+    pid_t maker = 0;
+    pid_t worker = 0;
+    std::thread([&] {
+      maker = ::gettid();
+      pool = std::make_unique<Pool>(o);
+      worker = worker_pid_from(*pool);
+    }).join();
+    wait_until_released(maker);
+    ASSERT_GT(worker, 0);
+    // A worker killed by the thread's end could not answer this.
+    EXPECT_EQ(worker_pid_from(*pool), worker);
+    EXPECT_EQ(pool->stats().worker_deaths, 0u);
+    EXPECT_EQ(pool->stats().workers_started, 1u);
+  }
+  leaks_.check();
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStartMethods, PoolFailureTest, ::testing::ValuesIn(all_start_cases(2)),
                          [](const auto& info) { return info.param.name; });
 
@@ -270,6 +321,70 @@ TEST(PoolFailure, SpawnOfAMissingProgramBreaksThePool) {
                .worker_executable = "/nonexistent/forkpool-worker"});
     const std::string what = broken_message(pool);
     EXPECT_NE(what.find("/nonexistent/forkpool-worker"), std::string::npos) << what;
+  }
+  leaks.check();
+}
+
+// Makes every fork of this process fail with EAGAIN, as a process limit would, while threads
+// still start (CLONE_THREAD, or clone3, which glibc's fork does not use). A seccomp filter is
+// for ever: for a helper process only. No architecture check: nothing here runs a foreign ABI.
+bool forbid_forks() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),  // flags, low half
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAGAIN),
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+// A forkserver pool whose zygote cannot be forked breaks with the reason, made on the main
+// thread (which forks the zygote itself) or on another (whose collector does), and leaves no
+// process and no thread behind.
+TEST(PoolFailure, AZygoteThatCannotBeForkedBreaksThePool) {
+  LeakCheck leaks;
+  {
+    io::Pipe report = io::Pipe::create();
+    // This process is single-threaded here, as fork_child requires.
+    ForkedChild helper = fork_child([&] {
+      report.read.reset();
+      if (!forbid_forks()) return 2;
+      std::string lines;
+      // A sanitizer may have threads of its own, some started with the first thread.
+      std::thread([] {}).join();
+      const int threads_before = threads_of_this_process();
+      for (const bool on_main_thread : {true, false}) {
+        std::unique_ptr<Pool> pool;
+        const auto make = [&] {
+          pool = std::make_unique<Pool>(Options{.workers = 1});  // forkserver, the default
+        };
+        if (on_main_thread) {
+          make();
+        } else {
+          std::thread(make).join();
+        }
+        lines += broken_message(*pool);
+        pool.reset();
+        lines += " | children: " + children_left() +
+                 " | threads left: " + std::to_string(threads_of_this_process() - threads_before) +
+                 "\n";
+      }
+      io::FrameWriter(report.write).write_frame(0, 0, 0, std::span<const char>(lines));
+      return 0;
+    });
+    report.write.reset();
+    auto frame = io::BlockingReader(report.read).read_frame();
+    EXPECT_EQ(helper.wait(), ExitStatus::exited(0));
+    ASSERT_TRUE(frame.has_value());
+    const std::string each =
+        "pool broken: cannot start workers: fork: Resource temporarily unavailable | children:  | "
+        "threads left: 0\n";
+    EXPECT_EQ(std::string(frame->payload.begin(), frame->payload.end()), each + each);
   }
   leaks.check();
 }

@@ -1,19 +1,34 @@
 // The Pool, for every way of starting workers: values, volume, large results, task errors.
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <ranges>
 #include <set>
 #include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "orchestrator/start_case_test.h"
 #include "support/gate.h"
 
 namespace forkpool::testing {
+
+// Returns x + 1, computed in a thread of its own.
+inline int add_one_in_a_thread(int x) {
+  int sum = 0;
+  std::thread([&] { sum = x + 1; }).join();
+  return sum;
+}
+FORKPOOL_TASK(add_one_in_a_thread_task, add_one_in_a_thread);
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -286,6 +301,18 @@ TEST_P(PoolTest, CloseFinishesQueuedWorkAndIsIdempotent) {
   leaks_.check();
 }
 
+// A task may start threads. ThreadSanitizer kills a process that starts one if it was forked
+// from a multi-threaded process, which is how it notices a forkserver zygote (or a fork
+// worker) forked after the pool had a thread of its own.
+TEST_P(PoolTest, ATaskMayStartAThread) {
+  {
+    Pool pool(options(1));
+    EXPECT_EQ(get_within_deadline(pool.submit(add_one_in_a_thread_task, 41)), 42);
+    EXPECT_EQ(pool.stats().worker_deaths, 0u);
+  }
+  leaks_.check();
+}
+
 TEST_P(PoolTest, TerminateEndsATaskThatNeverReturns) {
   {
     Pool pool(options());
@@ -345,6 +372,54 @@ TEST(PoolReplyBufferTest, LargeAndSmallRepliesFromTwoWorkersInterleave) {
     }
   }
   leaks.check();
+}
+
+// What a pthread_atfork handler saw: the threads of this process at each fork(2), while armed.
+struct ForkRecord {
+  std::mutex mutex;
+  bool armed = false;
+  std::vector<int> threads_at_fork;
+};
+ForkRecord fork_record;
+
+void record_threads_at_fork() {
+  std::lock_guard lock(fork_record.mutex);
+  if (fork_record.armed) fork_record.threads_at_fork.push_back(threads_of_this_process());
+}
+
+// What a pool forks from its caller's process as it starts (the forkserver's zygote, the fork
+// method's first workers) is forked before the pool has a thread of its own: from a
+// single-threaded caller it copies a single-threaded process, with no other thread's lock
+// held in the copy. (fork(2) runs pthread_atfork handlers; the zygote's clones do not.)
+TEST(PoolStartTest, ForksAtStartCopyNoThreadOfThePool) {
+  static const int registered = ::pthread_atfork(record_threads_at_fork, nullptr, nullptr);
+  ASSERT_EQ(registered, 0);
+  ASSERT_EQ(::gettid(), ::getpid()) << "the test must run on the main thread";
+  const std::vector<std::pair<StartMethod, std::size_t>> forks_at_start = {
+      {StartMethod::kForkserver, 1}, {StartMethod::kFork, 2}};
+  for (const auto& [method, forks] : forks_at_start) {
+    SCOPED_TRACE(to_string(method));
+    LeakCheck leaks;
+    const int threads_before = threads_of_this_process();
+    ASSERT_GT(threads_before, 0);
+    {
+      {
+        std::lock_guard lock(fork_record.mutex);
+        fork_record.armed = true;
+        fork_record.threads_at_fork.clear();
+      }
+      Pool pool({.workers = 2, .start_method = method});
+      std::vector<int> seen;
+      {
+        std::lock_guard lock(fork_record.mutex);
+        fork_record.armed = false;
+        seen = fork_record.threads_at_fork;
+      }
+      EXPECT_EQ(seen, std::vector<int>(forks, threads_before));
+      EXPECT_EQ(get_within_deadline(pool.submit(identity_task, 5)), 5);
+    }
+    leaks.check();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStartMethods, PoolTest, ::testing::ValuesIn(all_start_cases(2)),

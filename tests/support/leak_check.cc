@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 namespace forkpool::testing {
 
@@ -47,6 +48,14 @@ std::string children_left() {
   }
   if (proc) ::closedir(proc);
   return out.str();
+}
+
+int threads_of_this_process() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
 }
 
 void LeakCheck::check() const {

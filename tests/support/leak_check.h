@@ -12,6 +12,9 @@ namespace forkpool::testing {
 std::set<int> open_fds();
 // "" if this process has no children; otherwise a description of them.
 std::string children_left();
+// The threads this process has now, as the kernel counts them (a sanitizer's own included);
+// -1 if /proc/self/status cannot be read.
+int threads_of_this_process();
 
 class LeakCheck {
  public:
