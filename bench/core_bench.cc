@@ -218,15 +218,23 @@ struct BlobFigures {
   Samples get_gbps;    // submit until get() has returned the decoded vector
 };
 
-// One task returning `bytes`, timed both ways.
-template <typename Handle>
+// One task returning `bytes`, timed both ways. With `into`, the result is decoded by
+// get_into() into that value, kept from call to call as the raw pipe's reader keeps its buffer;
+// else by get(), into a new value each time.
+template <typename Handle, typename R = forkpool::detail::CallResult<Handle>>
 void forkpool_blob(forkpool::Pool& pool, const Handle& task, std::size_t bytes,
-                   BlobFigures& figures) {
+                   BlobFigures& figures, R* into = nullptr) {
   const auto start = Clock::now();
   auto future = pool.submit(task, std::uint64_t{bytes});
   future.wait();
   const double ready = seconds_since(start);
-  const auto value = future.get();
+  R fresh{};
+  R& value = into != nullptr ? *into : fresh;
+  if (into != nullptr) {
+    future.get_into(value);
+  } else {
+    fresh = future.get();
+  }
   const double got = seconds_since(start);
   const std::vector<char>& result = [&]() -> const std::vector<char>& {
     if constexpr (std::is_same_v<std::decay_t<decltype(value)>, WarmBlob>) {
@@ -521,11 +529,13 @@ class Bench {
     // max_frame above the default of exactly 64 MiB.
     forkpool::Pool pool({.workers = 1, .max_frame = bytes + (std::size_t{1} << 20)});
     Samples raw, raw_fresh;
-    BlobFigures warm, built, warm_up;
+    BlobFigures warm, warm_into, built, warm_up;
+    WarmBlob kept;  // get_into's value, reused from result to result
     // Repeat 0 warms every path up and is not counted.
     for (int i = 0; i <= config_.blob_repeats; ++i) {
       const double reused_gbps = reused.transfer();
       forkpool_blob(pool, warm_blob_task, bytes, i == 0 ? warm_up : warm);
+      forkpool_blob(pool, warm_blob_task, bytes, i == 0 ? warm_up : warm_into, &kept);
       const double fresh_gbps = fresh.transfer();
       forkpool_blob(pool, blob_task, bytes, i == 0 ? warm_up : built);
       if (i == 0) continue;
@@ -533,13 +543,13 @@ class Bench {
       raw_fresh.add(fresh_gbps);
     }
     pool.close();
-    add_bandwidth_rows(raw, raw_fresh, warm, built);
+    add_bandwidth_rows(raw, raw_fresh, warm, warm_into, built);
   }
 
   // Two pairs: sending from warm memory on both sides (the goal: what forkpool itself adds),
   // and building fresh memory on both sides (what a task that builds its result costs).
   void add_bandwidth_rows(const Samples& raw, const Samples& raw_fresh, const BlobFigures& warm,
-                          const BlobFigures& built) {
+                          const BlobFigures& warm_into, const BlobFigures& built) {
     const std::string size = std::to_string(config_.blob_bytes >> 20) + " MiB";
     const std::string name = size + " result from warm memory, submit..get, ";
     const std::string peer = "raw pipe " + size + ", reused buffers, ";
@@ -548,6 +558,10 @@ class Bench {
                 raw.median(), half);
     report_.add("bandwidth", name + "best", "GB/s", warm.get_gbps.max(), peer + "best", raw.max(),
                 half);
+    // Both sides reuse their buffers: the raw reader its buffer, the caller its result vector.
+    report_.add("bandwidth", size + " result from warm memory, submit..get_into, median", "GB/s",
+                warm_into.get_gbps.median(), peer + "median", raw.median(),
+                Goal{Goal::Kind::kRatioAtLeast, 0.8});
     report_.add("bandwidth", size + " result from warm memory, submit..ready, median", "GB/s",
                 warm.ready_gbps.median(), peer + "median", raw.median());
     const std::string built_name = size + " result built fresh by the task, submit..get, median";

@@ -86,6 +86,17 @@ class Future {
     }
   }
 
+  // get(), decoding into `value` instead of a new one. A container keeps its storage where it
+  // is big enough: a std::vector or std::string as large as the result is not allocated again.
+  // For large results received one after another into one value: a new 64 MiB vector is
+  // fresh memory, whose first write faults in every page (bench/README.md, "One large
+  // result"). Throws as get() does; after a throw, `value` holds what its type's decoder left.
+  template <typename T = R>  // a template only so that Future<void> has none
+  requires(std::is_same_v<T, R> && !std::is_void_v<R>) void get_into(T& value) const {
+    wait();
+    detail::decode_values(state().payload_or_throw(), "task result", value);
+  }
+
  private:
   friend struct detail::FutureAccess;
 

@@ -97,6 +97,26 @@ TEST(Future, ErrorStateRethrowsEveryTime) {
   leaks.check();
 }
 
+// get_into decodes into the caller's value, keeping storage that is big enough: a vector
+// reused for result after result is not allocated again. Errors are thrown as get() throws.
+TEST(Future, GetIntoDecodesIntoTheCallersStorage) {
+  Pool pool({.workers = 1});
+  std::vector<char> into;
+  into.reserve(3 << 20);
+  const char* storage = into.data();
+  for (int mib : {2, 1, 3}) {
+    pool.submit(patterned_bytes_task, mib).get_into(into);
+    EXPECT_EQ(into, patterned_bytes(mib)) << mib << " MiB";
+    EXPECT_EQ(into.data(), storage) << "reallocated for " << mib << " MiB";
+  }
+  std::string text = "left over";
+  pool.submit(echo_string_task, std::string("abc")).get_into(text);
+  EXPECT_EQ(text, "abc");
+  int value = 0;
+  EXPECT_THROW(pool.submit(throw_runtime_error_task, std::string("no")).get_into(value),
+               RemoteError);
+}
+
 TEST(FutureState, SettlesOnlyOnce) {
   detail::FutureState state;
   EXPECT_TRUE(state.set_error(std::make_exception_ptr(PoolClosed("test"))));
