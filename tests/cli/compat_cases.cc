@@ -595,8 +595,10 @@ const std::vector<CompatCase>& compat_cases() {
       {"NoArgNulEndsTheCommand", "-k -N0 echo '{= s/^/y/ =}' ::: a b"},
       {"NoArgQuotedWordsAndTagstring",
        R"~(-k -N0 -q --plus --tagstring '<{//}{= $_=length =}>' echo {+/} {..} {} '{= $_="a b" =}' ::: a ::: b)~"},
+      // The job reads its block: GNU parallel's exit status is 1 now and then (9 runs in 40)
+      // when a --pipe job exits before taking its input, a race no comparison can pin.
       {"PipeArgumentIsEmpty",
-       R"~(--pipe -k --tagstring '<{}{/}{= $_=length =}>' 'sh -c "echo \$# [\$1]" x {} {//} {= $_=length =}')~",
+       R"~(--pipe -k --tagstring '<{}{/}{= $_=length =}>' 'sh -c "cat >/dev/null; echo \$# [\$1]" x {} {//} {= $_=length =}')~",
        "abc.txt"},
       {"PipePartNoArg", "--pipepart -a nums.txt --block 3 -k echo '{= $_=length =}' {//} '[{}]'"},
       {"PipeCatNamesParallelTmp",
