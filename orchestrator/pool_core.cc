@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "forkpool/worker.h"
 #include "orchestrator/cpu_count.h"
@@ -34,6 +35,13 @@ unsigned worker_count(const Options& options) {
 // Whether this is the process's main thread, which ends only when the process does (short of
 // a pthread_exit() in main).
 bool on_main_thread() { return ::gettid() == ::getpid(); }
+
+// Pools of this process whose collector thread is running. Another pool's collector may hold
+// any lock at any instant (its allocator's, under a sanitizer, which has no fork handlers), and
+// a fork copies it held: a forkserver zygote forked from the main thread right after another
+// pool started, while that pool's collector was starting its workers, hung every worker it
+// cloned (ThreadSanitizer, Misuse.GetOfAnotherPoolsFutureInsideOnReadyIsAllowed).
+std::atomic<int> g_running_collectors{0};
 }  // namespace
 
 PoolCore::PoolCore(Options options)
@@ -49,13 +57,23 @@ PoolCore::PoolCore(Options options)
   // workers the zygote clones as their siblings, when the thread that forked them ends: only
   // the main thread is sure to outlive the pool. From any other thread the collector forks
   // them, and lives as long as they do; the process has another thread (main) anyway.
-  const bool fork_here = on_main_thread();
+  // With another pool's collector running, this pool's collector forks, as on any other thread
+  // (and as every pool did before): not safe either against a lock held at that instant, but
+  // it comes a thread's start later, after the other pool's start-up rather than in its midst.
+  const bool fork_here =
+      on_main_thread() && g_running_collectors.load(std::memory_order_acquire) == 0;
   if (fork_here) {
     Lock lock(mutex_);
     Settlements out;  // nothing is queued yet: a failure settles nothing
     set_up_starter(lock, out);
   }
-  collector_ = std::thread([this] { collector_main(); });
+  g_running_collectors.fetch_add(1, std::memory_order_acq_rel);
+  try {
+    collector_ = std::thread([this] { collector_main(); });
+  } catch (...) {
+    g_running_collectors.fetch_sub(1, std::memory_order_acq_rel);
+    throw;
+  }
   if (fork_here) return;
   // Wait for the collector's set_up_starter. Meanwhile this thread holds no lock, so its forks
   // copy a consistent heap; a fork that races an allocation in another thread can copy an
@@ -106,7 +124,10 @@ void PoolCore::close() {
   }
   wake_.signal();
   std::lock_guard join_lock(join_mutex_);  // two threads closing at once: one joins
-  if (collector_.joinable()) collector_.join();
+  if (collector_.joinable()) {
+    collector_.join();
+    g_running_collectors.fetch_sub(1, std::memory_order_acq_rel);
+  }
   // The collector ends only once every worker is gone, so no claim is left for the bulk writer.
   {
     Lock lock(mutex_);
