@@ -85,6 +85,19 @@ Payload encode_task(detail::TaskId function, std::span<const char> args) {
 }
 
 namespace {
+// The layouts' fixed parts, written by the Payload functions and by EntryWriter alike.
+// A Batch or Replies entry's header: task id, flags (a reply's kind), length.
+void store_entry_header(char* at, std::uint64_t task_id, std::uint8_t flags, std::size_t length) {
+  store_le(at, task_id);
+  store_le(at + 8, flags);
+  store_le(at + 9, static_cast<std::uint32_t>(length));
+}
+// A run's header, counting no call yet.
+void store_run_header(char* at, detail::TaskId function) {
+  store_le(at, function);
+  store_le(at + 8, std::uint32_t{0});
+}
+
 // Appends `header` and then `bytes` to `out`, in one copy when `bytes` are few. insert() grows
 // the buffer geometrically (an exact reserve per entry would copy the frame each time,
 // quadratic in its entries), and costs a tiny call less than resize() and a copy.
@@ -110,9 +123,7 @@ void append_batch_entry(Payload& batch, std::uint64_t task_id, std::uint8_t flag
     store_le(batch.data(), std::uint32_t{0});
   }
   char header[batch_entry_size(0)];
-  store_le(header, task_id);
-  store_le(header + 8, flags);
-  store_le(header + 9, static_cast<std::uint32_t>(task.size()));
+  store_entry_header(header, task_id, flags, task.size());
   append_entry(batch, header, task);
   store_le(batch.data(), load_le<std::uint32_t>(batch.data()) + 1);
 }
@@ -187,8 +198,7 @@ std::vector<BatchEntry> decode_batch(std::span<const char> payload) {
 
 void begin_run(Payload& run, detail::TaskId function) {
   run.resize(kRunHeader);
-  store_le(run.data(), function);
-  store_le(run.data() + 8, std::uint32_t{0});
+  store_run_header(run.data(), function);
 }
 
 void append_run_call(Payload& run, std::span<const char> args) {
@@ -272,9 +282,7 @@ void EntryWriter::grow(std::size_t n) {
 
 void EntryWriter::begin_run(detail::TaskId function) {
   used_ = 0;
-  char* header = extend(kRunHeader);
-  store_le(header, function);
-  store_le(header + 8, std::uint32_t{0});
+  store_run_header(extend(kRunHeader), function);
 }
 
 void EntryWriter::append_run_call(std::span<const char> args) {
@@ -288,9 +296,7 @@ void EntryWriter::append_reply(std::uint64_t task_id, std::uint8_t kind,
                                std::span<const char> payload) {
   if (used_ == 0) store_le(extend(kBatchCountSize), std::uint32_t{0});
   char* entry = extend(batch_entry_size(payload.size()));
-  store_le(entry, task_id);
-  store_le(entry + 8, kind);
-  store_le(entry + 9, static_cast<std::uint32_t>(payload.size()));
+  store_entry_header(entry, task_id, kind, payload.size());
   std::copy(payload.begin(), payload.end(), entry + batch_entry_size(0));
   count_one(0);
 }
