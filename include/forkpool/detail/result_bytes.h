@@ -27,13 +27,11 @@ class ResultBytes {
   ResultBytes(Payload bytes) : heap_(std::move(bytes)), on_heap_(true) {}  // NOLINT
   // Copies `bytes`: in place if they fit, else into a new Payload.
   static ResultBytes copy_of(std::span<const char> bytes) {
-    if (bytes.size() > kInline) return ResultBytes(Payload(bytes.begin(), bytes.end()));
     ResultBytes result;
-    std::copy(bytes.begin(), bytes.end(), result.inline_.begin());
-    result.inline_size_ = static_cast<std::uint8_t>(bytes.size());
+    result.assign(bytes);
     return result;
   }
-  // Replaces the bytes with a copy of `bytes`, as copy_of() would make them.
+  // Replaces the bytes with a copy of `bytes`: in place if they fit, else into a Payload.
   void assign(std::span<const char> bytes) {
     if (bytes.size() > kInline) {
       heap_.assign(bytes.begin(), bytes.end());
