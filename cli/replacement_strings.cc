@@ -138,6 +138,11 @@ ReplacementStrings::ReplacementStrings(const RunOptions& options) : parens_(pare
   std::stable_sort(table.begin(), table.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
   for (auto& [key, perl] : table) {
+    // An empty string matches everywhere without moving on: the expansion never ended (GNU
+    // parallel 20221122 hangs on -I '' too).
+    if (key.empty()) {
+      throw UsageError("a replacement string cannot be empty (-I, -i, --rpl, --er and the like)");
+    }
     // ^([^(]*)(\(.*\))?([^)]*)$
     const std::size_t open = key.find('(');
     const std::size_t close = key.rfind(')');

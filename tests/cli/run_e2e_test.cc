@@ -196,6 +196,9 @@ void PrintTo(const BadInput& b, std::ostream* out) { *out << b.name; }
 const std::vector<BadInput>& bad_inputs() {
   static const std::vector<BadInput> all = {
       {"UnknownOption", {"--no-such-option", "touch started", ":::", "a"}},
+      // An empty replacement string hung the expansion (found by run_args_fuzz).
+      {"EmptyReplacementString", {"-I", "", "touch started", ":::", "a"}},
+      {"EmptyRplString", {"--rpl", " s/a/b/", "touch started", ":::", "a"}},
       {"MissingArgumentFile", {"touch started-{}", "::::", "missing.txt"}},
       // A good source before the bad one: still nothing may run.
       {"MissingFileAfterAGoodSource", {"touch started-{}", ":::", "a", "::::", "missing.txt"}},
