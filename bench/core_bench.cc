@@ -26,6 +26,7 @@
 //               parallel efficiency, vs multiprocessing.Pool doing the same
 //   start       Pool() to first result, and kill to the next result, per start method
 //   death       SIGKILL of a busy worker to its future failing with WorkerDied
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -203,6 +204,34 @@ double forkpool_cpu_seconds(unsigned workers, std::size_t items, std::uint64_t i
   pool.close();
   return seconds;
 }
+
+// Pins the calling thread to the first CPU it may run on, and so every thread and process it
+// starts while pinned (they inherit the set); restores the set it had when destroyed.
+class PinnedToOneCpu {
+ public:
+  PinnedToOneCpu() {
+    if (sched_getaffinity(0, sizeof saved_, &saved_) != 0) {
+      throw std::runtime_error("sched_getaffinity failed");
+    }
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &saved_)) {
+        CPU_SET(cpu, &one);
+        break;
+      }
+    }
+    if (sched_setaffinity(0, sizeof one, &one) != 0) {
+      throw std::runtime_error("sched_setaffinity failed");
+    }
+  }
+  ~PinnedToOneCpu() { sched_setaffinity(0, sizeof saved_, &saved_); }
+  PinnedToOneCpu(const PinnedToOneCpu&) = delete;
+  PinnedToOneCpu& operator=(const PinnedToOneCpu&) = delete;
+
+ private:
+  cpu_set_t saved_;
+};
 
 // Microseconds for one submit + get of a no-op task.
 double forkpool_round_trip(forkpool::Pool& pool) {
@@ -403,14 +432,16 @@ class Bench {
       progress("throughput: Python " + executor + ".map(chunksize=1)" + of);
       py_map.add(python_throughput("map"));
     }
-    for (const auto& [peer, figures] :
-         {std::pair{executor + ".submit", py_submit}, {executor + ".map(chunksize=1)", py_map}}) {
+    // The goal is on submit against submit; map(chunksize=1) is the other way a Python user
+    // sends tasks one at a time.
+    for (const auto& [peer, figures, goal] :
+         {std::tuple{executor + ".submit", py_submit, Goal{Goal::Kind::kRatioAtLeast, 25}},
+          {executor + ".map(chunksize=1)", py_map, Goal{}}}) {
       for (StartMethod method : config_.methods) {
         report_.add("throughput",
                     std::to_string(config_.tasks) + " no-op submits+gets, " +
                         std::to_string(config_.workers) + "w, " + method_name(method),
-                    "tasks/s", ours[method].median(), "py " + peer, figures.median(),
-                    {Goal::Kind::kRatioAtLeast, 10});
+                    "tasks/s", ours[method].median(), "py " + peer, figures.median(), goal);
       }
     }
   }
@@ -480,13 +511,15 @@ class Bench {
   void batch() {
     const std::string w = std::to_string(config_.workers);
     const std::size_t items = config_.tasks;
-    Samples batched, single, python;
+    Samples batched, single, mapped, python;
     for (int round = 1; round <= config_.rounds; ++round) {
       const std::string of = " (round " + std::to_string(round) + ")";
       progress("batch: forkpool batches of 256" + of);
       batched.add(forkpool_batch_throughput(config_.workers, items, 256));
       progress("batch: forkpool single submits" + of);
       single.add(forkpool_throughput(StartMethod::kForkserver, config_.workers, items));
+      progress("batch: forkpool pool.map" + of);
+      mapped.add(forkpool_map_throughput(config_.workers, items));
       progress("batch: Python ProcessPoolExecutor.map(chunksize=256)" + of);
       python.add(python_rate("map", "256", config_.map_items, items));
     }
@@ -496,29 +529,58 @@ class Bench {
                 {Goal::Kind::kRatioAtLeast, 3});
     report_.add("batch", name, "calls/s", batched.median(), "forkpool single submits, same calls",
                 single.median());
+    // Within 2x of map's rate: a call that keeps its own future and error costs at most twice
+    // an item of a map.
+    report_.add("batch", name, "calls/s", batched.median(), "forkpool pool.map, same calls",
+                mapped.median(), {Goal::Kind::kRatioAtLeast, 0.5});
   }
 
-  // Raw ping-pongs and forkpool round trips take turns, for the same reason.
+  // Raw ping-pongs and forkpool round trips take turns, for the same reason. Twice: as the
+  // scheduler places the processes, and with every process and thread on one CPU. A wake-up
+  // across CPUs costs about as much as the rest of a round trip on a VM, and whether the
+  // two-process peer crosses CPUs varies from run to run while forkpool's three hops always
+  // do (bench/README.md, "The round trip's peers"); on one CPU both pay the same wake-ups.
   void round_trip() {
     progress("roundtrip: raw pipe ping-pong and forkpool, interleaved");
+    add_round_trip_rows("", time_round_trips());
+    progress("roundtrip: the same, every process on one CPU");
+    const PinnedToOneCpu pinned;
+    add_round_trip_rows(", one CPU", time_round_trips());
+  }
+
+  struct RoundTrips {
+    Samples raw1, raw32, ours;
+  };
+
+  RoundTrips time_round_trips() const {
     RawEcho echo1(1), echo32(32);  // before the pool, so that they hold none of its pipes
     forkpool::Pool pool({.workers = 1});
     run_noops(pool, 100);
-    Samples raw1, raw32, ours;
-    for (std::size_t i = 0; i < config_.round_trips; ++i) {
-      raw1.add(echo1.round_trip());
-      raw32.add(echo32.round_trip());
-      ours.add(forkpool_round_trip(pool));
+    // In blocks, not call by call: after get() returns, the worker and the collector still
+    // finish their turn (a few microseconds of CPU), and on one CPU a ping-pong timed right
+    // after a round trip paid for that tail (8.2 us against 5.0 us for the same echo). Each
+    // block's first figure may still pay it; the medians do not see it.
+    constexpr std::size_t kBlock = 64;
+    RoundTrips times;
+    for (std::size_t done = 0; done < config_.round_trips; done += kBlock) {
+      const std::size_t n = std::min(kBlock, config_.round_trips - done);
+      for (std::size_t i = 0; i < n; ++i) times.raw1.add(echo1.round_trip());
+      for (std::size_t i = 0; i < n; ++i) times.raw32.add(echo32.round_trip());
+      for (std::size_t i = 0; i < n; ++i) times.ours.add(forkpool_round_trip(pool));
     }
     pool.close();
-    const Goal under3{Goal::Kind::kRatioBelow, 3};
-    const std::string name = "no-op submit+get, 1w forkserver, ";
-    report_.add("roundtrip", name + "median", "us", ours.median(), "pipe ping-pong 1 B, median",
-                raw1.median(), under3);
-    report_.add("roundtrip", name + "median", "us", ours.median(), "pipe ping-pong 24+8 B, median",
-                raw32.median(), under3);
-    report_.add("roundtrip", name + "p99", "us", ours.percentile(99), "pipe ping-pong 24+8 B, p99",
-                raw32.percentile(99));
+    return times;
+  }
+
+  void add_round_trip_rows(const std::string& where, const RoundTrips& t) {
+    const Goal within{Goal::Kind::kRatioAtMost, 1.5};
+    const std::string name = "no-op submit+get, 1w forkserver" + where + ", ";
+    report_.add("roundtrip", name + "median", "us", t.ours.median(),
+                "pipe ping-pong 1 B" + where + ", median", t.raw1.median(), within);
+    report_.add("roundtrip", name + "median", "us", t.ours.median(),
+                "pipe ping-pong 24+8 B" + where + ", median", t.raw32.median());
+    report_.add("roundtrip", name + "p99", "us", t.ours.percentile(99),
+                "pipe ping-pong 24+8 B" + where + ", p99", t.raw32.percentile(99));
   }
 
   void bandwidth() {
@@ -553,22 +615,20 @@ class Bench {
     const std::string size = std::to_string(config_.blob_bytes >> 20) + " MiB";
     const std::string name = size + " result from warm memory, submit..get, ";
     const std::string peer = "raw pipe " + size + ", reused buffers, ";
-    const Goal half{Goal::Kind::kRatioAtLeast, 0.5};
+    const Goal warm_goal{Goal::Kind::kRatioAtLeast, 0.8};
     report_.add("bandwidth", name + "median", "GB/s", warm.get_gbps.median(), peer + "median",
-                raw.median(), half);
-    report_.add("bandwidth", name + "best", "GB/s", warm.get_gbps.max(), peer + "best", raw.max(),
-                half);
+                raw.median(), warm_goal);
+    report_.add("bandwidth", name + "best", "GB/s", warm.get_gbps.max(), peer + "best", raw.max());
     // Both sides reuse their buffers: the raw reader its buffer, the caller its result vector.
     report_.add("bandwidth", size + " result from warm memory, submit..get_into, median", "GB/s",
-                warm_into.get_gbps.median(), peer + "median", raw.median(),
-                Goal{Goal::Kind::kRatioAtLeast, 0.8});
+                warm_into.get_gbps.median(), peer + "median", raw.median(), warm_goal);
     report_.add("bandwidth", size + " result from warm memory, submit..ready, median", "GB/s",
                 warm.ready_gbps.median(), peer + "median", raw.median());
     const std::string built_name = size + " result built fresh by the task, submit..get, median";
     report_.add("bandwidth", built_name, "GB/s", built.get_gbps.median(),
                 "raw pipe " + size + ", fresh buffers, median", raw_fresh.median());
     report_.add("bandwidth", built_name, "GB/s", built.get_gbps.median(), peer + "median",
-                raw.median());
+                raw.median(), Goal{Goal::Kind::kRatioAtLeast, 0.5});
   }
 
   // Parallel efficiency T1 / (w * Tw) of a CPU-bound map, in percent: how much of the second
@@ -602,12 +662,12 @@ class Bench {
     const std::string name = "CPU-bound map, " + std::to_string(config_.cpu_items) + " x " +
                              format_millis(config_.cpu_millis) + ", efficiency 1w->" +
                              std::to_string(w) + "w";
-    const Goal at_least95{Goal::Kind::kValueAtLeast, 95};
+    const Goal at_least97{Goal::Kind::kValueAtLeast, 97};
     report_.add("cpu", name, "%", ours.median(), "py multiprocessing.Pool, same", theirs.median(),
-                at_least95);
-    report_.add("cpu", name, "%", ours.median(), "ideal", 100, at_least95);
+                at_least97);
+    report_.add("cpu", name, "%", ours.median(), "ideal", 100, at_least97);
     report_.add("cpu", name + ", pool warmed by no-ops", "%", after_noops.median(), "ideal", 100,
-                at_least95);
+                at_least97);
   }
 
   static std::string format_millis(double millis) {

@@ -104,6 +104,9 @@ std::string Goal::text(const std::string& unit) const {
     case Kind::kRatioBelow:
       out << "< " << bound << "x";
       break;
+    case Kind::kRatioAtMost:
+      out << "<= " << bound << "x";
+      break;
     case Kind::kValueBelow:
       out << "< " << bound << " " << unit;
       break;
@@ -122,6 +125,8 @@ std::optional<bool> Goal::met(double value, double ratio) const {
       return ratio >= bound;
     case Kind::kRatioBelow:
       return ratio < bound;
+    case Kind::kRatioAtMost:
+      return ratio <= bound;
     case Kind::kValueBelow:
       return value < bound;
     case Kind::kValueAtLeast:

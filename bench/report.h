@@ -31,7 +31,7 @@ class Samples {
 
 // What a row must show to meet its goal.
 struct Goal {
-  enum class Kind { kNone, kRatioAtLeast, kRatioBelow, kValueBelow, kValueAtLeast };
+  enum class Kind { kNone, kRatioAtLeast, kRatioBelow, kRatioAtMost, kValueBelow, kValueAtLeast };
   Kind kind = Kind::kNone;
   double bound = 0;
 
