@@ -42,25 +42,41 @@ void PoolCore::dispatch(Settlements& out) {
 }
 
 void PoolCore::pipeline(Settlements& out) {
-  if (!service_time_.pipelining_pays(options_.pipeline_depth, options_.pipeline_below,
-                                     ready_workers(), workers_)) {
-    return;
-  }
+  // A batch waits for an idle worker: its frame may be large, and its tasks are counted one by
+  // one in in_flight, not as the one frame they share.
+  const auto front_fits = [this] {
+    return !queue_.empty() && queue_.front().payload.size() <= kPipelinedFrameLimit &&
+           queue_.front().batch == 0;
+  };
+  if (!front_fits()) return;
   const std::size_t depth = std::min(options_.pipeline_depth, kMaxPipelineDepth);
   const std::uint64_t max_tasks = options_.max_tasks_per_worker;
-  // Top up the busy workers one task at a time each, so they fill evenly.
-  for (std::size_t level = 1; level < depth && !queue_.empty(); ++level) {
-    for (auto& [id, slot] : slots_) {
-      // A batch waits for an idle worker: its frame may be large, and its tasks are counted
-      // one by one in in_flight, not as the one frame they share.
-      if (queue_.empty() || queue_.front().payload.size() > kPipelinedFrameLimit ||
-          queue_.front().batch != 0) {
-        return;
-      }
-      if (!slot->claimable() || slot->in_flight.size() != level ||
-          (max_tasks != 0 && slot->tasks_sent >= max_tasks)) {
-        continue;
-      }
+  const auto has_room = [&](const WorkerSlot& slot) {
+    return slot.claimable() && slot.in_flight.size() < depth &&
+           (max_tasks == 0 || slot.tasks_sent < max_tasks);
+  };
+  // One pass over the workers: how many serve, and which busy ones have room. It runs on
+  // every submit while tasks wait, so when every worker is full it is all the work done here
+  // (it was a pass per level of depth, and another to count the ready workers).
+  unsigned ready = 0;
+  std::size_t lowest = depth;
+  pipeline_room_.clear();
+  for (const auto& [id, slot] : slots_) {
+    ready += slot->serving() ? 1 : 0;
+    if (slot->in_flight.empty() || !has_room(*slot)) continue;
+    pipeline_room_.push_back(slot.get());
+    lowest = std::min(lowest, slot->in_flight.size());
+  }
+  if (pipeline_room_.empty() ||
+      !service_time_.pipelining_pays(options_.pipeline_depth, options_.pipeline_below, ready,
+                                     workers_)) {
+    return;
+  }
+  // Top up the busy workers one task at a time each, from the fewest held, so they fill evenly.
+  for (std::size_t level = lowest; level < depth; ++level) {
+    for (WorkerSlot* slot : pipeline_room_) {
+      if (!front_fits()) return;
+      if (slot->in_flight.size() != level || !has_room(*slot)) continue;
       PendingTask task = std::move(queue_.front());
       queue_.pop_front();
       leave_out_gone_calls(task);

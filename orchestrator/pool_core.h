@@ -300,6 +300,8 @@ class PoolCore {
   std::string broken_;           // why the pool stopped respawning; empty while healthy
   std::deque<PendingTask> queue_;
   std::map<std::uint32_t, std::unique_ptr<WorkerSlot>> slots_;
+  // pipeline()'s list of the busy workers with room, kept to reuse its memory.
+  std::vector<WorkerSlot*> pipeline_room_;
   // A stack: the most recently idle worker is reused first; the bottom one retires first.
   std::vector<WorkerSlot*> idle_;
   Claims claims_;  // made by dispatch, empty whenever the mutex is free
