@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <string>
 #include <utility>
@@ -60,6 +63,34 @@ ExitStatus ForkedChild::wait() {
   const int status = reap(pid_);
   pid_ = -1;
   return ExitStatus::from_wait_status(status);
+}
+
+std::optional<ExitStatus> ForkedChild::wait_for(std::chrono::milliseconds deadline,
+                                                std::string& why) {
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  if (pidfd < 0) throw std::system_error(errno, std::generic_category(), "pidfd_open");
+  pollfd ready{pidfd, POLLIN, 0};
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  int n = 0;
+  do {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    n = ::poll(&ready, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+  } while (n < 0 && errno == EINTR);
+  ::close(pidfd);
+  if (n > 0) return wait();
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  why = "pid " + std::to_string(pid_) + " still running after " + std::to_string(deadline.count()) +
+        " ms:";
+  for (std::string line; std::getline(status, line);) {
+    for (const char* field : {"State:", "SigPnd:", "ShdPnd:", "SigBlk:", "SigIgn:", "SigCgt:"}) {
+      if (line.rfind(field, 0) == 0) why += " " + line;
+    }
+  }
+  ::kill(pid_, SIGKILL);
+  reap(pid_);
+  pid_ = -1;
+  return std::nullopt;
 }
 
 InterruptingSignal::InterruptingSignal(const io::Fd& ack) {

@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <optional>
+#include <string>
 #include <system_error>
 
 #include "forkpool/errors.h"
@@ -33,6 +36,9 @@ class ForkedChild {
   // Blocks until the child ends and reaps it; afterwards this object owns no process.
   // REQUIRES: not waited for before.
   ExitStatus wait();
+  // wait(), for at most `deadline`: past it, nullopt, and `why` says what the child was doing
+  // (its state and its signal masks, from /proc), and the child is killed and reaped.
+  std::optional<ExitStatus> wait_for(std::chrono::milliseconds deadline, std::string& why);
   // The child's pid; -1 once waited for.
   pid_t pid() const { return pid_; }
 
