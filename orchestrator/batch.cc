@@ -218,23 +218,23 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
                                     [&](const auto& state) { return state.get() == target; })) {
         continue;
       }
-      Payload payload(call.task.view().begin(), call.task.view().end());
-      if (auto state = drop_from_run(*call.run, payload, target)) {
-        const std::string* name = call.name;
-        if (call.run->size() == 0) {
-          calls_.erase(calls_.begin() + static_cast<std::ptrdiff_t>(i));
-          parts_.erase(parts_.begin() + static_cast<std::ptrdiff_t>(i));
-        } else {
-          call.task = std::move(payload);
-          call.run->gone.assign(call.run->size(), false);
-        }
-        return {state, name};
+      Payload without;
+      std::shared_ptr<FutureState> state =
+          drop_from_run(*call.run, call.task.view(), target, without);
+      const std::string* name = call.name;
+      if (call.run->size() == 0) {
+        calls_.erase(calls_.begin() + static_cast<std::ptrdiff_t>(i));
+        parts_.erase(parts_.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        call.task = std::move(without);
+        call.run->gone.assign(call.run->size(), false);
       }
+      return {state, name};
     }
     if (run_) {
-      Payload payload(run_payload_.view().begin(), run_payload_.view().end());
-      if (auto state = drop_from_run(*run_, payload, target)) {
-        run_payload_.assign(payload);
+      Payload without;
+      if (auto state = drop_from_run(*run_, run_payload_.view(), target, without)) {
+        run_payload_.assign(without);
         const std::string* name = run_name_;
         if (run_->size() == 0) run_.reset();
         return {state, name};
@@ -243,15 +243,18 @@ class BatchState : public FutureHooks, public std::enable_shared_from_this<Batch
     return {nullptr, nullptr};
   }
 
-  // Takes the call whose state is `target` out of `run`, whose payload is `payload`.
-  static std::shared_ptr<FutureState> drop_from_run(orchestrator::RunCalls& run, Payload& payload,
-                                                    FutureState* target) {
+  // Takes the call whose state is `target` out of `run`, whose payload is `payload`, and
+  // writes the run's payload without it to `without`. A null state, and `without` untouched,
+  // if the call is not in `run`: the payload is rewritten only for the run that holds it.
+  static std::shared_ptr<FutureState> drop_from_run(orchestrator::RunCalls& run,
+                                                    std::span<const char> payload,
+                                                    FutureState* target, Payload& without) {
     auto it = std::find_if(run.states.begin(), run.states.end(),
                            [&](const auto& state) { return state.get() == target; });
     if (it == run.states.end()) return nullptr;
     std::vector<bool> drop(run.size(), false);
     drop[static_cast<std::size_t>(it - run.states.begin())] = true;
-    payload = serialization::run_without(payload, drop);
+    without = serialization::run_without(payload, drop);
     std::shared_ptr<FutureState> state = std::move(*it);
     run.states.erase(it);
     return state;

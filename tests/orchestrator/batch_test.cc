@@ -281,6 +281,35 @@ TEST_P(BatchTest, ACallCancelledBeforeSendingNeverTravels) {
   leaks_.check();
 }
 
+// Before sending, a call is taken out of whichever run holds it: one already closed (another
+// function came after it) or the one still open. The other calls of both runs still travel.
+TEST_P(BatchTest, ACallCancelledBeforeSendingLeavesTheRestOfItsRun) {
+  {
+    Pool pool(options());
+    TempDir dir;
+    Batch batch = pool.batch();
+    std::vector<Future<int>> first, second;
+    for (int i = 0; i < 4; ++i)
+      first.push_back(batch.submit(touch_task, dir / ("a" + std::to_string(i))));
+    for (int i = 0; i < 4; ++i) second.push_back(batch.submit(identity_task, i));
+    EXPECT_TRUE(first[1].cancel());   // in the closed run
+    EXPECT_TRUE(second[2].cancel());  // in the open one
+    EXPECT_EQ(batch.size(), 6u);
+    batch.send();
+    for (int i : {0, 2, 3}) {
+      EXPECT_EQ(get_within_deadline(first[static_cast<std::size_t>(i)]), 1);
+    }
+    for (int i : {0, 1, 3}) {
+      EXPECT_EQ(get_within_deadline(second[static_cast<std::size_t>(i)]), i);
+    }
+    EXPECT_THROW(first[1].get(), TaskCancelled);
+    EXPECT_THROW(second[2].get(), TaskCancelled);
+    EXPECT_FALSE(std::filesystem::exists(dir / "a1")) << "a cancelled call ran";
+    EXPECT_EQ(pool.stats().submitted, 6u) << "the cancelled calls were not handed to the pool";
+  }
+  leaks_.check();
+}
+
 TEST_P(BatchTest, TheDestructorSendsWhatWasNotSent) {
   {
     Pool pool(options());
