@@ -128,40 +128,31 @@ class Channel {
   std::atomic<Clock::rep> held_since_{0};
 };
 
-// How long each function's last call took in this worker: whether the replies held so far may
-// wait behind its next one (kHoldBefore). The last function looked up is remembered: a batch's
-// calls are mostly of one function, asked twice a call.
-class CallTimes {
+// What the loop keeps of each function called in this worker: its registry entry (null: not
+// registered), and how long its last call took, which says whether the replies held so far
+// may wait behind its next one (kHoldBefore). One lookup a call, and none for a call of the
+// same function as the one before, as a batch's calls mostly are.
+class Functions {
  public:
-  bool quick(detail::TaskId function) {
-    const Clock::duration* took = find(function);
-    return took != nullptr && *took < kHoldBefore;
-  }
-  void record(detail::TaskId function, Clock::duration took) {
-    Clock::duration* slot = find(function);
-    if (slot == nullptr) {
-      slot = &last_[function];  // an element's address outlives rehashing
-      remember(function, slot);
-    }
-    *slot = took;
+  struct Function {
+    const detail::TaskEntry* entry = nullptr;
+    Clock::duration last = Clock::duration::max();  // max: not timed yet
+    bool quick() const { return last < kHoldBefore; }
+  };
+
+  Function& of(detail::TaskId id) {
+    if (last_ != nullptr && last_id_ == id) return *last_;
+    auto [it, added] = functions_.try_emplace(id);
+    if (added) it->second.entry = detail::TaskRegistry::instance().find(id);
+    last_id_ = id;
+    last_ = &it->second;  // an element's address outlives rehashing
+    return *last_;
   }
 
  private:
-  Clock::duration* find(detail::TaskId function) {
-    if (remembered_ != nullptr && remembered_function_ == function) return remembered_;
-    auto it = last_.find(function);
-    if (it == last_.end()) return nullptr;
-    remember(function, &it->second);
-    return &it->second;
-  }
-  void remember(detail::TaskId function, Clock::duration* slot) {
-    remembered_function_ = function;
-    remembered_ = slot;
-  }
-
-  std::unordered_map<detail::TaskId, Clock::duration> last_;
-  detail::TaskId remembered_function_ = 0;
-  Clock::duration* remembered_ = nullptr;
+  std::unordered_map<detail::TaskId, Function> functions_;
+  detail::TaskId last_id_ = 0;
+  Function* last_ = nullptr;
 };
 
 // A call waiting to run: a Task frame's, or one entry of a Batch frame, which share the frame's
@@ -481,23 +472,6 @@ void replace(io::Payload& out, const io::Payload& payload) {
   out.assign(payload.begin(), payload.end());
 }
 
-// The registry's entry of a function, the last one found remembered: a batch's calls are
-// mostly of one function.
-class Entries {
- public:
-  const detail::TaskEntry* find(detail::TaskId function) {
-    if (entry_ == nullptr || function_ != function) {
-      entry_ = detail::TaskRegistry::instance().find(function);
-      function_ = function;
-    }
-    return entry_;
-  }
-
- private:
-  detail::TaskId function_ = 0;
-  const detail::TaskEntry* entry_ = nullptr;
-};
-
 // Runs one call of `entry` (null: not registered) and leaves what to send in `reply` (empty on
 // entry): Result, or Error if it threw; returns which.
 Kind run_task(const QueuedCall& queued, const detail::TaskEntry* entry, std::size_t max_frame,
@@ -559,29 +533,28 @@ int run_worker(io::Fd tasks_in, io::Fd results_out, const WorkerConfig& config) 
     channel.send(Kind::kHello, 0,
                  serialization::encode(
                      serialization::hello_from_this_process(config.worker_id, config.max_frame)));
-    CallTimes times;
-    Entries entries;
+    Functions functions;
     ReplyBuffer replies;
     // When the last call ended: the next one's start, unless the loop waited between them
     // (one clock read a call instead of two).
     Clock::time_point ended;
     while (auto call = worker.next_task(ended)) {
-      const detail::TaskId function = call->function;
       if (call->skip) {
         worker.finish_task();
         channel.hold(Kind::kCancelAck, call->task_id, {});
         continue;
       }
       const auto started = worker.waited() ? Clock::now() : ended;
-      if (call->hold_reply && !times.quick(function)) {
+      Functions::Function& function = functions.of(call->function);
+      if (call->hold_reply && !function.quick()) {
         channel.flush();
       } else if (call->hold_reply) {
         channel.flush_if_older(kReplyHoldLimit, started);
       }
       io::Payload& reply = replies.next();
-      Kind kind = run_task(*call, entries.find(function), channel.max_frame(), reply);
+      Kind kind = run_task(*call, function.entry, channel.max_frame(), reply);
       ended = Clock::now();
-      times.record(function, ended - started);
+      function.last = ended - started;
       // A cancelled task's result is not wanted: say it stopped instead.
       if (worker.finish_task()) {
         kind = Kind::kCancelAck;
