@@ -4,23 +4,33 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
-#include <span>
-
-#include "io/syscalls.h"
+#include <new>
 
 namespace forkpool::workers {
 namespace {
+
+// The process groups of the running jobs, in memory this process shares with its guard (a
+// MAP_SHARED page mapped before the guard is forked): a slot holds a group's number while its
+// job runs, 0 when free. The worker writes it with no system call and the guard reads it only
+// once the worker is gone, so a job costs the guard nothing: before, each job's start and end
+// were a message through the pipe, and each woke the guard (two context switches a message).
+constexpr std::size_t kGroupSlots = 64;  // jobs one process runs at once
+struct GroupTable {
+  std::array<std::atomic<std::int32_t>, kGroupSlots> slots;
+};
+static_assert(std::atomic<std::int32_t>::is_always_lock_free, "shared between processes");
 
 // "FORKPOOL_JOB_GUARD=<token>", unique to this process's guard: every job it runs carries it in
 // its environment, and so does everything the job starts, unless it clears its environment.
@@ -91,7 +101,7 @@ void kill_marked(const char* marker) {
 
 // The guard's whole life. It runs in a child forked from a possibly multi-threaded process,
 // so from here on only async-signal-safe calls: read, kill, close_range, sigaction, _exit.
-[[noreturn]] void guard_main(int read_fd) {
+[[noreturn]] void guard_main(int read_fd, const GroupTable& table) {
   // Hold nothing but the pipe: a kept copy of the worker's protocol pipe or of a job's output
   // pipe would hide their EOF from whoever waits for it.
   const bool below =
@@ -112,44 +122,31 @@ void kill_marked(const char* marker) {
   ignore.sa_handler = SIG_IGN;
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2})
     ::sigaction(s, &ignore, nullptr);
-  std::array<pid_t, 64> groups{};  // 0: a free slot; a worker runs one job at a time
-  std::int32_t message = 0;
-  std::size_t have = 0;
+  // Nothing is ever written to the pipe: it only ends, when the worker is gone.
   for (;;) {
-    const ssize_t n =
-        ::read(read_fd, reinterpret_cast<char*>(&message) + have, sizeof message - have);
+    char byte;
+    const ssize_t n = ::read(read_fd, &byte, 1);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EOF: the worker is gone
-    have += static_cast<std::size_t>(n);
-    if (have < sizeof message) continue;
-    have = 0;
-    const pid_t pgid = message > 0 ? message : -message;
-    for (pid_t& slot : groups) {
-      if (message > 0 && slot == 0) {
-        slot = pgid;
-        break;
-      }
-      if (message < 0 && slot == pgid) {
-        slot = 0;
-        break;
-      }
-    }
+    if (n <= 0) break;
   }
-  for (pid_t pgid : groups)
+  for (const auto& slot : table.slots) {
+    const pid_t pgid = slot.load(std::memory_order_acquire);
     if (pgid > 0) ::kill(-pgid, SIGKILL);
+  }
   kill_marked(g_marker);
   ::_exit(0);
 }
 
-// Forks the guard as a grandchild that init adopts; returns the write end, or -1.
-int start_guard() {
+// Forks the guard as a grandchild that init adopts, sharing `table` with it; returns the write
+// end of the pipe whose EOF tells it this process is gone, or -1.
+int start_guard(const GroupTable& table) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
   const pid_t middle = ::fork();
   if (middle == 0) {
     // Between fork and exit: async-signal-safe calls only.
     ::close(fds[1]);
-    if (::fork() == 0) guard_main(fds[0]);
+    if (::fork() == 0) guard_main(fds[0], table);
     ::_exit(0);
   }
   ::close(fds[0]);
@@ -167,8 +164,9 @@ int start_guard() {
 
 JobGuard& JobGuard::of_this_process() {
   // One guard per process: a forked child (a worker forked from a process that ran jobs) has
-  // a copy of this object but not the guard's attention, so it starts its own. The copied
-  // write end is not closed: in a forked worker that descriptor number may already be reused.
+  // a copy of this object but not the guard's attention, so it starts its own, with a table of
+  // its own (the inherited one is the parent's guard's, and is left alone). The copied write
+  // end is not closed: in a forked worker that descriptor number may already be reused.
   static JobGuard guard;
   static pid_t owner = 0;
   if (owner != ::getpid()) {
@@ -177,25 +175,37 @@ JobGuard& JobGuard::of_this_process() {
     if (::getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != sizeof nonce) nonce = 0;
     std::snprintf(g_marker, sizeof g_marker, "FORKPOOL_JOB_GUARD=%d-%016llx",
                   static_cast<int>(owner), static_cast<unsigned long long>(nonce));
-    guard.write_fd_ = start_guard();
+    guard.write_fd_ = -1;
+    guard.table_ = nullptr;
+    // Mapped for the life of the process, as the pipe's write end is kept: zero-filled, so
+    // every slot starts free.
+    void* shared = ::mmap(nullptr, sizeof(GroupTable), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared != MAP_FAILED) {
+      auto* table = new (shared) GroupTable;
+      guard.write_fd_ = start_guard(*table);
+      if (guard.write_fd_ >= 0) guard.table_ = table;
+    }
   }
   return guard;
 }
 
 const char* JobGuard::marker() const { return write_fd_ < 0 ? nullptr : g_marker; }
 
-void JobGuard::watch(pid_t pgid) { send(static_cast<int>(pgid)); }
-void JobGuard::forget(pid_t pgid) { send(-static_cast<int>(pgid)); }
+void JobGuard::watch(pid_t pgid) {
+  if (table_ == nullptr) return;
+  for (auto& slot : static_cast<GroupTable*>(table_)->slots) {
+    std::int32_t free = 0;
+    if (slot.compare_exchange_strong(free, pgid, std::memory_order_acq_rel)) return;
+  }
+  // More jobs at once than slots: this one is found by its environment marker alone.
+}
 
-void JobGuard::send(int message) {
-  if (write_fd_ < 0) return;
-  const std::int32_t m = message;
-  iovec iov{const_cast<std::int32_t*>(&m), sizeof m};
-  try {
-    // A guard that was killed from outside only costs the protection, never the job.
-    if (!io::write_all(write_fd_, std::span(&iov, 1), std::nullopt)) write_fd_ = -1;
-  } catch (const std::exception&) {
-    write_fd_ = -1;
+void JobGuard::forget(pid_t pgid) {
+  if (table_ == nullptr) return;
+  for (auto& slot : static_cast<GroupTable*>(table_)->slots) {
+    std::int32_t held = pgid;
+    if (slot.compare_exchange_strong(held, 0, std::memory_order_acq_rel)) return;
   }
 }
 

@@ -4,12 +4,13 @@
 // Each exec job leads its own process group. The first job a process runs forks a tiny guard
 // process (once per process, never per job) that is detached from it: the guard is a grandchild
 // whose middle process exits at once, so it is adopted by init (or the nearest subreaper) and
-// is never a child this process must reap. The two share one pipe; this process tells the
-// guard each job's process group as it starts and again when it has ended, and holds the
-// pipe's write end (close-on-exec, so jobs never inherit it) for the rest of its life. When
-// this process dies the kernel closes that end, the guard reads EOF, SIGKILLs every group it
-// still holds, and exits. A guard that finds this process gone by any other path does the
-// same; while this process lives the guard only waits in read(2).
+// is never a child this process must reap. The two share a page of memory, where this process
+// writes each job's process group as it starts and clears it when the job has ended (no
+// system call, and the guard is not woken), and a pipe, whose write end (close-on-exec, so
+// jobs never inherit it) this process holds for the rest of its life and never writes to.
+// When this process dies the kernel closes that end, the guard reads EOF, SIGKILLs every
+// group still in the page, and exits; while this process lives the guard only waits in
+// read(2).
 //
 // The spawn races the message that names the group: a worker killed in between would leave a
 // job the guard never heard of. So every job also carries marker() in its environment, and the
@@ -39,9 +40,9 @@ class JobGuard {
 
  private:
   JobGuard() = default;
-  void send(int message);
 
-  int write_fd_ = -1;  // kept open for the life of the process, on purpose
+  int write_fd_ = -1;      // kept open for the life of the process, on purpose
+  void* table_ = nullptr;  // the page shared with the guard: the running jobs' groups
 };
 
 }  // namespace forkpool::workers

@@ -122,6 +122,21 @@ bool wait_until_sleeping(pid_t pid) {
   return true;
 }
 
+bool wait_until_in_poll(pid_t pid) {
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
+  for (;;) {
+    std::ifstream syscall_file("/proc/" + std::to_string(pid) + "/syscall");
+    long number = -1;
+    syscall_file >> number;
+#ifdef SYS_poll
+    if (number == SYS_poll) return true;
+#endif
+    if (number == SYS_ppoll) return true;
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    ::sched_yield();
+  }
+}
+
 bool interrupt_while_blocked(pid_t pid, const io::Fd& ack, int times) {
   for (int i = 0; i < times; ++i) {
     if (!wait_until_sleeping(pid) || ::kill(pid, SIGUSR1) != 0) return false;

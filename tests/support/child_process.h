@@ -93,6 +93,11 @@ class InterruptingSignal {
 // seen asleep within 10 s.
 bool wait_until_sleeping(pid_t pid);
 
+// Spins until `pid` is blocked in poll(2) (the syscall number in /proc/<pid>/syscall): for a
+// process whose next blocking call is known, proof that it got that far. False if not seen
+// there within 30 s.
+bool wait_until_in_poll(pid_t pid);
+
 // Meant for a child of the process `pid`, which holds an InterruptingSignal whose `ack` pipe
 // this reads from: `times` times, waits until `pid` is blocked, sends it SIGUSR1 and waits (up
 // to 10 s) for the handler's byte on `ack`. False if `pid` never blocked or never acknowledged.

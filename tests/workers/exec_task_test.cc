@@ -317,6 +317,29 @@ TEST(ExecTask, AJobAndItsChildrenDieWithAProcessKilledBySigkill) {
   EXPECT_TRUE(gone_within(second, 30s));
 }
 
+// A job's child that cleared its environment carries no marker: only its process group, which
+// the guard holds while the job runs, reaches it.
+TEST(ExecTask, AJobsChildWithoutTheMarkerDiesWithItsGroupWhenTheProcessIsKilled) {
+  TempDir dir;
+  const std::string pids = dir.path() + "/pids";
+  ForkedChild child = fork_child([&] {
+    run_exec(shell("env -i sleep 303 & echo $! > " + pids + "; wait"));
+    return 0;  // not reached
+  });
+  std::string line;
+  ASSERT_TRUE(wait_for_line(pids, line));
+  pid_t bare = 0;
+  std::istringstream(line) >> bare;
+  ASSERT_GT(bare, 0) << line;
+  // The job runs before run_exec has named its group to the guard (the spawn races that),
+  // and without the marker nothing else would reach `bare`: kill only once run_exec waits in
+  // its poll loop, which it enters after naming the group.
+  ASSERT_TRUE(wait_until_in_poll(child.pid()));
+  ::kill(child.pid(), SIGKILL);
+  EXPECT_EQ(child.wait(), ExitStatus::signaled(SIGKILL, false));
+  EXPECT_TRUE(gone_within(bare, 30s));
+}
+
 // A job's child outside the job's process group (here: its own session, as a daemon would
 // start one) is still found, through the environment entry every job carries; the same way
 // covers a job that started before the guard heard of its group.
