@@ -75,6 +75,33 @@ bool wait_for_line(const std::string& path, std::string& line) {
   return false;
 }
 
+// The pids a job wrote to `path` (one line, separated by spaces), once the line is complete;
+// none if it never is.
+std::vector<pid_t> wait_for_pids(const std::string& path) {
+  std::string line;
+  if (!wait_for_line(path, line)) return {};
+  std::vector<pid_t> pids;
+  std::istringstream in(line);
+  for (pid_t pid = 0; in >> pid;) pids.push_back(pid);
+  return pids;
+}
+
+// A forked child that runs `command` as a job and would then exit; the tests kill it first.
+ForkedChild job_in_child(const std::string& command) {
+  return fork_child([command] {
+    run_exec(shell(command));
+    return 0;
+  });
+}
+
+// SIGKILLs `child`, the process running a job, as the OOM killer would (no handler can run),
+// and expects it dead of that and every one of `pids` gone with it.
+void kill_and_expect_all_gone(ForkedChild& child, const std::vector<pid_t>& pids) {
+  ::kill(child.pid(), SIGKILL);
+  EXPECT_EQ(child.wait(), ExitStatus::signaled(SIGKILL, false));
+  for (pid_t pid : pids) EXPECT_TRUE(gone_within(pid, 30s)) << pid;
+}
+
 // The job guard's descriptor is kept for the life of the process (forkpool/exec.h): a test
 // that counts descriptors starts the guard before it takes its census.
 void start_the_job_guard() { run_exec(shell("true")); }
@@ -301,20 +328,11 @@ TEST(ExecTask, InstallsNoSignalHandler) {
 TEST(ExecTask, AJobAndItsChildrenDieWithAProcessKilledBySigkill) {
   TempDir dir;
   const std::string pids = dir.path() + "/pids";
-  ForkedChild child = fork_child([&] {
-    run_exec(shell("sleep 300 & a=$!; sleep 301 & echo $$ $a $! > " + pids + "; wait"));
-    return 0;  // not reached
-  });
-  std::string line;
-  ASSERT_TRUE(wait_for_line(pids, line));
-  pid_t job = 0, first = 0, second = 0;
-  std::istringstream(line) >> job >> first >> second;
-  ASSERT_GT(second, 0) << line;
-  ::kill(child.pid(), SIGKILL);
-  EXPECT_EQ(child.wait(), ExitStatus::signaled(SIGKILL, false));
-  EXPECT_TRUE(gone_within(job, 30s));
-  EXPECT_TRUE(gone_within(first, 30s));
-  EXPECT_TRUE(gone_within(second, 30s));
+  ForkedChild child =
+      job_in_child("sleep 300 & a=$!; sleep 301 & echo $$ $a $! > " + pids + "; wait");
+  const std::vector<pid_t> job_and_children = wait_for_pids(pids);
+  ASSERT_EQ(job_and_children.size(), 3u);
+  kill_and_expect_all_gone(child, job_and_children);
 }
 
 // A job's child that cleared its environment carries no marker: only its process group, which
@@ -322,22 +340,14 @@ TEST(ExecTask, AJobAndItsChildrenDieWithAProcessKilledBySigkill) {
 TEST(ExecTask, AJobsChildWithoutTheMarkerDiesWithItsGroupWhenTheProcessIsKilled) {
   TempDir dir;
   const std::string pids = dir.path() + "/pids";
-  ForkedChild child = fork_child([&] {
-    run_exec(shell("env -i sleep 303 & echo $! > " + pids + "; wait"));
-    return 0;  // not reached
-  });
-  std::string line;
-  ASSERT_TRUE(wait_for_line(pids, line));
-  pid_t bare = 0;
-  std::istringstream(line) >> bare;
-  ASSERT_GT(bare, 0) << line;
+  ForkedChild child = job_in_child("env -i sleep 303 & echo $! > " + pids + "; wait");
+  const std::vector<pid_t> bare = wait_for_pids(pids);
+  ASSERT_EQ(bare.size(), 1u);
   // The job runs before run_exec has named its group to the guard (the spawn races that),
   // and without the marker nothing else would reach `bare`: kill only once run_exec waits in
   // its poll loop, which it enters after naming the group.
   ASSERT_TRUE(wait_until_in_poll(child.pid()));
-  ::kill(child.pid(), SIGKILL);
-  EXPECT_EQ(child.wait(), ExitStatus::signaled(SIGKILL, false));
-  EXPECT_TRUE(gone_within(bare, 30s));
+  kill_and_expect_all_gone(child, bare);
 }
 
 // A job's child outside the job's process group (here: its own session, as a daemon would
@@ -346,20 +356,12 @@ TEST(ExecTask, AJobsChildWithoutTheMarkerDiesWithItsGroupWhenTheProcessIsKilled)
 TEST(ExecTask, AJobsChildThatLeftTheGroupDiesWithAProcessKilledBySigkill) {
   TempDir dir;
   const std::string pids = dir.path() + "/pids";
-  ForkedChild child = fork_child([&] {
-    // The inner shell writes its pid once setsid has made it a session (and group) of its own.
-    run_exec(shell("setsid sh -c 'echo $$ > " + pids + "; exec sleep 302' & wait"));
-    return 0;  // not reached
-  });
-  std::string line;
-  ASSERT_TRUE(wait_for_line(pids, line));
-  pid_t escaped = 0;
-  std::istringstream(line) >> escaped;
-  ASSERT_GT(escaped, 0) << line;
-  ASSERT_EQ(::getpgid(escaped), escaped) << "it left the job's process group";
-  ::kill(child.pid(), SIGKILL);
-  EXPECT_EQ(child.wait(), ExitStatus::signaled(SIGKILL, false));
-  EXPECT_TRUE(gone_within(escaped, 30s));
+  // The inner shell writes its pid once setsid has made it a session (and group) of its own.
+  ForkedChild child = job_in_child("setsid sh -c 'echo $$ > " + pids + "; exec sleep 302' & wait");
+  const std::vector<pid_t> escaped = wait_for_pids(pids);
+  ASSERT_EQ(escaped.size(), 1u);
+  ASSERT_EQ(::getpgid(escaped[0]), escaped[0]) << "it left the job's process group";
+  kill_and_expect_all_gone(child, escaped);
 }
 
 // Between jobs the stop handlers do not delay a signal: the process dies of it at once.
