@@ -23,6 +23,8 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "forkpool/exec.h"
 #include "io/fd.h"
@@ -311,19 +313,40 @@ namespace bp = boost::process::v2;
 
 // The io_context a job's Boost.Process handle is bound to: one per thread, kept from job to job.
 // Nothing ever runs on it, but making one per job cost nine system calls (its epoll, eventfd
-// and timerfd, made, registered and closed). A forked child gets its own (notify_fork), rather
-// than registering its jobs in an epoll set it shares with its parent.
+// and timerfd, made, registered and closed). It holds those three descriptors for the life of
+// the thread (documented on run_exec).
+//
+// One inherited through fork is neither used, nor told of the fork (notify_fork closes the old
+// descriptors), nor destroyed: a forked worker has already closed every close-on-exec
+// descriptor it inherited, and the numbers may now be its own pipes. It is abandoned, still
+// reachable (so no leak checker reports it), and a new one made.
+void abandon(boost::asio::io_context* inherited) {
+  // Only the thread that forked exists in the child, and only it holds an inherited one.
+  static auto* const abandoned = new std::vector<boost::asio::io_context*>;
+  abandoned->push_back(inherited);
+}
+
 boost::asio::io_context& job_context() {
-  thread_local std::optional<boost::asio::io_context> context;
-  thread_local pid_t owner = 0;
+  struct Held {
+    pid_t owner = 0;
+    boost::asio::io_context* context = nullptr;
+    ~Held() {
+      if (context == nullptr) return;
+      if (owner == ::getpid()) {
+        delete context;
+      } else {
+        abandon(context);
+      }
+    }
+  };
+  thread_local Held held;
   const pid_t self = ::getpid();
-  if (!context) {
-    context.emplace();
-  } else if (owner != self) {
-    context->notify_fork(boost::asio::execution_context::fork_child);
+  if (held.context != nullptr && held.owner != self) abandon(std::exchange(held.context, nullptr));
+  if (held.context == nullptr) {
+    held.context = new boost::asio::io_context;
+    held.owner = self;
   }
-  owner = self;
-  return *context;
+  return *held.context;
 }
 
 class Job {

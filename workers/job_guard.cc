@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -101,7 +102,7 @@ void kill_marked(const char* marker) {
 
 // The guard's whole life. It runs in a child forked from a possibly multi-threaded process,
 // so from here on only async-signal-safe calls: read, kill, close_range, sigaction, _exit.
-[[noreturn]] void guard_main(int read_fd, const GroupTable& table) {
+[[noreturn]] void guard_main(int read_fd, const GroupTable* table) {
   // Hold nothing but the pipe: a kept copy of the worker's protocol pipe or of a job's output
   // pipe would hide their EOF from whoever waits for it.
   const bool below =
@@ -129,17 +130,19 @@ void kill_marked(const char* marker) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
   }
-  for (const auto& slot : table.slots) {
-    const pid_t pgid = slot.load(std::memory_order_acquire);
-    if (pgid > 0) ::kill(-pgid, SIGKILL);
+  if (table != nullptr) {
+    for (const auto& slot : table->slots) {
+      const pid_t pgid = slot.load(std::memory_order_acquire);
+      if (pgid > 0) ::kill(-pgid, SIGKILL);
+    }
   }
   kill_marked(g_marker);
   ::_exit(0);
 }
 
-// Forks the guard as a grandchild that init adopts, sharing `table` with it; returns the write
-// end of the pipe whose EOF tells it this process is gone, or -1.
-int start_guard(const GroupTable& table) {
+// Forks the guard as a grandchild that init adopts, sharing `table` with it (null: the marker
+// scan alone); returns the write end of the pipe whose EOF tells it this process is gone, or -1.
+int start_guard(const GroupTable* table) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
   const pid_t middle = ::fork();
@@ -168,26 +171,38 @@ JobGuard& JobGuard::of_this_process() {
   // its own (the inherited one is the parent's guard's, and is left alone). The copied write
   // end is not closed: in a forked worker that descriptor number may already be reused.
   static JobGuard guard;
-  static pid_t owner = 0;
-  if (owner != ::getpid()) {
-    owner = ::getpid();
-    std::uint64_t nonce = 0;
-    if (::getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != sizeof nonce) nonce = 0;
-    std::snprintf(g_marker, sizeof g_marker, "FORKPOOL_JOB_GUARD=%d-%016llx",
-                  static_cast<int>(owner), static_cast<unsigned long long>(nonce));
-    guard.write_fd_ = -1;
-    guard.table_ = nullptr;
-    // Mapped for the life of the process, as the pipe's write end is kept: zero-filled, so
-    // every slot starts free.
-    void* shared = ::mmap(nullptr, sizeof(GroupTable), PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shared != MAP_FAILED) {
-      auto* table = new (shared) GroupTable;
-      guard.write_fd_ = start_guard(*table);
-      if (guard.write_fd_ >= 0) guard.table_ = table;
+  // The process whose guard `guard` is, and the one one of whose threads is starting it. Two
+  // threads' first jobs may come at once: one starts the guard, the other waits for it. Not a
+  // mutex: a fork while a thread of the parent held one would leave it held in the child.
+  static std::atomic<pid_t> owner{0};
+  static std::atomic<pid_t> starting{0};
+  const pid_t self = ::getpid();
+  while (owner.load(std::memory_order_acquire) != self) {
+    pid_t seen = starting.load(std::memory_order_acquire);
+    if (seen == self) {
+      ::sched_yield();  // another thread of this process is starting it
+      continue;
     }
+    if (!starting.compare_exchange_weak(seen, self, std::memory_order_acq_rel)) continue;
+    guard.start(self);
+    owner.store(self, std::memory_order_release);
   }
   return guard;
+}
+
+void JobGuard::start(pid_t self) {
+  std::uint64_t nonce = 0;
+  if (::getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != sizeof nonce) nonce = 0;
+  std::snprintf(g_marker, sizeof g_marker, "FORKPOOL_JOB_GUARD=%d-%016llx", static_cast<int>(self),
+                static_cast<unsigned long long>(nonce));
+  // Mapped for the life of the process, as the pipe's write end is kept: zero-filled, so every
+  // slot starts free. Without it the guard still runs, and finds the jobs by their marker.
+  void* shared = ::mmap(nullptr, sizeof(GroupTable), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  GroupTable* table = shared == MAP_FAILED ? nullptr : new (shared) GroupTable;
+  write_fd_ = start_guard(table);
+  table_ = write_fd_ >= 0 ? table : nullptr;
+  if (table != nullptr && table_ == nullptr) ::munmap(shared, sizeof(GroupTable));
 }
 
 const char* JobGuard::marker() const { return write_fd_ < 0 ? nullptr : g_marker; }

@@ -25,9 +25,10 @@ namespace forkpool::workers {
 
 class JobGuard {
  public:
-  // The guard of this process, started by the first call (after a fork, the child starts its
-  // own). If the guard cannot be started (fork fails), jobs run unguarded and this returns a
-  // guard whose calls do nothing.
+  // The guard of this process, started by the first call, from any thread (after a fork, the
+  // child starts its own). If the guard cannot be started (pipe or fork fails), jobs run
+  // unguarded and this returns a guard whose calls do nothing; if only the shared page cannot
+  // be mapped, the guard finds the jobs by their marker alone.
   static JobGuard& of_this_process();
 
   // Tells the guard that process group `pgid` is a running job's / has ended. Only called
@@ -40,6 +41,7 @@ class JobGuard {
 
  private:
   JobGuard() = default;
+  void start(pid_t self);
 
   int write_fd_ = -1;      // kept open for the life of the process, on purpose
   void* table_ = nullptr;  // the page shared with the guard: the running jobs' groups

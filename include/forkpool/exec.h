@@ -241,6 +241,8 @@ struct ExecResult {
 // (workers/job_guard.h): a detached helper process, and one descriptor that this process keeps
 // open for the rest of its life. If this process dies while a job runs, however it dies
 // (SIGKILL, the OOM killer), the guard SIGKILLs the job's process group, children included.
+// The first call on each thread also keeps three descriptors (an epoll, an eventfd and a
+// timerfd, for the job's process handle) for the rest of that thread's life.
 ExecResult run_exec(const ExecRequest& request);
 
 FORKPOOL_TASK(exec_task, run_exec);

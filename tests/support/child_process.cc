@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <utility>
@@ -77,7 +78,9 @@ std::optional<ExitStatus> ForkedChild::wait_for(std::chrono::milliseconds deadli
         until - std::chrono::steady_clock::now());
     n = ::poll(&ready, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
   } while (n < 0 && errno == EINTR);
+  const int poll_error = errno;
   ::close(pidfd);
+  if (n < 0) throw std::system_error(poll_error, std::generic_category(), "poll on a pidfd");
   if (n > 0) return wait();
   std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
   why = "pid " + std::to_string(pid_) + " still running after " + std::to_string(deadline.count()) +
@@ -124,12 +127,21 @@ bool wait_until_sleeping(pid_t pid) {
 
 bool wait_until_in_poll(pid_t pid) {
   const auto give_up = std::chrono::steady_clock::now() + 30s;
+  const std::string path = "/proc/" + std::to_string(pid) + "/syscall";
   for (;;) {
-    std::ifstream syscall_file("/proc/" + std::to_string(pid) + "/syscall");
-    long number = -1;
+    std::ifstream syscall_file(path);
+    if (!syscall_file) {
+      // Unreadable (no ptrace access here): say so now rather than after 30 s.
+      std::fprintf(stderr, "wait_until_in_poll: cannot read %s\n", path.c_str());
+      return false;
+    }
+    long number = -1;  // stays -1 for "running"
     syscall_file >> number;
 #ifdef SYS_poll
     if (number == SYS_poll) return true;
+#endif
+#ifdef SYS_ppoll_time64
+    if (number == SYS_ppoll_time64) return true;
 #endif
     if (number == SYS_ppoll) return true;
     if (std::chrono::steady_clock::now() > give_up) return false;

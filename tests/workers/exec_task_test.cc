@@ -6,12 +6,15 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <latch>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -102,8 +105,9 @@ void kill_and_expect_all_gone(ForkedChild& child, const std::vector<pid_t>& pids
   for (pid_t pid : pids) EXPECT_TRUE(gone_within(pid, 30s)) << pid;
 }
 
-// The job guard's descriptor is kept for the life of the process (forkpool/exec.h): a test
-// that counts descriptors starts the guard before it takes its census.
+// The job guard's descriptor is kept for the life of the process, and this thread's jobs'
+// three for the life of the thread (forkpool/exec.h): a test that counts descriptors runs a
+// job before it takes its census.
 void start_the_job_guard() { run_exec(shell("true")); }
 
 TEST(ExecTask, CapturesBothStreamsAndTheExitCode) {
@@ -362,6 +366,53 @@ TEST(ExecTask, AJobsChildThatLeftTheGroupDiesWithAProcessKilledBySigkill) {
   ASSERT_EQ(escaped.size(), 1u);
   ASSERT_EQ(::getpgid(escaped[0]), escaped[0]) << "it left the job's process group";
   kill_and_expect_all_gone(child, escaped);
+}
+
+// A process forked after this one ran a job, and which closed what it inherited (as a forked
+// worker does), runs its own jobs without touching its own descriptors: what run_exec kept
+// for its jobs here (an io_context's descriptors) is not closed there, where the numbers may
+// already belong to someone else.
+TEST(ExecTask, AProcessForkedAfterAJobKeepsItsOwnDescriptors) {
+  ASSERT_EQ(run_exec(shell("true")).exit_code, 0);  // this thread's jobs' state, made here
+  ForkedChild child = fork_child([] {
+    ::syscall(SYS_close_range, 3u, ~0u, 0u);
+    // Its own pipes take the numbers just freed, those of the state inherited among them.
+    std::vector<std::array<int, 2>> pipes(32);
+    for (auto& p : pipes) {
+      if (::pipe(p.data()) != 0) return 2;
+    }
+    if (run_exec(shell("echo ok")).out != "ok\n") return 3;
+    for (auto& p : pipes) {
+      char byte = 'x';
+      if (::write(p[1], &byte, 1) != 1 || ::read(p[0], &byte, 1) != 1 || byte != 'x') return 4;
+    }
+    return 0;
+  });
+  EXPECT_EQ(child.wait().str(), kExitedCleanly);
+}
+
+// The first jobs of a process may start on several threads at once: one guard is started,
+// and every job carries its marker. (Under ThreadSanitizer a race on starting it is a report.)
+TEST(ExecTask, FirstJobsOnSeveralThreadsAtOnceShareOneGuard) {
+  // In a child of its own, so that this process's guard is not already there.
+  ForkedChild child = fork_child([] {
+    constexpr int kThreads = 4;
+    std::latch go(kThreads);
+    std::vector<std::string> markers(kThreads);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        go.arrive_and_wait();
+        markers[static_cast<std::size_t>(i)] = run_exec(shell("printenv FORKPOOL_JOB_GUARD")).out;
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& m : markers) {
+      if (m.empty() || m != markers[0]) return 1;
+    }
+    return 0;
+  });
+  EXPECT_EQ(child.wait().str(), kExitedCleanly);
 }
 
 // Between jobs the stop handlers do not delay a signal: the process dies of it at once.
