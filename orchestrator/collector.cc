@@ -85,6 +85,10 @@ void PoolCore::collector_main() {
 
 void PoolCore::start_workers(Lock& lock, Settlements& out) {
   if (!starter_set_up_) set_up_starter(lock, out);  // the constructor's thread did not
+  start_first_workers(lock);
+}
+
+void PoolCore::start_first_workers(Lock& lock) {
   while (slots_.size() < workers_ && broken_.empty()) start_worker(lock);
 }
 

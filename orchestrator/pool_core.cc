@@ -100,9 +100,7 @@ void PoolCore::set_up_starter(Lock& lock, Settlements& out) {
     const bool forks_this_process = options_.worker_command.empty() &&
                                     launcher.kind == Launcher::Kind::kLocal &&
                                     options_.start_method == StartMethod::kFork;
-    if (forks_this_process) {
-      while (slots_.size() < workers_ && broken_.empty()) start_worker(lock);
-    }
+    if (forks_this_process) start_first_workers(lock);
   } catch (...) {
     break_pool("cannot start workers: " + what_of(std::current_exception()), out);
   }
@@ -185,12 +183,6 @@ bool PoolCore::idle() const {
 unsigned PoolCore::live_workers() const {
   unsigned n = 0;
   for (const auto& [id, slot] : slots_) n += slot->state != WorkerSlot::State::kLeaving ? 1 : 0;
-  return n;
-}
-
-unsigned PoolCore::ready_workers() const {
-  unsigned n = 0;
-  for (const auto& [id, slot] : slots_) n += slot->serving() ? 1 : 0;
   return n;
 }
 

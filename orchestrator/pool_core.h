@@ -146,7 +146,6 @@ class PoolCore {
   // pool_core.cc: the pool's state.
   bool idle() const;
   unsigned live_workers() const;
-  unsigned ready_workers() const;
   bool start_wanted() const;
   void room_made();
   void break_pool(const std::string& why, Settlements& out);
@@ -213,6 +212,8 @@ class PoolCore {
   void collector_main();
   // set_up_starter, unless the constructor did, then the first workers.
   void start_workers(Lock& lock, Settlements& out);
+  // Starts workers until the pool has its count, or breaks.
+  void start_first_workers(Lock& lock);
   void start_worker(Lock& lock);
   void wait_and_handle(io::Deadline wait, Settlements& out);
   void on_readable(std::uint32_t slot_id, Settlements& out);

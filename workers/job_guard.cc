@@ -208,19 +208,17 @@ void JobGuard::start(pid_t self) {
 const char* JobGuard::marker() const { return write_fd_ < 0 ? nullptr : g_marker; }
 
 void JobGuard::watch(pid_t pgid) {
-  if (table_ == nullptr) return;
-  for (auto& slot : static_cast<GroupTable*>(table_)->slots) {
-    std::int32_t free = 0;
-    if (slot.compare_exchange_strong(free, pgid, std::memory_order_acq_rel)) return;
-  }
-  // More jobs at once than slots: this one is found by its environment marker alone.
+  // More jobs at once than slots: the one left out is found by its environment marker alone.
+  replace_slot(0, pgid);
 }
 
-void JobGuard::forget(pid_t pgid) {
+void JobGuard::forget(pid_t pgid) { replace_slot(pgid, 0); }
+
+void JobGuard::replace_slot(pid_t from, pid_t to) {
   if (table_ == nullptr) return;
   for (auto& slot : static_cast<GroupTable*>(table_)->slots) {
-    std::int32_t held = pgid;
-    if (slot.compare_exchange_strong(held, 0, std::memory_order_acq_rel)) return;
+    std::int32_t expected = from;
+    if (slot.compare_exchange_strong(expected, to, std::memory_order_acq_rel)) return;
   }
 }
 

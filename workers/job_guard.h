@@ -42,6 +42,8 @@ class JobGuard {
  private:
   JobGuard() = default;
   void start(pid_t self);
+  // Writes `to` into the first slot of the shared page that holds `from`, if any.
+  void replace_slot(pid_t from, pid_t to);
 
   int write_fd_ = -1;      // kept open for the life of the process, on purpose
   void* table_ = nullptr;  // the page shared with the guard: the running jobs' groups
